@@ -1,0 +1,5 @@
+"""Allow ``python -m critmat``."""
+
+from critmat.cli.app import main
+
+main()

@@ -1,0 +1,54 @@
+"""The `critmat` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from critmat._version import __version__
+from critmat.cli import data
+from critmat.cli.common import DataDirOpt, NoUserDataOpt, console, fail, open_kb
+from critmat.errors import CritmatError
+
+app = typer.Typer(
+    name="critmat",
+    help="Critical raw materials supply security for European defence.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(data.app, name="data")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from critmat.data.catalog import Catalog
+
+        cat = Catalog.load()
+        console.print(f"critmat {__version__} (dataset {cat.version}, hash {cat.content_hash})")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version,
+                                          is_eager=True, help="Show versions and exit.")
+                       ] = False,
+) -> None:
+    """critmat: numbers on critical raw materials that can be checked, explained, acted on."""
+
+
+@app.command()
+def summary(data_dir: DataDirOpt = None, no_user_data: NoUserDataOpt = False) -> None:
+    """Summary of the knowledge base: tables, rows, years, sources and your data."""
+    try:
+        kb = open_kb(data_dir, no_user_data)
+        console.print(repr(kb))
+    except CritmatError as exc:
+        raise fail(exc) from None
+
+
+def main() -> None:
+    """Entry point of the `critmat` console script."""
+    app()

@@ -1,0 +1,99 @@
+"""Options and helpers shared by every CLI command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+from critmat.errors import CritmatError, DataValidationError
+from critmat.knowledge_base import KnowledgeBase
+from critmat.output import FORMATS, write_frame
+
+__all__ = [
+    "DataDirOpt",
+    "FormatOpt",
+    "NoUserDataOpt",
+    "OutOpt",
+    "console",
+    "emit",
+    "err_console",
+    "fail",
+    "open_kb",
+    "report_error",
+]
+
+console = Console()
+err_console = Console(stderr=True)
+
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", envvar="CRITMAT_DATA_DIR", show_envvar=True,
+                 help="User data directory whose imported tables overlay the embedded "
+                      "dataset [default: the platform user data folder].",
+                 file_okay=False),
+]
+NoUserDataOpt = Annotated[
+    bool, typer.Option("--no-user-data", help="Use the embedded dataset only."),
+]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", "-f", help=f"Output format: {'|'.join(FORMATS)} "
+                 "[default: from --out's suffix, else table]."),
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="Write the result to this file (with a "
+                 "<file>.provenance.json sidecar).", dir_okay=False),
+]
+
+
+def open_kb(data_dir: Path | None, no_user_data: bool = False) -> KnowledgeBase:
+    """Open the knowledge base for a command."""
+    return KnowledgeBase(data_dir, user_data=not no_user_data)
+
+
+def emit(frame: pd.DataFrame, fmt: str | None, out: Path | None, *, title: str | None = None,
+         max_rows: int = 60) -> None:
+    """Print or write a result frame and say where it went."""
+    written = write_frame(frame, fmt=fmt, out=out, title=title, max_rows=max_rows)
+    if written is not None:
+        err_console.print(f"wrote {len(frame):,} rows to {written}")
+
+
+def report_error(exc: CritmatError, report: Path | None = None) -> None:
+    """Print a critmat error to stderr; for validation errors a table of every problem."""
+    if isinstance(exc, DataValidationError):
+        from rich.table import Table
+
+        n = len(exc.problems)
+        head = f"[bold red]{n} problem{'s' if n != 1 else ''}[/]"
+        if exc.source:
+            head += f" in {exc.source}"
+        if exc.table:
+            head += f" (table '{exc.table}')"
+        err_console.print(head + "; nothing was imported.")
+        t = Table(show_lines=False, header_style="bold")
+        for col in ("row", "column", "value", "problem", "expected", "did you mean"):
+            t.add_column(col, overflow="fold")
+        for p in exc.problems[:50]:
+            t.add_row("" if p.row is None else str(p.row), p.column or "", p.value or "",
+                      p.message, p.expected or "", ", ".join(p.suggestions[:3]))
+        err_console.print(t)
+        if n > 50:
+            err_console.print(f"... and {n - 50} more; use --report FILE to write them all")
+        if report is not None:
+            report.write_text(json.dumps(exc.to_dict(), indent=2) + "\n", encoding="utf-8")
+            err_console.print(f"full report written to {report}")
+        return
+    err_console.print(f"[bold red]error:[/] {exc.message}")
+
+
+def fail(exc: CritmatError, report: Path | None = None) -> typer.Exit:
+    """Report ``exc`` and return the Exit to raise (code 2 for bad input, 1 otherwise)."""
+    report_error(exc, report)
+    return typer.Exit(code=2 if isinstance(exc, ValueError | KeyError) else 1)

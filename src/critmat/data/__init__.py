@@ -1,0 +1,1 @@
+"""The knowledge base: catalog, validation, user data and the DuckDB store."""

@@ -1,0 +1,63 @@
+"""Derived fields: columns critmat computes on import from other columns.
+
+A field declares ``critmat:derived: <name>`` in ``datapackage.json``; the importer (and the
+dataset build) fills it with the function registered here, so derived values can never
+disagree with their inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from critmat.methods.governance import pv_normalised, wgi_mean, wgi_scaled
+from critmat.units import to_tonnes
+
+__all__ = ["DERIVATIONS", "apply_derivations"]
+
+Derivation = Callable[[pd.DataFrame, pd.DataFrame], pd.Series]
+
+
+def _unit_to_tonnes(frame: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
+    return to_tonnes(frame["quantity"], frame["unit"], units)
+
+
+def _pv_normalised(frame: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
+    return pv_normalised(frame["pv"])
+
+
+def _wgi_mean(frame: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
+    return wgi_mean(frame)
+
+
+def _wgi_scaled(frame: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
+    return wgi_scaled(wgi_mean(frame))
+
+
+DERIVATIONS: dict[str, Derivation] = {
+    "unit_to_tonnes": _unit_to_tonnes,
+    "pv_normalised": _pv_normalised,
+    "wgi_mean": _wgi_mean,
+    "wgi_scaled": _wgi_scaled,
+}
+
+
+def apply_derivations(
+    frame: pd.DataFrame, derived: dict[str, str], units: pd.DataFrame
+) -> pd.DataFrame:
+    """Return a copy of ``frame`` with every derived field computed.
+
+    Parameters
+    ----------
+    frame
+        Validated input frame.
+    derived
+        ``{field name: derivation name}``.
+    units
+        The unit table (for unit conversions).
+    """
+    out = frame.copy()
+    for field_name, how in derived.items():
+        out[field_name] = DERIVATIONS[how](out, units)
+    return out

@@ -1,0 +1,133 @@
+"""Read user files (CSV, XLSX, Parquet) and write validated tables as Parquet.
+
+Reading never guesses silently: malformed files raise a
+:class:`~critmat.errors.DataValidationError` that names the file and line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from critmat.data.catalog import TableSpec
+from critmat.errors import DataValidationError, Problem
+
+__all__ = ["READABLE_SUFFIXES", "read_user_file", "row_base_for", "write_table_parquet"]
+
+#: File endings critmat can import.
+READABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq")
+
+
+def row_base_for(path: Path) -> int:
+    """Row number of the first data row as a user sees it (header row counted for text/xlsx)."""
+    return 1 if path.suffix.lower() in (".parquet", ".pq") else 2
+
+
+def _fail(path: Path, message: str, *, row: int | None = None,
+          expected: str | None = None) -> DataValidationError:
+    return DataValidationError(
+        [Problem(message, file=path.name, row=row, expected=expected)], source=path.name
+    )
+
+
+def _read_csv(path: Path, sep: str) -> tuple[pd.DataFrame, str]:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            frame = pd.read_csv(
+                path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                encoding=encoding, skip_blank_lines=False,
+            )
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.ParserError as exc:
+            m = re.search(r"line (\d+)", str(exc))
+            raise _fail(path, f"malformed text file: {exc}".strip(),
+                        row=int(m.group(1)) if m else None,
+                        expected=f"a header row and the same number of '{sep}'-separated "
+                        "fields on every line") from None
+        except pd.errors.EmptyDataError:
+            raise _fail(path, "the file is empty", expected="a header row and data rows") from None
+        return frame, encoding
+    raise _fail(path, "the file is not readable text", expected="UTF-8 or Windows-1252 text")
+
+
+def read_user_file(path: str | os.PathLike[str], *, sheet: str | int | None = None
+                   ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Read a user data file into a frame of raw values.
+
+    Parameters
+    ----------
+    path
+        ``.csv``/``.tsv``/``.txt`` (comma- or tab-separated, UTF-8 or Windows-1252),
+        ``.xlsx``/``.xlsm`` (first sheet unless ``sheet`` is given) or ``.parquet``.
+    sheet
+        Worksheet name or 0-based index for spreadsheets.
+
+    Returns
+    -------
+    tuple
+        The frame (text cells kept as text, so codes such as ``010111`` keep their zeros) and
+        a dict describing how it was read (``format``, ``encoding``, ``sheet``).
+
+    Raises
+    ------
+    critmat.errors.DataValidationError
+        If the file is missing, of an unknown type, empty or malformed.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise _fail(p, f"file not found: {p}", expected="an existing file")
+    suffix = p.suffix.lower()
+    info: dict[str, str] = {"format": suffix.lstrip(".")}
+    if suffix in (".csv", ".tsv", ".txt"):
+        sep = "\t" if suffix == ".tsv" else ","
+        frame, encoding = _read_csv(p, sep)
+        info["encoding"] = encoding
+    elif suffix in (".xlsx", ".xlsm"):
+        try:
+            book = pd.ExcelFile(p, engine="openpyxl")
+        except Exception as exc:  # openpyxl raises many types for corrupt files
+            raise _fail(p, f"not a readable Excel workbook ({type(exc).__name__}: {exc})",
+                        expected="an .xlsx workbook") from None
+        with book:
+            names = book.sheet_names
+            target = names[0] if sheet is None else sheet
+            if isinstance(target, str) and target not in names:
+                raise _fail(p, f"no worksheet named '{target}'",
+                            expected="one of " + ", ".join(names))
+            frame = pd.read_excel(book, sheet_name=target, dtype=object)
+        info["sheet"] = str(target)
+    elif suffix in (".parquet", ".pq"):
+        try:
+            frame = pd.read_parquet(p)
+        except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for corrupt files
+            raise _fail(p, f"not a readable Parquet file ({type(exc).__name__}: {exc})",
+                        expected="a Parquet file") from None
+    else:
+        raise _fail(p, f"unsupported file type '{suffix or '(none)'}'",
+                    expected="one of " + ", ".join(READABLE_SUFFIXES))
+    frame = frame.reset_index(drop=True).dropna(how="all")  # index = position in the file
+    if frame.empty:
+        raise _fail(p, "the file has no data rows", expected="at least one data row")
+    return frame, info
+
+
+def write_table_parquet(frame: pd.DataFrame, spec: TableSpec, path: Path) -> None:
+    """Write a validated table to Parquet (zstd, dictionary-encoded text, dates as date32).
+
+    The file is written to ``path`` directly; callers that need atomicity write to a temporary
+    name in the same folder and rename (see :mod:`critmat.data.userdata`).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = frame.loc[:, spec.field_names].copy()
+    for f in spec.fields:
+        if f.type == "date":
+            out[f.name] = pd.to_datetime(out[f.name]).dt.date
+    table = pa.Table.from_pandas(out, preserve_index=False)
+    table = table.replace_schema_metadata({b"critmat:table": spec.name.encode()})
+    pq.write_table(table, path, compression="zstd", use_dictionary=True)

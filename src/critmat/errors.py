@@ -1,0 +1,242 @@
+"""Exception tree of critmat.
+
+Every error says what went wrong, where, and what would be valid. Errors carry a stable
+``code`` so callers (CLI, API, tests) can react without parsing messages, and they pickle
+cleanly so they can cross process boundaries (Dask workers).
+
+Examples
+--------
+>>> from critmat.errors import UnknownNameError
+>>> err = UnknownNameError("material", "galium", suggestions=["gallium"])
+>>> print(err)
+unknown material 'galium'; did you mean 'gallium'?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "CritmatError",
+    "DataValidationError",
+    "InfeasibleError",
+    "Problem",
+    "ScenarioError",
+    "UnknownNameError",
+    "UnknownTableError",
+]
+
+
+class CritmatError(Exception):
+    """Base class of all critmat errors.
+
+    Parameters
+    ----------
+    message
+        Human-readable explanation.
+    code
+        Stable machine-readable error code.
+    """
+
+    code: str = "critmat_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_error, (type(self), self.__dict__.copy()))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description of the error."""
+        return {"code": self.code, "message": self.message}
+
+
+def _rebuild_error(cls: type[CritmatError], state: dict[str, Any]) -> CritmatError:
+    obj = cls.__new__(cls)
+    Exception.__init__(obj, state.get("message", ""))
+    obj.__dict__.update(state)
+    return obj
+
+
+def _quote_list(items: Sequence[str]) -> str:
+    return ", ".join(f"'{s}'" for s in items)
+
+
+class UnknownNameError(CritmatError, KeyError):
+    """A material, country, table, column or option name is not known.
+
+    Parameters
+    ----------
+    kind
+        What kind of name it is (``"material"``, ``"country"``, ``"table"``, ...).
+    name
+        The name as given.
+    suggestions
+        Closest valid names, best first.
+    where
+        Optional location (file, row, option) to include in the message.
+    """
+
+    code = "unknown_name"
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        *,
+        suggestions: Sequence[str] = (),
+        where: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        self.suggestions = list(suggestions)
+        self.where = where
+        msg = f"unknown {kind} '{name}'"
+        if where:
+            msg += f" in {where}"
+        if self.suggestions:
+            msg += f"; did you mean {_quote_list(self.suggestions[:3])}?"
+        else:
+            msg += f"; see `critmat data list` or the {kind} table for valid names"
+        super().__init__(msg)
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description of the error."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "kind": self.kind,
+            "name": self.name,
+            "suggestions": self.suggestions,
+        }
+
+
+class UnknownTableError(UnknownNameError):
+    """A table name is not part of the knowledge base."""
+
+    code = "unknown_table"
+
+    def __init__(self, name: str, *, suggestions: Sequence[str] = ()) -> None:
+        super().__init__("table", name, suggestions=suggestions)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found while validating data.
+
+    Attributes
+    ----------
+    message
+        What is wrong.
+    file
+        File the value came from (``None`` for in-memory frames).
+    row
+        Row number as a user sees it: the line in a CSV or the row in a spreadsheet (header
+        is row 1), the 1-based record number in Parquet; ``None`` for whole-file problems.
+    column
+        Column name, or ``None`` for whole-row problems.
+    value
+        Offending value as text.
+    expected
+        What would be valid.
+    suggestions
+        Closest valid values (for unknown names).
+    """
+
+    message: str
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    expected: str | None = None
+    suggestions: tuple[str, ...] = field(default_factory=tuple)
+
+    def location(self) -> str:
+        """Return ``file:row:column`` with the parts that are known."""
+        parts = [p for p in (self.file, self.row, self.column) if p is not None]
+        return ":".join(str(p) for p in parts) if parts else "(input)"
+
+    def __str__(self) -> str:
+        text = f"{self.location()}: {self.message}"
+        if self.value is not None:
+            text += f" (got {self.value!r})"
+        if self.expected:
+            text += f"; expected {self.expected}"
+        if self.suggestions:
+            text += f"; did you mean {_quote_list(self.suggestions[:3])}?"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the problem as a plain dictionary."""
+        d = asdict(self)
+        d["suggestions"] = list(self.suggestions)
+        return d
+
+
+class DataValidationError(CritmatError, ValueError):
+    """Input data failed validation; nothing was written.
+
+    Parameters
+    ----------
+    problems
+        Every problem found (validation is lazy: all rows and columns are checked).
+    table
+        Target table name, if any.
+    source
+        File or description of the input.
+    """
+
+    code = "data_validation"
+
+    def __init__(
+        self,
+        problems: Sequence[Problem],
+        *,
+        table: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        self.problems = list(problems)
+        self.table = table
+        self.source = source
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''}"
+        if source:
+            head += f" in {source}"
+        if table:
+            head += f" (table '{table}')"
+        lines = [head + "; nothing was imported:"]
+        shown = self.problems[:20]
+        lines += [f"  - {p}" for p in shown]
+        if n > len(shown):
+            lines.append(f"  ... and {n - len(shown)} more (see .problems or --report FILE)")
+        super().__init__("\n".join(lines))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description of the error."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "table": self.table,
+            "source": self.source,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+class ScenarioError(CritmatError, ValueError):
+    """A scenario specification is invalid or contradictory."""
+
+    code = "scenario_invalid"
+
+
+class InfeasibleError(CritmatError, RuntimeError):
+    """An optimisation problem has no feasible solution."""
+
+    code = "infeasible"

@@ -1,0 +1,1 @@
+"""Pure, vectorised indicator methods: frames in, tidy frames out (no I/O)."""
