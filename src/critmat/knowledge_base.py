@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -23,6 +23,9 @@ from critmat.data.validate import ValidationContext
 from critmat.dims import GROUPS, parse_stage
 from critmat.params import Selection, parse_years, split_list
 from critmat.provenance import Provenance, attach
+
+if TYPE_CHECKING:
+    from critmat.indicators.accessor import Indicators
 
 __all__ = ["KnowledgeBase"]
 
@@ -98,6 +101,13 @@ class KnowledgeBase:
     def store(self) -> Store:
         """The DuckDB store (opened on first query)."""
         return Store(self.catalog, self.embedded, self.user)
+
+    @cached_property
+    def indicators(self) -> Indicators:
+        """Indicator methods (``kb.indicators.geopolrisk(...)`` etc.)."""
+        from critmat.indicators.accessor import Indicators
+
+        return Indicators(self)
 
     @property
     def version(self) -> str:

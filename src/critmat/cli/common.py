@@ -16,6 +16,12 @@ from critmat.output import FORMATS, write_frame
 
 __all__ = [
     "DataDirOpt",
+    "ExportersOpt",
+    "GroupByOpt",
+    "ImportersOpt",
+    "MaterialsOpt",
+    "StageOpt",
+    "YearsOpt",
     "FormatOpt",
     "NoUserDataOpt",
     "OutOpt",
@@ -49,6 +55,36 @@ OutOpt = Annotated[
     Path | None,
     typer.Option("--out", "-o", help="Write the result to this file (with a "
                  "<file>.provenance.json sidecar).", dir_okay=False),
+]
+
+
+MaterialsOpt = Annotated[
+    str | None,
+    typer.Option("--materials", "-m", help="Materials: comma-separated ids, names, symbols or "
+                 "aliases (e.g. gallium,Ge,'Rare Earths (REO)'), or 'all'."),
+]
+ImportersOpt = Annotated[
+    str | None,
+    typer.Option("--importers", "-i", help="Importers: ISO-3 codes or names, groups EU27, "
+                 "NATO, OECD, G7 or a --groupby name (a group is one economic unit), or 'all'."),
+]
+ExportersOpt = Annotated[
+    str | None,
+    typer.Option("--exporters", "-e", help="Exporters / supplier countries (groups expand to "
+                 "their members), or 'all'."),
+]
+YearsOpt = Annotated[
+    str | None,
+    typer.Option("--years", "-y", help="Years: 2022, 2018-2022 or 2018,2020; 'all'."),
+]
+StageOpt = Annotated[
+    str | None,
+    typer.Option("--stage", "-s", help="Supply-chain stage: extraction or processing."),
+]
+GroupByOpt = Annotated[
+    list[str] | None,
+    typer.Option("--groupby", "-g", help="Define a country group NAME=ISO3,ISO3,... "
+                 "(repeatable), usable in --importers/--exporters."),
 ]
 
 
