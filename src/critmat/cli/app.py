@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from critmat._version import __version__
-from critmat.cli import data
+from critmat.cli import assess, data, indicators
 from critmat.cli.common import DataDirOpt, NoUserDataOpt, console, fail, open_kb
 from critmat.errors import CritmatError
 
@@ -19,6 +19,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(data.app, name="data")
+indicators.register(app)
+assess.register(app)
 
 
 def _version(value: bool) -> None:

@@ -22,7 +22,13 @@ from critmat.params import ParameterError, Selection, split_list
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
 
-__all__ = ["GroupBy", "parse_groupby", "resolve_importer_units", "resolve_member_list"]
+__all__ = [
+    "GroupBy",
+    "parse_groupby",
+    "reject",
+    "resolve_importer_units",
+    "resolve_member_list",
+]
 
 GroupBy = Mapping[str, Sequence[str]] | Iterable[str] | str | None
 
@@ -111,3 +117,17 @@ def resolve_member_list(kb: KnowledgeBase, countries: Selection, groupby: GroupB
         match = next((g for g in groups if g.upper() == item.strip().upper()), None)
         out.extend(groups[match] if match else [kb.countries_resolver.resolve(item)])
     return list(dict.fromkeys(out))
+
+
+def reject(indicator: str, **unused: object) -> None:
+    """Raise if a vocabulary parameter that does not apply to ``indicator`` was given.
+
+    Raises
+    ------
+    critmat.params.ParameterError
+        Naming the parameter, instead of silently ignoring it.
+    """
+    given = [k for k, v in unused.items() if v is not None]
+    if given:
+        raise ParameterError(
+            f"{', '.join(f'{g}=' for g in given)} does not apply to {indicator}; drop it")

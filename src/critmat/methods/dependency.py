@@ -49,8 +49,8 @@ def attribute_trade(trade: pd.DataFrame, hs_codes: pd.DataFrame, *,
     return trade.merge(codes, on="hs6", how="inner")
 
 
-def unit_flows(trade_m: pd.DataFrame, units: pd.DataFrame, *, direction: str = "imports"
-               ) -> pd.DataFrame:
+def unit_flows(trade_m: pd.DataFrame, units: pd.DataFrame, *, direction: str = "imports",
+               keys: tuple[str, ...] = ("material", "year")) -> pd.DataFrame:
     """Aggregate attributed trade to flows of each unit with partners outside it.
 
     Parameters
@@ -62,11 +62,13 @@ def unit_flows(trade_m: pd.DataFrame, units: pd.DataFrame, *, direction: str = "
     direction
         ``imports`` (partners are exporters into the unit) or ``exports`` (partners are
         importers from the unit).
+    keys
+        Further grouping columns kept in the result (e.g. ``material, stage, year``).
 
     Returns
     -------
     pandas.DataFrame
-        ``material, year, unit, partner, quantity_t, value_kusd, value_with_quantity_kusd``;
+        ``keys..., unit, partner, quantity_t, value_kusd, value_with_quantity_kusd``;
         intra-unit flows are excluded (domestic).
         ``value_with_quantity_kusd`` sums the value of flows that report a quantity only (for
         unit values in USD/kg that do not mix flows without quantity).
@@ -77,14 +79,14 @@ def unit_flows(trade_m: pd.DataFrame, units: pd.DataFrame, *, direction: str = "
                     indicator=True, suffixes=("", "_p"))["_merge"].eq("both").to_numpy()
     m = m.loc[~intra]
     m = m.assign(value_with_quantity_kusd=m["value_kusd"].where(m["quantity_t"].notna()))
-    out = (m.groupby(["material", "year", "unit", other], observed=True, sort=False)
-           [["quantity_t", "value_kusd", "value_with_quantity_kusd"]].sum(min_count=1)
-           .reset_index().rename(columns={other: "partner"}))
-    return out
+    return (m.groupby([*keys, "unit", other], observed=True, sort=False)
+            [["quantity_t", "value_kusd", "value_with_quantity_kusd"]].sum(min_count=1)
+            .reset_index().rename(columns={other: "partner"}))
 
 
 def import_dependency(flows: pd.DataFrame, *,
-                      country_sets: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+                      country_sets: Mapping[str, Sequence[str]] | None = None,
+                      keys: tuple[str, ...] = ("material", "year")) -> pd.DataFrame:
     """Import shares by origin summarised per material x importer x year.
 
     Parameters
@@ -94,6 +96,8 @@ def import_dependency(flows: pd.DataFrame, *,
     country_sets
         Named sets of origins whose combined share of imports is reported
         (``<name>_share``), e.g. ``{"china": ["CHN"]}``.
+    keys
+        Grouping columns besides the importer.
 
     Returns
     -------
@@ -102,26 +106,28 @@ def import_dependency(flows: pd.DataFrame, *,
         top_origin, top_origin_share, top3_share, <set>_share..., status``. Shares are of
         import quantity (tonnes).
     """
+    by = [*keys, "unit"]
     f = flows[flows["quantity_t"].fillna(0) > 0]
-    conc = concentration(f, by=("material", "year", "unit"), value="quantity_t",
-                         country="partner", country_sets=country_sets)
-    value = (flows.groupby(["material", "year", "unit"], observed=True)["value_kusd"].sum()
+    conc = concentration(f, by=by, value="quantity_t", country="partner",
+                         country_sets=country_sets)
+    value = (flows.groupby(by, observed=True)["value_kusd"].sum()
              .rename("imports_kusd").reset_index())
-    out = conc.merge(value, on=["material", "year", "unit"], how="outer")
+    out = conc.merge(value, on=by, how="outer")
     out = out.rename(columns={"unit": "importer", "total": "imports_t", "n_countries":
                               "n_origins", "hhi": "import_hhi", "top1_country": "top_origin",
                               "top1_share": "top_origin_share"})
     out["status"] = np.where(out["imports_t"].fillna(0) > 0, "ok", "no_imports")
     out["imports_t"] = out["imports_t"].fillna(0.0)
     out = out.drop(columns=["hhi_pct"])
-    first = ["material", "year", "importer", "imports_t", "imports_kusd", "n_origins",
+    first = [*keys, "importer", "imports_t", "imports_kusd", "n_origins",
              "import_hhi", "top_origin", "top_origin_share"]
     return out[first + [c for c in out.columns if c not in first]]
 
 
 def net_import_reliance(imports: pd.DataFrame, exports: pd.DataFrame,
                         production: pd.DataFrame, units: pd.DataFrame, *,
-                        producing_materials: Sequence[str]) -> pd.DataFrame:
+                        producing_materials: Sequence[str],
+                        keys: tuple[str, ...] = ("material", "year")) -> pd.DataFrame:
     """Net import reliance ``(I - E) / (P + I - E)`` per material x unit x year.
 
     Parameters
@@ -135,20 +141,24 @@ def net_import_reliance(imports: pd.DataFrame, exports: pd.DataFrame,
     producing_materials
         Materials (per stage) for which production data exist at all; for the others the
         result is NaN with status ``no_production_data`` instead of assuming no production.
+    keys
+        Grouping columns besides the importer (production must carry them too).
 
     Returns
     -------
     pandas.DataFrame
         ``material, year, importer, imports_t, exports_t, production_t,
         apparent_consumption_t, nir, net_exporter, status``. Net exporters get ``nir = 0``
-        and ``net_exporter = True`` (USGS "E"); status is ``ok``, ``net_exporter``,
+        and ``net_exporter = True`` (USGS "E"); a unit that imports as much as it
+        exports has ``nir = 0``; status is ``ok``, ``net_exporter``,
         ``no_consumption`` or ``no_production_data``.
     """
-    keys = ["material", "year", "unit"]
-    imp = imports.groupby(keys, observed=True)["quantity_t"].sum().rename("imports_t")
-    exp = exports.groupby(keys, observed=True)["quantity_t"].sum().rename("exports_t")
-    prod = production.merge(units, left_on="country", right_on="member")
-    p = prod.groupby(keys, observed=True)["quantity_t"].sum().rename("production_t")
+    by = [*keys, "unit"]
+    imp = imports.groupby(by, observed=True)["quantity_t"].sum().rename("imports_t")
+    exp = exports.groupby(by, observed=True)["quantity_t"].sum().rename("exports_t")
+    prod = production.loc[:, [*keys, "country", "quantity_t"]].merge(
+        units, left_on="country", right_on="member")
+    p = prod.groupby(by, observed=True)["quantity_t"].sum().rename("production_t")
     out = pd.concat([imp, exp, p], axis=1).reset_index()
     for c in ("imports_t", "exports_t", "production_t"):
         out[c] = out[c].fillna(0.0)
@@ -156,10 +166,10 @@ def net_import_reliance(imports: pd.DataFrame, exports: pd.DataFrame,
     out["apparent_consumption_t"] = out["production_t"] + net
     has_prod = out["material"].isin(list(producing_materials)).to_numpy()
     consumption = out["apparent_consumption_t"].to_numpy()
-    nir = np.where(consumption > 0, net.to_numpy() / np.where(consumption > 0, consumption, 1),
-                   np.nan)
-    out["net_exporter"] = (net <= 0) & (consumption > 0)
-    out["nir"] = np.where(out["net_exporter"], 0.0, nir)
+    safe = np.where(consumption > 0, consumption, 1.0)
+    nir = np.where(consumption > 0, np.maximum(net.to_numpy(), 0.0) / safe, np.nan)
+    out["net_exporter"] = (net < 0) & (consumption > 0)
+    out["nir"] = nir
     status = np.select(
         [~has_prod, consumption <= 0, out["net_exporter"].to_numpy()],
         ["no_production_data", "no_consumption", "net_exporter"], default="ok")

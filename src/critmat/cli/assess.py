@@ -1,0 +1,92 @@
+"""`critmat assess`: the EU defence raw-materials assessment (the main job)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from critmat.cli.common import (
+    DataDirOpt,
+    FormatOpt,
+    MaterialsOpt,
+    NoUserDataOpt,
+    OutOpt,
+    console,
+    emit,
+    err_console,
+    fail,
+    open_kb,
+)
+from critmat.errors import CritmatError
+
+__all__ = ["register"]
+
+
+def _cell(value: object, unit: str) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "[bold red]yes[/]" if value else "no"
+    if isinstance(value, float):
+        if unit == "fraction":
+            return f"{value:.0%}"
+        return f"{value:.3f}" if abs(value) < 0.1 else f"{value:.1f}"
+    return str(value)
+
+
+def assess(
+    materials: MaterialsOpt = None,
+    importer: Annotated[str, typer.Option(help="Importer unit (ISO-3 or a group).")] = "EU27",
+    year: Annotated[int | None, typer.Option(help="GeoPolRisk year [default: latest].")
+                    ] = None,
+    report: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report "
+                                                "with charts and sources.", dir_okay=False)
+                      ] = None,
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+    data_dir: DataDirOpt = None,
+    no_user_data: NoUserDataOpt = False,
+) -> None:
+    """EU defence raw-materials assessment (China shares, HHI, IR, GeoPolRisk, SR, EI).
+
+    For the CRMA strategic and critical raw materials: China share at extraction and
+    processing, HHI, import reliance, GeoPolRisk score, EU supply risk and economic
+    importance, critical yes/no; --report writes a self-contained HTML report.
+    """
+    from critmat.assess import assess as run
+
+    try:
+        kb = open_kb(data_dir, no_user_data)
+        with console.status("assessing ..."):
+            result = run(kb, materials=materials, importer=importer, year=year)
+        if fmt not in (None, "table") or out is not None:
+            emit(result.table, fmt, out, title="assessment")
+        else:
+            t = Table(title=f"Defence raw materials, importer {result.importer} "
+                            f"(GeoPolRisk {result.year}; EU method 2023 inputs)",
+                      header_style="bold")
+            cols = list(result.columns)
+            for c in cols:
+                t.add_column(result.columns[c][0], justify="left" if c == "material" else "right")
+            for rec in result.table.to_dict("records"):
+                t.add_row(*[_cell(rec[c], result.columns[c][1]) for c in cols])
+            t.caption = ("China E/P: share of global supply (EU 2023); HHI at the bottleneck "
+                         "stage; IR: EU import reliance; SR/EI: EU method computed by critmat; "
+                         "sources: `critmat assess --report FILE`")
+            console.print(t)
+        if report is not None:
+            from critmat.report.html import write_assessment_report
+
+            path = write_assessment_report(kb, result, report)
+            err_console.print(f"wrote report {path}")
+    except CritmatError as exc:
+        raise fail(exc) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add `assess` to the main app."""
+    app.command("assess")(assess)

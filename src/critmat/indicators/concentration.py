@@ -1,0 +1,109 @@
+"""Production concentration by material, stage and year (World Mining Data and EU 2023)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from critmat.dims import parse_stage
+from critmat.indicators.common import GroupBy, reject, resolve_member_list
+from critmat.methods.concentration import concentration as _concentration
+from critmat.params import ParameterError, Selection, parse_years
+
+if TYPE_CHECKING:
+    from critmat.knowledge_base import KnowledgeBase
+
+__all__ = ["SOURCES", "concentration"]
+
+#: Where the supply shares come from: World Mining Data production (extraction, by year) or
+#: the EU 2023 assessment's global supply shares (extraction and processing, 2016-2020).
+SOURCES = ("wmd", "eu_crm_2023")
+
+
+def concentration(
+    kb: KnowledgeBase,
+    *,
+    materials: Selection = None,
+    years: Any = None,
+    stage: str | None = None,
+    groupby: GroupBy = None,
+    adversaries: Selection = None,
+    source: str | None = None,
+    top_n: int = 3,
+    importers: Selection = None,
+    exporters: Selection = None,
+) -> pd.DataFrame:
+    """HHI, top-n share, China share and adversary share of supply.
+
+    Parameters
+    ----------
+    kb
+        Knowledge base.
+    materials, years, stage
+        Selection (shared vocabulary). ``years`` applies to World Mining Data; EU 2023
+        shares carry ``year = 2023`` (the assessment; its shares average 2016-2020).
+    groupby
+        User-defined country groups, usable in ``adversaries``.
+    adversaries
+        Countries or groups whose combined share is reported as ``adversary_share`` (e.g.
+        ``"CHN,RUS"``).
+    source
+        ``wmd``, ``eu_crm_2023`` or ``None`` for both.
+    top_n
+        ``n`` of the top-n share column.
+    importers, exporters
+        Not applicable (supply concentration has no importer); an error if given.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``material, stage, year, source, n_countries, total, hhi, hhi_pct, top1_country,
+        top1_share, top<n>_share, china_share[, adversary_share], status``.
+    """
+    reject("concentration", importers=importers, exporters=exporters)
+    if source is not None and source not in SOURCES:
+        raise ParameterError(f"source must be one of {', '.join(SOURCES)}, got '{source}'")
+    sets: dict[str, list[str]] = {"china": ["CHN"]}
+    adv = resolve_member_list(kb, adversaries, groupby)
+    if adv:
+        sets["adversary"] = adv
+    st = parse_stage(stage).value if stage is not None else None
+    frames = []
+    used: list[pd.DataFrame] = []
+    if source in (None, "wmd") and st in (None, "extraction"):
+        prod = kb.production(materials=materials, years=years)
+        used.append(prod)
+        if len(prod):
+            c = _concentration(prod, by=("material", "stage", "year"), value="quantity_t",
+                               top_n=top_n, country_sets=sets)
+            frames.append(c.assign(source="wmd_bmf"))
+    year_sel = parse_years(years)
+    if source in (None, "eu_crm_2023") and (year_sel is None or 2023 in year_sel):
+        eu = kb.eu_crm_2023(materials=materials, stage=st, mix="global")
+        used.append(eu)
+        if len(eu):
+            c = _concentration(eu.assign(year=2023), by=("material", "stage", "year"),
+                               value="share", normalise=False, top_n=top_n, country_sets=sets)
+            frames.append(c.assign(source="eu_crm_2023"))
+    columns = ["material", "stage", "year", "source"]
+    out = (pd.concat(frames, ignore_index=True) if frames else
+           pd.DataFrame(columns=[*columns, "hhi", "status"]))
+    out = out[columns + [c for c in out.columns if c not in columns]]
+    out = out.sort_values(columns, ignore_index=True)
+    prov = kb.provenance("concentration", pd.concat(used) if used else None,
+                         materials=materials, years=years, stage=stage, source=source,
+                         adversaries=adv, top_n=top_n)
+    prov.units = {"total": "t (wmd_bmf) or sum of shares (eu_crm_2023)", "hhi": "fraction",
+                  "hhi_pct": "0-10,000", "top1_share": "fraction",
+                  f"top{top_n}_share": "fraction", "china_share": "fraction",
+                  "adversary_share": "fraction"}
+    prov.notes = [
+        "HHI = sum of squared supplier shares (METHODS.md §0.1); hhi_pct = 10,000 x hhi",
+        "wmd_bmf: World Mining Data production shares by year (extraction stage)",
+        "eu_crm_2023: EU 2023 study global supply shares as published (not renormalised; "
+        "'<0.1%' taken as 0.001); they average 2016-2020",
+    ]
+    from critmat.provenance import attach
+
+    return attach(out, prov)

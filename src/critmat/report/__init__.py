@@ -1,0 +1,1 @@
+"""Reports: plotly charts and self-contained HTML documents over critmat results."""

@@ -1,0 +1,91 @@
+"""Plotly figures of the assessment (pure functions: frames in, figures out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["china_share_chart", "criticality_chart", "geopolrisk_chart", "supply_shares_chart"]
+
+_FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12}
+
+
+def _layout(fig: Any, title: str, height: int = 520) -> Any:
+    fig.update_layout(title=title, font=_FONT, height=height, margin={"l": 60, "r": 20,
+                      "t": 60, "b": 50}, template="plotly_white", legend_title_text="")
+    return fig
+
+
+def criticality_chart(table: pd.DataFrame, *, ei_threshold: float = 2.8,
+                      sr_threshold: float = 1.0) -> Any:
+    """Scatter of economic importance (x) against supply risk (y) with the EU thresholds."""
+    import plotly.graph_objects as go
+
+    data = table.dropna(subset=["sr", "ei"])
+    fig = go.Figure()
+    for label, sel, colour in (("critical", data["critical"].fillna(False).astype(bool),
+                                "#c0392b"),
+                               ("not critical", ~data["critical"].fillna(False).astype(bool),
+                                "#2c7fb8")):
+        d = data[sel]
+        fig.add_trace(go.Scatter(
+            x=d["ei"], y=d["sr"], mode="markers+text", name=label, text=d["material"],
+            textposition="top center", marker={"size": 9, "color": colour},
+            hovertemplate="%{text}<br>EI %{x:.1f}<br>SR %{y:.2f}<extra></extra>"))
+    fig.add_hline(y=sr_threshold, line_dash="dash", line_color="grey",
+                  annotation_text=f"SR {sr_threshold}")
+    fig.add_vline(x=ei_threshold, line_dash="dash", line_color="grey",
+                  annotation_text=f"EI {ei_threshold}")
+    fig.update_xaxes(title="economic importance (EI, 0-10)")
+    fig.update_yaxes(title="supply risk (SR)")
+    return _layout(fig, "Criticality matrix (EU method, critmat computation)", 620)
+
+
+def supply_shares_chart(shares: pd.DataFrame, *, top: int = 8) -> Any:
+    """Stacked bars of global supply shares by material, stage and country (top countries)."""
+    import plotly.express as px
+
+    d = shares[["material", "stage", "country", "share"]].copy()
+    leaders = d.groupby("country")["share"].sum().nlargest(top).index
+    d["country"] = d["country"].where(d["country"].isin(leaders), "other")
+    d = d.groupby(["material", "stage", "country"], as_index=False)["share"].sum()
+    order = (d[d["country"] == "CHN"].groupby("material")["share"].max()
+             .reindex(d["material"].unique()).fillna(0).sort_values().index.tolist())
+    fig = px.bar(d, x="share", y="material", color="country", facet_col="stage",
+                 orientation="h", category_orders={"material": order,
+                                                   "stage": ["extraction", "processing"]},
+                 hover_data={"share": ":.1%"})
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.0])
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    return _layout(fig, "Global supply shares by stage and country (EU 2023 study)",
+                   max(420, 22 * len(order) + 160))
+
+
+def china_share_chart(table: pd.DataFrame) -> Any:
+    """Grouped bars of China's share at extraction and processing."""
+    import plotly.graph_objects as go
+
+    d = table.sort_values("china_processing", ascending=False, na_position="last")
+    fig = go.Figure([
+        go.Bar(name="extraction", x=d["material"], y=d["china_extraction"],
+               marker_color="#e6550d"),
+        go.Bar(name="processing", x=d["material"], y=d["china_processing"],
+               marker_color="#756bb1"),
+    ])
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.0], title="share of global supply")
+    fig.add_hline(y=0.65, line_dash="dot", line_color="grey",
+                  annotation_text="CRMA 65 % single-country benchmark")
+    return _layout(fig, "China's share of global supply (EU 2023 study)")
+
+
+def geopolrisk_chart(table: pd.DataFrame, importer: str, year: int) -> Any:
+    """Bars of the GeoPolRisk score per material for the importer."""
+    import plotly.graph_objects as go
+
+    d = table.dropna(subset=["geopolrisk"]).sort_values("geopolrisk", ascending=False)
+    fig = go.Figure(go.Bar(x=d["material"], y=d["geopolrisk"], marker_color="#31a354",
+                           hovertemplate="%{x}<br>score %{y:.4f}<extra></extra>"))
+    fig.update_yaxes(title="GeoPolRisk score (0-1)")
+    return _layout(fig, f"GeoPolRisk score of {importer}, {year}")
