@@ -47,7 +47,7 @@ OUT = ROOT / "src" / "critmat" / "data" / "embedded"
 REPORT = ROOT / "docs" / "data-build-report.md"
 
 #: Version of the embedded dataset (bump when the data change).
-DATASET_VERSION = "2026.11.0"
+DATASET_VERSION = "2026.11.1"
 
 #: CEPII codes whose ISO-3 in the BACI country table is not an ISO 3166 code.
 CEPII_OVERRIDES = {490: "TWN", 849: "UMI"}
@@ -518,15 +518,18 @@ def build_eu_crm(b: Build) -> None:
         "value_added_meur": pd.to_numeric(u["VA in million €"]),
         "source_id": "eu_crm_2023_use",
     })
-    dup = use.duplicated(["material", "application"], keep=False)
-    if dup.any():
-        b.note(f"eu_crm_2023_end_use: {dup.sum()} rows repeat a material/application; "
-               "shares summed per application")
-        use = use.groupby(["material", "application"], as_index=False).agg(
-            share=("share", "sum"), share_bound=("share_bound", "first"),
-            nace_code=("nace_code", "first"),
-            nace_sector=("nace_sector", "first"), value_added_meur=("value_added_meur", "first"),
-            source_id=("source_id", "first"))
+    exact = use.duplicated(keep="first")
+    for r in use[exact].itertuples():
+        b.note(f"eu_crm_2023_end_use: {r.material} '{r.application}' {r.share:.0%} "
+               f"({r.nace_code}) is listed twice, identically, in the transcription; the copy "
+               "is dropped (not summed)")
+    use = use[~exact]
+    split = use.duplicated(["material", "application"], keep=False)
+    for (mat, app), grp in use[split].groupby(["material", "application"]):
+        parts = ", ".join(f"{c} {s:.0%}" for c, s in
+                          zip(grp["nace_code"], grp["share"], strict=True))
+        b.note(f"eu_crm_2023_end_use: {mat} '{app}' is allocated to {len(grp)} NACE sectors "
+               f"({parts}); one row each (primary key material, application, nace_code)")
     clean_use = b.add("eu_crm_2023_end_use", use)
     bad = check_shares_sum(clean_use, ["material"], tolerance=0.05, strict=False)
     for r in bad.itertuples():
@@ -557,6 +560,151 @@ def build_eu_crm(b: Build) -> None:
     for r in missing.itertuples():
         b.note(f"CritMAT t for {r.material}/{r.country}/{r.stage}/{r.mix} = {r.t_critmat} has "
                "no row in the shares table")
+
+
+# --------------------------------------------------------------------------- EU CRM published
+
+SOURCES_DIR = ROOT / "scripts" / "sources"
+
+#: SHA-256 of the verbatim third-party files under scripts/sources (see their SOURCES.md).
+VERBATIM_SHA256 = {
+    "eu_crm_2023_published/critmat_eureport_results.csv":
+        "c844be88cca676dd1910e3933cba524992a1722e8b5c1b58338ad646d0e37675",
+    "eu_crm_assessments/emilsson_dimension_CRMsOverTime.csv":
+        "7dbcb284a429647effa3a4a737474f0c655c14b4eaecf79f22326ef0a02d774a",
+}
+
+_MIX_LABELS = {"GS+EU": "GS+EU", "GSonly": "GSonly", "EUonly": "EUonly", "EU": "EUonly"}
+_STAGE_NAME = {"Extraction": "extraction", "Processing": "processing"}
+
+
+#: Published values kept as transcribed but doubtful (research notes, FINDINGS.md of the
+#: reproduction study; see docs/eu-crm.md).
+_PUBLISHED_DOUBTS = {
+    "platinum": "SR transcribed unrounded (2.13; SR_P 2.1)",
+    "pgm": "SR_P transcribed unrounded (2.74 = mean of the members)",
+    "lree": "SR_P transcribed unrounded (3.58 = mean of the members with Pr 3.2)",
+    "praseodymium": "SR_P empty in the transcription (3.2 is implied by the LREE mean 3.58 "
+                    "and by SR 3.2 at the processing stage; not filled in)",
+    "perlite": "extraction mix labelled GSonly, but the published 0.8 equals the EU-sourcing "
+               "value (IR 0 %)",
+    "yttrium": "processing mix labelled GSonly, but the global mix alone gives 5.1, not 3.5",
+    "aluminium": "the Emilsson transcription of the same report gives SR 1.1 and EI 5.5 "
+                 "(aluminium/bauxite)",
+    "silicon_metal": "the Emilsson transcription of the same report gives SR 1.3",
+}
+
+
+def _verbatim(relpath: str) -> Path:
+    path = SOURCES_DIR / relpath
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != VERBATIM_SHA256[relpath]:
+        sys.exit(f"{path}: sha256 {digest} differs from the recorded "
+                 f"{VERBATIM_SHA256[relpath]}; the verbatim copy was changed")
+    return path
+
+
+def _score(text: object) -> float | None:
+    s = str(text).strip() if isinstance(text, str) else ""
+    return float(s) if re.fullmatch(r"\d+(\.\d+)?", s) else None
+
+
+def build_eu_crm_published(b: Build) -> None:
+    """Published 2023 SR/EI per material from the verbatim CritMAT results file."""
+    raw = pd.read_csv(_verbatim("eu_crm_2023_published/critmat_eureport_results.csv"),
+                      dtype=str, keep_default_na=False)
+    dup = raw.duplicated(keep="first")
+    for name in raw.loc[dup, "material_name"]:
+        b.note(f"eu_crm_2023_published: the {name} row is listed twice, identically; the copy "
+               "is dropped")
+    raw = raw[~dup]
+    rows = []
+    for r in raw.itertuples(index=False):
+        notes: list[str] = []
+        mix_e, sr_e_text = r.eu_used_supply_primary, r.supply_risk_primary
+        mix_p, sr_p_text = r.eu_used_supply_refined, r.supply_risk_refined
+        if sr_e_text == "" and _score(mix_p) is not None:
+            notes.append(f"column shift fixed: SR_E {mix_p} was in the processing-mix column "
+                         "(processing mix label unknown)")
+            b.note(f"eu_crm_2023_published: {r.material_name}: SR_E {mix_p} sits in the "
+                   "processing-mix column (column shift); moved to sr_extraction")
+            sr_e_text, mix_p = mix_p, ""
+        if sr_e_text.endswith("%"):
+            value = float(sr_e_text.rstrip("%")) / 100
+            notes.append(f"SR_E transcribed as '{sr_e_text}', read as {value:g} (the mean of "
+                         "the members' published SR_E is 2.84)")
+            b.note(f"eu_crm_2023_published: {r.material_name} SR_E '{sr_e_text}' read as "
+                   f"{value:g}")
+            sr_e_text = f"{value:g}"
+        for label in (mix_e, mix_p):
+            if label and label not in _MIX_LABELS:
+                sys.exit(f"eu_crm_2023_published: unknown mix label '{label}' "
+                         f"({r.material_name})")
+        if "EU" in (mix_e, mix_p):
+            notes.append("processing mix transcribed as 'EU', read as EUonly")
+            b.note(f"eu_crm_2023_published: {r.material_name} mix 'EU' read as EUonly")
+        stages = ";".join(_STAGE[x] for x in r.eu_stages.split("+"))
+        material = b.material(r.material_name, "eu_crm_2023_results")
+        if material in _PUBLISHED_DOUBTS:
+            notes.append(_PUBLISHED_DOUBTS[material])
+        rows.append({
+            "material": material,
+            "listed_name": r.material_name,
+            "sr": _score(r.supply_risk), "ei": _score(r.economic_importance),
+            "stage_used": _STAGE_NAME.get(r.eu_used_stage, pd.NA),
+            "stages_assessed": stages,
+            "sr_extraction": _score(sr_e_text), "sr_processing": _score(sr_p_text),
+            "mix_extraction": _MIX_LABELS.get(mix_e, pd.NA),
+            "mix_processing": _MIX_LABELS.get(mix_p, pd.NA),
+            "transcription_note": "; ".join(notes) or pd.NA,
+            "source_id": "eu_crm_2023_results",
+        })
+    pub = b.add("eu_crm_2023_published", pd.DataFrame(rows))
+    missing = sorted(set(_PUBLISHED_DOUBTS) - set(pub["material"]))
+    if missing:
+        sys.exit(f"eu_crm_2023_published: notes for materials not in the file: {missing}")
+
+
+def build_eu_crm_assessments(b: Build) -> None:
+    """Published SR/EI of the 2011-2023 assessments from the verbatim Emilsson file."""
+    raw = pd.read_csv(_verbatim("eu_crm_assessments/emilsson_dimension_CRMsOverTime.csv"),
+                      dtype=str, keep_default_na=False)
+    names = raw["Material"].str.replace(r"\s*[\r\n]+\s*", " ", regex=True).str.strip()
+    for before in sorted(set(raw["Material"][names != raw["Material"]])):
+        b.note(f"eu_crm_assessments: line break removed in {before!r}")
+    missing = raw[["SR", "EI"]].apply(lambda c: c.str.strip().eq("-"))
+    b.note(f"eu_crm_assessments: {int(missing.any(axis=1).sum())} of {len(raw)} rows have "
+           "'-' (not assessed / no value), read as missing")
+    out = pd.DataFrame({
+        "material": [b.material(m, "eu_crm_assessments_emilsson") for m in names],
+        "year": raw["Year"].astype(int),
+        "listed_name": names,
+        "sr": [_score(x) for x in raw["SR"]],
+        "ei": [_score(x) for x in raw["EI"]],
+        "note": pd.NA,
+        "source_id": "eu_crm_assessments_emilsson",
+    })
+    notes = {("aluminium", 2023): "assessed as aluminium/bauxite; the CritMAT transcription of "
+                                  "the same report gives SR 1.2 and EI 5.8",
+             ("bauxite", 2023): "assessed together with aluminium in 2023",
+             ("silicon_metal", 2023): "the CritMAT transcription of the same report gives SR 1.4"}
+    for (mat, year), text in notes.items():
+        out.loc[(out["material"] == mat) & (out["year"] == year), "note"] = text
+    b.add("eu_crm_assessments", out)
+
+
+def build_eu_crm_notes(b: Build) -> None:
+    """Curated reasons for the EU 2023 values critmat does not reproduce."""
+    n = pd.read_csv(CURATION / "eu_crm_2023_reproduction_notes.csv", dtype=str,
+                    keep_default_na=False).replace("", pd.NA)
+    n["material"] = [b.material(m, "critmat_curation") for m in n["material"]]
+    n["source_id"] = "critmat_curation"
+    notes = b.add("eu_crm_2023_reproduction_notes", n)
+    pub = b.tables["eu_crm_2023_published"]
+    unknown = sorted(set(notes["material"]) - set(pub["material"]))
+    if unknown:
+        sys.exit(f"eu_crm_2023_reproduction_notes: materials without a published value: "
+                 f"{unknown}")
 
 
 # --------------------------------------------------------------------------- USGS
@@ -982,6 +1130,9 @@ def main(argv: list[str] | None = None) -> int:
     build_production(b)
     build_governance(b)
     build_eu_crm(b)
+    build_eu_crm_published(b)
+    build_eu_crm_assessments(b)
+    build_eu_crm_notes(b)
     build_usgs(b)
     build_export_controls(b)
     build_facts(b)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from critmat._version import __version__
-from critmat.cli import assess, data, indicators
+from critmat.cli import assess, data, eu_crm, geopolrisk, indicators
 from critmat.cli.common import DataDirOpt, NoUserDataOpt, console, fail, open_kb
 from critmat.errors import CritmatError
 
@@ -21,6 +21,8 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 indicators.register(app)
 assess.register(app)
+eu_crm.register(app)
+geopolrisk.register(app)
 
 
 def _version(value: bool) -> None:

@@ -34,7 +34,9 @@ def _cell(value: object, unit: str) -> str:
     if isinstance(value, float):
         if unit == "fraction":
             return f"{value:.0%}"
-        return f"{value:.3f}" if abs(value) < 0.1 else f"{value:.1f}"
+        if unit == "0-1":
+            return f"{value:.3f}"
+        return f"{value:.1f}"
     return str(value)
 
 
@@ -71,7 +73,9 @@ def assess(
                       header_style="bold")
             cols = list(result.columns)
             for c in cols:
-                t.add_column(result.columns[c][0], justify="left" if c == "material" else "right")
+                left = c == "material"
+                t.add_column(result.columns[c][0], justify="left" if left else "right",
+                             no_wrap=left)
             for rec in result.table.to_dict("records"):
                 t.add_row(*[_cell(rec[c], result.columns[c][1]) for c in cols])
             t.caption = ("China E/P: share of global supply (EU 2023); HHI at the bottleneck "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -33,8 +34,17 @@ __all__ = [
     "report_error",
 ]
 
-console = Console()
-err_console = Console(stderr=True)
+def _console(stderr: bool = False) -> Console:
+    # Rich falls back to 80 columns when output is not a terminal (pipes, CI logs); wide
+    # tables of indicators then fold every cell. Use 160 columns there unless COLUMNS is set.
+    probe = Console(stderr=stderr)
+    if probe.is_terminal or "COLUMNS" in os.environ:
+        return probe
+    return Console(stderr=stderr, width=160)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 DataDirOpt = Annotated[
     Path | None,

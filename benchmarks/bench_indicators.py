@@ -1,0 +1,151 @@
+"""Benchmark: supply-risk indicators over the whole material x importer x year cube.
+
+Sections (``--only NAME`` runs one):
+
+* ``geopolrisk``: the full GeoPolRisk cube, every material with an HS mapping or World
+  Mining Data production x every importing economy plus EU27 x 2018-2024, through
+  ``kb.indicators.geopolrisk()``. Prints the cube size, seconds and results per second:
+  once in a fresh process (import, load, DuckDB start and the cube) and warm (median of
+  ``--runs``). Targets: the whole cube in under 5 s, and at least 1,000x the reference
+  implementation per result.
+
+  When geopolrisk-py 2.0.1 is installed in its own virtual environment (README "Comparing
+  with geopolrisk-py"; ``--peer-python`` or ``$CRITMAT_PEER_PYTHON``, default
+  ``peer-venv/bin/python``), it runs on a subset in the same run (default 6 materials x 6
+  countries x 2 years) and critmat runs on the same subset. The peer's per-result rate is
+  measured on ``gprs_calc``'s loop alone, i.e. without its fixed costs (the ~50 s import
+  and the ~25 s trade table that every ``gprs_calc`` call rebuilds), which is the most
+  favourable measure for the peer; the rate over the whole call is printed too. Single
+  countries only by default: the peer computes EU27 about 20x slower per result
+  (``--peer-include-eu`` adds it).
+
+New sections register a function in ``SECTIONS``.
+
+Usage::
+
+    python benchmarks/bench_indicators.py [--runs 3] [--peer-python PATH] [--only geopolrisk]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import critmat
+from critmat.knowledge_base import KnowledgeBase
+from peer_geopolrisk import find_peer_python, run_peer
+
+CUBE: dict[str, Any] = {"materials": "all", "importers": "all", "years": "2018-2024"}
+PEER_SUBSET: dict[str, list[Any]] = {
+    "materials": ["nickel", "manganese", "graphite", "cobalt", "copper", "lithium"],
+    "importers": ["USA", "DEU", "FRA", "JPN", "CHN", "KOR"],
+    "years": [2021, 2022],
+}
+
+_COLD = r"""
+import json, time
+t0 = time.perf_counter()
+import critmat
+kb = critmat.load(user_data=False)
+t1 = time.perf_counter()
+r = kb.indicators.geopolrisk(materials="all", importers="all", years="2018-2024")
+t2 = time.perf_counter()
+print(json.dumps({"load": t1 - t0, "cube": t2 - t1, "rows": len(r)}))
+"""
+
+
+def _timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(runs):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+def bench_geopolrisk(kb: KnowledgeBase, args: argparse.Namespace) -> None:
+    """The full GeoPolRisk cube, and the peer side by side when it is installed."""
+    print("== GeoPolRisk: all mapped materials x all importers (incl. EU27) x 2018-2024")
+    proc = subprocess.run([sys.executable, "-c", _COLD], capture_output=True, text=True,
+                          check=True)
+    cold = json.loads(proc.stdout.strip().splitlines()[-1])
+    seconds, frame = _timed(lambda: kb.indicators.geopolrisk(**CUBE), args.runs)
+    n = len(frame)
+    n_m, n_i, n_y = (frame[c].nunique() for c in ("material", "importer", "year"))
+    rate = n / seconds
+    counts = frame["status"].value_counts()
+    print(f"  cube: {n_m} materials x {n_i} importers x {n_y} years = {n:,} results "
+          f"({counts.get('ok', 0):,} ok; statuses: "
+          + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + ")")
+    print(f"  fresh process: import + load {cold['load']:.2f} s, first cube "
+          f"{cold['cube']:.2f} s ({cold['rows'] / cold['cube']:,.0f} results/s)")
+    print(f"  warm (median of {args.runs}): {seconds:.3f} s, {rate:,.0f} results/s  "
+          f"(target: whole cube < 5 s: {'met' if cold['cube'] < 5 else 'NOT met'})")
+
+    python = find_peer_python(args.peer_python)
+    if python is None:
+        print(f"  geopolrisk-py: not measured (no interpreter at "
+              f"{args.peer_python or 'peer-venv/bin/python'}; see README)")
+        return
+    sub = dict(PEER_SUBSET)
+    if args.peer_include_eu:
+        sub["importers"] = [*sub["importers"], "EU27"]
+    n_sub = len(sub["materials"]) * len(sub["importers"]) * len(sub["years"])
+    print(f"  geopolrisk-py ({python}): {len(sub['materials'])} materials x "
+          f"{len(sub['importers'])} importers x {len(sub['years'])} years = {n_sub} results "
+          "(about 2 minutes) ...", flush=True)
+    peer = run_peer(python, materials=sub["materials"], importers=sub["importers"],
+                    years=sub["years"])
+    t = peer.timings
+    ours_sub, _ = _timed(lambda: kb.indicators.geopolrisk(**sub), args.runs)
+    print(f"    peer: import {t['import_seconds']:.1f} s; gprs_calc {t['call_seconds']:.1f} s"
+          f" = trade table {t['mapped_baci_seconds']:.1f} s + loop {t['loop_seconds']:.2f} s"
+          f" + Excel/SQLite writes; {t['n_results']} results")
+    print(f"    peer per result: {peer.loop_rate:,.1f} results/s over its loop (fixed costs "
+          f"excluded), {peer.call_rate:,.2f} results/s over the whole call")
+    print(f"    critmat on the same {n_sub} results: {ours_sub:.3f} s "
+          f"({n_sub / ours_sub:,.0f} results/s; fixed costs dominate such a small selection)")
+    ratio = rate / peer.loop_rate
+    print(f"  ratio per result (critmat's whole cube vs the peer's loop): {ratio:,.0f}x  "
+          f"(target >= 1,000x: {'met' if ratio >= 1000 else 'NOT met'}); vs the peer's "
+          f"whole call: {rate / peer.call_rate:,.0f}x")
+    print(f"  same work, wall time: peer gprs_calc {t['call_seconds']:.1f} s (+ "
+          f"{t['import_seconds']:.0f} s import) vs critmat {ours_sub:.3f} s: "
+          f"{t['call_seconds'] / ours_sub:,.0f}x")
+    print(f"  the whole cube at the peer's loop rate would take "
+          f"{n / peer.loop_rate / 3600:.1f} h (single-country rate; EU27 is slower)")
+
+
+#: Benchmark sections in the order they run; add e.g. "eu_supply_risk" here.
+SECTIONS: dict[str, Callable[[KnowledgeBase, argparse.Namespace], None]] = {
+    "geopolrisk": bench_geopolrisk,
+}
+
+
+def main() -> int:
+    """Run the benchmark sections and print their figures."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=3, help="warm runs per measurement")
+    ap.add_argument("--only", choices=sorted(SECTIONS), default=None)
+    ap.add_argument("--peer-python", default=None,
+                    help="geopolrisk-py's interpreter [$CRITMAT_PEER_PYTHON, "
+                         "peer-venv/bin/python]")
+    ap.add_argument("--peer-include-eu", action="store_true",
+                    help="add EU27 to the peer's subset")
+    args = ap.parse_args()
+    kb = critmat.load(user_data=False)
+    print(f"critmat {critmat.__version__}, dataset {kb.version} ({kb.catalog.content_hash})")
+    for name, section in SECTIONS.items():
+        if args.only in (None, name):
+            section(kb, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""`critmat eu-sr`: EU CRM supply risk and economic importance next to the published values."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from critmat.cli.common import (
+    DataDirOpt,
+    ExportersOpt,
+    FormatOpt,
+    GroupByOpt,
+    ImportersOpt,
+    MaterialsOpt,
+    NoUserDataOpt,
+    OutOpt,
+    StageOpt,
+    YearsOpt,
+    emit,
+    err_console,
+    fail,
+    open_kb,
+)
+from critmat.errors import CritmatError
+from critmat.indicators.eu_crm import (
+    CONTRACT_COLUMNS,
+    DEFAULT_WGI_VINTAGE,
+    DEFAULT_WGI_YEARS,
+    MEASURES,
+)
+from critmat.output import infer_format
+
+__all__ = ["DETAIL_COLUMNS", "eu_sr", "register"]
+
+#: Columns added by ``--detail``.
+DETAIL_COLUMNS = [
+    *CONTRACT_COLUMNS, "published_stage_used", "published_sr_extraction",
+    "published_sr_processing", *[f"agrees_{m}" for m in MEASURES], "mix_extraction",
+    "mix_processing", "published_mix_extraction", "published_mix_processing", "status",
+    "reason",
+]
+
+
+_LABEL = {"sr_extraction": "SR_E", "sr_processing": "SR_P", "sr": "SR", "ei": "EI"}
+
+
+def _summary(frame: pd.DataFrame) -> str:
+    prov = frame.attrs.get("critmat", {})
+    params = prov.get("parameters", {})
+    parts = []
+    for m in MEASURES:
+        col = frame.get(f"agrees_{m}")
+        if col is not None and col.notna().any():
+            parts.append(f"{_LABEL[m]} {int(col.sum())}/{int(col.notna().sum())}")
+    gov = next((n for n in prov.get("notes", []) if n.startswith("governance:")), "")
+    corr = ", ".join(params.get("corrections", [])) or "none"
+    agree = ("; agree with the published value to one decimal: " + ", ".join(parts)
+             if parts else "")
+    return f"{gov}; corrections: {corr}{agree}"
+
+
+def eu_sr(
+    year: Annotated[int, typer.Option(help="EU assessment: 2023 is computed; 2011, 2014, "
+                                      "2017, 2020 show the published values only.")] = 2023,
+    materials: MaterialsOpt = None,
+    stage: StageOpt = None,
+    wgi_vintage: Annotated[str, typer.Option(
+        help="Governance vintage: wgi_2023, wgi_2024, wgi_pv_geopolrisk or a user vintage.")
+    ] = DEFAULT_WGI_VINTAGE,
+    wgi_years: Annotated[str, typer.Option(
+        help="WGI data year or range averaged, e.g. 2017 (best fit to the published values) "
+             "or 2016-2020.")] = str(DEFAULT_WGI_YEARS),
+    wgi_measure: Annotated[str, typer.Option(
+        help="auto, mean (six-dimension WGI mean) or pv (political stability only).")
+    ] = "auto",
+    corrections: Annotated[str, typer.Option(
+        help="Input corrections: none, all, or names (kaolin_eol, titanium_metal_extraction, "
+             "mix_labels, titanium_metal_end_use).")] = "none",
+    detail: Annotated[bool, typer.Option(
+        "--detail", help="Add published stage values, agreement flags, mixes, status and "
+                         "reasons.")] = False,
+    importers: ImportersOpt = None,
+    exporters: ExportersOpt = None,
+    years: YearsOpt = None,
+    groupby: GroupByOpt = None,
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+    data_dir: DataDirOpt = None,
+    no_user_data: NoUserDataOpt = False,
+) -> None:
+    """EU supply risk and economic importance, computed next to the published values.
+
+    SR per stage and at the bottleneck stage, EI, the criticality flag (SR >= 1 and
+    EI >= 2.8) and the reason for each value that does not agree to one decimal.
+
+    --importers, --exporters, --years and --groupby do not apply to the EU method (an
+    error if given): use --year for the assessment and --wgi-years for governance.
+    """
+    try:
+        kb = open_kb(data_dir, no_user_data)
+        frame = kb.indicators.eu_supply_risk(
+            materials=materials, year=year, stage=stage, wgi_vintage=wgi_vintage,
+            wgi_years=wgi_years, wgi_measure=wgi_measure, corrections=corrections,
+            importers=importers, exporters=exporters, years=years, groupby=groupby)
+        to_screen = infer_format(fmt, out) == "table" and out is None
+        if detail:
+            cols = DETAIL_COLUMNS
+        elif to_screen:
+            cols = [*CONTRACT_COLUMNS, "reason"]
+        else:
+            cols = CONTRACT_COLUMNS
+        shown = frame.loc[:, [c for c in cols if c in frame.columns]]
+        if to_screen:
+            numeric = shown.select_dtypes("float").columns
+            shown = shown.assign(**{c: shown[c].round(2) for c in numeric})
+        shown.attrs = dict(frame.attrs)
+        title = f"EU supply risk and economic importance, {year} assessment"
+        emit(shown, fmt, out, title=title, max_rows=200)
+        if to_screen:
+            err_console.print(_summary(frame), highlight=False)
+    except CritmatError as exc:
+        raise fail(exc) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``critmat eu-sr`` to the main app."""
+    app.command("eu-sr")(eu_sr)
