@@ -32,7 +32,7 @@ COLUMNS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "china_processing": ("China P", "fraction",
                          "China's share of global supply at processing (EU 2023 study)",
                          ("eu_crm_2023_gs",)),
-    "hhi": ("HHI", "fraction",
+    "hhi": ("HHI", "0-1",
             "HHI of global supply at the EU bottleneck stage (EU 2023 shares)",
             ("eu_crm_2023_gs",)),
     "import_reliance": ("IR", "fraction",
@@ -45,8 +45,9 @@ COLUMNS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
            ("eu_crm_2023_gs", "eu_crm_2023_eus", "eu_crm_2023_params", "wgi_2023")),
     "ei": ("EU EI", "0-10", "EU economic importance computed by critmat",
            ("eu_crm_2023_use", "eu_crm_2023_params")),
-    "critical": ("Critical", "", "SR >= 1 and EI >= 2.8 (EU thresholds)",
-                 ("eu_crm_2023_gs", "eu_crm_2023_use")),
+    "critical": ("Critical", "", "SR >= 1 and EI >= 2.8 (EU thresholds); where EI cannot be "
+                 "computed (no end-use shares) the published EI is used (critical_basis)",
+                 ("eu_crm_2023_gs", "eu_crm_2023_use", "eu_crm_2023_results")),
 }
 
 
@@ -112,7 +113,11 @@ def assess(kb: KnowledgeBase, *, materials: Selection = None, importer: str = "E
     if year is None:
         year = int(kb.sql("select max(year) as y from trade")["y"].iloc[0])
     eu = kb.indicators.eu_supply_risk(materials=mats)
-    gpr = kb.indicators.geopolrisk(materials=mats, importers=importer, years=year)
+    # a handful of tonnes from an exporter without a governance value (e.g. Guyana in the
+    # geopolrisk-bundle vintage) should not blank a whole row: leave out at most 1 % of the
+    # import tonnage, with status governance_partial (recorded in the provenance)
+    gpr = kb.indicators.geopolrisk(materials=mats, importers=importer, years=year,
+                                   missing_governance="exclude", min_coverage=0.99)
     conc = kb.indicators.concentration(materials=mats, source="eu_crm_2023")
     shares = kb.eu_crm_2023(materials=mats, mix="global")
     params = kb.table("eu_crm_2023_parameters", materials=mats).set_index("material")
@@ -140,6 +145,16 @@ def assess(kb: KnowledgeBase, *, materials: Selection = None, importer: str = "E
     t["geopolrisk_status"] = g["status"].reindex(t.index)
     for col in ("stage_used", "sr", "ei", "critical", "published_sr", "published_ei"):
         t[col] = eu_i[col].reindex(t.index) if col in eu_i.columns else np.nan
+    # where EI cannot be computed from the public tables (no end-use shares), classify with
+    # the computed SR and the published EI, and say so in critical_basis
+    computed = t["critical"].notna()
+    fallback = ~computed & t["sr"].notna() & t["published_ei"].notna()
+    t["critical_basis"] = np.select([computed.to_numpy(), fallback.to_numpy()],
+                                    ["computed SR and EI", "computed SR, published EI"],
+                                    default="not assessed")
+    t["critical"] = t["critical"].astype("boolean")
+    t.loc[fallback, "critical"] = ((t.loc[fallback, "sr"] >= 1.0)
+                                   & (t.loc[fallback, "published_ei"] >= 2.8))
     t = t.reset_index().sort_values(["sr", "ei"], ascending=False, na_position="last",
                                     ignore_index=True)
     prov = kb.provenance("assess", None, materials=mats, importer=importer, year=year).to_dict()

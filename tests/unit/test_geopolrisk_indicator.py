@@ -135,3 +135,22 @@ def test_doctests_of_the_indicator_module() -> None:
 
     result = doctest.testmod(gind)
     assert result.failed == 0 and result.attempted >= 3
+
+
+def test_missing_governance_exclude_with_coverage(kb: KnowledgeBase) -> None:
+    # EU27 manganese 2022: 96.6 t of 2.1 Mt come from Guyana, which has no row in the
+    # geopolrisk-bundle governance vintage (dropped at build: it held French Guiana's series)
+    strict = kb.indicators.geopolrisk(materials="manganese", importers="EU27", years=2022,
+                                      detail=True).iloc[0]
+    assert strict["status"] == "missing_governance" and strict["score"] != strict["score"]
+    part = kb.indicators.geopolrisk(materials="manganese", importers="EU27", years=2022,
+                                    missing_governance="exclude", detail=True).iloc[0]
+    assert part["status"] == "governance_partial"
+    assert 0.999 < part["governance_coverage"] < 1.0
+    assert 0 < part["score"] < 1
+    tight = kb.indicators.geopolrisk(materials="manganese", importers="EU27", years=2022,
+                                     missing_governance="exclude", min_coverage=1.0).iloc[0]
+    assert tight["status"] == "missing_governance"
+    prov = kb.indicators.geopolrisk(materials="manganese", importers="EU27", years=2022,
+                                    missing_governance="exclude").attrs["critmat"]
+    assert prov["parameters"]["min_coverage"] == 0.99

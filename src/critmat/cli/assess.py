@@ -35,7 +35,7 @@ def _cell(value: object, unit: str) -> str:
         if unit == "fraction":
             return f"{value:.0%}"
         if unit == "0-1":
-            return f"{value:.3f}"
+            return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
         return f"{value:.1f}"
     return str(value)
 
@@ -77,10 +77,15 @@ def assess(
                 t.add_column(result.columns[c][0], justify="left" if left else "right",
                              no_wrap=left)
             for rec in result.table.to_dict("records"):
-                t.add_row(*[_cell(rec[c], result.columns[c][1]) for c in cols])
+                cells = [_cell(rec[c], result.columns[c][1]) for c in cols]
+                if rec.get("critical_basis") == "computed SR, published EI":
+                    cells[cols.index("critical")] += "*"
+                t.add_row(*cells)
             t.caption = ("China E/P: share of global supply (EU 2023); HHI at the bottleneck "
-                         "stage; IR: EU import reliance; SR/EI: EU method computed by critmat; "
-                         "sources: `critmat assess --report FILE`")
+                         "stage; IR: EU import reliance; SR/EI: EU method computed by critmat "
+                         "(* EI not computable from the public tables, published EI used); "
+                         "GeoPolRisk – = not assessable (no HS code) or no data; sources: "
+                         "`critmat assess --report FILE`")
             console.print(t)
         if report is not None:
             from critmat.report.html import write_assessment_report

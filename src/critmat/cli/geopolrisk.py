@@ -40,7 +40,11 @@ def geopolrisk(
     missing_governance: Annotated[str, typer.Option(
         help="nan: imports from an exporter without governance value give NaN "
              "(status missing_governance); fill: use --fill-value (status "
-             "governance_filled).")] = "nan",
+             "governance_filled); exclude: leave such imports out when they are at most "
+             "1 - --min-coverage of the tonnage (status governance_partial).")] = "nan",
+    min_coverage: Annotated[float, typer.Option(
+        help="Least share of import tonnage with a governance value, with "
+             "--missing-governance exclude.")] = 0.99,
     fill_value: Annotated[float, typer.Option(
         help="Instability g for exporters without governance value with "
              "--missing-governance fill.")] = 0.5,
@@ -82,7 +86,7 @@ def geopolrisk(
             materials=materials, importers=importers, exporters=exporters, years=years,
             stage=stage, groupby=groupby, governance_vintage=governance_vintage,
             missing_governance=missing_governance, fill_value=fill_value,
-            intra_region=intra_region, price_basis=price_basis, detail=detail)
+            min_coverage=min_coverage, intra_region=intra_region, price_basis=price_basis, detail=detail)
         emit(frame, fmt, out, title="GeoPolRisk")
     except CritmatError as exc:
         raise fail(exc) from None

@@ -200,6 +200,7 @@ def geopolrisk(
     governance_vintage: str = "wgi_pv_geopolrisk",
     missing_governance: gpr.MissingGovernance = "nan",
     fill_value: float = 0.5,
+    min_coverage: float = 0.99,
     intra_region: gpr.IntraRegion = "zero_risk",
     price_basis: gpr.PriceBasis = "reported_quantity",
     reference_material: str = "copper",
@@ -240,9 +241,13 @@ def geopolrisk(
     missing_governance
         ``nan`` (default): imports from an exporter without g make the result NaN with
         status ``missing_governance``. ``fill``: such exporters get ``fill_value`` (status
-        ``governance_filled``; recorded in the provenance).
+        ``governance_filled``; recorded in the provenance). ``exclude``: leave imports from
+        such exporters out of numerator and F when they are at most ``1 - min_coverage`` of
+        the tonnage (status ``governance_partial``), else NaN.
     fill_value
         g given to exporters without governance when ``missing_governance="fill"``.
+    min_coverage
+        Least covered share of import tonnage with ``missing_governance="exclude"``.
     intra_region
         ``zero_risk`` (default, as the paper and geopolrisk-py): a group's imports from its
         own members count in F with g = 0. ``exclude``: they are domestic and left out.
@@ -281,7 +286,8 @@ def geopolrisk(
         inputs.trade, inputs.production, inputs.governance, inputs.units,
         materials=inputs.materials, years=inputs.years, assessable=inputs.assessable,
         exporters=inputs.exporters, intra_region=intra_region,
-        missing_governance=missing_governance, fill_value=fill_value, price_basis=price_basis,
+        missing_governance=missing_governance, fill_value=fill_value,
+        min_coverage=min_coverage, price_basis=price_basis,
         reference_material=reference_material, reference_trade=inputs.reference_trade)
     result = result.sort_values(["material", "importer", "year"], ignore_index=True)
     columns = gpr.DETAIL_COLUMNS if detail else gpr.DEFAULT_COLUMNS
@@ -296,6 +302,8 @@ def geopolrisk(
     }
     if missing_governance == "fill":
         params["fill_value"] = fill_value
+    if missing_governance == "exclude":
+        params["min_coverage"] = min_coverage
     prov = kb.provenance("geopolrisk", None, **params)
     prov.sources = sorted(s for s in set(inputs.sources) if not s.startswith("user"))
     prov.user_data = sorted(s for s in set(inputs.sources) if s.startswith("user"))
@@ -305,8 +313,12 @@ def geopolrisk(
         "score = HHI x sum_i(g_i f_i) / (p + F)",
         f"governance: g = pv_normalised = clip((2.5 - PV)/5, 0, 1) of vintage "
         f"{governance_vintage}"
-        + (f"; exporters without g filled with {fill_value}" if missing_governance == "fill"
-           else "; exporters without g make the result NaN (status missing_governance)"),
+        + {"fill": f"; exporters without g filled with {fill_value}",
+           "exclude": f"; imports from exporters without g left out when they are at most "
+                      f"{1 - min_coverage:.0%} of the tonnage (status governance_partial), "
+                      "else NaN",
+           }.get(missing_governance,
+                 "; exporters without g make the result NaN (status missing_governance)"),
         "cf = score x price / 0.409412948 (reference implementation constant); cf_paper = "
         f"midpoint / midpoint of {reference_material} for the same importer and year",
         "groups are one importing economy; imports from their own members "

@@ -82,6 +82,9 @@ STATUSES: Final[dict[str, str]] = {
                           "governance_coverage; missing_governance='fill' fills them)",
     "governance_filled": "computed, with the fill value for exporters without a governance "
                          "value (missing_governance='fill')",
+    "governance_partial": "computed without the imports from exporters lacking a governance "
+                          "value, which are at most 1 - min_coverage of the import tonnage "
+                          "(missing_governance='exclude'; see governance_coverage)",
     "ok": "computed from complete inputs",
 }
 
@@ -114,7 +117,7 @@ UNITS: Final[dict[str, str]] = {
 }
 
 IntraRegion = Literal["zero_risk", "exclude"]
-MissingGovernance = Literal["nan", "fill"]
+MissingGovernance = Literal["nan", "fill", "exclude"]
 PriceBasis = Literal["reported_quantity", "all_value"]
 
 
@@ -436,6 +439,7 @@ def geopolrisk_cube(
     intra_region: IntraRegion = "zero_risk",
     missing_governance: MissingGovernance = "nan",
     fill_value: float = 0.5,
+    min_coverage: float = 0.99,
     price_basis: PriceBasis = "reported_quantity",
     reference_material: str = "copper",
     reference_trade: pd.DataFrame | None = None,
@@ -474,7 +478,13 @@ def geopolrisk_cube(
     missing_governance
         ``nan``: a unit importing from an exporter without governance value gets NaN import
         risk and score, status ``missing_governance``. ``fill``: such exporters get
-        ``fill_value`` (status ``governance_filled``).
+        ``fill_value`` (status ``governance_filled``). ``exclude``: imports from such
+        exporters are left out of both the numerator and F when they are at most
+        ``1 - min_coverage`` of the import tonnage (status ``governance_partial``, see
+        ``governance_coverage``); above that the result is NaN (``missing_governance``).
+    min_coverage
+        With ``exclude``: the least share of import tonnage with a governance value for a
+        result to be computed.
     fill_value
         Instability given to exporters without governance value when filling (the reference
         implementation uses 0.5).
@@ -514,11 +524,15 @@ def geopolrisk_cube(
     from critmat.params import ParameterError
 
     for name, value, valid in (("intra_region", intra_region, ("zero_risk", "exclude")),
-                               ("missing_governance", missing_governance, ("nan", "fill")),
+                               ("missing_governance", missing_governance,
+                                ("nan", "fill", "exclude")),
                                ("price_basis", price_basis, ("reported_quantity", "all_value"))):
         if value not in valid:
             raise ParameterError(f"{name}={value!r} is not valid; expected one of "
                                  f"{', '.join(repr(v) for v in valid)}")
+    if not 0.0 < float(min_coverage) <= 1.0:
+        raise ParameterError(f"min_coverage={min_coverage!r} is not a share; expected a "
+                             "number in (0, 1]")
     if not 0.0 <= float(fill_value) <= 1.0:
         raise ParameterError(f"fill_value={fill_value!r} is not an instability; expected a "
                              "number in [0, 1]")
@@ -566,12 +580,19 @@ def geopolrisk_cube(
     p = np.where(ps.domestic_bad, np.nan, ps.domestic_t)
     p = np.where(np.isnan(hhi), np.nan, p)  # no production data: p unknown as well
     nan_missing = missing_governance == "nan"
+    exclude = missing_governance == "exclude"
 
     def _values(s: _TradeSums, numerator: FloatArray, missing_t: FloatArray
                 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        num = np.where(nan_missing & (missing_t > 0), np.nan, numerator)
+        if exclude:  # drop flows without g from numerator and F if they are few enough
+            known = _safe_divide(s.imports_t - s.missing_all_t, s.imports_t)
+            num = np.where((s.missing_all_t > 0) & ~(known >= min_coverage), np.nan, numerator)
+            total = s.imports_t - s.missing_all_t
+        else:
+            num = np.where(nan_missing & (missing_t > 0), np.nan, numerator)
+            total = s.imports_t
         no_qty = (s.imports_t == 0) & (s.value > 0)
-        wta = np.where(no_qty, np.nan, import_risk(num, s.imports_t, p))
+        wta = np.where(no_qty, np.nan, import_risk(num, total, p))
         price_value = s.value if price_basis == "all_value" else s.value_with_q
         price = unit_price(price_value, s.imports_t)
         return num, wta, price
@@ -598,12 +619,20 @@ def geopolrisk_cube(
     covered = ts.selected_t - ts.missing_t
     coverage = _safe_divide(covered, ts.selected_t)
     q_coverage = _safe_divide(ts.value_with_q, ts.value)
+    if exclude:
+        known_all = _safe_divide(ts.imports_t - ts.missing_all_t, ts.imports_t)
+        gov_label = np.where(known_all >= min_coverage, "governance_partial",
+                             "missing_governance")
+        gov_flag = ts.missing_all_t > 0
+    else:
+        gov_label = np.full(grid.size, "missing_governance" if nan_missing
+                            else "governance_filled", dtype=object)
+        gov_flag = ts.missing_t > 0
     status = np.select(
         [~traded_c, np.isnan(hhi), (ts.imports_t == 0) & (ts.value > 0), ts.imports_t == 0,
-         np.isnan(p), ts.missing_t > 0],
+         np.isnan(p), gov_flag],
         ["not_assessable", "no_production_data", "no_import_quantity", "no_imports",
-         "production_not_in_tonnes",
-         "missing_governance" if nan_missing else "governance_filled"],
+         "production_not_in_tonnes", gov_label],
         default="ok",
     )
 

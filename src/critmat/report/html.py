@@ -57,6 +57,8 @@ def _table(assessment: Assessment) -> str:
             cls = "l" if i == 0 else ""
             if c == "critical" and rec[c] is True:
                 cls = "crit"
+            if c == "critical" and rec.get("critical_basis") == "computed SR, published EI":
+                text += "*"
             cells.append(f"<td class='{cls}'>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -128,6 +130,9 @@ generated {stamp}. GeoPolRisk year {assessment.year}; EU method inputs of the 20
 EU thresholds as computed by critmat; for {n_china} of them China holds 65 % or more of
 global processing, the CRMA's single-country benchmark.</p>
 <h2>Summary table</h2>{_table(assessment)}
+<p class="meta">* economic importance not computable from the public tables (no end-use
+shares): classified with critmat's SR and the published EI. Hover a column header for its
+method; the sources section lists every input.</p>
 <h2>Criticality matrix</h2>{plots[0]}
 <h2>China share by stage</h2>{plots[1]}
 <h2>Supply shares by stage and country</h2>{plots[2]}
