@@ -47,7 +47,7 @@ OUT = ROOT / "src" / "critmat" / "data" / "embedded"
 REPORT = ROOT / "docs" / "data-build-report.md"
 
 #: Version of the embedded dataset (bump when the data change).
-DATASET_VERSION = "2026.11.1"
+DATASET_VERSION = "2026.11.2"
 
 #: CEPII codes whose ISO-3 in the BACI country table is not an ISO 3166 code.
 CEPII_OVERRIDES = {490: "TWN", 849: "UMI"}
@@ -124,11 +124,14 @@ def skeleton_descriptor() -> dict[str, Any]:
         for sid in t.get("sources", []):
             s = by_id[sid]
             res_sources.append({k: s[k] for k in ("name", "title", "path") if k in s})
+        # user-only tables (bom, build_rates) ship a schema and no rows: inline empty data
+        storage: dict[str, Any] = ({"data": [], "critmat:user_only": True}
+                                   if t.get("user_only") else
+                                   {"path": f"{name}.parquet", "format": "parquet",
+                                    "mediatype": "application/vnd.apache.parquet"})
         resources.append({
             "name": name,
-            "path": f"{name}.parquet",
-            "format": "parquet",
-            "mediatype": "application/vnd.apache.parquet",
+            **storage,
             "title": t["title"],
             "description": " ".join(str(t.get("description", "")).split()),
             "schema": schema,
@@ -144,7 +147,8 @@ def skeleton_descriptor() -> dict[str, Any]:
             "Validated, cited dataset shipped inside the critmat package: BACI trade, World "
             "Mining Data production, World Bank governance indicators, the EU 2023 CRM "
             "assessment tables, USGS MCS 2026 extracts, China's 2023-2025 export controls, "
-            "defence and stockpile facts, the CRMA 2024 and NATO 2024 lists."
+            "defence and stockpile facts, cited defence uses and systems, the CRMA 2024 and "
+            "NATO 2024 lists; schemas of the user tables for bills of materials and build rates."
         ),
         "version": DATASET_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -960,6 +964,61 @@ def build_lists(b: Build) -> None:
         sys.exit("NATO 2024 list must have 12 entries")
 
 
+# --------------------------------------------------------------------------- defence layer
+
+
+def _per_unit_mass(unit: object) -> str | None:
+    """The mass unit of a '<mass unit> per unit' text (e.g. 'lb per unit' -> 'lb')."""
+    m = re.fullmatch(r"\s*(\S+) per unit\s*", str(unit))
+    return m.group(1) if m else None
+
+
+def build_defence(b: Build) -> None:
+    """Defence systems and uses (scripts/curation/defence_*.csv): checked, cited, typed."""
+    read = {"dtype": str, "keep_default_na": False}
+    systems = pd.read_csv(CURATION / "defence_systems.csv", **read).replace("", pd.NA)
+    uses = pd.read_csv(CURATION / "defence_uses.csv", **read).replace("", pd.NA)
+    uses["material"] = [b.material(m, "defence_uses") for m in uses["material"]]
+    systems["country"] = [b.country(c, "defence_systems") if isinstance(c, str) else pd.NA
+                          for c in systems["country"]]
+    unknown = set(uses["system"].dropna()) - set(systems["system"])
+    if unknown:
+        sys.exit(f"defence_uses names systems missing from defence_systems.csv: {sorted(unknown)}")
+    # derived numbers are re-computed from their published row through the unit table
+    factors = b.tables["units"].set_index("unit")["factor_to_canonical"].astype(float)
+    by_id = uses.set_index("use_id")
+    for r in uses[uses["kind"] == "derived"].itertuples(index=False):
+        src = by_id.loc[r.derived_from]
+        u_src, u_out = _per_unit_mass(src["unit"]), _per_unit_mass(r.unit)
+        if u_src not in factors.index or u_out not in factors.index:
+            sys.exit(f"defence_uses {r.use_id}: cannot check the derivation {src['unit']!r} -> "
+                     f"{r.unit!r} with the units table")
+        expect = float(src["quantity"]) * factors[u_src] / factors[u_out]
+        if abs(float(r.quantity) - expect) > 1e-6 * max(1.0, abs(expect)):
+            sys.exit(f"defence_uses {r.use_id}: derived quantity {r.quantity} != {expect:.7f} "
+                     f"({src['quantity']} {src['unit']} -> {r.unit})")
+    for col in ("secondary_source",):
+        uses[col] = uses[col].str.lower().eq("true")
+    systems["rate_secondary_source"] = systems["rate_secondary_source"].fillna("false").str.lower(
+        ).eq("true")
+    naming = (uses.dropna(subset=["system"]).assign(sid=uses["source_id"].str.split(";"))
+              .explode("sid").groupby("system")["sid"].agg(set))
+    systems["source_id"] = [
+        ";".join(sorted(naming.get(sy, set()) | ({rs} if isinstance(rs, str) else set())))
+        for sy, rs in zip(systems["system"], systems["rate_source_id"], strict=True)]
+    b.add("defence_systems", systems)
+    clean = b.add("defence_uses", uses)
+    quant = clean[clean["quantity"].notna()]
+    counts = quant["kind"].value_counts().to_dict()
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    b.note(f"defence_uses: {len(clean)} cited uses of {clean['material'].nunique()} "
+           f"materials; {len(quant)} carry a number ({kinds}); "
+           f"{int(clean['secondary_source'].sum())} rows rest on secondary sources")
+    rated = systems["units_per_year"].notna().sum()
+    b.note(f"defence_systems: {len(systems)} systems named by the sources, {rated} with a "
+           "published build/procurement rate (US programmes)")
+
+
 # --------------------------------------------------------------------------- materials
 
 
@@ -1055,6 +1114,9 @@ def write_outputs(b: Build, descriptor: dict[str, Any]) -> None:
     digest = hashlib.sha256()
     for res in descriptor["resources"]:
         name = res["name"]
+        if res.get("critmat:user_only"):
+            res["critmat:stats"] = {"rows": 0, "user_only": True}
+            continue
         frame = b.tables[name]
         spec = b.catalog.table(name)
         path = OUT / res["path"]
@@ -1137,6 +1199,7 @@ def main(argv: list[str] | None = None) -> int:
     build_export_controls(b)
     build_facts(b)
     build_lists(b)
+    build_defence(b)
     build_materials(b)
     build_aliases(b)
     for name in ("trade", "production", "usgs_mcs2026"):

@@ -24,7 +24,8 @@ __all__ = ["COLUMNS", "Assessment", "assess", "crma_materials"]
 #: Column -> (label, unit, method, source ids) of the assessment table.
 COLUMNS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "material": ("Material", "", "canonical id", ("critmat_curation",)),
-    "crma": ("CRMA", "", "Annex I strategic (S) / Annex II critical (C)", ("crma_2024",)),
+    "crma": ("CRMA", "", "Annex I strategic (S) / Annex II critical (C); empty: NATO list only",
+             ("crma_2024",)),
     "nato": ("NATO", "", "on NATO's 2024 defence-critical list", ("nato_2024",)),
     "china_extraction": ("China E", "fraction",
                          "China's share of global supply at extraction (EU 2023 study)",
@@ -63,6 +64,7 @@ class Assessment:
     eu: pd.DataFrame
     concentration: pd.DataFrame
     provenance: dict[str, Any] = field(default_factory=dict)
+    defence: pd.DataFrame | None = None
 
     @property
     def columns(self) -> dict[str, tuple[str, str, str, tuple[str, ...]]]:
@@ -71,13 +73,15 @@ class Assessment:
 
 
 def crma_materials(kb: KnowledgeBase) -> list[str]:
-    """The CRMA strategic and critical raw materials as individual assessed materials.
+    """The CRMA strategic and critical raw materials plus NATO's 2024 defence-critical list.
 
     Group entries (HREE, LREE, PGM) are kept as groups; the Annex I magnet rare earths are
-    the individual elements; ``bauxite/alumina/aluminium`` is ``aluminium``.
+    the individual elements; ``bauxite/alumina/aluminium`` is ``aluminium``; NATO's "rare
+    earth elements" is ``rare_earths`` (the aggregate that trade and production data cover).
     """
     crma = kb.table("crma_2024")
-    mats = list(dict.fromkeys(crma["material"]))
+    nato = kb.table("nato_2024")
+    mats = list(dict.fromkeys([*crma["material"], *nato["material"]]))
     return [m for m in mats if m != "bauxite"]
 
 
@@ -90,7 +94,7 @@ def _at_stage(values: pd.DataFrame, stage_used: pd.Series, column: str) -> pd.Se
 
 
 def assess(kb: KnowledgeBase, *, materials: Selection = None, importer: str = "EU27",
-           year: int | None = None) -> Assessment:
+           year: int | None = None, defence: bool = True) -> Assessment:
     """Run the assessment.
 
     Parameters
@@ -98,12 +102,15 @@ def assess(kb: KnowledgeBase, *, materials: Selection = None, importer: str = "E
     kb
         Knowledge base.
     materials
-        Materials to assess (default: CRMA Annex I and II materials, see
-        :func:`crma_materials`).
+        Materials to assess (default: CRMA Annex I and II materials and NATO's 2024 list,
+        see :func:`crma_materials`).
     importer
         Importer unit for GeoPolRisk (ISO-3 or a group such as EU27).
     year
         Year of the GeoPolRisk score (default: the latest year with trade data).
+    defence
+        Add the defence summary (:attr:`Assessment.defence`: defence importance, demand of
+        your bills of materials or the cited reference systems, China's share of it).
 
     Returns
     -------
@@ -164,5 +171,10 @@ def assess(kb: KnowledgeBase, *, materials: Selection = None, importer: str = "E
     prov["inputs"] = {name: f.attrs.get("critmat") for name, f in
                       (("eu_supply_risk", eu), ("geopolrisk", gpr), ("concentration", conc))}
     t.attrs["critmat"] = prov
-    return Assessment(table=t, importer=importer, year=year, shares=shares, geopolrisk=gpr,
-                      eu=eu, concentration=conc, provenance=prov)
+    result = Assessment(table=t, importer=importer, year=year, shares=shares, geopolrisk=gpr,
+                        eu=eu, concentration=conc, provenance=prov)
+    if defence:
+        from critmat.defence.report import assess_frame
+
+        result.defence = assess_frame(kb, result)
+    return result

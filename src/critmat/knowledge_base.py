@@ -25,6 +25,7 @@ from critmat.params import Selection, parse_years, split_list
 from critmat.provenance import Provenance, attach
 
 if TYPE_CHECKING:
+    from critmat.defence.accessor import Defence
     from critmat.indicators.accessor import Indicators
 
 __all__ = ["KnowledgeBase"]
@@ -108,6 +109,13 @@ class KnowledgeBase:
         from critmat.indicators.accessor import Indicators
 
         return Indicators(self)
+
+    @cached_property
+    def defence(self) -> Defence:
+        """Defence layer (``kb.defence.exposure(...)``, ``kb.defence.criticality()`` etc.)."""
+        from critmat.defence.accessor import Defence
+
+        return Defence(self)
 
     @property
     def version(self) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from critmat._version import __version__
-from critmat.cli import assess, data, eu_crm, geopolrisk, indicators
+from critmat.cli import assess, data, defence, eu_crm, geopolrisk, indicators, scenario
 from critmat.cli.common import DataDirOpt, NoUserDataOpt, console, fail, open_kb
 from critmat.errors import CritmatError
 
@@ -23,6 +23,8 @@ indicators.register(app)
 assess.register(app)
 eu_crm.register(app)
 geopolrisk.register(app)
+scenario.register(app)
+defence.register(app)
 
 
 def _version(value: bool) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -23,6 +23,9 @@ from critmat.cli.common import (
 )
 from critmat.errors import CritmatError
 
+if TYPE_CHECKING:
+    from critmat.scenarios.report import WhatIf
+
 __all__ = ["register"]
 
 
@@ -36,8 +39,32 @@ def _cell(value: object, unit: str) -> str:
             return f"{value:.0%}"
         if unit == "0-1":
             return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
+        if unit == "t":
+            return f"{value:,.1f}"
         return f"{value:.1f}"
     return str(value)
+
+
+def _print_whatif(w: WhatIf) -> None:
+    """Print one line per preset: the material with the largest expected shortfall."""
+    table = w.table
+    if table.empty:
+        return
+    top = table.sort_values("expected shortfall (months)", ascending=False).drop_duplicates(
+        "scenario")
+    t = Table(title=f"What if (presets, {w.samples} draws each, seed {w.seed}; stocks "
+                    f"{w.stock_months:.1f} months of demand)", header_style="bold")
+    for c in ("scenario", "event", "material", "P(any shortfall)",
+              "expected shortfall (months)", "CVaR95 (months)", "stock lasts (median, months)"):
+        t.add_column(c, justify="left" if c in ("scenario", "event", "material") else "right")
+    for rec in top.to_dict("records"):
+        t.add_row(rec["scenario"], rec["event"], rec["material"],
+                  f"{rec['P(any shortfall)']:.0%}", f"{rec['expected shortfall (months)']:.2f}",
+                  f"{rec['CVaR95 (months)']:.2f}",
+                  _cell(rec["stock lasts (median, months)"], ""))
+    t.caption = ("worst material per preset; shortfall in months of EU demand; full tables "
+                 "and fan charts in --report, full ensembles with `critmat scenario run`")
+    console.print(t)
 
 
 def assess(
@@ -48,6 +75,9 @@ def assess(
     report: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report "
                                                 "with charts and sources.", dir_okay=False)
                       ] = None,
+    whatif_samples: Annotated[int, typer.Option(
+        "--whatif-samples", help="Monte Carlo draws per preset for the 'what if' section "
+        "(0 to skip).")] = 300,
     fmt: FormatOpt = None,
     out: OutOpt = None,
     data_dir: DataDirOpt = None,
@@ -87,10 +117,40 @@ def assess(
                          "GeoPolRisk – = not assessable (no HS code) or no data; sources: "
                          "`critmat assess --report FILE`")
             console.print(t)
-        if report is not None:
-            from critmat.report.html import write_assessment_report
+            if result.defence is not None:
+                from critmat.defence.report import ASSESS_COLUMNS
 
-            path = write_assessment_report(kb, result, report)
+                d = Table(title="Defence: importance, demand and its exposure (critmat "
+                                "indicator; see docs/defence.md)", header_style="bold")
+                for c, (label, _unit) in ASSESS_COLUMNS.items():
+                    d.add_column(label, justify="left" if c == "material" else "right",
+                                 no_wrap=c == "material")
+                shown = result.defence[result.defence["defence_category"]
+                                       != "no cited defence use"]
+                for rec in shown.to_dict("records"):
+                    d.add_row(*[_cell(rec[c], unit) for c, (_l, unit) in
+                                ASSESS_COLUMNS.items()])
+                d.caption = (f"{len(result.defence) - len(shown)} assessed materials have no "
+                             "cited defence use; demand from your BOMs, else the cited CRS "
+                             "2013 reference systems")
+                console.print(d)
+        computed = None
+        if whatif_samples > 0:
+            from critmat.scenarios.report import whatif
+
+            with console.status("what-if ensembles of the presets ..."):
+                computed = whatif(kb, samples=whatif_samples)
+            if fmt in (None, "table") and out is None:
+                _print_whatif(computed)
+        if report is not None:
+            from critmat.defence.report import defence_section
+            from critmat.report.html import write_assessment_report
+            from critmat.scenarios.report import whatif_section
+
+            sections = [defence_section(kb, result)]
+            if computed is not None:
+                sections.append(whatif_section(kb, computed=computed))
+            path = write_assessment_report(kb, result, report, extra_sections=sections)
             err_console.print(f"wrote report {path}")
     except CritmatError as exc:
         raise fail(exc) from None

@@ -86,7 +86,8 @@ def geopolrisk(
             materials=materials, importers=importers, exporters=exporters, years=years,
             stage=stage, groupby=groupby, governance_vintage=governance_vintage,
             missing_governance=missing_governance, fill_value=fill_value,
-            min_coverage=min_coverage, intra_region=intra_region, price_basis=price_basis, detail=detail)
+            min_coverage=min_coverage, intra_region=intra_region, price_basis=price_basis,
+            detail=detail)
         emit(frame, fmt, out, title="GeoPolRisk")
     except CritmatError as exc:
         raise fail(exc) from None

@@ -126,7 +126,11 @@ class SourceSpec:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """One table (Frictionless resource) of the knowledge base."""
+    """One table (Frictionless resource) of the knowledge base.
+
+    ``user_only`` tables (e.g. ``bom``, ``build_rates``) have a schema and no embedded rows:
+    ``path`` is ``None`` and the store shows an empty, typed view until the user imports rows.
+    """
 
     name: str
     title: str
@@ -136,6 +140,7 @@ class TableSpec:
     primary_key: tuple[str, ...]
     sources: tuple[str, ...]
     stats: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    user_only: bool = False
 
     @classmethod
     def from_descriptor(cls, d: dict[str, Any]) -> TableSpec:
@@ -153,6 +158,7 @@ class TableSpec:
             primary_key=tuple(pk),
             sources=tuple(s["name"] for s in d.get("sources", [])),
             stats=dict(d.get("critmat:stats", {})),
+            user_only=bool(d.get("critmat:user_only", False)),
         )
 
     @property

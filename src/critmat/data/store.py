@@ -51,6 +51,15 @@ def _cast_select(spec: TableSpec, source: str) -> str:
     return f"SELECT {cols} FROM {source}"
 
 
+def _empty_select(spec: TableSpec) -> str:
+    """A typed, empty SELECT for a table without an embedded file (e.g. user-only tables)."""
+    cols = ", ".join(
+        f"CAST(NULL AS {DUCKDB_TYPES.get(f.type, 'VARCHAR')}) AS {_ident(f.name)}"
+        for f in spec.fields
+    )
+    return f"SELECT {cols} WHERE false"
+
+
 def arrow_to_pandas(table: Any) -> pd.DataFrame:
     """Convert a ``pyarrow.Table`` to pandas with compact, nullable dtypes.
 
@@ -109,7 +118,7 @@ class Store:
         embedded_sql = (
             _cast_select(spec, f"read_parquet({_lit(emb)})")
             if emb is not None and emb.is_file()
-            else _cast_select(spec, "(SELECT 1) AS _empty") + " WHERE false"
+            else _empty_select(spec)
         )
         entry = self.user_tables.get(spec.name)
         if entry is None or self.user is None:

@@ -23,6 +23,7 @@ AXES: dict[str, str] = {
     "eu_sr": "sr",
     "published_ei": "published_ei",
     "published_sr": "published_sr",
+    "defence": "defence_importance",  # critmat.defence.criticality.importance (0-10)
 }
 
 
@@ -55,8 +56,9 @@ def criticality(
         ``eu`` (EI >= 2.8 and SR >= 1) or ``doe`` (levels 1-4, see
         :mod:`critmat.methods.criticality`).
     importance, supply_risk
-        Axes: ``eu_ei``/``eu_sr`` (computed by critmat) or ``published_ei``/``published_sr``
-        (the study's published values).
+        Axes: ``eu_ei``/``eu_sr`` (computed by critmat), ``published_ei``/``published_sr``
+        (the study's published values) or ``defence`` (defence importance 0-10, see
+        :func:`critmat.defence.criticality.importance`; the EU threshold 2.8 applies).
     year
         EU assessment year.
     thresholds, cutoffs
@@ -80,7 +82,14 @@ def criticality(
     base = kb.indicators.eu_supply_risk(materials=materials, year=year, **eu_options)
     mats = kb.materials()[["material", "name", "crma_strategic", "crma_critical",
                            "nato_2024"]]
-    frame = base.merge(mats, on="material", how="left")
+    # eu_supply_risk may already carry the CRMA flags: merge only the columns it lacks
+    frame = base.merge(mats[[c for c in mats.columns if c == "material" or c not in base]],
+                       on="material", how="left")
+    if "defence" in (importance, supply_risk):
+        from critmat.defence.criticality import importance as defence_importance
+
+        di = defence_importance(kb)[["material", "defence_importance"]]
+        frame = frame.merge(di, on="material", how="left")
     out = criticality_matrix(frame, importance=AXES[importance],
                              supply_risk=AXES[supply_risk], scheme=scheme,
                              thresholds=thresholds, cutoffs=cutoffs)

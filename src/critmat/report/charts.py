@@ -44,22 +44,38 @@ def criticality_chart(table: pd.DataFrame, *, ei_threshold: float = 2.8,
 
 def supply_shares_chart(shares: pd.DataFrame, *, top: int = 8) -> Any:
     """Stacked bars of global supply shares by material, stage and country (top countries)."""
-    import plotly.express as px
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
 
     d = shares[["material", "stage", "country", "share"]].copy()
-    leaders = d.groupby("country")["share"].sum().nlargest(top).index
+    leaders = list(d.groupby("country")["share"].sum().nlargest(top).index)
     d["country"] = d["country"].where(d["country"].isin(leaders), "other")
     d = d.groupby(["material", "stage", "country"], as_index=False)["share"].sum()
-    order = (d[d["country"] == "CHN"].groupby("material")["share"].max()
-             .reindex(d["material"].unique()).fillna(0).sort_values().index.tolist())
-    fig = px.bar(d, x="share", y="material", color="country", facet_col="stage",
-                 orientation="h", category_orders={"material": order,
-                                                   "stage": ["extraction", "processing"]},
-                 hover_data={"share": ":.1%"})
+    china = d[d["country"] == "CHN"].groupby("material")["share"].max()
+    order = china.reindex(sorted(d["material"].unique())).fillna(0).sort_values().index
+    stages = ["extraction", "processing"]
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=stages,
+                        horizontal_spacing=0.03)
+    palette = qualitative.Safe + qualitative.Pastel
+    countries = [*leaders, "other"]
+    for col, stage in enumerate(stages, start=1):
+        wide = (d[d["stage"] == stage].pivot_table(index="material", columns="country",
+                                                   values="share", aggfunc="sum")
+                .reindex(index=order, columns=countries).fillna(0.0))
+        base = wide.cumsum(axis=1) - wide  # explicit offsets: one stack per material
+        for i, country in enumerate(countries):
+            fig.add_trace(go.Bar(
+                x=wide[country].to_numpy(), base=base[country].to_numpy(), y=list(order),
+                orientation="h", name=country, legendgroup=country, showlegend=col == 1,
+                marker_color="#bbbbbb" if country == "other" else palette[i % len(palette)],
+                hovertemplate=f"%{{y}}, {stage}, {country}: %{{x:.1%}}<extra></extra>"),
+                row=1, col=col)
+    fig.update_layout(barmode="overlay", bargap=0.25)
     fig.update_xaxes(tickformat=".0%", range=[0, 1.0])
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=list(order))
     return _layout(fig, "Global supply shares by stage and country (EU 2023 study)",
-                   max(420, 22 * len(order) + 160))
+                   max(420, 20 * len(order) + 140))
 
 
 def china_share_chart(table: pd.DataFrame) -> Any:

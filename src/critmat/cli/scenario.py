@@ -1,0 +1,275 @@
+"""`critmat scenario ...`: disruption scenarios, Monte Carlo ensembles and stored runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from critmat.cli.common import (
+    DataDirOpt,
+    FormatOpt,
+    NoUserDataOpt,
+    OutOpt,
+    console,
+    emit,
+    err_console,
+    fail,
+    open_kb,
+)
+from critmat.errors import CritmatError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from critmat.scenarios.result import EnsembleResult
+    from critmat.scenarios.store import RunStore
+
+__all__ = ["app", "register"]
+
+app = typer.Typer(
+    help="Disruption scenarios: shocks, mitigations, monthly stock-flow simulation and "
+         "Monte Carlo ensembles (locally or on Dask); stored runs.",
+    no_args_is_help=True,
+)
+
+TableOpt = Annotated[str, typer.Option(
+    "--table", "-t", help="Result table: summary, monthly, outcomes, draws, systems, "
+    "systems_outcomes, baseline.")]
+HtmlOpt = Annotated[Path | None, typer.Option(
+    "--html", help="Also write an HTML report (fan charts, stock-out table).", dir_okay=False)]
+
+_SHOWN = ["material", "stage", "stock_months", "p_shortfall", "shortfall_mean", "shortfall_p5",
+          "shortfall_p50", "shortfall_p95", "shortfall_cvar95", "defence_shortfall_mean",
+          "p_stockout", "months_to_stockout_p50", "peak_price_p50", "shortfall_t_mean"]
+
+
+def _store(data_dir: Path | None) -> RunStore:
+    from critmat.data.userdata import default_data_dir
+    from critmat.scenarios.store import RunStore
+
+    return RunStore((data_dir or default_data_dir()) / "scenarios")
+
+
+def _is_table(fmt: str | None, out: Path | None) -> bool:
+    return (fmt in (None, "table")) and out is None
+
+
+def _frame(result: EnsembleResult, table: str, fmt: str | None, out: Path | None
+           ) -> pd.DataFrame:
+    frame = result.frame(table)
+    if table == "summary" and _is_table(fmt, out):
+        cols = [c for c in _SHOWN if c in frame.columns]
+        if frame["defence_share"].eq(0).all():
+            cols.remove("defence_shortfall_mean")
+        if frame["shortfall_t_mean"].isna().all():
+            cols.remove("shortfall_t_mean")
+        shown = frame[cols].sort_values("shortfall_mean", ascending=False)
+        shown.attrs = frame.attrs
+        return shown
+    return frame
+
+
+def _write_html(result: EnsembleResult, path: Path | None) -> None:
+    if path is None:
+        return
+    from critmat.scenarios.report import scenario_html
+
+    path.write_text(scenario_html(result), encoding="utf-8")
+    err_console.print(f"wrote the report to {path}")
+
+
+@app.command("presets")
+def presets_cmd(
+    name: Annotated[str | None, typer.Argument(
+        help="Print this preset's specification (YAML; JSON with --format json) to edit "
+             "and run with --spec.")] = None,
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+    data_dir: DataDirOpt = None,
+    no_user_data: NoUserDataOpt = False,
+) -> None:
+    """Preset scenarios from the event record (China 2023-2025 controls) and hypotheticals."""
+    try:
+        kb = open_kb(data_dir, no_user_data)
+        from critmat.scenarios.presets import preset, preset_table
+
+        if name is None:
+            table = preset_table(kb)
+            if _is_table(fmt, out):  # citations are long: in csv/json/xlsx output
+                table = table.drop(columns=["citation"])
+            emit(table, fmt, out, title="scenario presets (citations: --format csv|json)")
+            return
+        from critmat.scenarios.spec import dump_spec
+
+        text = dump_spec(preset(kb, name, where=None).spec, "json" if fmt == "json" else "yaml")
+        if out is not None:
+            out.write_text(text, encoding="utf-8")
+            err_console.print(f"wrote {name} to {out}")
+        else:
+            typer.echo(text, nl=False)
+    except CritmatError as exc:
+        raise fail(exc) from None
+
+
+@app.command("validate")
+def validate_cmd(
+    spec: Annotated[Path, typer.Argument(help="Scenario or ensemble file (.yaml, .json).",
+                                         dir_okay=False)],
+    data_dir: DataDirOpt = None,
+    no_user_data: NoUserDataOpt = False,
+) -> None:
+    """Check a specification (names, numbers, contradictions) without running it."""
+    try:
+        from critmat.scenarios.plan import load_checked, plan_frame, validate
+
+        kb = open_kb(data_dir, no_user_data)
+        plan = validate(load_checked(spec, kb), kb, source=str(spec))
+        for w in plan.warnings:
+            err_console.print(f"[yellow]warning:[/] {w}")
+        emit(plan_frame(plan)[["material", "stage", "mix", "china_share", "top_suppliers",
+                               "stock_months", "defence_share", "demand_basis"]],
+             None, None, title=f"{plan.scenario.name}: valid, {len(plan.shocks)} shocks")
+    except CritmatError as exc:
+        raise fail(exc) from None
+
+
+@app.command("run")
+def run_cmd(
+    preset: Annotated[str | None, typer.Option(
+        "--preset", "-p", help="A preset name (critmat scenario presets).")] = None,
+    spec: Annotated[Path | None, typer.Option(
+        "--spec", help="Scenario or ensemble file (.yaml, .json).", dir_okay=False)] = None,
+    samples: Annotated[int | None, typer.Option(
+        "--samples", "-n", help="Monte Carlo draws [default: the spec's, 1000].", min=1)
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed [default: the "
+                                             "spec's, 0].", min=0)] = None,
+    horizon: Annotated[int | None, typer.Option("--horizon", help="Months simulated.",
+                                                min=1, max=1200)] = None,
+    stock_months: Annotated[float | None, typer.Option(
+        "--stock-months", help="Give every material a stock of this many months of demand "
+        "(released as needed, no cap).", min=0)] = None,
+    dask: Annotated[str | None, typer.Option(
+        "--dask", help="Run on Dask: 'local' (a LocalCluster) or tcp://host:port of a "
+        "running scheduler.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", help="Workers of --dask local [default: dask's choice].", min=1)] = None,
+    table: TableOpt = "summary",
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+    html: HtmlOpt = None,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="Store the run in the user "
+                                       "data folder.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    data_dir: DataDirOpt = None,
+    no_user_data: NoUserDataOpt = False,
+) -> None:
+    """Run an ensemble from a preset or a file; print (or write) the results and store the run."""
+    try:
+        from critmat.params import ParameterError
+        from critmat.scenarios.plan import load_checked
+        from critmat.scenarios.runner import run
+        from critmat.scenarios.spec import StockPolicy
+
+        if (preset is None) == (spec is None):
+            raise ParameterError("give one of --preset NAME or --spec FILE "
+                                 "(see critmat scenario presets)")
+        kb = open_kb(data_dir, no_user_data)
+        if preset is not None:
+            from critmat.scenarios.presets import preset as get_preset
+
+            ens = get_preset(kb, preset).spec.model_copy(deep=True)
+            source = f"preset {preset}"
+        else:
+            assert spec is not None
+            ens = load_checked(spec, kb)
+            source = str(spec)
+        if horizon is not None:
+            ens.scenario.horizon_months = horizon
+        if stock_months is not None:
+            ens.scenario.mitigations.stocks = [
+                StockPolicy.model_validate({"initial_months": stock_months})]
+        result = run(ens, kb, dask=dask, workers=workers, samples=samples, seed=seed,
+                     progress=not quiet, source=source)
+        for w in result.meta.get("warnings", []) + result.meta.get("notes", []):
+            err_console.print(f"[yellow]note:[/] {w}")
+        if save:
+            run_id = _store(data_dir).save(result)
+            err_console.print(f"stored run {run_id} ({result.samples:,} scenarios, "
+                              f"{result.meta['wall_s']:.2f} s, {result.meta['engine']}); "
+                              f"critmat scenario show {run_id}")
+        emit(_frame(result, table, fmt, out), fmt, out,
+             title=f"{result.name}: {table} ({result.samples:,} scenarios)")
+        _write_html(result, html)
+    except CritmatError as exc:
+        raise fail(exc) from None
+
+
+@app.command("list")
+def list_cmd(fmt: FormatOpt = None, out: OutOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Stored runs, newest first."""
+    try:
+        runs = _store(data_dir).list()
+        if runs.empty and _is_table(fmt, out):
+            console.print("no stored runs yet; critmat scenario run --preset NAME")
+            return
+        emit(runs, fmt, out, title="stored scenario runs")
+    except CritmatError as exc:
+        raise fail(exc) from None
+
+
+@app.command("show")
+def show_cmd(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, unique prefix, "
+                                           "run name or 'latest'.")],
+    table: TableOpt = "summary",
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+    html: HtmlOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Show a stored run: its specification summary and a result table."""
+    try:
+        result = _store(data_dir).load(run_ref)
+        if _is_table(fmt, out):
+            m = result.meta
+            sc = result.spec.scenario
+            console.print(f"[bold]{result.run_id}[/] '{sc.name}': {result.samples:,} scenarios, "
+                          f"seed {result.spec.seed}, {sc.horizon_months} months, "
+                          f"{len(sc.shocks)} shocks; critmat {m.get('critmat_version')}, "
+                          f"dataset {m.get('dataset_version')}, {m.get('engine')}, "
+                          f"{m.get('wall_s')} s")
+            if sc.event is not None:
+                console.print(f"event: {', '.join(sc.event.event_ids) or sc.event.kind}",
+                              highlight=False)
+        emit(_frame(result, table, fmt, out), fmt, out, title=f"{result.name}: {table}")
+        _write_html(result, html)
+    except CritmatError as exc:
+        raise fail(exc) from None
+
+
+@app.command("compare")
+def compare_cmd(
+    run_a: Annotated[str, typer.Argument(metavar="RUN_A")],
+    run_b: Annotated[str, typer.Argument(metavar="RUN_B")],
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Compare two stored runs material by material (delta = B - A)."""
+    try:
+        from critmat.scenarios.store import compare_runs
+
+        store = _store(data_dir)
+        a, b = store.load(run_a), store.load(run_b)
+        frame = compare_runs(a, b)
+        emit(frame, fmt, out, title=f"{a.run_id} ({a.name}) vs {b.run_id} ({b.name})")
+    except CritmatError as exc:
+        raise fail(exc) from None
+
+
+def register(main: Any) -> None:
+    """Add the ``scenario`` command group to the main app."""
+    main.add_typer(app, name="scenario")

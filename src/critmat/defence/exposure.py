@@ -1,0 +1,326 @@
+"""Exposure of defence demand to supplier countries at extraction and processing.
+
+For programme p, system j, material m, stage k and supplier country c::
+
+    E[p, j, m, k, c] = D[p, j, m] * (1 - eol_rir[m]) * w[m, k, c]
+
+D is the annual demand (:mod:`critmat.defence.bom`), eol_rir the end-of-life recycling
+input rate (the part of demand met by recycling, as in the scenario engine) and w the
+supply mix at the stage: the EU 2023 study's EU sourcing shares (EU production plus extra-EU
+imports by origin; ``mix="eu_sourcing"``, falling back to the global supply shares where
+the study gives none), the global supply shares (``mix="global"``), or BACI extra-EU import
+tonnage shares of one year (``mix="imports"``). China share and adversary share are the
+parts of D exposed to China and to the adversary set. Everything is one merge and one
+groupby over all programmes, systems, materials, stages and countries at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from critmat.defence.common import DEFAULT_ADVERSARIES, KIND_RANK, kind_of_rank, proxy_map
+from critmat.defence.demand import defence_demand
+from critmat.dims import STAGES, parse_stage
+from critmat.params import ParameterError, Selection
+from critmat.provenance import attach
+
+if TYPE_CHECKING:
+    from critmat.defence.bom import BomInput
+    from critmat.knowledge_base import KnowledgeBase
+
+__all__ = ["BY", "MIXES", "exposure", "exposure_summary", "supplier_exposure", "supply_mix"]
+
+#: Supply mixes: EU 2023 EU sourcing shares, EU 2023 global supply shares, BACI imports.
+MIXES = ("eu_sourcing", "global", "imports")
+
+#: Aggregation levels of :func:`exposure`.
+BY = ("system", "programme", "material")
+
+_FALLBACK = {"eu_sourcing": ("eu_sourcing", "global"), "global": ("global",),
+             "imports": ("imports",)}
+
+
+def supply_mix(shares: pd.DataFrame, materials: list[str], *, stages: tuple[str, ...] = STAGES,
+               mix: str = "eu_sourcing", proxies: Mapping[str, str] | None = None
+               ) -> pd.DataFrame:
+    """Supplier shares of each material and stage, with fallback and proxies (pure).
+
+    Parameters
+    ----------
+    shares
+        ``material, stage, mix, country, share`` (the ``eu_crm_2023`` table, optionally with
+        ``mix = imports`` rows).
+    materials
+        Materials wanted.
+    stages
+        Stages wanted.
+    mix
+        Preferred mix (:data:`MIXES`); ``eu_sourcing`` falls back to ``global`` per material
+        and stage where the study gives no EU sourcing shares.
+    proxies
+        ``{material: proxy}`` whose shares stand in (default
+        :data:`critmat.defence.common.SHARE_PROXIES`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``material, stage, country, share, mix_used, proxy`` (``proxy`` empty unless the
+        shares are another material's); materials and stages without shares are absent.
+    """
+    if mix not in MIXES:
+        raise ParameterError(f"mix must be one of {', '.join(MIXES)}, got '{mix}'")
+    mats = pd.Series(list(dict.fromkeys(materials)), dtype=object)
+    proxy = proxy_map(mats, proxies)
+    cand = pd.concat([pd.DataFrame({"material": mats, "src": mats, "src_pref": 0}),
+                      pd.DataFrame({"material": mats, "src": proxy, "src_pref": 1})[
+                          (proxy != mats).to_numpy()]], ignore_index=True)
+    req = cand.merge(pd.DataFrame({"stage": list(stages)}), how="cross")
+    order = {m: i for i, m in enumerate(_FALLBACK[mix])}
+    avail = shares[["material", "stage", "mix"]].drop_duplicates()
+    avail = avail[avail["mix"].isin(list(order))]
+    avail = avail.assign(pref=avail["mix"].map(order))
+    # the material's own shares first, then its proxy's; within each, the preferred mix
+    pick = (req.merge(avail, left_on=["src", "stage"], right_on=["material", "stage"],
+                      suffixes=("", "_s"))
+            .sort_values(["src_pref", "pref"], kind="stable")
+            .drop_duplicates(["material", "stage"]))
+    out = pick[["material", "src", "stage", "mix"]].merge(
+        shares[["material", "stage", "mix", "country", "share"]],
+        left_on=["src", "stage", "mix"], right_on=["material", "stage", "mix"],
+        suffixes=("", "_s"))
+    out = out.rename(columns={"mix": "mix_used"})
+    out["share"] = out["share"].astype("float64")
+    out["proxy"] = np.where(out["src"] != out["material"], out["src"], None)
+    return out[["material", "stage", "country", "share", "mix_used", "proxy"]].reset_index(
+        drop=True)
+
+
+def supplier_exposure(demand: pd.DataFrame, mix: pd.DataFrame,
+                      eol_rir: pd.Series | None = None) -> pd.DataFrame:
+    """Demand exposed to each supplier country (pure, one merge).
+
+    Parameters
+    ----------
+    demand
+        ``programme, system, material, demand_t_per_year, kind, rests_on_assumption``.
+    mix
+        Output of :func:`supply_mix`.
+    eol_rir
+        End-of-life recycling input rate by material (index); missing -> 0.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``demand`` columns plus ``stage, country, share, mix_used, proxy, eol_rir,
+        exposed_t`` with ``exposed_t = demand_t_per_year * (1 - eol_rir) * share``.
+    """
+    d = demand.merge(mix, on="material", how="inner")
+    rec = (d["material"].map(eol_rir) if eol_rir is not None
+           else pd.Series(0.0, index=d.index))
+    d["eol_rir"] = rec.astype("float64").fillna(0.0)
+    d["exposed_t"] = d["demand_t_per_year"] * (1.0 - d["eol_rir"]) * d["share"]
+    return d
+
+
+def exposure_summary(detail: pd.DataFrame, demand: pd.DataFrame, keys: list[str], *,
+                     adversaries: list[str]) -> pd.DataFrame:
+    """China, adversary and top-supplier shares of exposed demand (pure, vectorised).
+
+    Parameters
+    ----------
+    detail
+        Exposure per ``keys + [stage, country]`` with ``share, exposed_t, mix_used, proxy,
+        eol_rir`` (see :func:`supplier_exposure`).
+    demand
+        Demand per ``keys`` with ``demand_t_per_year, kind, rests_on_assumption``.
+    keys
+        Grouping columns besides the stage (e.g. ``programme, system, material``).
+    adversaries
+        ISO-3 codes of the adversary set.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``keys, stage, demand_t_per_year, shares_covered, china_t, china_share,
+        adversary_t, adversary_share, top_supplier, top_supplier_share, mix_used, proxy,
+        eol_rir, kind, rests_on_assumption``; shares are of the demand (t exposed / t demand).
+    """
+    by = [*keys, "stage"]
+    d = detail.assign(
+        china_t=detail["exposed_t"].where(detail["country"] == "CHN", 0.0),
+        adversary_t=detail["exposed_t"].where(detail["country"].isin(adversaries), 0.0))
+    out = d.groupby(by, sort=False, dropna=False).agg(
+        shares_covered=("share", "sum"), china_t=("china_t", "sum"),
+        adversary_t=("adversary_t", "sum"), mix_used=("mix_used", "first"),
+        proxy=("proxy", "first"), eol_rir=("eol_rir", "first")).reset_index()
+    out = out.merge(demand[[*keys, "demand_t_per_year", "kind", "rests_on_assumption"]],
+                    on=keys, how="left")
+    top = d.sort_values("exposed_t", ascending=False, kind="stable").drop_duplicates(by)
+    out = out.merge(top[[*by, "country", "exposed_t"]].rename(
+        columns={"country": "top_supplier", "exposed_t": "top_t"}), on=by, how="left")
+    dem_v = out["demand_t_per_year"].to_numpy(dtype="float64")
+    for col, num_col in (("china", "china_t"), ("adversary", "adversary_t"),
+                         ("top_supplier", "top_t")):
+        num = out[num_col].to_numpy(dtype="float64")
+        out[f"{col}_share"] = np.divide(num, dem_v, out=np.full(len(out), np.nan),
+                                        where=dem_v > 0)
+    cols = [*by, "demand_t_per_year", "shares_covered", "china_t", "china_share",
+            "adversary_t", "adversary_share", "top_supplier", "top_supplier_share",
+            "mix_used", "proxy", "eol_rir", "kind", "rests_on_assumption"]
+    return out[cols]
+
+
+def _aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Demand per ``keys`` with the least certain kind."""
+    g = frame.assign(rank=frame["kind"].map(KIND_RANK).astype("float64")).groupby(
+        keys, sort=False, dropna=False)
+    out = g.agg(demand_t_per_year=("demand_t_per_year", "sum"), rank=("rank", "max"),
+                rests_on_assumption=("rests_on_assumption", "any")).reset_index()
+    out["kind"] = kind_of_rank(out["rank"])
+    return out.drop(columns="rank")
+
+
+def _import_shares(kb: KnowledgeBase, materials: list[str], year: int | None,
+                   proxies: Mapping[str, str] | None) -> pd.DataFrame:
+    """BACI extra-EU import tonnage shares by origin for one year (mix ``imports``)."""
+    from critmat.methods import dependency as dep
+
+    src = sorted(set(materials) | set(proxy_map(pd.Series(materials, dtype=object), proxies)))
+    if year is None:
+        year = int(kb.sql("select max(year) as y from trade")["y"].iloc[0])
+    raw = kb.trade(years=year)
+    trade = dep.attribute_trade(raw, kb.table("hs_codes"))
+    trade = trade[trade["material"].isin(src)]
+    units = dep.units_frame({"EU27": kb.countries_resolver.group_members("EU27")})
+    flows = dep.unit_flows(trade, units, keys=("material", "stage"))
+    flows = flows[flows["quantity_t"].fillna(0) > 0]
+    total = flows.groupby(["material", "stage"])["quantity_t"].transform("sum")
+    return pd.DataFrame({"material": flows["material"], "stage": flows["stage"],
+                         "mix": "imports", "country": flows["partner"],
+                         "share": flows["quantity_t"] / total})
+
+
+def exposure(
+    kb: KnowledgeBase,
+    *,
+    bom: BomInput = None,
+    build_rates: BomInput = None,
+    materials: Selection = None,
+    stage: str | None = None,
+    mix: str = "eu_sourcing",
+    adversaries: Selection = DEFAULT_ADVERSARIES,
+    by: str = "system",
+    countries: bool = False,
+    recycling: bool = True,
+    year: int | None = None,
+    proxies: Mapping[str, str] | None = None,
+    which: str = "auto",
+    default_intensity_kg: float | None = None,
+    default_build_rate: float | None = None,
+) -> pd.DataFrame:
+    """Annual defence demand exposed to supplier countries, China and adversaries.
+
+    Parameters
+    ----------
+    kb
+        Knowledge base.
+    bom, build_rates, which, default_intensity_kg, default_build_rate
+        As in :func:`critmat.defence.demand.defence_demand`.
+    materials
+        Materials to keep.
+    stage
+        ``extraction``, ``processing`` or ``None`` for both.
+    mix
+        ``eu_sourcing`` (default), ``global`` or ``imports`` (see the module docstring).
+    adversaries
+        Countries or groups whose combined share is ``adversary_share`` (default
+        ``CHN,RUS``, a user choice).
+    by
+        ``system`` (programme, system, material), ``programme`` (programme, material) or
+        ``material``.
+    countries
+        Return one row per supplier country (``exposed_t``) instead of the summary.
+    recycling
+        Deduct the end-of-life recycling input rate before exposing demand.
+    year
+        Year of the BACI import shares (``mix="imports"``; default the latest).
+    proxies
+        Proxy materials for supply shares (default ``{"rare_earths": "neodymium"}``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Summary: ``<keys>, stage, demand_t_per_year, shares_covered, china_t, china_share,
+        adversary_t, adversary_share, top_supplier, top_supplier_share, mix_used, proxy,
+        eol_rir, kind, rests_on_assumption``. With ``countries=True``: ``<keys>, stage,
+        country, share, exposed_t, ...``.
+
+    Examples
+    --------
+    >>> import critmat
+    >>> kb = critmat.load(user_data=False)
+    >>> e = exposure(kb, by="material", stage="processing")
+    >>> e[["material", "china_share", "proxy"]].round(2).to_dict("records")
+    [{'material': 'rare_earths', 'china_share': 0.98, 'proxy': 'neodymium'}]
+    """
+    if by not in BY:
+        raise ParameterError(f"by must be one of {', '.join(BY)}, got '{by}'")
+    stages = STAGES if stage is None else (parse_stage(stage).value,)
+    d = defence_demand(kb, bom=bom, build_rates=build_rates, materials=materials, which=which,
+                       default_intensity_kg=default_intensity_kg,
+                       default_build_rate=default_build_rate)
+    d = d[d["status"] == "ok"]
+    mats = sorted(set(d["material"]))
+    wanted = sorted(set(mats) | set(proxy_map(pd.Series(mats, dtype=object), proxies)))
+    shares = kb.eu_crm_2023(materials=wanted or None)
+    if mix == "imports" and mats:
+        imp = _import_shares(kb, mats, year, proxies)
+        shares = pd.concat([shares, imp], ignore_index=True) if len(imp) else shares
+    mx = supply_mix(shares, mats, stages=stages, mix=mix, proxies=proxies)
+    eol = None
+    if recycling and mats:
+        m = kb.materials()[["material", "eol_rir"]].set_index("material")["eol_rir"]
+        eol = proxy_map(pd.Series(mats, index=mats, dtype=object), proxies).map(m)
+        eol = eol.where(eol.notna(), pd.Series(mats, index=mats).map(m))
+    detail = supplier_exposure(d, mx, eol)
+    keys = {"system": ["programme", "system", "material"], "programme": ["programme",
+            "material"], "material": ["material"]}[by]
+    adv = kb.resolve_countries(adversaries) or []
+    per = (detail.groupby([*keys, "stage", "country"], sort=False, dropna=False)
+           .agg(share=("share", "first"), exposed_t=("exposed_t", "sum"),
+                mix_used=("mix_used", "first"), proxy=("proxy", "first"),
+                eol_rir=("eol_rir", "first")).reset_index())
+    demand = _aggregate(d, keys)
+    if countries:
+        out = per.merge(demand, on=keys, how="left")
+        out["adversary"] = out["country"].isin(adv)
+        out = out.sort_values([*keys, "stage", "exposed_t"],
+                              ascending=[True] * (len(keys) + 1) + [False], ignore_index=True)
+    else:
+        out = exposure_summary(per, demand, keys, adversaries=adv)
+        out = out.sort_values([*keys, "stage"], ignore_index=True)
+    missing = sorted(set(mats) - set(mx["material"]))
+    prov = kb.provenance("defence.exposure", shares, materials=materials, stage=stage, mix=mix,
+                         adversaries=adv, by=by, recycling=recycling, year=year,
+                         proxies=dict(proxies) if proxies else None, which=which)
+    base = d.attrs.get("critmat", {})
+    prov.sources = sorted(set(prov.sources) | set(base.get("sources", []))
+                          | ({"critmat_curation"} if recycling else set()))
+    prov.user_data = sorted(set(prov.user_data) | set(base.get("user_data", [])))
+    prov.units = {"demand_t_per_year": "t per year", "exposed_t": "t per year",
+                  "china_t": "t per year", "adversary_t": "t per year",
+                  "china_share": "fraction of demand", "adversary_share": "fraction of demand",
+                  "top_supplier_share": "fraction of demand", "share": "fraction",
+                  "shares_covered": "fraction", "eol_rir": "fraction"}
+    prov.notes = [
+        "exposed_t = demand x (1 - eol_rir) x supplier share at the stage; EU sourcing shares "
+        "list origins >= 1 % only, so shares_covered < 1 leaves the rest unattributed",
+        "mix_used says which shares were used (eu_sourcing falls back to global); proxy names "
+        "the material whose shares stand in (critmat assumption)",
+        *([f"no supply shares for: {', '.join(missing)}"] if missing else []),
+    ]
+    return attach(out, prov)

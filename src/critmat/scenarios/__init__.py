@@ -1,0 +1,70 @@
+"""Disruption scenarios: monthly stock-flow simulation and Monte Carlo ensembles.
+
+Answers questions such as "if China cuts gallium to Europe for 18 months, how much do we
+lose, how long do our stocks last, and how likely is it?"::
+
+    import critmat
+    from critmat import scenarios
+
+    kb = critmat.load()
+    spec = scenarios.preset(kb, "china-ga-ge-2023").spec      # from the event record
+    result = scenarios.run(spec, kb, samples=2000, seed=1)     # or dask="local"
+    result.summary                                             # per material statistics
+    scenarios.RunStore().save(result)                          # keep it
+
+Modules: :mod:`~critmat.scenarios.spec` (pydantic models), :mod:`~critmat.scenarios.plan`
+(names, contradictions, compilation), :mod:`~critmat.scenarios.baseline` (supply structure
+and demand from the knowledge base), :mod:`~critmat.scenarios.engine` (the numpy
+simulation), :mod:`~critmat.scenarios.sampling`, :mod:`~critmat.scenarios.runner` (local
+and Dask), :mod:`~critmat.scenarios.stats`, :mod:`~critmat.scenarios.presets`,
+:mod:`~critmat.scenarios.store` (persisted runs), :mod:`~critmat.scenarios.report`.
+
+Nothing heavy is imported until used (dask only when a cluster is asked for).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__all__ = [
+    "EnsembleResult",
+    "EnsembleSpec",
+    "RunStore",
+    "Scenario",
+    "ScenarioSpecError",
+    "Shock",
+    "all_presets",
+    "load_spec",
+    "parse_spec",
+    "preset",
+    "run",
+    "validate",
+    "whatif_section",
+]
+
+_WHERE = {
+    "EnsembleResult": "critmat.scenarios.result",
+    "EnsembleSpec": "critmat.scenarios.spec",
+    "Scenario": "critmat.scenarios.spec",
+    "ScenarioSpecError": "critmat.scenarios.spec",
+    "Shock": "critmat.scenarios.spec",
+    "load_spec": "critmat.scenarios.spec",
+    "parse_spec": "critmat.scenarios.spec",
+    "preset": "critmat.scenarios.presets",
+    "all_presets": "critmat.scenarios.presets",
+    "run": "critmat.scenarios.runner",
+    "validate": "critmat.scenarios.plan",
+    "RunStore": "critmat.scenarios.store",
+    "whatif_section": "critmat.scenarios.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'critmat.scenarios' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,329 @@
+"""Baseline supply structure and demand of each simulated material, from the knowledge base.
+
+For material m at its simulated stage:
+
+* **Suppliers.** EU sourcing shares of the EU 2023 CRM study (``eu_crm_2023``, mix
+  ``eu_sourcing``: EU domestic production plus extra-EU imports, by country). Where the
+  study gives no EU sourcing shares for the material (e.g. palladium, dysprosium), the
+  global supply shares (mix ``global``) stand in, and the baseline says so. Shares that do
+  not add up to 1 are closed with an ``OTHER`` supplier (origins below the study's 1 %
+  threshold; never cut by a country shock) or rescaled when they exceed 1 by rounding.
+* **Recycling.** A share ``eol_rir`` of demand is met by end-of-life recycling
+  (``eu_crm_2023_parameters``, else ``materials.eol_rir``, else 0); the sourcing mix
+  supplies the rest: ``q_c = (1 - eol_rir) * share_c`` of baseline demand.
+* **Demand.** Simulation runs in shares of baseline monthly demand (1 = one month of
+  baseline demand). Tonnes are attached where the data allow: EU27 apparent consumption
+  (World Mining Data production + BACI extra-EU imports - exports, through
+  :mod:`critmat.methods.dependency`) at the extraction stage, averaged over the latest five
+  years with data; a user value (``settings.<material>.annual_demand_t``) overrides it.
+  Processing-stage demand has no tonnage (World Mining Data has no processing production).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from critmat.knowledge_base import KnowledgeBase
+
+__all__ = ["OTHER", "Baseline", "build_baseline", "default_stage", "supply_options"]
+
+#: Supplier code of the share of sourcing not attributed to a country.
+OTHER = "OTHER"
+
+_CACHE: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _cached(kb: KnowledgeBase, key: str, build: Any) -> Any:
+    store = _CACHE.setdefault(kb, {})
+    if key not in store:
+        store[key] = build()
+    return store[key]
+
+
+def _shares(kb: KnowledgeBase) -> pd.DataFrame:
+    def build() -> pd.DataFrame:
+        frame = kb.eu_crm_2023()
+        cols = ["material", "stage", "mix", "country", "share", "share_bound"]
+        out = frame[cols].copy()
+        out["share"] = out["share"].astype("float64")
+        for c in ("material", "stage", "mix", "country", "share_bound"):
+            out[c] = out[c].astype(object)
+        return out
+
+    result: pd.DataFrame = _cached(kb, "shares", build)
+    return result
+
+
+def supply_options(kb: KnowledgeBase) -> pd.DataFrame:
+    """Which (material, stage, mix) combinations have supply shares.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``material, stage, mix, n_countries, share_sum``.
+    """
+    s = _shares(kb)
+    return (s.groupby(["material", "stage", "mix"], as_index=False)
+            .agg(n_countries=("country", "size"), share_sum=("share", "sum")))
+
+
+def default_stage(options: pd.DataFrame, material: str) -> tuple[str, str] | None:
+    """Stage and mix simulated by default for ``material``, or ``None`` without data.
+
+    Preference: EU sourcing at processing, EU sourcing at extraction, global at processing,
+    global at extraction (processing is the refined material industry buys).
+    """
+    o = options[options["material"] == material]
+    for mix in ("eu_sourcing", "global"):
+        for stage in ("processing", "extraction"):
+            if ((o["mix"] == mix) & (o["stage"] == stage)).any():
+                return stage, mix
+    return None
+
+
+def _mix_for(options: pd.DataFrame, material: str, stage: str) -> str | None:
+    o = options[(options["material"] == material) & (options["stage"] == stage)]
+    for mix in ("eu_sourcing", "global"):
+        if (o["mix"] == mix).any():
+            return mix
+    return None
+
+
+def _eol_rir(kb: KnowledgeBase) -> dict[str, float]:
+    def build() -> dict[str, float]:
+        out: dict[str, float] = {}
+        mats = kb.table("materials")
+        for m, v in zip(mats["material"], mats["eol_rir"], strict=True):
+            if pd.notna(v):
+                out[str(m)] = float(v)
+        params = kb.table("eu_crm_2023_parameters")
+        for m, v in zip(params["material"], params["eol_rir"], strict=True):
+            if pd.notna(v):
+                out[str(m)] = float(v)
+        return out
+
+    result: dict[str, float] = _cached(kb, "eol_rir", build)
+    return result
+
+
+def _apparent_consumption(kb: KnowledgeBase) -> pd.DataFrame:
+    """EU27 apparent consumption at extraction, mean of the latest 5 years with status ok."""
+    def build() -> pd.DataFrame:
+        years = kb.catalog.table("production").stats.get("years")
+        span = f"{years[0]}-{years[1]}" if years else None  # no production, no consumption
+        nir = kb.indicators.net_import_reliance(importers="EU27", stage="extraction",
+                                                years=span)
+        ok = nir[(nir["status"] == "ok") & (nir["apparent_consumption_t"] > 0)]
+        if ok.empty:
+            return pd.DataFrame(columns=["material", "annual_t", "years"])
+        ok = ok.sort_values("year")
+        rows = []
+        for m, g in ok.groupby("material", sort=True):
+            last = g.tail(5)
+            years = f"{int(last['year'].min())}-{int(last['year'].max())}"
+            rows.append({"material": m, "annual_t": float(last["apparent_consumption_t"].mean()),
+                         "years": years})
+        return pd.DataFrame(rows)
+
+    result: pd.DataFrame = _cached(kb, "apparent_consumption", build)
+    return result
+
+
+@dataclass
+class Baseline:
+    """Supply structure and demand of the simulated materials (arrays over materials).
+
+    Attributes
+    ----------
+    materials
+        Material ids, in simulation order.
+    stage, mix
+        Simulated stage and the supply mix used (``eu_sourcing`` or ``global``).
+    countries
+        Supplier codes (ISO-3 and ``OTHER``), the columns of ``shares``.
+    shares
+        ``[M, C]`` share of each supplier in primary (non-recycled) supply; rows sum to 1.
+    eol_rir
+        ``[M]`` share of demand met by end-of-life recycling.
+    annual_demand_t
+        ``[M]`` EU baseline demand in tonnes per year (NaN where unknown).
+    demand_basis
+        How the tonnes were obtained, or why there are none.
+    notes
+        Per material remarks (stand-in mixes, unattributed shares, ...).
+    """
+
+    materials: list[str]
+    stage: list[str]
+    mix: list[str]
+    countries: list[str]
+    shares: np.ndarray
+    eol_rir: np.ndarray
+    annual_demand_t: np.ndarray
+    demand_basis: list[str]
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def supply(self) -> np.ndarray:
+        """``[M, C]`` baseline monthly supply from each supplier, share of baseline demand."""
+        out: np.ndarray = self.shares * (1.0 - self.eol_rir)[:, None]
+        return out
+
+    @property
+    def monthly_demand_t(self) -> np.ndarray:
+        """``[M]`` baseline demand in tonnes per month (NaN where unknown)."""
+        out: np.ndarray = self.annual_demand_t / 12.0
+        return out
+
+    def index(self, material: str) -> int:
+        """Position of ``material``."""
+        return self.materials.index(material)
+
+    def table(self) -> pd.DataFrame:
+        """One row per material: stage, mix, recycling, top suppliers, demand and its basis."""
+        rows = []
+        for i, m in enumerate(self.materials):
+            sup = self.supply[i]
+            order = np.argsort(-sup)
+            top = ", ".join(f"{self.countries[j]} {sup[j]:.0%}" for j in order[:3] if sup[j] > 0)
+            chn = self.countries.index("CHN") if "CHN" in self.countries else None
+            rows.append({
+                "material": m, "stage": self.stage[i], "mix": self.mix[i],
+                "eol_rir": float(self.eol_rir[i]),
+                "china_share": float(sup[chn]) if chn is not None else 0.0,
+                "top_suppliers": top,
+                "annual_demand_t": float(self.annual_demand_t[i]),
+                "demand_basis": self.demand_basis[i],
+                "notes": "; ".join(self.notes.get(m, [])),
+            })
+        return pd.DataFrame(rows)
+
+    def supplier_frame(self) -> pd.DataFrame:
+        """Tidy ``material, stage, mix, country, share, supply_share`` (non-zero rows)."""
+        i, j = np.nonzero(self.shares)
+        return pd.DataFrame({
+            "material": np.asarray(self.materials, dtype=object)[i],
+            "stage": np.asarray(self.stage, dtype=object)[i],
+            "mix": np.asarray(self.mix, dtype=object)[i],
+            "country": np.asarray(self.countries, dtype=object)[j],
+            "share": self.shares[i, j],
+            "supply_share": self.supply[i, j],
+        })
+
+
+def build_baseline(
+    kb: KnowledgeBase,
+    materials: list[str],
+    stages: dict[str, str] | None = None,
+    *,
+    annual_demand_t: dict[str, float] | None = None,
+    eol_rir: dict[str, float] | None = None,
+) -> Baseline:
+    """Build the baseline of ``materials`` (canonical ids) from the knowledge base.
+
+    Parameters
+    ----------
+    kb
+        Knowledge base.
+    materials
+        Material ids in simulation order.
+    stages
+        Stage per material (default :func:`default_stage`).
+    annual_demand_t
+        User demand in tonnes per year, per material (overrides apparent consumption).
+    eol_rir
+        User end-of-life recycling input rates, per material.
+
+    Returns
+    -------
+    Baseline
+
+    Raises
+    ------
+    critmat.errors.ScenarioError
+        When a material has no supply shares at the requested stage.
+    """
+    from critmat.errors import ScenarioError
+
+    stages = dict(stages or {})
+    options = supply_options(kb)
+    shares = _shares(kb)
+    rir_kb = _eol_rir(kb)
+    user_t = dict(annual_demand_t or {})
+    user_rir = dict(eol_rir or {})
+    chosen: list[tuple[str, str]] = []
+    for m in materials:
+        if m in stages:
+            mix = _mix_for(options, m, stages[m])
+            if mix is None:
+                raise ScenarioError(f"{m} has no supply shares at the {stages[m]} stage in "
+                                    "eu_crm_2023", code="no_supply_data")
+            chosen.append((stages[m], mix))
+        else:
+            d = default_stage(options, m)
+            if d is None:
+                raise ScenarioError(f"{m} has no supply shares in eu_crm_2023",
+                                    code="no_supply_data")
+            chosen.append(d)
+    rows = []
+    for m, (stage, mix) in zip(materials, chosen, strict=True):
+        sel = shares[(shares["material"] == m) & (shares["stage"] == stage)
+                     & (shares["mix"] == mix)]
+        rows.append(dict(zip(sel["country"], sel["share"], strict=True)))
+    countries = [*sorted({c for r in rows for c in r}), OTHER]
+    col = {c: j for j, c in enumerate(countries)}
+    mat = np.zeros((len(materials), len(countries)))
+    notes: dict[str, list[str]] = {m: [] for m in materials}
+    for i, (m, r) in enumerate(zip(materials, rows, strict=True)):
+        for c, v in r.items():
+            mat[i, col[c]] = v
+        total = mat[i].sum()
+        if total > 1.0:
+            mat[i] /= total
+            if total > 1.0 + 1e-9:
+                notes[m].append(f"shares summed to {total:.3f}; rescaled to 1")
+        else:
+            mat[i, col[OTHER]] = 1.0 - total
+            if 1.0 - total > 0.05:
+                notes[m].append(f"{1 - total:.0%} of sourcing not attributed to a country in "
+                                "the EU 2023 study (kept as OTHER, never cut by country shocks)")
+        stage, mix = chosen[i]
+        if mix == "global":
+            notes[m].append(f"no EU sourcing shares at {stage}: global supply shares stand in")
+    rir = np.array([user_rir.get(m, rir_kb.get(m, 0.0)) for m in materials], dtype=np.float64)
+    for m in materials:
+        if m not in user_rir and m not in rir_kb:
+            notes[m].append("no end-of-life recycling input rate: 0 assumed")
+    demand = np.full(len(materials), np.nan)
+    basis: list[str] = []
+    need_ac = any(m not in user_t and chosen[i][0] == "extraction"
+                  for i, m in enumerate(materials))
+    ac = _apparent_consumption(kb) if need_ac else pd.DataFrame(
+        columns=["material", "annual_t", "years"])
+    ac_map = {str(r.material): (float(r.annual_t), str(r.years))
+              for r in ac.itertuples(index=False)}
+    for i, m in enumerate(materials):
+        if m in user_t:
+            demand[i] = float(user_t[m])
+            basis.append("user input (settings.annual_demand_t)")
+        elif chosen[i][0] == "extraction" and m in ac_map:
+            demand[i], years = ac_map[m]
+            basis.append(f"EU27 apparent consumption {years} mean, extraction stage (World "
+                         "Mining Data production + BACI extra-EU net imports; mixed content "
+                         "bases, see materials.measured_as)")
+        elif chosen[i][0] == "extraction":
+            basis.append("normalised: no EU27 apparent consumption at extraction (missing "
+                         "HS codes, production or consumption)")
+        else:
+            basis.append("normalised: no tonnage at the processing stage (World Mining Data "
+                         "has no processing production)")
+    return Baseline(materials=list(materials), stage=[c[0] for c in chosen],
+                    mix=[c[1] for c in chosen], countries=countries, shares=mat,
+                    eol_rir=rir, annual_demand_t=demand, demand_basis=basis,
+                    notes={m: n for m, n in notes.items() if n})

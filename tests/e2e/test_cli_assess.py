@@ -1,0 +1,60 @@
+"""End-to-end tests of the main job, `critmat assess`, and its HTML report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from critmat.assess import COLUMNS, assess, crma_materials
+from critmat.cli.app import app
+from critmat.knowledge_base import KnowledgeBase
+
+runner = CliRunner()
+
+
+def test_assessment_table(kb: KnowledgeBase) -> None:
+    a = assess(kb, year=2022, defence=True)
+    t = a.table.set_index("material")
+    # default selection: CRMA Annex I + II (Regulation (EU) 2024/1252) and NATO 2024
+    assert set(crma_materials(kb)) == set(t.index)
+    assert {"gallium", "germanium", "tungsten", "rare_earths", "platinum"} <= set(t.index)
+    assert set(COLUMNS) <= set(a.table.columns)
+    # EU 2023 study, processing: China 93.8 % of gallium (reference SOURCES.md)
+    assert t.loc["gallium", "china_processing"] == pytest.approx(0.938)
+    assert bool(t.loc["tungsten", "critical"]) and t.loc["tungsten", "stage_used"] == "processing"
+    assert not bool(t.loc["copper", "critical"])  # SR 0.1 < 1 (METHODS §1.6)
+    assert t.loc["dysprosium", "critical_basis"] == "computed SR, published EI"
+    assert t.loc["graphite", "geopolrisk"] > 0 and a.importer == "EU27" and a.year == 2022
+    prov = a.table.attrs["critmat"]
+    assert prov["columns"]["geopolrisk"]["sources"] and prov["inputs"]["geopolrisk"]
+    assert a.defence is not None and "rare_earths" in set(a.defence["material"])
+
+
+def test_assess_cli_table_and_report(tmp_path: Path) -> None:
+    report = tmp_path / "assess.html"
+    r = runner.invoke(app, ["assess", "--year", "2022", "--report", str(report),
+                            "--whatif-samples", "60"])
+    assert r.exit_code == 0, r.output
+    assert "gallium" in r.output and "What if" in r.output and "Defence" in r.output
+    html = report.read_text(encoding="utf-8")
+    for part in ("Criticality matrix", "China share by stage", "Supply shares by stage",
+                 "GeoPolRisk", "Defence exposure", "What if", "Sources and method",
+                 "doi.org/10.2873/725585", "baci_hs92_v202401b"):
+        assert part in html, part
+    assert html.count("plotly.js v") <= 2  # plotly inlined once: self-contained, no CDN
+    assert '<script src="http' not in html and "<link " not in html  # nothing external
+
+
+def test_assess_cli_csv(tmp_path: Path) -> None:
+    out = tmp_path / "a.csv"
+    r = runner.invoke(app, ["assess", "-m", "gallium,tungsten", "--year", "2022",
+                            "--whatif-samples", "0", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    f = pd.read_csv(out)
+    assert set(f["material"]) == {"gallium", "tungsten"}
+    side = json.loads((tmp_path / "a.csv.provenance.json").read_text())
+    assert side["method"] == "assess" and side["parameters"]["importer"] == "EU27"
