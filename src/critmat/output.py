@@ -16,7 +16,8 @@ import pandas as pd
 from critmat.errors import CritmatError
 from critmat.provenance import provenance_of
 
-__all__ = ["FORMATS", "OutputError", "infer_format", "render_table", "write_frame"]
+__all__ = ["FORMATS", "OutputError", "format_number", "infer_format", "render_table",
+           "write_frame"]
 
 #: Output formats every frame-printing command accepts.
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
@@ -59,8 +60,20 @@ def _records_json(frame: pd.DataFrame) -> str:
     return json.dumps(records, default=_json_default, ensure_ascii=False, indent=1)
 
 
-def render_table(frame: pd.DataFrame, *, title: str | None = None, max_rows: int = 60,
-                 floatfmt: str = "{:,.4g}") -> Any:
+def format_number(value: float) -> str:
+    """Readable number: thousands separators for large values, 4 significant digits else.
+
+    Examples
+    --------
+    >>> [format_number(v) for v in (85936.0, 616.0, 1.318, 0.000325)]
+    ['85,936', '616', '1.318', '0.000325']
+    """
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+def render_table(frame: pd.DataFrame, *, title: str | None = None, max_rows: int = 60) -> Any:
     """Return a Rich ``Table`` of ``frame`` (first ``max_rows`` rows)."""
     from rich.table import Table
 
@@ -75,7 +88,7 @@ def render_table(frame: pd.DataFrame, *, title: str | None = None, max_rows: int
             if v is None or (not isinstance(v, str) and pd.isna(v)):
                 cells.append("")
             elif isinstance(v, float):
-                cells.append(floatfmt.format(v))
+                cells.append(format_number(v))
             elif isinstance(v, pd.Timestamp):
                 cells.append(v.date().isoformat())
             else:
@@ -130,7 +143,10 @@ def write_frame(
         else:
             from rich.console import Console
 
-            Console(file=stream, width=max(100, min(200, 20 * len(frame.columns)))).print(
+            # a terminal keeps its own width; pipes and files get room for the table
+            tty = hasattr(stream, "isatty") and stream.isatty()
+            width = None if tty else max(100, min(220, 20 * len(frame.columns)))
+            Console(file=stream, width=width).print(
                 render_table(frame, title=title, max_rows=max_rows))
         return None
     out = Path(out)

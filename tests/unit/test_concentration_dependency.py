@@ -139,3 +139,11 @@ def test_user_groups(kb: KnowledgeBase) -> None:
     assert set(d["importer"]) == {"EU27", "AUKUS", "USA"}
     with pytest.raises(ParameterError, match="NAME=member"):
         kb.indicators.dependency(materials="tungsten", groupby=["AUKUS"])
+
+
+def test_unmapped_material_is_reported_not_dropped(kb: KnowledgeBase) -> None:
+    # gallium has no HS92 code of its own (reference/geopolrisk-data/SOURCES.md)
+    d = kb.indicators.dependency(materials="gallium,tungsten", years=2022, with_nir=False)
+    ga = d[d["material"] == "gallium"]
+    assert len(ga) == 1 and ga["status"].iloc[0] == "no_hs_code"
+    assert str(d["year"].dtype) == "Int64"

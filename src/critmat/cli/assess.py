@@ -54,16 +54,19 @@ def _print_whatif(w: WhatIf) -> None:
         "scenario")
     t = Table(title=f"What if (presets, {w.samples} draws each, seed {w.seed}; stocks "
                     f"{w.stock_months:.1f} months of demand)", header_style="bold")
-    for c in ("scenario", "event", "material", "P(any shortfall)",
-              "expected shortfall (months)", "CVaR95 (months)", "stock lasts (median, months)"):
-        t.add_column(c, justify="left" if c in ("scenario", "event", "material") else "right")
+    for c in ("preset", "event", "worst material", "P(shortfall)", "E[shortfall] mo",
+              "CVaR95 mo", "stock lasts mo"):
+        t.add_column(c, justify="left" if c in ("preset", "event", "worst material")
+                     else "right", no_wrap=c == "preset")
     for rec in top.to_dict("records"):
-        t.add_row(rec["scenario"], rec["event"], rec["material"],
+        t.add_row(rec["preset"], rec["event"], rec["material"],
                   f"{rec['P(any shortfall)']:.0%}", f"{rec['expected shortfall (months)']:.2f}",
                   f"{rec['CVaR95 (months)']:.2f}",
                   _cell(rec["stock lasts (median, months)"], ""))
-    t.caption = ("worst material per preset; shortfall in months of EU demand; full tables "
-                 "and fan charts in --report, full ensembles with `critmat scenario run`")
+    t.caption = ("material with the largest expected shortfall per preset (`critmat scenario "
+                 "presets`); shortfall in months of EU demand, CVaR95 = mean of the worst 5 %; "
+                 "stock lasts: median months until the stock is used up; tables and fan charts "
+                 "in --report, full ensembles with `critmat scenario run --preset NAME`")
     console.print(t)
 
 

@@ -99,6 +99,7 @@ def dependency(
                      "Data (extraction) in its measured_as basis, trade is gross product "
                      "tonnage (see materials.measured_as)")
     out = _mark_untraded(kb, out)
+    out = _add_unmapped(kb, out, materials, units)
     out = out.sort_values([*_KEYS, "importer"], ignore_index=True)
     prov = kb.provenance("dependency", trade, materials=materials, importers=importers,
                          exporters=exporters, years=years, stage=stage, groupby=groupby)
@@ -110,6 +111,27 @@ def dependency(
                   "exporters_share": "fraction", "nir": "fraction"}
     prov.notes = notes
     return attach(out, prov)
+
+
+def _add_unmapped(kb: KnowledgeBase, frame: pd.DataFrame, materials: Selection,
+                  units: pd.DataFrame) -> pd.DataFrame:
+    """One ``no_hs_code`` row per importer for requested materials without any HS code.
+
+    Absence is reported, not dropped: gallium, for instance, has no HS92 code of its own.
+    """
+    wanted = kb.resolve_materials(materials)
+    if not wanted:
+        return frame
+    mapped = set(kb.table("hs_codes")["material"])
+    missing = [m for m in wanted if m not in mapped]
+    if not missing:
+        return frame
+    importers = list(dict.fromkeys(units["unit"]))
+    extra = pd.DataFrame([{"material": m, "importer": i, "status": "no_hs_code"}
+                          for m in missing for i in importers])
+    out = pd.concat([frame, extra], ignore_index=True)
+    out["year"] = out["year"].astype("Int64")
+    return out
 
 
 def _mark_untraded(kb: KnowledgeBase, frame: pd.DataFrame) -> pd.DataFrame:

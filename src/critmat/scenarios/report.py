@@ -163,7 +163,8 @@ def whatif(kb: KnowledgeBase, *, presets: list[str] | None = None, samples: int 
         cv = next(c for c in s.columns if c.startswith("shortfall_cvar"))
         for r in s.itertuples(index=False):
             rec = r._asdict()
-            rows.append({"scenario": p.title, "event": label, "material": rec["material"],
+            rows.append({"preset": name, "scenario": p.title, "event": label,
+                         "material": rec["material"],
                          "P(any shortfall)": rec["p_shortfall"],
                          "expected shortfall (months)": rec["shortfall_mean"],
                          "CVaR95 (months)": rec[cv],
@@ -203,7 +204,7 @@ def whatif_section(kb: KnowledgeBase, *, presets: list[str] | None = None,
                            stock_months=stock_months, top=top)
     rows, first, citations = w.table, w.first, w.citations
     stock_months, cite, samples, seed = w.stock_months, w.stock_citation, w.samples, w.seed
-    table = table_html(rows, first_left=3)
+    table = table_html(rows.drop(columns=["preset"], errors="ignore"), first_left=3)
     chart = ""
     if first is not None:
         fig = fan_chart(first.monthly, variable="shortfall",
