@@ -32,6 +32,15 @@ pre{padding:.6rem;overflow:auto;max-height:30rem}
 """
 
 
+def _text(value: Any) -> str:
+    """Text of a cell; empty for None/NaN/NA (pandas 3 stores missing text as NaN)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _fmt(value: Any, unit: str) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
         return ""
@@ -75,11 +84,11 @@ def _sources(kb: KnowledgeBase, assessment: Assessment) -> str:
     src = src[src["id"].isin(used)]
     items = "".join(
         f"<tr><td class='l'><code>{html.escape(r.id)}</code></td><td class='l'>"
-        + (f"<a href='{html.escape(r.url)}'>{html.escape(r.title)}</a>" if r.url
-           else html.escape(r.title))
-        + f"</td><td class='l'>{html.escape(str(r.publisher))}, {r.year}</td>"
-        f"<td class='l'>{html.escape(str(r.licence))}</td>"
-        f"<td class='l'>{html.escape(str(r.transcription or ''))}</td></tr>"
+        + (f"<a href='{html.escape(_text(r.url))}'>{html.escape(_text(r.title))}</a>"
+           if _text(r.url) else html.escape(_text(r.title)))
+        + f"</td><td class='l'>{html.escape(_text(r.publisher))}, {_text(r.year)}</td>"
+        f"<td class='l'>{html.escape(_text(r.licence))}</td>"
+        f"<td class='l'>{html.escape(_text(r.transcription))}</td></tr>"
         for r in src.itertuples(index=False))
     prov = html.escape(json.dumps(assessment.provenance, indent=2, default=str))
     return (
