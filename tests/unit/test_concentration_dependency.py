@@ -147,3 +147,12 @@ def test_unmapped_material_is_reported_not_dropped(kb: KnowledgeBase) -> None:
     ga = d[d["material"] == "gallium"]
     assert len(ga) == 1 and ga["status"].iloc[0] == "no_hs_code"
     assert str(d["year"].dtype) == "Int64"
+
+
+def test_missing_years_are_errors_that_say_what_is_covered(kb: KnowledgeBase) -> None:
+    with pytest.raises(ParameterError, match=r"2030.*cover 2018-2024"):
+        kb.indicators.concentration(materials="gallium", years=2030)
+    with pytest.raises(ParameterError, match=r"1990.*cover 1995-2024"):
+        kb.indicators.dependency(materials="graphite", years=1990)
+    with pytest.raises(ParameterError, match=r"geopolrisk: no data for year\(s\) 2017"):
+        kb.indicators.geopolrisk(materials="graphite", importers="EU27", years="2017-2018")

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from critmat.dims import GROUPS
 from critmat.params import ParameterError, Selection, split_list
 
@@ -26,6 +28,7 @@ __all__ = [
     "GroupBy",
     "parse_groupby",
     "reject",
+    "require_years",
     "resolve_importer_units",
     "resolve_member_list",
 ]
@@ -131,3 +134,37 @@ def reject(indicator: str, **unused: object) -> None:
     if given:
         raise ParameterError(
             f"{', '.join(f'{g}=' for g in given)} does not apply to {indicator}; drop it")
+
+
+def require_years(kb: KnowledgeBase, years: object, tables: Sequence[str],
+                  indicator: str) -> list[int] | None:
+    """Check that every requested year is covered by all ``tables``; return the years.
+
+    Raises
+    ------
+    critmat.params.ParameterError
+        Naming the years outside the data and the range that is covered (user tables
+        included), instead of returning an empty or all-missing result.
+    """
+    from critmat.params import parse_years
+
+    wanted = parse_years(years)  # type: ignore[arg-type]
+    if wanted is None:
+        return None
+    lo, hi = None, None
+    for table in tables:
+        r = kb.sql(f'select min(year) as a, max(year) as b from "{table}"')
+        a, b = r["a"].iloc[0], r["b"].iloc[0]
+        if pd.isna(a) or pd.isna(b):
+            continue
+        lo = int(a) if lo is None else max(lo, int(a))
+        hi = int(b) if hi is None else min(hi, int(b))
+    if lo is None or hi is None:
+        return wanted
+    outside = [y for y in wanted if not lo <= y <= hi]
+    if outside:
+        raise ParameterError(
+            f"{indicator}: no data for year(s) {', '.join(map(str, outside))}; "
+            f"the {' and '.join(tables)} data cover {lo}-{hi} (import your own rows to extend "
+            "them)")
+    return wanted

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from critmat.dims import parse_stage
-from critmat.indicators.common import GroupBy, reject, resolve_member_list
+from critmat.indicators.common import GroupBy, reject, require_years, resolve_member_list
 from critmat.methods.concentration import concentration as _concentration
 from critmat.params import ParameterError, Selection, parse_years
 
@@ -71,6 +71,9 @@ def concentration(
     st = parse_stage(stage).value if stage is not None else None
     frames = []
     used: list[pd.DataFrame] = []
+    if source == "wmd" or (source is None and years is not None
+                           and 2023 not in (parse_years(years) or [])):
+        require_years(kb, years, ["production"], "concentration")
     if source in (None, "wmd") and st in (None, "extraction"):
         prod = kb.production(materials=materials, years=years)
         used.append(prod)

@@ -7,9 +7,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from critmat.dims import STAGES, parse_stage
-from critmat.indicators.common import GroupBy, resolve_importer_units, resolve_member_list
+from critmat.indicators.common import (
+    GroupBy,
+    require_years,
+    resolve_importer_units,
+    resolve_member_list,
+)
 from critmat.methods import dependency as dep
-from critmat.params import Selection, parse_years
+from critmat.params import Selection
 from critmat.provenance import attach
 
 if TYPE_CHECKING:
@@ -25,7 +30,7 @@ def _inputs(kb: KnowledgeBase, materials: Selection, importers: Selection, years
                                                            list[int] | None]:
     """Attributed trade of the selection and the importer-unit membership table."""
     st = parse_stage(stage).value if stage is not None else None
-    year_list = parse_years(years)
+    year_list = require_years(kb, years, ["trade"], "dependency")
     raw = kb.trade(years=year_list)
     trade = dep.attribute_trade(raw, kb.table("hs_codes"), stage=st)
     wanted = kb.resolve_materials(materials)

@@ -14,9 +14,14 @@ from typing import TYPE_CHECKING, Any, Final
 import pandas as pd
 
 from critmat.dims import parse_stage
-from critmat.indicators.common import GroupBy, resolve_importer_units, resolve_member_list
+from critmat.indicators.common import (
+    GroupBy,
+    require_years,
+    resolve_importer_units,
+    resolve_member_list,
+)
 from critmat.methods import geopolrisk as gpr
-from critmat.params import Selection, is_all, parse_years
+from critmat.params import Selection, is_all
 from critmat.provenance import attach
 
 if TYPE_CHECKING:
@@ -138,7 +143,7 @@ def geopolrisk_inputs(
         mats = sorted(set(hs["material"]) | set(produced))
     else:
         mats = kb.resolve_materials(materials) or []
-    year_list = parse_years(years)
+    year_list = require_years(kb, years, ["trade", "production"], "geopolrisk")
     if year_list is None:
         covered = kb.sql("select distinct p.year from production p "
                          "where p.year in (select distinct year from trade) order by 1")
