@@ -8,8 +8,7 @@ import typer
 
 from critmat._version import __version__
 from critmat.cli import assess, data, defence, eu_crm, geopolrisk, indicators, scenario
-from critmat.cli.common import DataDirOpt, NoUserDataOpt, console, fail, open_kb
-from critmat.errors import CritmatError
+from critmat.cli.common import DataDirOpt, NoUserDataOpt, console, open_kb, reports_errors
 
 app = typer.Typer(
     name="critmat",
@@ -46,13 +45,11 @@ def main_callback(
 
 
 @app.command()
+@reports_errors
 def summary(data_dir: DataDirOpt = None, no_user_data: NoUserDataOpt = False) -> None:
     """Summary of the knowledge base: tables, rows, years, sources and your data."""
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        console.print(repr(kb))
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    console.print(repr(kb))
 
 
 def main() -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 import pandas as pd
 import typer
@@ -32,6 +34,7 @@ __all__ = [
     "fail",
     "open_kb",
     "report_error",
+    "reports_errors",
 ]
 
 def _console(stderr: bool = False) -> Console:
@@ -42,6 +45,9 @@ def _console(stderr: bool = False) -> Console:
         return probe
     return Console(stderr=stderr, width=160)
 
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 console = _console()
 err_console = _console(stderr=True)
@@ -137,6 +143,22 @@ def report_error(exc: CritmatError, report: Path | None = None) -> None:
             err_console.print(f"full report written to {report}")
         return
     err_console.print(f"[bold red]error:[/] {exc.message}")
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a command so that a critmat error is reported (not a traceback) and exits 2/1.
+
+    Typer still sees the command's own signature (``functools.wraps`` keeps it).
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except CritmatError as exc:
+            raise fail(exc) from None
+
+    return wrapper
 
 
 def fail(exc: CritmatError, report: Path | None = None) -> typer.Exit:

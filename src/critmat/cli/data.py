@@ -17,6 +17,7 @@ from critmat.cli.common import (
     err_console,
     fail,
     open_kb,
+    reports_errors,
 )
 from critmat.errors import CritmatError
 
@@ -27,50 +28,44 @@ TableArg = Annotated[str, typer.Argument(help="Table name (see `critmat data lis
 
 
 @app.command("list")
+@reports_errors
 def list_tables(data_dir: DataDirOpt = None, no_user_data: NoUserDataOpt = False,
                 fmt: FormatOpt = None, out: OutOpt = None) -> None:
     """List the tables with row counts, years, user rows and sources."""
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        emit(kb.tables(), fmt, out, title=f"critmat knowledge base {kb.version}")
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    emit(kb.tables(), fmt, out, title=f"critmat knowledge base {kb.version}")
 
 
 @app.command()
+@reports_errors
 def describe(table: TableArg, data_dir: DataDirOpt = None,
              fmt: FormatOpt = None, out: OutOpt = None) -> None:
     """Fields of a table with types, units and descriptions, its sources and licences."""
-    try:
-        kb = open_kb(data_dir)
-        frame = kb.describe(table)
-        meta = frame.attrs["table"]
-        if (fmt or "table") == "table" and out is None:
-            console.print(f"[bold]{meta['name']}[/]: {meta['title']}")
-            console.print(meta["description"])
-            st = meta["stats"]
-            years = f", years {st['years'][0]}-{st['years'][1]}" if st.get("years") else ""
-            console.print(f"rows: {st.get('rows', 0):,}{years}; primary key: "
-                          f"{', '.join(meta['primary_key'])}")
-        emit(frame, fmt, out, title=f"fields of {table}", max_rows=200)
-        if (fmt or "table") == "table" and out is None:
-            console.print("[bold]sources[/]")
-            for s in meta["sources"]:
-                console.print(f"- [cyan]{s['id']}[/]: {s['title']} ({s['publisher']}, "
-                              f"{s['year']}) {s['url'] or ''}\n  licence: {s['licence']}\n"
-                              f"  via: {s['transcription'] or '-'}")
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir)
+    frame = kb.describe(table)
+    meta = frame.attrs["table"]
+    if (fmt or "table") == "table" and out is None:
+        console.print(f"[bold]{meta['name']}[/]: {meta['title']}")
+        console.print(meta["description"])
+        st = meta["stats"]
+        years = f", years {st['years'][0]}-{st['years'][1]}" if st.get("years") else ""
+        console.print(f"rows: {st.get('rows', 0):,}{years}; primary key: "
+                      f"{', '.join(meta['primary_key'])}")
+    emit(frame, fmt, out, title=f"fields of {table}", max_rows=200)
+    if (fmt or "table") == "table" and out is None:
+        console.print("[bold]sources[/]")
+        for s in meta["sources"]:
+            console.print(f"- [cyan]{s['id']}[/]: {s['title']} ({s['publisher']}, "
+                          f"{s['year']}) {s['url'] or ''}\n  licence: {s['licence']}\n"
+                          f"  via: {s['transcription'] or '-'}")
 
 
 @app.command()
+@reports_errors
 def sources(data_dir: DataDirOpt = None, no_user_data: NoUserDataOpt = False,
             fmt: FormatOpt = None, out: OutOpt = None) -> None:
     """All sources (publisher, year, URL, licence, transcription) and user imports."""
-    try:
-        emit(open_kb(data_dir, no_user_data).sources(), fmt, out, title="sources")
-    except CritmatError as exc:
-        raise fail(exc) from None
+    emit(open_kb(data_dir, no_user_data).sources(), fmt, out, title="sources")
 
 
 @app.command("import")
@@ -128,16 +123,14 @@ def export(table: TableArg,
 
 
 @app.command()
+@reports_errors
 def remove(table: TableArg, data_dir: DataDirOpt = None) -> None:
     """Remove your version of a table (the embedded one shows again)."""
-    try:
-        kb = open_kb(data_dir)
-        if kb.remove_user_table(table):
-            console.print(f"removed your rows of '{table}' from {kb.user.root if kb.user else ''}")
-        else:
-            console.print(f"no user rows for '{table}'; nothing to remove")
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir)
+    if kb.remove_user_table(table):
+        console.print(f"removed your rows of '{table}' from {kb.user.root if kb.user else ''}")
+    else:
+        console.print(f"no user rows for '{table}'; nothing to remove")
 
 
 @app.command()

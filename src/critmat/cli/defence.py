@@ -23,10 +23,9 @@ from critmat.cli.common import (
     OutOpt,
     StageOpt,
     emit,
-    fail,
     open_kb,
+    reports_errors,
 )
-from critmat.errors import CritmatError
 from critmat.params import ParameterError
 
 __all__ = ["app", "register"]
@@ -81,39 +80,36 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, float] | None:
 
 
 @app.command("systems")
+@reports_errors
 def systems_cmd(fmt: FormatOpt = None, out: OutOpt = None, data_dir: DataDirOpt = None,
                 no_user_data: NoUserDataOpt = False) -> None:
     """Defence systems named by the cited sources, with published build rates."""
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        frame = kb.defence.systems()
-        shown = frame if (fmt not in (None, "table") or out is not None) else frame[
-            ["system", "system_class", "country", "units_per_year", "rate_kind", "materials",
-             "n_uses"]]
-        emit(shown, fmt, out, title="defence systems (defence_systems)")
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    frame = kb.defence.systems()
+    shown = frame if (fmt not in (None, "table") or out is not None) else frame[
+        ["system", "system_class", "country", "units_per_year", "rate_kind", "materials",
+         "n_uses"]]
+    emit(shown, fmt, out, title="defence systems (defence_systems)")
 
 
 @app.command("uses")
+@reports_errors
 def uses_cmd(materials: MaterialsOpt = None,
              system_class: Annotated[str | None, typer.Option(
                  help="System classes, comma-separated (e.g. 'guided missile,radar').")] = None,
              fmt: FormatOpt = None, out: OutOpt = None, data_dir: DataDirOpt = None,
              no_user_data: NoUserDataOpt = False) -> None:
     """Cited uses: material -> application -> component -> system, with quantities."""
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        frame = kb.defence.uses(materials=materials, system_classes=system_class)
-        shown = frame if (fmt not in (None, "table") or out is not None) else frame[
-            ["use_id", "material", "application", "component", "system_class", "system",
-             "quantity", "unit", "kind", "substitutability", "secondary_source"]]
-        emit(shown, fmt, out, title="defence uses (defence_uses)", max_rows=100)
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    frame = kb.defence.uses(materials=materials, system_classes=system_class)
+    shown = frame if (fmt not in (None, "table") or out is not None) else frame[
+        ["use_id", "material", "application", "component", "system_class", "system",
+         "quantity", "unit", "kind", "substitutability", "secondary_source"]]
+    emit(shown, fmt, out, title="defence uses (defence_uses)", max_rows=100)
 
 
 @app.command("demand")
+@reports_errors
 def demand_cmd(materials: MaterialsOpt = None,
                by: Annotated[str, typer.Option(help="system, programme or material.")
                              ] = "system",
@@ -122,17 +118,15 @@ def demand_cmd(materials: MaterialsOpt = None,
                fmt: FormatOpt = None, out: OutOpt = None, data_dir: DataDirOpt = None,
                no_user_data: NoUserDataOpt = False) -> None:
     """Annual material demand from bills of materials x build rates (t per year)."""
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        frame = kb.defence.demand(bom=bom, build_rates=build_rates, materials=materials, by=by,
-                                  which=which, default_intensity_kg=default_intensity,
-                                  default_build_rate=default_build_rate)
-        emit(frame, fmt, out, title=f"defence demand by {by}")
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    frame = kb.defence.demand(bom=bom, build_rates=build_rates, materials=materials, by=by,
+                              which=which, default_intensity_kg=default_intensity,
+                              default_build_rate=default_build_rate)
+    emit(frame, fmt, out, title=f"defence demand by {by}")
 
 
 @app.command("exposure")
+@reports_errors
 def exposure_cmd(
     materials: MaterialsOpt = None,
     stage: StageOpt = None,
@@ -150,23 +144,21 @@ def exposure_cmd(
     no_user_data: NoUserDataOpt = False,
 ) -> None:
     """Defence demand exposed to supplier countries, China and adversaries, by stage."""
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        frame = kb.defence.exposure(bom=bom, build_rates=build_rates, materials=materials,
-                                    stage=stage, mix=mix, adversaries=adversaries, by=by,
-                                    countries=countries, which=which,
-                                    default_intensity_kg=default_intensity,
-                                    default_build_rate=default_build_rate)
-        cols = ["programme", "system", "material", "stage", "country", "share", "exposed_t",
-                "demand_t_per_year", "china_share", "adversary_share", "top_supplier",
-                "top_supplier_share", "mix_used", "proxy", "kind", "rests_on_assumption"]
-        emit(_shown(frame, fmt, out, cols), fmt, out, title=f"defence exposure by {by} ({mix})",
-             max_rows=100)
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    frame = kb.defence.exposure(bom=bom, build_rates=build_rates, materials=materials,
+                                stage=stage, mix=mix, adversaries=adversaries, by=by,
+                                countries=countries, which=which,
+                                default_intensity_kg=default_intensity,
+                                default_build_rate=default_build_rate)
+    cols = ["programme", "system", "material", "stage", "country", "share", "exposed_t",
+            "demand_t_per_year", "china_share", "adversary_share", "top_supplier",
+            "top_supplier_share", "mix_used", "proxy", "kind", "rests_on_assumption"]
+    emit(_shown(frame, fmt, out, cols), fmt, out, title=f"defence exposure by {by} ({mix})",
+         max_rows=100)
 
 
 @app.command("capability-at-risk")
+@reports_errors
 def capability_cmd(
     supplier: Annotated[str, typer.Option(help="Supplier country or group cut off.")] = "CHN",
     materials: MaterialsOpt = None,
@@ -193,26 +185,24 @@ def capability_cmd(
     Mitigated = substitution (BOM substitutable_share) + defence-first supply; defence-first
     needs --defence-share MAT=share or --eu-demand MAT=t per year.
     """
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        frame = kb.defence.capability_at_risk(
-            supplier=supplier, materials=materials, cut=cut, months=months, stage=stage,
-            mix=mix, stock_months=stock_months,
-            defence_share=_pairs(defence_share, "--defence-share"),
-            eu_demand_t=_pairs(eu_demand, "--eu-demand"),
-            substitution_lead_months=substitution_lead, monthly=monthly, bom=bom,
-            build_rates=build_rates, which=which, default_intensity_kg=default_intensity,
-            default_build_rate=default_build_rate)
-        cols = ["system", "month", "units_per_month", "planned_units", "not_built_fixed",
-                "not_built_mitigated", "share_lost_fixed", "share_lost_mitigated",
-                "limiting_material_fixed", "defence_first", "kind", "rests_on_assumption"]
-        emit(_shown(frame, fmt, out, cols), fmt, out, title=f"capability at risk: {supplier} "
-             f"cuts {cut:.0%} for {months} months", max_rows=120)
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    frame = kb.defence.capability_at_risk(
+        supplier=supplier, materials=materials, cut=cut, months=months, stage=stage,
+        mix=mix, stock_months=stock_months,
+        defence_share=_pairs(defence_share, "--defence-share"),
+        eu_demand_t=_pairs(eu_demand, "--eu-demand"),
+        substitution_lead_months=substitution_lead, monthly=monthly, bom=bom,
+        build_rates=build_rates, which=which, default_intensity_kg=default_intensity,
+        default_build_rate=default_build_rate)
+    cols = ["system", "month", "units_per_month", "planned_units", "not_built_fixed",
+            "not_built_mitigated", "share_lost_fixed", "share_lost_mitigated",
+            "limiting_material_fixed", "defence_first", "kind", "rests_on_assumption"]
+    emit(_shown(frame, fmt, out, cols), fmt, out, title=f"capability at risk: {supplier} "
+         f"cuts {cut:.0%} for {months} months", max_rows=120)
 
 
 @app.command("criticality")
+@reports_errors
 def criticality_cmd(
     materials: MaterialsOpt = None,
     supply_risk: Annotated[str, typer.Option(help="Supply-risk axis: eu_sr, published_sr, "
@@ -230,38 +220,34 @@ def criticality_cmd(
     no_user_data: NoUserDataOpt = False,
 ) -> None:
     """Defence criticality: defence importance x supply risk, ranked, on the matrix."""
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        th = {"supply_risk": risk_threshold} if risk_threshold is not None else None
-        frame = kb.defence.criticality(materials=materials, supply_risk=supply_risk,
-                                       scheme=scheme, thresholds=th, basis=basis, bom=bom,
-                                       build_rates=build_rates)
-        cols = ["rank", "material", "defence_importance", "supply_risk_score", "category",
-                "eu_sr", "china_processing", "hhi", "geopolrisk", "proxy", "nato_2024",
-                "crma_strategic", "crma_critical"]
-        shown = frame if (fmt not in (None, "table") or out is not None) else frame[cols]
-        emit(shown, fmt, out, title=f"defence criticality ({supply_risk}, {scheme})",
-             max_rows=120)
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    th = {"supply_risk": risk_threshold} if risk_threshold is not None else None
+    frame = kb.defence.criticality(materials=materials, supply_risk=supply_risk,
+                                   scheme=scheme, thresholds=th, basis=basis, bom=bom,
+                                   build_rates=build_rates)
+    cols = ["rank", "material", "defence_importance", "supply_risk_score", "category",
+            "eu_sr", "china_processing", "hhi", "geopolrisk", "proxy", "nato_2024",
+            "crma_strategic", "crma_critical"]
+    shown = frame if (fmt not in (None, "table") or out is not None) else frame[cols]
+    emit(shown, fmt, out, title=f"defence criticality ({supply_risk}, {scheme})",
+         max_rows=120)
 
 
 @app.command("compare-lists")
+@reports_errors
 def compare_cmd(fmt: FormatOpt = None, out: OutOpt = None, data_dir: DataDirOpt = None,
                 no_user_data: NoUserDataOpt = False) -> None:
     """Where critmat's defence criticality, NATO 2024 and the CRMA lists disagree, and why."""
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        frame = kb.defence.compare_lists()
-        shown = frame if (fmt not in (None, "table") or out is not None) else frame[
-            ["material", "nato_2024", "crma_critical", "critmat_category", "agree", "reason"]]
-        emit(shown, fmt, out, title="NATO 2024 / CRMA / critmat defence criticality",
-             max_rows=120)
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    frame = kb.defence.compare_lists()
+    shown = frame if (fmt not in (None, "table") or out is not None) else frame[
+        ["material", "nato_2024", "crma_critical", "critmat_category", "agree", "reason"]]
+    emit(shown, fmt, out, title="NATO 2024 / CRMA / critmat defence criticality",
+         max_rows=120)
 
 
 @app.command("energy")
+@reports_errors
 def energy_cmd(
     materials: MaterialsOpt = None,
     eu_demand: PairsOpt = None,
@@ -278,28 +264,25 @@ def energy_cmd(
     no_user_data: NoUserDataOpt = False,
 ) -> None:
     """Defence vs energy transition: demand shares and who is served first in a shortfall."""
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        opts = {"materials": materials, "bom": bom, "build_rates": build_rates,
-                "which": which, "years": years,
-                "eu_demand_t": _pairs(eu_demand, "--eu-demand"),
-                "world_demand_t": _pairs(world_demand, "--world-demand")}
-        if shortfall is None:
-            frame = kb.defence.energy(**opts)
-            frame = _shown(frame, fmt, out, [
-                "material", "defence_demand_t", "eu_demand_t", "world_demand_t",
-                "defence_share_eu", "defence_share_world", "energy_transition_share",
-                "magnets_share", "aerospace_defence_share", "end_use_proxy",
-                "published_defence_share_upper", "kind"])
-            title = "defence and the energy transition"
-        else:
-            frame = kb.defence.shortfall(shortfall=shortfall, rule=rule,
-                                         defence_share=_pairs(defence_share,
-                                                              "--defence-share"), **opts)
-            title = f"shortfall {shortfall:.0%} of EU supply, {rule}"
-        emit(frame, fmt, out, title=title, max_rows=120)
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    opts = {"materials": materials, "bom": bom, "build_rates": build_rates,
+            "which": which, "years": years,
+            "eu_demand_t": _pairs(eu_demand, "--eu-demand"),
+            "world_demand_t": _pairs(world_demand, "--world-demand")}
+    if shortfall is None:
+        frame = kb.defence.energy(**opts)
+        frame = _shown(frame, fmt, out, [
+            "material", "defence_demand_t", "eu_demand_t", "world_demand_t",
+            "defence_share_eu", "defence_share_world", "energy_transition_share",
+            "magnets_share", "aerospace_defence_share", "end_use_proxy",
+            "published_defence_share_upper", "kind"])
+        title = "defence and the energy transition"
+    else:
+        frame = kb.defence.shortfall(shortfall=shortfall, rule=rule,
+                                     defence_share=_pairs(defence_share,
+                                                          "--defence-share"), **opts)
+        title = f"shortfall {shortfall:.0%} of EU supply, {rule}"
+    emit(frame, fmt, out, title=title, max_rows=120)
 
 
 def register(main: typer.Typer) -> None:

@@ -20,10 +20,9 @@ from critmat.cli.common import (
     YearsOpt,
     emit,
     err_console,
-    fail,
     open_kb,
+    reports_errors,
 )
-from critmat.errors import CritmatError
 from critmat.indicators.eu_crm import (
     CONTRACT_COLUMNS,
     DEFAULT_WGI_VINTAGE,
@@ -61,6 +60,7 @@ def _summary(frame: pd.DataFrame) -> str:
     return f"{gov}; corrections: {corr}{agree}"
 
 
+@reports_errors
 def eu_sr(
     year: Annotated[int, typer.Option(help="EU assessment: 2023 is computed; 2011, 2014, "
                                       "2017, 2020 show the published values only.")] = 2023,
@@ -98,30 +98,27 @@ def eu_sr(
     --importers, --exporters, --years and --groupby do not apply to the EU method (an
     error if given): use --year for the assessment and --wgi-years for governance.
     """
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        frame = kb.indicators.eu_supply_risk(
-            materials=materials, year=year, stage=stage, wgi_vintage=wgi_vintage,
-            wgi_years=wgi_years, wgi_measure=wgi_measure, corrections=corrections,
-            importers=importers, exporters=exporters, years=years, groupby=groupby)
-        to_screen = infer_format(fmt, out) == "table" and out is None
-        if detail:
-            cols = DETAIL_COLUMNS
-        elif to_screen:
-            cols = [*CONTRACT_COLUMNS, "reason"]
-        else:
-            cols = CONTRACT_COLUMNS
-        shown = frame.loc[:, [c for c in cols if c in frame.columns]]
-        if to_screen:
-            numeric = shown.select_dtypes("float").columns
-            shown = shown.assign(**{c: shown[c].round(2) for c in numeric})
-        shown.attrs = dict(frame.attrs)
-        title = f"EU supply risk and economic importance, {year} assessment"
-        emit(shown, fmt, out, title=title, max_rows=200)
-        if to_screen:
-            err_console.print(_summary(frame), highlight=False)
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    frame = kb.indicators.eu_supply_risk(
+        materials=materials, year=year, stage=stage, wgi_vintage=wgi_vintage,
+        wgi_years=wgi_years, wgi_measure=wgi_measure, corrections=corrections,
+        importers=importers, exporters=exporters, years=years, groupby=groupby)
+    to_screen = infer_format(fmt, out) == "table" and out is None
+    if detail:
+        cols = DETAIL_COLUMNS
+    elif to_screen:
+        cols = [*CONTRACT_COLUMNS, "reason"]
+    else:
+        cols = CONTRACT_COLUMNS
+    shown = frame.loc[:, [c for c in cols if c in frame.columns]]
+    if to_screen:
+        numeric = shown.select_dtypes("float").columns
+        shown = shown.assign(**{c: shown[c].round(2) for c in numeric})
+    shown.attrs = dict(frame.attrs)
+    title = f"EU supply risk and economic importance, {year} assessment"
+    emit(shown, fmt, out, title=title, max_rows=200)
+    if to_screen:
+        err_console.print(_summary(frame), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -18,14 +18,14 @@ from critmat.cli.common import (
     StageOpt,
     YearsOpt,
     emit,
-    fail,
     open_kb,
+    reports_errors,
 )
-from critmat.errors import CritmatError
 
 __all__ = ["register"]
 
 
+@reports_errors
 def geopolrisk(
     materials: MaterialsOpt = None,
     importers: ImportersOpt = None,
@@ -74,23 +74,20 @@ def geopolrisk(
     Missing inputs give an empty value with a status, never 0.
     Method: Koyamparambath et al. (2024); see docs/geopolrisk.md.
     """
-    try:
-        if peer_compatible:
-            from critmat.indicators.geopolrisk import PEER_COMPATIBLE
+    if peer_compatible:
+        from critmat.indicators.geopolrisk import PEER_COMPATIBLE
 
-            missing_governance = PEER_COMPATIBLE["missing_governance"]
-            fill_value = PEER_COMPATIBLE["fill_value"]
-            price_basis = PEER_COMPATIBLE["price_basis"]
-        kb = open_kb(data_dir, no_user_data)
-        frame = kb.indicators.geopolrisk(
-            materials=materials, importers=importers, exporters=exporters, years=years,
-            stage=stage, groupby=groupby, governance_vintage=governance_vintage,
-            missing_governance=missing_governance, fill_value=fill_value,
-            min_coverage=min_coverage, intra_region=intra_region, price_basis=price_basis,
-            detail=detail)
-        emit(frame, fmt, out, title="GeoPolRisk")
-    except CritmatError as exc:
-        raise fail(exc) from None
+        missing_governance = PEER_COMPATIBLE["missing_governance"]
+        fill_value = PEER_COMPATIBLE["fill_value"]
+        price_basis = PEER_COMPATIBLE["price_basis"]
+    kb = open_kb(data_dir, no_user_data)
+    frame = kb.indicators.geopolrisk(
+        materials=materials, importers=importers, exporters=exporters, years=years,
+        stage=stage, groupby=groupby, governance_vintage=governance_vintage,
+        missing_governance=missing_governance, fill_value=fill_value,
+        min_coverage=min_coverage, intra_region=intra_region, price_basis=price_basis,
+        detail=detail)
+    emit(frame, fmt, out, title="GeoPolRisk")
 
 
 def register(app: typer.Typer) -> None:

@@ -18,14 +18,14 @@ from critmat.cli.common import (
     StageOpt,
     YearsOpt,
     emit,
-    fail,
     open_kb,
+    reports_errors,
 )
-from critmat.errors import CritmatError
 
 __all__ = ["register"]
 
 
+@reports_errors
 def hhi(
     materials: MaterialsOpt = None,
     years: YearsOpt = None,
@@ -43,16 +43,14 @@ def hhi(
     no_user_data: NoUserDataOpt = False,
 ) -> None:
     """Supply concentration: HHI, top-n share, China share and adversary share."""
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        frame = kb.indicators.concentration(materials=materials, years=years, stage=stage,
-                                            groupby=groupby, adversaries=adversaries,
-                                            source=source)
-        emit(frame, fmt, out, title="supply concentration")
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    frame = kb.indicators.concentration(materials=materials, years=years, stage=stage,
+                                        groupby=groupby, adversaries=adversaries,
+                                        source=source)
+    emit(frame, fmt, out, title="supply concentration")
 
 
+@reports_errors
 def dependency(
     materials: MaterialsOpt = None,
     importers: ImportersOpt = "EU27",
@@ -66,16 +64,14 @@ def dependency(
     no_user_data: NoUserDataOpt = False,
 ) -> None:
     """Import dependency: shares by origin, import HHI, China share, net import reliance."""
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        frame = kb.indicators.dependency(materials=materials, importers=importers,
-                                         exporters=exporters, years=years, stage=stage,
-                                         groupby=groupby)
-        emit(frame, fmt, out, title="import dependency")
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    frame = kb.indicators.dependency(materials=materials, importers=importers,
+                                     exporters=exporters, years=years, stage=stage,
+                                     groupby=groupby)
+    emit(frame, fmt, out, title="import dependency")
 
 
+@reports_errors
 def criticality(
     materials: MaterialsOpt = None,
     scheme: Annotated[str, typer.Option(help="eu (EI >= 2.8 and SR >= 1) or doe (levels "
@@ -91,19 +87,16 @@ def criticality(
     no_user_data: NoUserDataOpt = False,
 ) -> None:
     """Criticality matrix: importance x supply risk with EU or DOE-style cut-offs."""
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        frame = kb.indicators.criticality(materials=materials, scheme=scheme,
-                                          importance=importance, supply_risk=supply_risk,
-                                          year=year)
-        cols = [c for c in ("material", "importance_score", "supply_risk_score",
-                            "importance_level", "supply_risk_level", "category",
-                            "crma_strategic", "crma_critical", "nato_2024", "stage_used")
-                if c in frame.columns]
-        shown = frame if (fmt not in (None, "table") or out is not None) else frame[cols]
-        emit(shown, fmt, out, title=f"criticality ({scheme})", max_rows=120)
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    frame = kb.indicators.criticality(materials=materials, scheme=scheme,
+                                      importance=importance, supply_risk=supply_risk,
+                                      year=year)
+    cols = [c for c in ("material", "importance_score", "supply_risk_score",
+                        "importance_level", "supply_risk_level", "category",
+                        "crma_strategic", "crma_critical", "nato_2024", "stage_used")
+            if c in frame.columns]
+    shown = frame if (fmt not in (None, "table") or out is not None) else frame[cols]
+    emit(shown, fmt, out, title=f"criticality ({scheme})", max_rows=120)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,10 +15,9 @@ from critmat.cli.common import (
     console,
     emit,
     err_console,
-    fail,
     open_kb,
+    reports_errors,
 )
-from critmat.errors import CritmatError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,6 +80,7 @@ def _write_html(result: EnsembleResult, path: Path | None) -> None:
 
 
 @app.command("presets")
+@reports_errors
 def presets_cmd(
     name: Annotated[str | None, typer.Argument(
         help="Print this preset's specification (YAML; JSON with --format json) to edit "
@@ -91,29 +91,27 @@ def presets_cmd(
     no_user_data: NoUserDataOpt = False,
 ) -> None:
     """Preset scenarios from the event record (China 2023-2025 controls) and hypotheticals."""
-    try:
-        kb = open_kb(data_dir, no_user_data)
-        from critmat.scenarios.presets import preset, preset_table
+    kb = open_kb(data_dir, no_user_data)
+    from critmat.scenarios.presets import preset, preset_table
 
-        if name is None:
-            table = preset_table(kb)
-            if _is_table(fmt, out):  # citations are long: in csv/json/xlsx output
-                table = table.drop(columns=["citation"])
-            emit(table, fmt, out, title="scenario presets (citations: --format csv|json)")
-            return
-        from critmat.scenarios.spec import dump_spec
+    if name is None:
+        table = preset_table(kb)
+        if _is_table(fmt, out):  # citations are long: in csv/json/xlsx output
+            table = table.drop(columns=["citation"])
+        emit(table, fmt, out, title="scenario presets (citations: --format csv|json)")
+        return
+    from critmat.scenarios.spec import dump_spec
 
-        text = dump_spec(preset(kb, name, where=None).spec, "json" if fmt == "json" else "yaml")
-        if out is not None:
-            out.write_text(text, encoding="utf-8")
-            err_console.print(f"wrote {name} to {out}")
-        else:
-            typer.echo(text, nl=False)
-    except CritmatError as exc:
-        raise fail(exc) from None
+    text = dump_spec(preset(kb, name, where=None).spec, "json" if fmt == "json" else "yaml")
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {name} to {out}")
+    else:
+        typer.echo(text, nl=False)
 
 
 @app.command("validate")
+@reports_errors
 def validate_cmd(
     spec: Annotated[Path, typer.Argument(help="Scenario or ensemble file (.yaml, .json).",
                                          dir_okay=False)],
@@ -121,21 +119,19 @@ def validate_cmd(
     no_user_data: NoUserDataOpt = False,
 ) -> None:
     """Check a specification (names, numbers, contradictions) without running it."""
-    try:
-        from critmat.scenarios.plan import load_checked, plan_frame, validate
+    from critmat.scenarios.plan import load_checked, plan_frame, validate
 
-        kb = open_kb(data_dir, no_user_data)
-        plan = validate(load_checked(spec, kb), kb, source=str(spec))
-        for w in plan.warnings:
-            err_console.print(f"[yellow]warning:[/] {w}")
-        emit(plan_frame(plan)[["material", "stage", "mix", "china_share", "top_suppliers",
-                               "stock_months", "defence_share", "demand_basis"]],
-             None, None, title=f"{plan.scenario.name}: valid, {len(plan.shocks)} shocks")
-    except CritmatError as exc:
-        raise fail(exc) from None
+    kb = open_kb(data_dir, no_user_data)
+    plan = validate(load_checked(spec, kb), kb, source=str(spec))
+    for w in plan.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}")
+    emit(plan_frame(plan)[["material", "stage", "mix", "china_share", "top_suppliers",
+                           "stock_months", "defence_share", "demand_basis"]],
+         None, None, title=f"{plan.scenario.name}: valid, {len(plan.shocks)} shocks")
 
 
 @app.command("run")
+@reports_errors
 def run_cmd(
     preset: Annotated[str | None, typer.Option(
         "--preset", "-p", help="A preset name (critmat scenario presets).")] = None,
@@ -167,60 +163,56 @@ def run_cmd(
     no_user_data: NoUserDataOpt = False,
 ) -> None:
     """Run an ensemble from a preset or a file; print (or write) the results and store the run."""
-    try:
-        from critmat.params import ParameterError
-        from critmat.scenarios.plan import load_checked
-        from critmat.scenarios.runner import run
-        from critmat.scenarios.spec import StockPolicy
+    from critmat.params import ParameterError
+    from critmat.scenarios.plan import load_checked
+    from critmat.scenarios.runner import run
+    from critmat.scenarios.spec import StockPolicy
 
-        if (preset is None) == (spec is None):
-            raise ParameterError("give one of --preset NAME or --spec FILE "
-                                 "(see critmat scenario presets)")
-        kb = open_kb(data_dir, no_user_data)
-        if preset is not None:
-            from critmat.scenarios.presets import preset as get_preset
+    if (preset is None) == (spec is None):
+        raise ParameterError("give one of --preset NAME or --spec FILE "
+                             "(see critmat scenario presets)")
+    kb = open_kb(data_dir, no_user_data)
+    if preset is not None:
+        from critmat.scenarios.presets import preset as get_preset
 
-            ens = get_preset(kb, preset).spec.model_copy(deep=True)
-            source = f"preset {preset}"
-        else:
-            assert spec is not None
-            ens = load_checked(spec, kb)
-            source = str(spec)
-        if horizon is not None:
-            ens.scenario.horizon_months = horizon
-        if stock_months is not None:
-            ens.scenario.mitigations.stocks = [
-                StockPolicy.model_validate({"initial_months": stock_months})]
-        result = run(ens, kb, dask=dask, workers=workers, samples=samples, seed=seed,
-                     progress=not quiet, source=source)
-        for w in result.meta.get("warnings", []) + result.meta.get("notes", []):
-            err_console.print(f"[yellow]note:[/] {w}")
-        if save:
-            run_id = _store(data_dir).save(result)
-            err_console.print(f"stored run {run_id} ({result.samples:,} scenarios, "
-                              f"{result.meta['wall_s']:.2f} s, {result.meta['engine']}); "
-                              f"critmat scenario show {run_id}")
-        emit(_frame(result, table, fmt, out), fmt, out,
-             title=f"{result.name}: {table} ({result.samples:,} scenarios)")
-        _write_html(result, html)
-    except CritmatError as exc:
-        raise fail(exc) from None
+        ens = get_preset(kb, preset).spec.model_copy(deep=True)
+        source = f"preset {preset}"
+    else:
+        assert spec is not None
+        ens = load_checked(spec, kb)
+        source = str(spec)
+    if horizon is not None:
+        ens.scenario.horizon_months = horizon
+    if stock_months is not None:
+        ens.scenario.mitigations.stocks = [
+            StockPolicy.model_validate({"initial_months": stock_months})]
+    result = run(ens, kb, dask=dask, workers=workers, samples=samples, seed=seed,
+                 progress=not quiet, source=source)
+    for w in result.meta.get("warnings", []) + result.meta.get("notes", []):
+        err_console.print(f"[yellow]note:[/] {w}")
+    if save:
+        run_id = _store(data_dir).save(result)
+        err_console.print(f"stored run {run_id} ({result.samples:,} scenarios, "
+                          f"{result.meta['wall_s']:.2f} s, {result.meta['engine']}); "
+                          f"critmat scenario show {run_id}")
+    emit(_frame(result, table, fmt, out), fmt, out,
+         title=f"{result.name}: {table} ({result.samples:,} scenarios)")
+    _write_html(result, html)
 
 
 @app.command("list")
+@reports_errors
 def list_cmd(fmt: FormatOpt = None, out: OutOpt = None, data_dir: DataDirOpt = None) -> None:
     """Stored runs, newest first."""
-    try:
-        runs = _store(data_dir).list()
-        if runs.empty and _is_table(fmt, out):
-            console.print("no stored runs yet; critmat scenario run --preset NAME")
-            return
-        emit(runs, fmt, out, title="stored scenario runs")
-    except CritmatError as exc:
-        raise fail(exc) from None
+    runs = _store(data_dir).list()
+    if runs.empty and _is_table(fmt, out):
+        console.print("no stored runs yet; critmat scenario run --preset NAME")
+        return
+    emit(runs, fmt, out, title="stored scenario runs")
 
 
 @app.command("show")
+@reports_errors
 def show_cmd(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, unique prefix, "
                                            "run name or 'latest'.")],
@@ -231,26 +223,24 @@ def show_cmd(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Show a stored run: its specification summary and a result table."""
-    try:
-        result = _store(data_dir).load(run_ref)
-        if _is_table(fmt, out):
-            m = result.meta
-            sc = result.spec.scenario
-            console.print(f"[bold]{result.run_id}[/] '{sc.name}': {result.samples:,} scenarios, "
-                          f"seed {result.spec.seed}, {sc.horizon_months} months, "
-                          f"{len(sc.shocks)} shocks; critmat {m.get('critmat_version')}, "
-                          f"dataset {m.get('dataset_version')}, {m.get('engine')}, "
-                          f"{m.get('wall_s')} s")
-            if sc.event is not None:
-                console.print(f"event: {', '.join(sc.event.event_ids) or sc.event.kind}",
-                              highlight=False)
-        emit(_frame(result, table, fmt, out), fmt, out, title=f"{result.name}: {table}")
-        _write_html(result, html)
-    except CritmatError as exc:
-        raise fail(exc) from None
+    result = _store(data_dir).load(run_ref)
+    if _is_table(fmt, out):
+        m = result.meta
+        sc = result.spec.scenario
+        console.print(f"[bold]{result.run_id}[/] '{sc.name}': {result.samples:,} scenarios, "
+                      f"seed {result.spec.seed}, {sc.horizon_months} months, "
+                      f"{len(sc.shocks)} shocks; critmat {m.get('critmat_version')}, "
+                      f"dataset {m.get('dataset_version')}, {m.get('engine')}, "
+                      f"{m.get('wall_s')} s")
+        if sc.event is not None:
+            console.print(f"event: {', '.join(sc.event.event_ids) or sc.event.kind}",
+                          highlight=False)
+    emit(_frame(result, table, fmt, out), fmt, out, title=f"{result.name}: {table}")
+    _write_html(result, html)
 
 
 @app.command("compare")
+@reports_errors
 def compare_cmd(
     run_a: Annotated[str, typer.Argument(metavar="RUN_A")],
     run_b: Annotated[str, typer.Argument(metavar="RUN_B")],
@@ -259,15 +249,12 @@ def compare_cmd(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Compare two stored runs material by material (delta = B - A)."""
-    try:
-        from critmat.scenarios.store import compare_runs
+    from critmat.scenarios.store import compare_runs
 
-        store = _store(data_dir)
-        a, b = store.load(run_a), store.load(run_b)
-        frame = compare_runs(a, b)
-        emit(frame, fmt, out, title=f"{a.run_id} ({a.name}) vs {b.run_id} ({b.name})")
-    except CritmatError as exc:
-        raise fail(exc) from None
+    store = _store(data_dir)
+    a, b = store.load(run_a), store.load(run_b)
+    frame = compare_runs(a, b)
+    emit(frame, fmt, out, title=f"{a.run_id} ({a.name}) vs {b.run_id} ({b.name})")
 
 
 def register(main: Any) -> None:
