@@ -197,10 +197,8 @@ def assess_frame(kb: KnowledgeBase, assessment: Assessment, *, bom: BomInput = N
                    by="material").set_index("material")
     out = pd.DataFrame({"material": mats})
     out["defence_importance"] = out["material"].map(crit["defence_importance"])
-    from critmat.defence.criticality import importance
-
-    imp = importance(kb, bom=bom, build_rates=build_rates).set_index("material")
-    out["n_system_classes"] = out["material"].map(imp["n_system_classes"]).astype("Int64")
+    # defence_criticality already carries the importance inputs: no second pass over them
+    out["n_system_classes"] = out["material"].map(crit["n_system_classes"]).astype("Int64")
     out["defence_demand_t"] = out["material"].map(exp["demand_t_per_year"])
     out["china_share_processing"] = out["material"].map(exp["china_share"])
     out["defence_category"] = out["material"].map(crit["category"]).fillna(
