@@ -74,54 +74,78 @@ def _timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
 def bench_geopolrisk(kb: KnowledgeBase, args: argparse.Namespace) -> None:
     """The full GeoPolRisk cube, and the peer side by side when it is installed."""
     print("== GeoPolRisk: all mapped materials x all importers (incl. EU27) x 2018-2024")
-    proc = subprocess.run([sys.executable, "-c", _COLD], capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run([sys.executable, "-c", _COLD], capture_output=True, text=True, check=True)
     cold = json.loads(proc.stdout.strip().splitlines()[-1])
     seconds, frame = _timed(lambda: kb.indicators.geopolrisk(**CUBE), args.runs)
     n = len(frame)
     n_m, n_i, n_y = (frame[c].nunique() for c in ("material", "importer", "year"))
     rate = n / seconds
     counts = frame["status"].value_counts()
-    print(f"  cube: {n_m} materials x {n_i} importers x {n_y} years = {n:,} results "
-          f"({counts.get('ok', 0):,} ok; statuses: "
-          + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + ")")
-    print(f"  fresh process: import + load {cold['load']:.2f} s, first cube "
-          f"{cold['cube']:.2f} s ({cold['rows'] / cold['cube']:,.0f} results/s)")
-    print(f"  warm (median of {args.runs}): {seconds:.3f} s, {rate:,.0f} results/s  "
-          f"(target: whole cube < 5 s: {'met' if cold['cube'] < 5 else 'NOT met'})")
+    print(
+        f"  cube: {n_m} materials x {n_i} importers x {n_y} years = {n:,} results "
+        f"({counts.get('ok', 0):,} ok; statuses: "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        + ")"
+    )
+    print(
+        f"  fresh process: import + load {cold['load']:.2f} s, first cube "
+        f"{cold['cube']:.2f} s ({cold['rows'] / cold['cube']:,.0f} results/s)"
+    )
+    print(
+        f"  warm (median of {args.runs}): {seconds:.3f} s, {rate:,.0f} results/s  "
+        f"(target: whole cube < 5 s: {'met' if cold['cube'] < 5 else 'NOT met'})"
+    )
 
     python = find_peer_python(args.peer_python)
     if python is None:
-        print(f"  geopolrisk-py: not measured (no interpreter at "
-              f"{args.peer_python or 'peer-venv/bin/python'}; see README)")
+        print(
+            f"  geopolrisk-py: not measured (no interpreter at "
+            f"{args.peer_python or 'peer-venv/bin/python'}; see README)"
+        )
         return
     sub = dict(PEER_SUBSET)
     if args.peer_include_eu:
         sub["importers"] = [*sub["importers"], "EU27"]
     n_sub = len(sub["materials"]) * len(sub["importers"]) * len(sub["years"])
-    print(f"  geopolrisk-py ({python}): {len(sub['materials'])} materials x "
-          f"{len(sub['importers'])} importers x {len(sub['years'])} years = {n_sub} results "
-          "(about 2 minutes) ...", flush=True)
-    peer = run_peer(python, materials=sub["materials"], importers=sub["importers"],
-                    years=sub["years"])
+    print(
+        f"  geopolrisk-py ({python}): {len(sub['materials'])} materials x "
+        f"{len(sub['importers'])} importers x {len(sub['years'])} years = {n_sub} results "
+        "(about 2 minutes) ...",
+        flush=True,
+    )
+    peer = run_peer(
+        python, materials=sub["materials"], importers=sub["importers"], years=sub["years"]
+    )
     t = peer.timings
     ours_sub, _ = _timed(lambda: kb.indicators.geopolrisk(**sub), args.runs)
-    print(f"    peer: import {t['import_seconds']:.1f} s; gprs_calc {t['call_seconds']:.1f} s"
-          f" = trade table {t['mapped_baci_seconds']:.1f} s + loop {t['loop_seconds']:.2f} s"
-          f" + Excel/SQLite writes; {t['n_results']} results")
-    print(f"    peer per result: {peer.loop_rate:,.1f} results/s over its loop (fixed costs "
-          f"excluded), {peer.call_rate:,.2f} results/s over the whole call")
-    print(f"    critmat on the same {n_sub} results: {ours_sub:.3f} s "
-          f"({n_sub / ours_sub:,.0f} results/s; fixed costs dominate such a small selection)")
+    print(
+        f"    peer: import {t['import_seconds']:.1f} s; gprs_calc {t['call_seconds']:.1f} s"
+        f" = trade table {t['mapped_baci_seconds']:.1f} s + loop {t['loop_seconds']:.2f} s"
+        f" + Excel/SQLite writes; {t['n_results']} results"
+    )
+    print(
+        f"    peer per result: {peer.loop_rate:,.1f} results/s over its loop (fixed costs "
+        f"excluded), {peer.call_rate:,.2f} results/s over the whole call"
+    )
+    print(
+        f"    critmat on the same {n_sub} results: {ours_sub:.3f} s "
+        f"({n_sub / ours_sub:,.0f} results/s; fixed costs dominate such a small selection)"
+    )
     ratio = rate / peer.loop_rate
-    print(f"  ratio per result (critmat's whole cube vs the peer's loop): {ratio:,.0f}x  "
-          f"(target >= 1,000x: {'met' if ratio >= 1000 else 'NOT met'}); vs the peer's "
-          f"whole call: {rate / peer.call_rate:,.0f}x")
-    print(f"  same work, wall time: peer gprs_calc {t['call_seconds']:.1f} s (+ "
-          f"{t['import_seconds']:.0f} s import) vs critmat {ours_sub:.3f} s: "
-          f"{t['call_seconds'] / ours_sub:,.0f}x")
-    print(f"  the whole cube at the peer's loop rate would take "
-          f"{n / peer.loop_rate / 3600:.1f} h (single-country rate; EU27 is slower)")
+    print(
+        f"  ratio per result (critmat's whole cube vs the peer's loop): {ratio:,.0f}x  "
+        f"(target >= 1,000x: {'met' if ratio >= 1000 else 'NOT met'}); vs the peer's "
+        f"whole call: {rate / peer.call_rate:,.0f}x"
+    )
+    print(
+        f"  same work, wall time: peer gprs_calc {t['call_seconds']:.1f} s (+ "
+        f"{t['import_seconds']:.0f} s import) vs critmat {ours_sub:.3f} s: "
+        f"{t['call_seconds'] / ours_sub:,.0f}x"
+    )
+    print(
+        f"  the whole cube at the peer's loop rate would take "
+        f"{n / peer.loop_rate / 3600:.1f} h (single-country rate; EU27 is slower)"
+    )
 
 
 _COLD_EU = r"""
@@ -139,14 +163,14 @@ print(json.dumps({"load": t1 - t0, "sr": t2 - t1, "rows": len(r)}))
 def bench_eu_supply_risk(kb: KnowledgeBase, args: argparse.Namespace) -> None:
     """EU supply risk and economic importance of every material of the 2023 study."""
     print("== EU CRM method: SR per stage, bottleneck SR and EI for every assessed material")
-    proc = subprocess.run([sys.executable, "-c", _COLD_EU], capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _COLD_EU], capture_output=True, text=True, check=True
+    )
     cold = json.loads(proc.stdout.strip().splitlines()[-1])
     seconds, frame = _timed(kb.indicators.eu_supply_risk, args.runs)
     n = len(frame)
     print(f"  {n} materials (x 2 stages x 2 supply mixes, with published values and reasons)")
-    print(f"  fresh process: import + load {cold['load']:.2f} s, first call "
-          f"{cold['sr']:.2f} s")
+    print(f"  fresh process: import + load {cold['load']:.2f} s, first call {cold['sr']:.2f} s")
     print(f"  warm (median of {args.runs}): {seconds:.3f} s, {n / seconds:,.0f} materials/s")
 
 
@@ -162,11 +186,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=3, help="warm runs per measurement")
     ap.add_argument("--only", choices=sorted(SECTIONS), default=None)
-    ap.add_argument("--peer-python", default=None,
-                    help="geopolrisk-py's interpreter [$CRITMAT_PEER_PYTHON, "
-                         "peer-venv/bin/python]")
-    ap.add_argument("--peer-include-eu", action="store_true",
-                    help="add EU27 to the peer's subset")
+    ap.add_argument(
+        "--peer-python",
+        default=None,
+        help="geopolrisk-py's interpreter [$CRITMAT_PEER_PYTHON, peer-venv/bin/python]",
+    )
+    ap.add_argument("--peer-include-eu", action="store_true", help="add EU27 to the peer's subset")
     args = ap.parse_args()
     kb = critmat.load(user_data=False)
     print(f"critmat {critmat.__version__}, dataset {kb.version} ({kb.catalog.content_hash})")

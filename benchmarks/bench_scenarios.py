@@ -48,32 +48,52 @@ def build_spec(kb: Any, n_materials: int, months: int, samples: int) -> Any:
         "ramp": 1.0,
     }
     scenario = {
-        "name": "benchmark", "horizon_months": months, "materials": mats,
+        "name": "benchmark",
+        "horizon_months": months,
+        "materials": mats,
         "shocks": [
             {"exporter": "CHN", "material": "all", **uncertain},
             {"exporter": "RUS", "material": "all", "probability": 0.3, **uncertain},
         ],
         "mitigations": {
-            "stocks": [{"material": "all", "initial_months": 2, "release_cap": 0.5,
-                        "release_delay": 1}],
-            "partners": [{"country": "AUS", "material": mats[:10], "capacity": 0.1,
-                          "lead_time": 6, "ramp": 12},
-                         {"country": "CAN", "material": mats[:10], "capacity": 0.05,
-                          "lead_time": 3, "ramp": 6}],
-            "substitution": [{"material": "all", "max_share": 0.1, "lead_time": 6,
-                              "ramp": 18}],
-            "recycling": [{"material": "all", "max_share": 0.05, "lead_time": 12,
-                           "ramp": 24}],
-            "demand_restraint": [{"material": "all", "share": 0.1, "lead_time": 1,
-                                  "ramp": 3}],
+            "stocks": [
+                {"material": "all", "initial_months": 2, "release_cap": 0.5, "release_delay": 1}
+            ],
+            "partners": [
+                {
+                    "country": "AUS",
+                    "material": mats[:10],
+                    "capacity": 0.1,
+                    "lead_time": 6,
+                    "ramp": 12,
+                },
+                {
+                    "country": "CAN",
+                    "material": mats[:10],
+                    "capacity": 0.05,
+                    "lead_time": 3,
+                    "ramp": 6,
+                },
+            ],
+            "substitution": [{"material": "all", "max_share": 0.1, "lead_time": 6, "ramp": 18}],
+            "recycling": [{"material": "all", "max_share": 0.05, "lead_time": 12, "ramp": 24}],
+            "demand_restraint": [{"material": "all", "share": 0.1, "lead_time": 1, "ramp": 3}],
             "defence_first": True,
         },
         "defence": {
             "share": dict.fromkeys(mats, 0.05),
-            "systems": [{"name": "system A (constructed)", "build_rate": 4,
-                         "kg_per_unit": dict.fromkeys(mats[:5], 1.0)},
-                        {"name": "system B (constructed)", "build_rate": 10,
-                         "kg_per_unit": dict.fromkeys(mats[3:9], 1.0)}],
+            "systems": [
+                {
+                    "name": "system A (constructed)",
+                    "build_rate": 4,
+                    "kg_per_unit": dict.fromkeys(mats[:5], 1.0),
+                },
+                {
+                    "name": "system B (constructed)",
+                    "build_rate": 10,
+                    "kg_per_unit": dict.fromkeys(mats[3:9], 1.0),
+                },
+            ],
         },
     }
     return EnsembleSpec.model_validate({"scenario": scenario, "samples": samples, "seed": 1})
@@ -90,25 +110,36 @@ def child(mode: str, samples: int, months: int, n_materials: int) -> dict[str, A
     plan = validate(spec, kb)
     plan.inputs()
     t0 = time.perf_counter()
-    result = run(plan, kb, dask="local" if mode == "dask" else None,
-                 workers=2 if mode == "dask" else None)
+    result = run(
+        plan, kb, dask="local" if mode == "dask" else None, workers=2 if mode == "dask" else None
+    )
     wall = time.perf_counter() - t0
-    out = {"mode": mode, "samples": result.samples, "materials": len(result.summary),
-           "months": months, "wall_s": wall, "simulate_s": result.meta["simulate_s"],
-           "chunks": result.meta["chunks"], "chunk_size": result.meta["chunk_size"],
-           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           "worker_peak_rss_mb": None,
-           "p_shortfall_max": float(result.summary["p_shortfall"].max())}
+    out = {
+        "mode": mode,
+        "samples": result.samples,
+        "materials": len(result.summary),
+        "months": months,
+        "wall_s": wall,
+        "simulate_s": result.meta["simulate_s"],
+        "chunks": result.meta["chunks"],
+        "chunk_size": result.meta["chunk_size"],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "worker_peak_rss_mb": None,
+        "p_shortfall_max": float(result.summary["p_shortfall"].max()),
+    }
     if mode == "dask":
         # the same on a cluster that is already running (no start-up in the wall time), and
         # the workers' peak memory (VmHWM of the worker process itself)
         import dask
         from distributed import Client, LocalCluster
 
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_":
-                              None}), \
-                LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                             dashboard_address=":0") as cluster, Client(cluster) as client:
+        with (
+            dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}),
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             client.submit(sum, [1, 2]).result()
             t1 = time.perf_counter()
             again = run(plan, kb, dask=client)
@@ -140,28 +171,48 @@ def main() -> None:
         print(json.dumps(child(args.child, args.samples, args.months, args.materials)))
         return
     modes = ["local", "dask"] if args.mode == "both" else [args.mode]
-    print(f"scenario ensemble: {args.samples:,} scenarios x {args.materials} materials x "
-          f"{args.months} months")
+    print(
+        f"scenario ensemble: {args.samples:,} scenarios x {args.materials} materials x "
+        f"{args.months} months"
+    )
     for mode in modes:
         proc = subprocess.run(
-            [sys.executable, __file__, "--child", mode, "--samples", str(args.samples),
-             "--months", str(args.months), "--materials", str(args.materials)],
-            capture_output=True, text=True, check=True)
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                mode,
+                "--samples",
+                str(args.samples),
+                "--months",
+                str(args.months),
+                "--materials",
+                str(args.materials),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         sm = r["samples"] * r["months"]
         label = "one process" if mode == "local" else "LocalCluster, 2 workers x 1 thread"
-        worker = (f", worker peak {r['worker_peak_rss_mb']:,.0f} MB"
-                  if r["worker_peak_rss_mb"] else "")
-        print(f"  {label:<36} wall {r['wall_s']:6.2f} s (simulation {r['simulate_s']:.2f} s, "
-              f"{r['chunks']} chunks of {r['chunk_size']}); "
-              f"{sm / r['wall_s']:,.0f} scenario-months/s = "
-              f"{sm * r['materials'] / r['wall_s']:,.0f} scenario-material-months/s; "
-              f"peak RSS {r['peak_rss_mb']:,.0f} MB{worker}")
+        worker = (
+            f", worker peak {r['worker_peak_rss_mb']:,.0f} MB" if r["worker_peak_rss_mb"] else ""
+        )
+        print(
+            f"  {label:<36} wall {r['wall_s']:6.2f} s (simulation {r['simulate_s']:.2f} s, "
+            f"{r['chunks']} chunks of {r['chunk_size']}); "
+            f"{sm / r['wall_s']:,.0f} scenario-months/s = "
+            f"{sm * r['materials'] / r['wall_s']:,.0f} scenario-material-months/s; "
+            f"peak RSS {r['peak_rss_mb']:,.0f} MB{worker}"
+        )
         if "wall_running_cluster_s" in r:
             w = r["wall_running_cluster_s"]
-            print(f"  {'  same, cluster already running':<36} wall {w:6.2f} s; "
-                  f"{sm / w:,.0f} scenario-months/s = "
-                  f"{sm * r['materials'] / w:,.0f} scenario-material-months/s")
+            print(
+                f"  {'  same, cluster already running':<36} wall {w:6.2f} s; "
+                f"{sm / w:,.0f} scenario-months/s = "
+                f"{sm * r['materials'] / w:,.0f} scenario-material-months/s"
+            )
 
 
 if __name__ == "__main__":

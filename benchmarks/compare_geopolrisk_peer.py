@@ -74,21 +74,25 @@ def peer_governance(baci_db: Path) -> pd.DataFrame:
     """
     with sqlite3.connect(baci_db) as con:
         view = pd.read_sql("select Year, country_code, wgi from v_wgi_year_country", con)
-        codes = pd.read_sql("select country_code, country_iso3 from country_codes_V202401b",
-                            con)
+        codes = pd.read_sql("select country_code, country_iso3 from country_codes_V202401b", con)
     view = view.drop_duplicates(["country_code", "Year"], keep="first")
     view = view.merge(codes, on="country_code", how="inner")
     iso3 = view["country_iso3"].str.upper().replace({"S19": "TWN"})
     text = view["wgi"].astype(str).str.strip()
     numeric = pd.to_numeric(text, errors="coerce")
-    return pd.DataFrame({
-        "country": iso3, "year": view["Year"].astype(int), "g": numeric,
-        "peer_value": np.where(numeric.isna(), "nan", "value"),
-    }).drop_duplicates(["country", "year"], keep="first")
+    return pd.DataFrame(
+        {
+            "country": iso3,
+            "year": view["Year"].astype(int),
+            "g": numeric,
+            "peer_value": np.where(numeric.isna(), "nan", "value"),
+        }
+    ).drop_duplicates(["country", "year"], keep="first")
 
 
-def governance_differences(critmat_g: pd.DataFrame, peer_g: pd.DataFrame,
-                           years: list[int]) -> pd.DataFrame:
+def governance_differences(
+    critmat_g: pd.DataFrame, peer_g: pd.DataFrame, years: list[int]
+) -> pd.DataFrame:
     """Partner-years whose g differs: ``country, year, g_critmat, g_peer, peer_value``.
 
     ``peer_value`` is ``value``, ``nan`` (peer result NaN) or ``missing`` (peer fills 0.5).
@@ -116,15 +120,24 @@ def load_peer_csv(path: Path) -> pd.DataFrame:
     """Read a peer output (this repository's driver, or run_peer.py with ``country``)."""
     frame = pd.read_csv(path)
     if "importer" not in frame.columns and "country" in frame.columns:
-        frame = frame.rename(columns={"country": "importer", "total_trade": "imports_t",
-                                      "domestic_production": "domestic_production_t"})
+        frame = frame.rename(
+            columns={
+                "country": "importer",
+                "total_trade": "imports_t",
+                "domestic_production": "domestic_production_t",
+            }
+        )
     back = {v: k for k, v in PEER_MATERIALS.items()}
     frame["material"] = frame["material"].map(lambda m: back.get(m, m))
     if "status" in frame.columns:
         frame = frame[frame["status"].fillna("ok") == "ok"]
-    keep = ["material", "importer", "year", *COLUMNS,
-            *[c for c in ("numerator", "imports_t", "domestic_production_t")
-              if c in frame.columns]]
+    keep = [
+        "material",
+        "importer",
+        "year",
+        *COLUMNS,
+        *[c for c in ("numerator", "imports_t", "domestic_production_t") if c in frame.columns],
+    ]
     return frame[keep].reset_index(drop=True)
 
 
@@ -135,13 +148,21 @@ def _close(a: pd.Series, b: pd.Series, rtol: float) -> np.ndarray:
 
 def _cube(inputs: GeoPolRiskInputs, governance: pd.DataFrame) -> pd.DataFrame:
     opts = {k: v for k, v in PEER_COMPATIBLE.items() if k != "governance_vintage"}
-    return geopolrisk_cube(inputs.trade, inputs.production, governance, inputs.units,
-                           materials=inputs.materials, years=inputs.years,
-                           assessable=inputs.assessable, **opts)
+    return geopolrisk_cube(
+        inputs.trade,
+        inputs.production,
+        governance,
+        inputs.units,
+        materials=inputs.materials,
+        years=inputs.years,
+        assessable=inputs.assessable,
+        **opts,
+    )
 
 
-def compare(kb: KnowledgeBase, peer: pd.DataFrame, *, peer_g: pd.DataFrame | None,
-            rtol: float = 1e-9) -> tuple[pd.DataFrame, pd.DataFrame]:
+def compare(
+    kb: KnowledgeBase, peer: pd.DataFrame, *, peer_g: pd.DataFrame | None, rtol: float = 1e-9
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Join critmat (peer-compatible) and peer results and explain every difference.
 
     Returns
@@ -185,8 +206,7 @@ def compare(kb: KnowledgeBase, peer: pd.DataFrame, *, peer_g: pd.DataFrame | Non
             for country in sorted(set(diff["country"])):  # a handful of partners
                 one = peer_like_governance(inputs.governance, diff[diff["country"] == country])
                 r = m[["material", "importer", "year"]].merge(_cube(inputs, one), how="left")
-                moved = ~np.isclose(r["score"], m["score"], rtol=1e-12, atol=0,
-                                    equal_nan=True)
+                moved = ~np.isclose(r["score"], m["score"], rtol=1e-12, atol=0, equal_nan=True)
                 blame[fixed & moved] += country + ","
             cat[fixed] = ["governance:" + b.rstrip(",") for b in blame[fixed]]
     todo = cat == "unexplained"
@@ -195,9 +215,12 @@ def compare(kb: KnowledgeBase, peer: pd.DataFrame, *, peer_g: pd.DataFrame | Non
     hhi_ratio = m["hhi"].to_numpy(float) / m["hhi_peer"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         score_ratio = m["score"].to_numpy(float) / m["score_peer"].to_numpy(float)
-    trunc = (np.abs(hhi_ratio - 1) < 1e-7) & (np.abs(score_ratio - hhi_ratio) < 1e-12) \
-        & _close(m["import_risk"], m["import_risk_peer"], rtol) \
+    trunc = (
+        (np.abs(hhi_ratio - 1) < 1e-7)
+        & (np.abs(score_ratio - hhi_ratio) < 1e-12)
+        & _close(m["import_risk"], m["import_risk_peer"], rtol)
         & _close(m["price"], m["price_peer"], rtol)
+    )
     cat[todo & trunc] = "hhi_integer_truncation"
     todo = cat == "unexplained"
     if "domestic_production_t_peer" in m.columns:
@@ -217,53 +240,85 @@ def _stats(m: pd.DataFrame, rtol: float) -> pd.DataFrame:
         a, b = both[c].to_numpy(float), both[f"{c}_peer"].to_numpy(float)
         rel = np.abs(a - b) / np.maximum(np.abs(b), 1e-300)
         rel[(a == 0) & (b == 0)] = 0.0
-        rows.append({"column": c, "rows": len(both),
-                     "within_rtol": int(np.sum(_close(both[c], both[f"{c}_peer"], rtol))),
-                     "median_rel_diff": float(np.nanmedian(rel)) if len(rel) else np.nan,
-                     "max_rel_diff": float(np.nanmax(rel)) if len(rel) else np.nan})
+        rows.append(
+            {
+                "column": c,
+                "rows": len(both),
+                "within_rtol": int(np.sum(_close(both[c], both[f"{c}_peer"], rtol))),
+                "median_rel_diff": float(np.nanmedian(rel)) if len(rel) else np.nan,
+                "max_rel_diff": float(np.nanmax(rel)) if len(rel) else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def report(m: pd.DataFrame, diff: pd.DataFrame, rtol: float) -> None:
     """Print agreement statistics and the explained categories."""
-    print(f"compared {len(m):,} material x importer x year results "
-          f"({m['material'].nunique()} materials, {m['importer'].nunique()} importers, "
-          f"years {', '.join(str(y) for y in sorted(m['year'].unique()))})")
-    print(f"\nagreement where both compute a value (critmat status ok/governance_filled), "
-          f"rtol {rtol:g}:")
+    print(
+        f"compared {len(m):,} material x importer x year results "
+        f"({m['material'].nunique()} materials, {m['importer'].nunique()} importers, "
+        f"years {', '.join(str(y) for y in sorted(m['year'].unique()))})"
+    )
+    print(
+        f"\nagreement where both compute a value (critmat status ok/governance_filled), "
+        f"rtol {rtol:g}:"
+    )
     print(_stats(m, rtol).to_string(index=False))
     print("\nevery row by category:")
     counts = m["category"].value_counts()
     for name, n in counts.items():
         print(f"  {name:<40} {n:>7,}  ({n / len(m):6.2%})")
     if len(diff):
-        partners = diff.groupby("country").agg(years=("year", "nunique"),
-                                                peer=("peer_value", "first"))
-        print("\nexporters whose g differs between the peer's WGI table and critmat's "
-              "(wgi_pv_geopolrisk):")
+        partners = diff.groupby("country").agg(
+            years=("year", "nunique"), peer=("peer_value", "first")
+        )
+        print(
+            "\nexporters whose g differs between the peer's WGI table and critmat's "
+            "(wgi_pv_geopolrisk):"
+        )
         print(partners.to_string())
 
 
 def main() -> int:
     """Run the comparison and print its figures."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--materials", default="nickel,manganese,graphite,copper,cobalt",
-                    help="critmat ids, or 'all' (the peer's 53 materials)")
+    ap.add_argument(
+        "--materials",
+        default="nickel,manganese,graphite,copper,cobalt",
+        help="critmat ids, or 'all' (the peer's 53 materials)",
+    )
     ap.add_argument("--importers", default="USA,DEU,FRA,JPN,CHN,EU27")
     ap.add_argument("--years", default="2022")
-    ap.add_argument("--peer-python", default=None,
-                    help="interpreter of the peer's venv [$CRITMAT_PEER_PYTHON, "
-                         "peer-venv/bin/python]")
-    ap.add_argument("--peer-csv", type=Path, default=None,
-                    help="use this peer output instead of running the peer")
-    ap.add_argument("--peer-db", type=Path, default=None,
-                    help="the peer's baci.db (for its WGI table) [from the peer's venv]")
-    ap.add_argument("--components", action="store_true",
-                    help="also get numerator, imports and domestic production from the peer")
+    ap.add_argument(
+        "--peer-python",
+        default=None,
+        help="interpreter of the peer's venv [$CRITMAT_PEER_PYTHON, peer-venv/bin/python]",
+    )
+    ap.add_argument(
+        "--peer-csv",
+        type=Path,
+        default=None,
+        help="use this peer output instead of running the peer",
+    )
+    ap.add_argument(
+        "--peer-db",
+        type=Path,
+        default=None,
+        help="the peer's baci.db (for its WGI table) [from the peer's venv]",
+    )
+    ap.add_argument(
+        "--components",
+        action="store_true",
+        help="also get numerator, imports and domestic production from the peer",
+    )
     ap.add_argument("--rtol", type=float, default=1e-9)
-    ap.add_argument("--save-sample", type=Path, default=None,
-                    help="write the peer output, its provenance and the governance "
-                         "differences to this folder (tests/data)")
+    ap.add_argument(
+        "--save-sample",
+        type=Path,
+        default=None,
+        help="write the peer output, its provenance and the governance "
+        "differences to this folder (tests/data)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="write the joined rows (CSV)")
     args = ap.parse_args()
 
@@ -275,18 +330,27 @@ def main() -> int:
         source = f"peer output {args.peer_csv}"
     else:
         if python is None:
-            print("geopolrisk-py not found (give --peer-python or $CRITMAT_PEER_PYTHON, or "
-                  "--peer-csv); see README 'Comparing with geopolrisk-py'")
+            print(
+                "geopolrisk-py not found (give --peer-python or $CRITMAT_PEER_PYTHON, or "
+                "--peer-csv); see README 'Comparing with geopolrisk-py'"
+            )
             return 0
         mats = split_list(args.materials)
-        ids = sorted(PEER_MATERIALS) if mats is None else peer_material_ids(
-            kb.resolve_materials(mats) or [])
+        ids = (
+            sorted(PEER_MATERIALS)
+            if mats is None
+            else peer_material_ids(kb.resolve_materials(mats) or [])
+        )
         importers = split_list(args.importers) or []
         years = parse_years(args.years) or []
-        print(f"running geopolrisk-py ({python}) on {len(ids)} materials x "
-              f"{len(importers)} importers x {len(years)} years ...", file=sys.stderr)
-        run = run_peer(python, materials=ids, importers=importers, years=years,
-                       components=args.components)
+        print(
+            f"running geopolrisk-py ({python}) on {len(ids)} materials x "
+            f"{len(importers)} importers x {len(years)} years ...",
+            file=sys.stderr,
+        )
+        run = run_peer(
+            python, materials=ids, importers=importers, years=years, components=args.components
+        )
         peer, timings = run.frame, run.timings
         source = f"geopolrisk-py {timings.get('peer_version')} run now"
     db = args.peer_db
@@ -294,20 +358,28 @@ def main() -> int:
         db = peer_lib(python) / "baci.db"
     peer_g = peer_governance(db) if db is not None and db.exists() else None
     m, diff = compare(kb, peer, peer_g=peer_g, rtol=args.rtol)
-    print(f"source: {source}; critmat {critmat.__version__}, dataset {kb.version}, options "
-          f"{PEER_COMPATIBLE}")
+    print(
+        f"source: {source}; critmat {critmat.__version__}, dataset {kb.version}, options "
+        f"{PEER_COMPATIBLE}"
+    )
     if timings:
-        print(f"peer timings: import {timings['import_seconds']:.1f} s, gprs_calc "
-              f"{timings['call_seconds']:.1f} s (of which mapped_baci "
-              f"{timings['mapped_baci_seconds']:.1f} s, loop {timings['loop_seconds']:.1f} s)"
-              f" for {timings['n_results']} results")
+        print(
+            f"peer timings: import {timings['import_seconds']:.1f} s, gprs_calc "
+            f"{timings['call_seconds']:.1f} s (of which mapped_baci "
+            f"{timings['mapped_baci_seconds']:.1f} s, loop {timings['loop_seconds']:.1f} s)"
+            f" for {timings['n_results']} results"
+        )
     n_unknown = len(peer) - len(m)
     if n_unknown:
-        print(f"({n_unknown} peer rows are for BACI entities critmat does not know as "
-              "economies, e.g. historic ones; not compared)")
+        print(
+            f"({n_unknown} peer rows are for BACI entities critmat does not know as "
+            "economies, e.g. historic ones; not compared)"
+        )
     if peer_g is None:
-        print("(the peer's WGI table was not found: governance differences are not "
-              "attributed; give --peer-db)")
+        print(
+            "(the peer's WGI table was not found: governance differences are not "
+            "attributed; give --peer-db)"
+        )
     report(m, diff, args.rtol)
     if args.out is not None:
         m.to_csv(args.out, index=False)
@@ -316,27 +388,31 @@ def main() -> int:
         folder.mkdir(parents=True, exist_ok=True)
         peer.to_csv(folder / "geopolrisk_peer_sample.csv", index=False)
         years = sorted({int(y) for y in peer["year"]})
-        diff[diff["year"].isin(years)].to_csv(folder / "geopolrisk_peer_governance.csv",
-                                               index=False)
+        diff[diff["year"].isin(years)].to_csv(
+            folder / "geopolrisk_peer_governance.csv", index=False
+        )
         prov = {
             "peer": f"geopolrisk-py {timings.get('peer_version', '2.0.1')} (PyPI), "
-                    "gprs_calc(years, countries, materials)"
-                    + (" plus core.importrisk/core.HHI for the components"
-                       if args.components else ""),
+            "gprs_calc(years, countries, materials)"
+            + (" plus core.importrisk/core.HHI for the components" if args.components else ""),
             "command": "python benchmarks/compare_geopolrisk_peer.py " + " ".join(sys.argv[1:]),
-            "selection": {"materials": sorted(set(peer["material"])),
-                          "importers": sorted(set(peer["importer"])), "years": years},
+            "selection": {
+                "materials": sorted(set(peer["material"])),
+                "importers": sorted(set(peer["importer"])),
+                "years": years,
+            },
             "date": datetime.now(UTC).date().isoformat(),
             "critmat_dataset": kb.version,
             "governance_file": "geopolrisk_peer_governance.csv: partner-years whose g in "
-                               "the peer's baci.db view v_wgi_year_country (first row per "
-                               "BACI code; none = filled with 0.5) differs from critmat's "
-                               "wgi_pv_geopolrisk",
+            "the peer's baci.db view v_wgi_year_country (first row per "
+            "BACI code; none = filled with 0.5) differs from critmat's "
+            "wgi_pv_geopolrisk",
             "licence": "results computed from BACI (Etalab 2.0), World Mining Data and WGI "
-                       "(CC BY 4.0); no peer code",
+            "(CC BY 4.0); no peer code",
         }
         (folder / "geopolrisk_peer_sample.provenance.json").write_text(
-            json.dumps(prov, indent=2) + "\n", encoding="utf-8")
+            json.dumps(prov, indent=2) + "\n", encoding="utf-8"
+        )
         print(f"\nwrote the sample to {folder}")
     return 0
 

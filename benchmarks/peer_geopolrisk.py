@@ -36,27 +36,64 @@ __all__ = ["PEER_MATERIALS", "PeerRun", "find_peer_python", "peer_material_ids",
 
 #: critmat material id -> geopolrisk-py 2.0.1 raw-material name (``utils.default_rmlist``).
 PEER_MATERIALS: dict[str, str] = {
-    "aluminium": "Aluminium", "antimony": "Antimony", "arsenic": "Arsenic",
-    "asbestos": "Asbestos", "baryte": "Baryte", "bauxite": "Bauxite",
-    "bentonite": "Bentonite", "beryllium": "Beryllium", "bismuth": "Bismuth",
-    "boron": "Boron", "cadmium": "Cadmium", "chromium": "Chromite", "cobalt": "Cobalt",
-    "coking_coal": "Coking Coal", "copper": "Copper", "diatomite": "Diatomite",
-    "feldspar": "Feldspar", "fluorspar": "Fluorspar", "germanium": "Germanium",
-    "gold": "Gold", "graphite": "Graphite", "gypsum": "Gypsum", "iron_ore": "Iron",
-    "kaolin": "Kaolin", "lead": "Lead", "lignite": "Lignite", "lithium": "Lithium",
-    "magnesite": "Magnesite", "manganese": "Manganese", "mercury": "Mercury",
-    "molybdenum": "Molybdenum", "natural_gas": "Natural gas", "nickel": "Nickel",
-    "niobium": "Niobium", "palladium": "Palladium", "petroleum": "Crude oil",
-    "phosphate_rock": "Phosphate", "platinum": "Platinum", "rare_earths": "Rare earth",
-    "rhodium": "Rhodium", "selenium": "Selenium", "silver": "Silver",
-    "steam_coal": "Steam Coal", "sulphur": "Sulfur", "tantalum": "Tantalum",
-    "tellurium": "Tellurium", "tin": "Tin", "titanium": "Titanium", "tungsten": "Tungsten",
-    "uranium": "Uranium", "vanadium": "Vanadium", "zinc": "Zinc", "zirconium": "Zirconium",
+    "aluminium": "Aluminium",
+    "antimony": "Antimony",
+    "arsenic": "Arsenic",
+    "asbestos": "Asbestos",
+    "baryte": "Baryte",
+    "bauxite": "Bauxite",
+    "bentonite": "Bentonite",
+    "beryllium": "Beryllium",
+    "bismuth": "Bismuth",
+    "boron": "Boron",
+    "cadmium": "Cadmium",
+    "chromium": "Chromite",
+    "cobalt": "Cobalt",
+    "coking_coal": "Coking Coal",
+    "copper": "Copper",
+    "diatomite": "Diatomite",
+    "feldspar": "Feldspar",
+    "fluorspar": "Fluorspar",
+    "germanium": "Germanium",
+    "gold": "Gold",
+    "graphite": "Graphite",
+    "gypsum": "Gypsum",
+    "iron_ore": "Iron",
+    "kaolin": "Kaolin",
+    "lead": "Lead",
+    "lignite": "Lignite",
+    "lithium": "Lithium",
+    "magnesite": "Magnesite",
+    "manganese": "Manganese",
+    "mercury": "Mercury",
+    "molybdenum": "Molybdenum",
+    "natural_gas": "Natural gas",
+    "nickel": "Nickel",
+    "niobium": "Niobium",
+    "palladium": "Palladium",
+    "petroleum": "Crude oil",
+    "phosphate_rock": "Phosphate",
+    "platinum": "Platinum",
+    "rare_earths": "Rare earth",
+    "rhodium": "Rhodium",
+    "selenium": "Selenium",
+    "silver": "Silver",
+    "steam_coal": "Steam Coal",
+    "sulphur": "Sulfur",
+    "tantalum": "Tantalum",
+    "tellurium": "Tellurium",
+    "tin": "Tin",
+    "titanium": "Titanium",
+    "tungsten": "Tungsten",
+    "uranium": "Uranium",
+    "vanadium": "Vanadium",
+    "zinc": "Zinc",
+    "zirconium": "Zirconium",
 }
 
 # The driver runs under the peer's interpreter. It is critmat's own code (MIT) and only
 # calls the peer's public functions.
-_DRIVER = r'''
+_DRIVER = r"""
 import contextlib, json, os, sqlite3, sys, time
 from pathlib import Path
 args = json.loads(sys.argv[1])
@@ -134,7 +171,7 @@ real_stdout.write(json.dumps({
     "loop_seconds": marks.get("loop_end", t1 + t_call) - marks.get("loop_start", t1),
     "peer_version": __import__("importlib.metadata").metadata.version("geopolrisk-py"),
 }) + "\n")
-'''
+"""
 
 
 @dataclass
@@ -169,8 +206,15 @@ def peer_material_ids(materials: list[str]) -> list[str]:
     return [m for m in materials if m in PEER_MATERIALS]
 
 
-def run_peer(python: Path, *, materials: list[str], importers: list[str], years: list[int],
-             components: bool = False, stderr: Path | None = None) -> PeerRun:
+def run_peer(
+    python: Path,
+    *,
+    materials: list[str],
+    importers: list[str],
+    years: list[int],
+    components: bool = False,
+    stderr: Path | None = None,
+) -> PeerRun:
     """Run ``gprs_calc`` of geopolrisk-py on critmat ids, ISO-3 codes (or EU27) and years.
 
     Returns
@@ -184,14 +228,23 @@ def run_peer(python: Path, *, materials: list[str], importers: list[str], years:
     back = {v: k for k, v in PEER_MATERIALS.items()}
     with tempfile.TemporaryDirectory(prefix="critmat-peer-") as tmp:
         out = Path(tmp) / "peer.csv"
-        args = {"home": str(Path(tmp) / "home"), "materials": [PEER_MATERIALS[m]
-                                                              for m in materials],
-                "countries": list(importers), "years": list(years), "out": str(out),
-                "components": components}
+        args = {
+            "home": str(Path(tmp) / "home"),
+            "materials": [PEER_MATERIALS[m] for m in materials],
+            "countries": list(importers),
+            "years": list(years),
+            "out": str(out),
+            "components": components,
+        }
         err = stderr.open("w", encoding="utf-8") if stderr else subprocess.DEVNULL
         try:
-            proc = subprocess.run([str(python), "-c", _DRIVER, json.dumps(args)], check=True,
-                                  stdout=subprocess.PIPE, stderr=err, text=True)
+            proc = subprocess.run(
+                [str(python), "-c", _DRIVER, json.dumps(args)],
+                check=True,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+            )
         finally:
             if stderr:
                 err.close()  # type: ignore[union-attr]

@@ -125,19 +125,26 @@ def skeleton_descriptor() -> dict[str, Any]:
             s = by_id[sid]
             res_sources.append({k: s[k] for k in ("name", "title", "path") if k in s})
         # user-only tables (bom, build_rates) ship a schema and no rows: inline empty data
-        storage: dict[str, Any] = ({"data": [], "critmat:user_only": True}
-                                   if t.get("user_only") else
-                                   {"path": f"{name}.parquet", "format": "parquet",
-                                    "mediatype": "application/vnd.apache.parquet"})
-        resources.append({
-            "name": name,
-            **storage,
-            "title": t["title"],
-            "description": " ".join(str(t.get("description", "")).split()),
-            "schema": schema,
-            "sources": res_sources,
-            "licenses": _licences(by_id[s] for s in t.get("sources", [])),
-        })
+        storage: dict[str, Any] = (
+            {"data": [], "critmat:user_only": True}
+            if t.get("user_only")
+            else {
+                "path": f"{name}.parquet",
+                "format": "parquet",
+                "mediatype": "application/vnd.apache.parquet",
+            }
+        )
+        resources.append(
+            {
+                "name": name,
+                **storage,
+                "title": t["title"],
+                "description": " ".join(str(t.get("description", "")).split()),
+                "schema": schema,
+                "sources": res_sources,
+                "licenses": _licences(by_id[s] for s in t.get("sources", [])),
+            }
+        )
     package_sources = [{k: v for k, v in s.items() if k != "reference_path"} for s in sources]
     return {
         "profile": "data-package",
@@ -185,47 +192,65 @@ def build_countries(b: Build) -> None:
     baci = pd.read_sql("select * from country_codes_V202401b", con)
     con.close()
     baci["country_code"] = baci["country_code"].astype(int)
-    baci["iso3"] = [CEPII_OVERRIDES.get(c, i) for c, i in
-                    zip(baci["country_code"], baci["country_iso3"], strict=True)]
-    countries = pd.DataFrame({
-        "country": cc["ISO3"],
-        "name": cc["name_short"],
-        "name_official": cc["name_official"],
-        "iso2": cc["ISO2"],
-        "iso_numeric": pd.to_numeric(cc["ISOnumeric"], errors="coerce").astype("Int64"),
-        "kind": "country",
-        "continent": cc["continent"],
-        "un_region": cc["UNregion"],
-        "eu27": cc["EU27"].notna() & (cc["EU27"].astype(str) == "EU27"),
-        "nato": cc["ISO3"].isin(set(nato["country"])),
-        "oecd": cc["OECD"].notna(),
-        "g7": cc["G7"].notna() & (cc["G7"].astype(str) == "G7"),
-        "regex": cc["regex"],
-        "source_id": "country_converter",
-    })
+    baci["iso3"] = [
+        CEPII_OVERRIDES.get(c, i)
+        for c, i in zip(baci["country_code"], baci["country_iso3"], strict=True)
+    ]
+    countries = pd.DataFrame(
+        {
+            "country": cc["ISO3"],
+            "name": cc["name_short"],
+            "name_official": cc["name_official"],
+            "iso2": cc["ISO2"],
+            "iso_numeric": pd.to_numeric(cc["ISOnumeric"], errors="coerce").astype("Int64"),
+            "kind": "country",
+            "continent": cc["continent"],
+            "un_region": cc["UNregion"],
+            "eu27": cc["EU27"].notna() & (cc["EU27"].astype(str) == "EU27"),
+            "nato": cc["ISO3"].isin(set(nato["country"])),
+            "oecd": cc["OECD"].notna(),
+            "g7": cc["G7"].notna() & (cc["G7"].astype(str) == "G7"),
+            "regex": cc["regex"],
+            "source_id": "country_converter",
+        }
+    )
     countries.loc[countries["nato"], "source_id"] = "country_converter;nato_members"
     missing_nato = set(nato["country"]) - set(countries["country"])
     if missing_nato:
         sys.exit(f"NATO members not in country_converter: {missing_nato}")
     # CEPII code of every ISO country (first code wins; overrides included)
-    cepii = (baci.sort_values("country_code").drop_duplicates("iso3")
-             .set_index("iso3")["country_code"])
+    cepii = (
+        baci.sort_values("country_code").drop_duplicates("iso3").set_index("iso3")["country_code"]
+    )
     countries["cepii_code"] = countries["country"].map(cepii).astype("Int64")
     # BACI entities that are not ISO countries: historic states and statistical aggregates
     extra = baci[~baci["iso3"].isin(set(countries["country"]))]
     historic = {"CSK", "DDR", "ANT", "SUN", "SCG"}
     rows = []
     for r in extra.itertuples(index=False):
-        rows.append({
-            "country": r.iso3, "name": r.country_name.split(" (...")[0],
-            "name_official": r.country_name, "iso2": r.country_iso2 or pd.NA,
-            "iso_numeric": pd.NA, "kind": "historic" if r.iso3 in historic else "aggregate",
-            "continent": pd.NA, "un_region": pd.NA, "eu27": False, "nato": False,
-            "oecd": False, "g7": False, "regex": pd.NA, "cepii_code": r.country_code,
-            "source_id": "baci_hs92_v202401b",
-        })
-        b.note(f"BACI entity kept as {rows[-1]['kind']}: {r.iso3} '{r.country_name}' "
-               f"(CEPII {r.country_code})")
+        rows.append(
+            {
+                "country": r.iso3,
+                "name": r.country_name.split(" (...")[0],
+                "name_official": r.country_name,
+                "iso2": r.country_iso2 or pd.NA,
+                "iso_numeric": pd.NA,
+                "kind": "historic" if r.iso3 in historic else "aggregate",
+                "continent": pd.NA,
+                "un_region": pd.NA,
+                "eu27": False,
+                "nato": False,
+                "oecd": False,
+                "g7": False,
+                "regex": pd.NA,
+                "cepii_code": r.country_code,
+                "source_id": "baci_hs92_v202401b",
+            }
+        )
+        b.note(
+            f"BACI entity kept as {rows[-1]['kind']}: {r.iso3} '{r.country_name}' "
+            f"(CEPII {r.country_code})"
+        )
     countries = pd.concat([countries, pd.DataFrame(rows)], ignore_index=True)
     assert countries["eu27"].sum() == 27, countries["eu27"].sum()
     assert countries["nato"].sum() == 32, countries["nato"].sum()
@@ -272,8 +297,9 @@ def build_hs_codes(b: Build) -> None:
     con = sqlite3.connect(gp / "world_mining_data.db")
     hsmap = pd.read_sql('select * from "HS Code Map"', con)
     con.close()
-    xlsx = pd.read_excel(gp / "raw-material-hs-mapping.xlsx", sheet_name="Raw material data",
-                         dtype=str)
+    xlsx = pd.read_excel(
+        gp / "raw-material-hs-mapping.xlsx", sheet_name="Raw material data", dtype=str
+    )
     rows: list[dict[str, str]] = []
 
     def codes(text: object) -> list[str]:
@@ -313,23 +339,26 @@ def build_trade(b: Build) -> None:
     unknown = sorted(set(codes.astype(int)) - set(to_iso))
     if unknown:
         sys.exit(f"BACI country codes without ISO-3: {unknown}")
-    trade = pd.DataFrame({
-        "year": raw["t"].astype(int),
-        "exporter": raw["i"].astype(int).map(to_iso),
-        "importer": raw["j"].astype(int).map(to_iso),
-        "hs6": raw["k"].astype(int).map("{:06d}".format),
-        "value_kusd": pd.to_numeric(raw["v"]),
-        "quantity_t": pd.to_numeric(raw["q"].replace({"": None, "nan": None})),
-        "source_id": "baci_hs92_v202401b",
-    })
+    trade = pd.DataFrame(
+        {
+            "year": raw["t"].astype(int),
+            "exporter": raw["i"].astype(int).map(to_iso),
+            "importer": raw["j"].astype(int).map(to_iso),
+            "hs6": raw["k"].astype(int).map("{:06d}".format),
+            "value_kusd": pd.to_numeric(raw["v"]),
+            "quantity_t": pd.to_numeric(raw["q"].replace({"": None, "nan": None})),
+            "source_id": "baci_hs92_v202401b",
+        }
+    )
     unmapped = sorted(set(trade["hs6"]) - set(b.tables["hs_codes"]["hs6"]))
     if unmapped:
         b.note(f"BACI HS codes kept in trade but not mapped to a material: {unmapped}")
     b.note(f"trade: {trade['quantity_t'].isna().sum():,} rows without quantity (kept, NaN)")
     trade = b.add("trade", trade)
     # compact storage: sorted for good compression and fast filters
-    b.tables["trade"] = trade.sort_values(["hs6", "year", "exporter", "importer"],
-                                          ignore_index=True)
+    b.tables["trade"] = trade.sort_values(
+        ["hs6", "year", "exporter", "importer"], ignore_index=True
+    )
 
 
 # --------------------------------------------------------------------------- production
@@ -339,8 +368,11 @@ def build_production(b: Build) -> None:
     mats = b.tables["_materials_curation"]
     by_sheet = {r.wmd_commodity: r for r in mats.itertuples() if r.wmd_commodity}
     con = sqlite3.connect(b.ref / "geopolrisk-data" / "world_mining_data.db")
-    sheets = [t for (t,) in con.execute("select name from sqlite_master where type='table'")
-              if t not in ("HS Code Map", "Country_ISO", "logging")]
+    sheets = [
+        t
+        for (t,) in con.execute("select name from sqlite_master where type='table'")
+        if t not in ("HS Code Map", "Country_ISO", "logging")
+    ]
     frames = []
     resolver = b.ctx.countries if b.ctx else None
     assert resolver is not None
@@ -354,13 +386,19 @@ def build_production(b: Build) -> None:
         for name, code in zip(df["Country"], df["Country_ISO"], strict=True):
             by_name = b.country(name, "wmd_bmf")
             if code != by_name:
-                b.note(f"WMD {sheet}: '{name}' has ISO '{code}' in the source; "
-                       f"resolved by name to {by_name}")
+                b.note(
+                    f"WMD {sheet}: '{name}' has ISO '{code}' in the source; "
+                    f"resolved by name to {by_name}"
+                )
             iso.append(by_name)
         df = df.assign(country=iso)
         years = [c for c in df.columns if re.fullmatch(r"\d{4}", c)]
-        long = df.melt(id_vars=["country", "unit", "data_source"], value_vars=years,
-                       var_name="year", value_name="quantity").dropna(subset=["quantity"])
+        long = df.melt(
+            id_vars=["country", "unit", "data_source"],
+            value_vars=years,
+            var_name="year",
+            value_name="quantity",
+        ).dropna(subset=["quantity"])
         long["material"] = m.material
         long["measured_as"] = m.measured_as or pd.NA
         frames.append(long)
@@ -382,8 +420,9 @@ def build_production(b: Build) -> None:
 def _wgi_long(path: Path, vintage: str, source: str, b: Build) -> pd.DataFrame:
     raw = pd.read_csv(path, dtype={"iso3": str, "country": str, "indicator": str})
     raw = raw.dropna(subset=["estimate"])
-    wide = raw.pivot_table(index=["iso3", "year"], columns="indicator", values="estimate",
-                           aggfunc="first").reset_index()
+    wide = raw.pivot_table(
+        index=["iso3", "year"], columns="indicator", values="estimate", aggfunc="first"
+    ).reset_index()
     wide.columns = [str(c).lower() for c in wide.columns]
     wide = wide.rename(columns={"iso3": "country"})
     names = raw.drop_duplicates("iso3").set_index("iso3")["country"]
@@ -411,8 +450,10 @@ def build_governance(b: Build) -> None:
     years = [c for c in est.columns if re.fullmatch(r"\d{4}", c)]
     est = est[~est["Code"].isin(["GUY", "PUS"])]
     b.note("wgi_pv_geopolrisk: GUY row dropped (it holds French Guiana's series)")
-    b.note("wgi_pv_geopolrisk: PUS 'US Misc. Pacific Isds' row dropped (its values are the "
-           "WGI series of Jersey, JEY; e.g. PV 2015 = 1.53304 = WGI 2023 Update JEY)")
+    b.note(
+        "wgi_pv_geopolrisk: PUS 'US Misc. Pacific Isds' row dropped (its values are the "
+        "WGI series of Jersey, JEY; e.g. PV 2015 = 1.53304 = WGI 2023 Update JEY)"
+    )
     pv = est.melt(id_vars=["Code"], value_vars=years, var_name="year", value_name="pv")
     pv["pv"] = pd.to_numeric(pv["pv"].replace(_MISSING_TEXT))
     pv = pv.dropna(subset=["pv"]).rename(columns={"Code": "country"})
@@ -423,8 +464,9 @@ def build_governance(b: Build) -> None:
     gov = pd.concat(frames, ignore_index=True)
     clean = b.add("governance", gov)
     # cross-check: our pv_normalised equals the geopolrisk bundle's Normalized table
-    nlong = norm[~norm["Code"].isin(["GUY", "PUS"])].melt(id_vars=["Code"], value_vars=years,
-                                             var_name="year", value_name="norm")
+    nlong = norm[~norm["Code"].isin(["GUY", "PUS"])].melt(
+        id_vars=["Code"], value_vars=years, var_name="year", value_name="norm"
+    )
     nlong["norm"] = pd.to_numeric(nlong["norm"].replace(_MISSING_TEXT))
     nlong["year"] = nlong["year"].astype(int)
     ours = clean[clean["vintage"] == "wgi_pv_geopolrisk"][["country", "year", "pv_normalised"]]
@@ -432,8 +474,10 @@ def build_governance(b: Build) -> None:
     diff = (joined["pv_normalised"].astype(float) - joined["norm"]).abs()
     if (diff > 1e-6).any():
         sys.exit(f"pv_normalised differs from wgi.db Normalized:\n{joined[diff > 1e-6]}")
-    b.note(f"governance: pv_normalised equals wgi.db 'Normalized' for {len(joined):,} "
-           f"country-years (max |diff| {diff.max():.2e})")
+    b.note(
+        f"governance: pv_normalised equals wgi.db 'Normalized' for {len(joined):,} "
+        f"country-years (max |diff| {diff.max():.2e})"
+    )
 
 
 # --------------------------------------------------------------------------- EU CRM 2023
@@ -451,15 +495,17 @@ def _share(text: str) -> tuple[float, str]:
 
 def _eu_shares(b: Build, path: Path, mix: str, source: str) -> pd.DataFrame:
     raw = pd.read_csv(path, dtype=str)
-    out = pd.DataFrame({
-        "material": [b.material(m, source) for m in raw["Material"]],
-        "stage": raw["Stage"].map(_STAGE),
-        "mix": mix,
-        "country": [b.country(c, source) for c in raw["Country"]],
-        "share_text": raw["Share"],
-        "t": pd.to_numeric(raw["t"]),
-        "source_id": source,
-    })
+    out = pd.DataFrame(
+        {
+            "material": [b.material(m, source) for m in raw["Material"]],
+            "stage": raw["Stage"].map(_STAGE),
+            "mix": mix,
+            "country": [b.country(c, source) for c in raw["Country"]],
+            "share_text": raw["Share"],
+            "t": pd.to_numeric(raw["t"]),
+            "source_id": source,
+        }
+    )
     parsed = [_share(s) for s in raw["Share"]]
     out["share"] = [p[0] for p in parsed]
     out["share_bound"] = [p[1] for p in parsed]
@@ -468,102 +514,137 @@ def _eu_shares(b: Build, path: Path, mix: str, source: str) -> pd.DataFrame:
     dup = out.duplicated(["material", "stage", "mix", "country"], keep=False)
     if dup.any():
         for key, grp in out[dup].groupby(["material", "stage", "mix", "country"]):
-            b.note(f"{source}: {key} listed {len(grp)} times under different spellings "
-                   f"({', '.join(raw.loc[grp.index, 'Country'])}); shares summed "
-                   f"({', '.join(grp['share_text'])})")
+            b.note(
+                f"{source}: {key} listed {len(grp)} times under different spellings "
+                f"({', '.join(raw.loc[grp.index, 'Country'])}); shares summed "
+                f"({', '.join(grp['share_text'])})"
+            )
         agg = out.groupby(["material", "stage", "mix", "country"], as_index=False).agg(
-            share=("share", "sum"), share_bound=("share_bound", "first"),
-            share_text=("share_text", " + ".join), t=("t", "max"),
-            source_id=("source_id", "first"))
+            share=("share", "sum"),
+            share_bound=("share_bound", "first"),
+            share_text=("share_text", " + ".join),
+            t=("t", "max"),
+            source_id=("source_id", "first"),
+        )
         out = agg
     return out
 
 
 def build_eu_crm(b: Build) -> None:
     d = b.ref / "eu-crm-2023-report-tables"
-    shares = pd.concat([
-        _eu_shares(b, d / "global_supply_shares_and_t_2023.csv", "global", "eu_crm_2023_gs"),
-        _eu_shares(b, d / "eu_sourcing_shares_and_t_2023.csv", "eu_sourcing", "eu_crm_2023_eus"),
-    ], ignore_index=True)
+    shares = pd.concat(
+        [
+            _eu_shares(b, d / "global_supply_shares_and_t_2023.csv", "global", "eu_crm_2023_gs"),
+            _eu_shares(
+                b, d / "eu_sourcing_shares_and_t_2023.csv", "eu_sourcing", "eu_crm_2023_eus"
+            ),
+        ],
+        ignore_index=True,
+    )
     clean = b.add("eu_crm_2023", shares)
     glob = clean[clean["mix"] == "global"]
     bad = check_shares_sum(glob, ["material", "stage"], tolerance=0.05, strict=False)
     for r in bad.itertuples():
         b.note(f"eu_crm_2023 global shares of {r.material}/{r.stage} sum to {r.total:.3f}")
-    bad = check_shares_sum(clean[clean["mix"] == "eu_sourcing"], ["material", "stage"],
-                           tolerance=0.05, mode="at_most", strict=False)
+    bad = check_shares_sum(
+        clean[clean["mix"] == "eu_sourcing"],
+        ["material", "stage"],
+        tolerance=0.05,
+        mode="at_most",
+        strict=False,
+    )
     for r in bad.itertuples():
         b.note(f"eu_crm_2023 EU sourcing shares of {r.material}/{r.stage} sum to {r.total:.3f}")
 
     p = pd.read_csv(d / "eu_crm_2023_inputs_ir_eolrir_si_critmat.csv", dtype=str)
-    stages = p["stages_assessed"].map(
-        lambda s: ";".join(_STAGE[x] for x in str(s).split("+")))
-    params = pd.DataFrame({
-        "material": [b.material(m, "eu_crm_2023_params") for m in p["material_name"]],
-        "stages_assessed": stages,
-        "si_ei": pd.to_numeric(p["si_ei"]),
-        "si_sr": pd.to_numeric(p["si_sr"]),
-        "ir_extraction": pd.to_numeric(p["import_reliance_extraction_pct"]) / 100,
-        "ir_processing": pd.to_numeric(p["import_reliance_processing_pct"]) / 100,
-        "eol_rir": pd.to_numeric(p["eol_rir_pct"]) / 100,
-        "source_id": "eu_crm_2023_params",
-    })
+    stages = p["stages_assessed"].map(lambda s: ";".join(_STAGE[x] for x in str(s).split("+")))
+    params = pd.DataFrame(
+        {
+            "material": [b.material(m, "eu_crm_2023_params") for m in p["material_name"]],
+            "stages_assessed": stages,
+            "si_ei": pd.to_numeric(p["si_ei"]),
+            "si_sr": pd.to_numeric(p["si_sr"]),
+            "ir_extraction": pd.to_numeric(p["import_reliance_extraction_pct"]) / 100,
+            "ir_processing": pd.to_numeric(p["import_reliance_processing_pct"]) / 100,
+            "eol_rir": pd.to_numeric(p["eol_rir_pct"]) / 100,
+            "source_id": "eu_crm_2023_params",
+        }
+    )
     b.add("eu_crm_2023_parameters", params)
 
     u = pd.read_csv(d / "material_use_shares_2023.csv", dtype=str)
     nace = u["NACE sector"].str.extract(r"^\s*([A-U]\d{2})\b")[0]
-    use = pd.DataFrame({
-        "material": [b.material(m, "eu_crm_2023_use") for m in u["Material"]],
-        "application": u["Application"].str.strip(),
-        "share": [_share(s)[0] for s in u["Share"]],
-        "share_bound": [_share(s)[1] for s in u["Share"]],
-        "nace_code": nace,
-        "nace_sector": u["NACE sector"].str.strip(),
-        "value_added_meur": pd.to_numeric(u["VA in million €"]),
-        "source_id": "eu_crm_2023_use",
-    })
+    use = pd.DataFrame(
+        {
+            "material": [b.material(m, "eu_crm_2023_use") for m in u["Material"]],
+            "application": u["Application"].str.strip(),
+            "share": [_share(s)[0] for s in u["Share"]],
+            "share_bound": [_share(s)[1] for s in u["Share"]],
+            "nace_code": nace,
+            "nace_sector": u["NACE sector"].str.strip(),
+            "value_added_meur": pd.to_numeric(u["VA in million €"]),
+            "source_id": "eu_crm_2023_use",
+        }
+    )
     exact = use.duplicated(keep="first")
     for r in use[exact].itertuples():
-        b.note(f"eu_crm_2023_end_use: {r.material} '{r.application}' {r.share:.0%} "
-               f"({r.nace_code}) is listed twice, identically, in the transcription; the copy "
-               "is dropped (not summed)")
+        b.note(
+            f"eu_crm_2023_end_use: {r.material} '{r.application}' {r.share:.0%} "
+            f"({r.nace_code}) is listed twice, identically, in the transcription; the copy "
+            "is dropped (not summed)"
+        )
     use = use[~exact]
     split = use.duplicated(["material", "application"], keep=False)
     for (mat, app), grp in use[split].groupby(["material", "application"]):
-        parts = ", ".join(f"{c} {s:.0%}" for c, s in
-                          zip(grp["nace_code"], grp["share"], strict=True))
-        b.note(f"eu_crm_2023_end_use: {mat} '{app}' is allocated to {len(grp)} NACE sectors "
-               f"({parts}); one row each (primary key material, application, nace_code)")
+        parts = ", ".join(
+            f"{c} {s:.0%}" for c, s in zip(grp["nace_code"], grp["share"], strict=True)
+        )
+        b.note(
+            f"eu_crm_2023_end_use: {mat} '{app}' is allocated to {len(grp)} NACE sectors "
+            f"({parts}); one row each (primary key material, application, nace_code)"
+        )
     clean_use = b.add("eu_crm_2023_end_use", use)
     bad = check_shares_sum(clean_use, ["material"], tolerance=0.05, strict=False)
     for r in bad.itertuples():
         b.note(f"eu_crm_2023_end_use: shares of {r.material} sum to {r.total:.3f}")
 
     t = pd.read_csv(d / "eu_crm_2023_trade_parameters_critmat_verbatim.csv", dtype=str)
-    tp = pd.DataFrame({
-        "material": [b.material(m, "eu_crm_2023_t") for m in t["material_name"]],
-        "country": [b.country(c, "eu_crm_2023_t") for c in t["country_name"]],
-        "stage": t["category"].map({"primary": "extraction", "refined": "processing"}),
-        "mix": t["scope"].map({"world": "global", "eu": "eu_sourcing"}),
-        "t": pd.to_numeric(t["parameter"]),
-        "source_id": "eu_crm_2023_t",
-    })
+    tp = pd.DataFrame(
+        {
+            "material": [b.material(m, "eu_crm_2023_t") for m in t["material_name"]],
+            "country": [b.country(c, "eu_crm_2023_t") for c in t["country_name"]],
+            "stage": t["category"].map({"primary": "extraction", "refined": "processing"}),
+            "mix": t["scope"].map({"world": "global", "eu": "eu_sourcing"}),
+            "t": pd.to_numeric(t["parameter"]),
+            "source_id": "eu_crm_2023_t",
+        }
+    )
     dup = tp.duplicated(["material", "country", "stage", "mix"], keep=False)
     if dup.any():
-        b.note(f"eu_crm_2023_trade_parameters: {dup.sum()} duplicated rows in the CritMAT "
-               "file; identical duplicates dropped")
+        b.note(
+            f"eu_crm_2023_trade_parameters: {dup.sum()} duplicated rows in the CritMAT "
+            "file; identical duplicates dropped"
+        )
         tp = tp.drop_duplicates()
     clean_tp = b.add("eu_crm_2023_trade_parameters", tp)
-    cmp = clean_tp.merge(clean, on=["material", "country", "stage", "mix"], how="left",
-                         suffixes=("_critmat", "_report"))
+    cmp = clean_tp.merge(
+        clean,
+        on=["material", "country", "stage", "mix"],
+        how="left",
+        suffixes=("_critmat", "_report"),
+    )
     diff = cmp[(cmp["t_critmat"] - cmp["t_report"]).abs() > 1e-9]
     for r in diff.itertuples():
-        b.note(f"t differs: {r.material}/{r.country}/{r.stage}/{r.mix}: CritMAT {r.t_critmat} "
-               f"vs shares table {r.t_report}")
+        b.note(
+            f"t differs: {r.material}/{r.country}/{r.stage}/{r.mix}: CritMAT {r.t_critmat} "
+            f"vs shares table {r.t_report}"
+        )
     missing = cmp[cmp["t_report"].isna()]
     for r in missing.itertuples():
-        b.note(f"CritMAT t for {r.material}/{r.country}/{r.stage}/{r.mix} = {r.t_critmat} has "
-               "no row in the shares table")
+        b.note(
+            f"CritMAT t for {r.material}/{r.country}/{r.stage}/{r.mix} = {r.t_critmat} has "
+            "no row in the shares table"
+        )
 
 
 # --------------------------------------------------------------------------- EU CRM published
@@ -572,10 +653,12 @@ SOURCES_DIR = ROOT / "scripts" / "sources"
 
 #: SHA-256 of the verbatim third-party files under scripts/sources (see their SOURCES.md).
 VERBATIM_SHA256 = {
-    "eu_crm_2023_published/critmat_eureport_results.csv":
-        "c844be88cca676dd1910e3933cba524992a1722e8b5c1b58338ad646d0e37675",
-    "eu_crm_assessments/emilsson_dimension_CRMsOverTime.csv":
-        "7dbcb284a429647effa3a4a737474f0c655c14b4eaecf79f22326ef0a02d774a",
+    "eu_crm_2023_published/critmat_eureport_results.csv": (
+        "c844be88cca676dd1910e3933cba524992a1722e8b5c1b58338ad646d0e37675"
+    ),
+    "eu_crm_assessments/emilsson_dimension_CRMsOverTime.csv": (
+        "7dbcb284a429647effa3a4a737474f0c655c14b4eaecf79f22326ef0a02d774a"
+    ),
 }
 
 _MIX_LABELS = {"GS+EU": "GS+EU", "GSonly": "GSonly", "EUonly": "EUonly", "EU": "EUonly"}
@@ -589,12 +672,12 @@ _PUBLISHED_DOUBTS = {
     "pgm": "SR_P transcribed unrounded (2.74 = mean of the members)",
     "lree": "SR_P transcribed unrounded (3.58 = mean of the members with Pr 3.2)",
     "praseodymium": "SR_P empty in the transcription (3.2 is implied by the LREE mean 3.58 "
-                    "and by SR 3.2 at the processing stage; not filled in)",
+    "and by SR 3.2 at the processing stage; not filled in)",
     "perlite": "extraction mix labelled GSonly, but the published 0.8 equals the EU-sourcing "
-               "value (IR 0 %)",
+    "value (IR 0 %)",
     "yttrium": "processing mix labelled GSonly, but the global mix alone gives 5.1, not 3.5",
     "aluminium": "the Emilsson transcription of the same report gives SR 1.1 and EI 5.5 "
-                 "(aluminium/bauxite)",
+    "(aluminium/bauxite)",
     "silicon_metal": "the Emilsson transcription of the same report gives SR 1.3",
 }
 
@@ -603,8 +686,10 @@ def _verbatim(relpath: str) -> Path:
     path = SOURCES_DIR / relpath
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != VERBATIM_SHA256[relpath]:
-        sys.exit(f"{path}: sha256 {digest} differs from the recorded "
-                 f"{VERBATIM_SHA256[relpath]}; the verbatim copy was changed")
+        sys.exit(
+            f"{path}: sha256 {digest} differs from the recorded "
+            f"{VERBATIM_SHA256[relpath]}; the verbatim copy was changed"
+        )
     return path
 
 
@@ -615,12 +700,17 @@ def _score(text: object) -> float | None:
 
 def build_eu_crm_published(b: Build) -> None:
     """Published 2023 SR/EI per material from the verbatim CritMAT results file."""
-    raw = pd.read_csv(_verbatim("eu_crm_2023_published/critmat_eureport_results.csv"),
-                      dtype=str, keep_default_na=False)
+    raw = pd.read_csv(
+        _verbatim("eu_crm_2023_published/critmat_eureport_results.csv"),
+        dtype=str,
+        keep_default_na=False,
+    )
     dup = raw.duplicated(keep="first")
     for name in raw.loc[dup, "material_name"]:
-        b.note(f"eu_crm_2023_published: the {name} row is listed twice, identically; the copy "
-               "is dropped")
+        b.note(
+            f"eu_crm_2023_published: the {name} row is listed twice, identically; the copy "
+            "is dropped"
+        )
     raw = raw[~dup]
     rows = []
     for r in raw.itertuples(index=False):
@@ -628,22 +718,26 @@ def build_eu_crm_published(b: Build) -> None:
         mix_e, sr_e_text = r.eu_used_supply_primary, r.supply_risk_primary
         mix_p, sr_p_text = r.eu_used_supply_refined, r.supply_risk_refined
         if sr_e_text == "" and _score(mix_p) is not None:
-            notes.append(f"column shift fixed: SR_E {mix_p} was in the processing-mix column "
-                         "(processing mix label unknown)")
-            b.note(f"eu_crm_2023_published: {r.material_name}: SR_E {mix_p} sits in the "
-                   "processing-mix column (column shift); moved to sr_extraction")
+            notes.append(
+                f"column shift fixed: SR_E {mix_p} was in the processing-mix column "
+                "(processing mix label unknown)"
+            )
+            b.note(
+                f"eu_crm_2023_published: {r.material_name}: SR_E {mix_p} sits in the "
+                "processing-mix column (column shift); moved to sr_extraction"
+            )
             sr_e_text, mix_p = mix_p, ""
         if sr_e_text.endswith("%"):
             value = float(sr_e_text.rstrip("%")) / 100
-            notes.append(f"SR_E transcribed as '{sr_e_text}', read as {value:g} (the mean of "
-                         "the members' published SR_E is 2.84)")
-            b.note(f"eu_crm_2023_published: {r.material_name} SR_E '{sr_e_text}' read as "
-                   f"{value:g}")
+            notes.append(
+                f"SR_E transcribed as '{sr_e_text}', read as {value:g} (the mean of "
+                "the members' published SR_E is 2.84)"
+            )
+            b.note(f"eu_crm_2023_published: {r.material_name} SR_E '{sr_e_text}' read as {value:g}")
             sr_e_text = f"{value:g}"
         for label in (mix_e, mix_p):
             if label and label not in _MIX_LABELS:
-                sys.exit(f"eu_crm_2023_published: unknown mix label '{label}' "
-                         f"({r.material_name})")
+                sys.exit(f"eu_crm_2023_published: unknown mix label '{label}' ({r.material_name})")
         if "EU" in (mix_e, mix_p):
             notes.append("processing mix transcribed as 'EU', read as EUonly")
             b.note(f"eu_crm_2023_published: {r.material_name} mix 'EU' read as EUonly")
@@ -651,18 +745,22 @@ def build_eu_crm_published(b: Build) -> None:
         material = b.material(r.material_name, "eu_crm_2023_results")
         if material in _PUBLISHED_DOUBTS:
             notes.append(_PUBLISHED_DOUBTS[material])
-        rows.append({
-            "material": material,
-            "listed_name": r.material_name,
-            "sr": _score(r.supply_risk), "ei": _score(r.economic_importance),
-            "stage_used": _STAGE_NAME.get(r.eu_used_stage, pd.NA),
-            "stages_assessed": stages,
-            "sr_extraction": _score(sr_e_text), "sr_processing": _score(sr_p_text),
-            "mix_extraction": _MIX_LABELS.get(mix_e, pd.NA),
-            "mix_processing": _MIX_LABELS.get(mix_p, pd.NA),
-            "transcription_note": "; ".join(notes) or pd.NA,
-            "source_id": "eu_crm_2023_results",
-        })
+        rows.append(
+            {
+                "material": material,
+                "listed_name": r.material_name,
+                "sr": _score(r.supply_risk),
+                "ei": _score(r.economic_importance),
+                "stage_used": _STAGE_NAME.get(r.eu_used_stage, pd.NA),
+                "stages_assessed": stages,
+                "sr_extraction": _score(sr_e_text),
+                "sr_processing": _score(sr_p_text),
+                "mix_extraction": _MIX_LABELS.get(mix_e, pd.NA),
+                "mix_processing": _MIX_LABELS.get(mix_p, pd.NA),
+                "transcription_note": "; ".join(notes) or pd.NA,
+                "source_id": "eu_crm_2023_results",
+            }
+        )
     pub = b.add("eu_crm_2023_published", pd.DataFrame(rows))
     missing = sorted(set(_PUBLISHED_DOUBTS) - set(pub["material"]))
     if missing:
@@ -671,27 +769,36 @@ def build_eu_crm_published(b: Build) -> None:
 
 def build_eu_crm_assessments(b: Build) -> None:
     """Published SR/EI of the 2011-2023 assessments from the verbatim Emilsson file."""
-    raw = pd.read_csv(_verbatim("eu_crm_assessments/emilsson_dimension_CRMsOverTime.csv"),
-                      dtype=str, keep_default_na=False)
+    raw = pd.read_csv(
+        _verbatim("eu_crm_assessments/emilsson_dimension_CRMsOverTime.csv"),
+        dtype=str,
+        keep_default_na=False,
+    )
     names = raw["Material"].str.replace(r"\s*[\r\n]+\s*", " ", regex=True).str.strip()
     for before in sorted(set(raw["Material"][names != raw["Material"]])):
         b.note(f"eu_crm_assessments: line break removed in {before!r}")
     missing = raw[["SR", "EI"]].apply(lambda c: c.str.strip().eq("-"))
-    b.note(f"eu_crm_assessments: {int(missing.any(axis=1).sum())} of {len(raw)} rows have "
-           "'-' (not assessed / no value), read as missing")
-    out = pd.DataFrame({
-        "material": [b.material(m, "eu_crm_assessments_emilsson") for m in names],
-        "year": raw["Year"].astype(int),
-        "listed_name": names,
-        "sr": [_score(x) for x in raw["SR"]],
-        "ei": [_score(x) for x in raw["EI"]],
-        "note": pd.NA,
-        "source_id": "eu_crm_assessments_emilsson",
-    })
-    notes = {("aluminium", 2023): "assessed as aluminium/bauxite; the CritMAT transcription of "
-                                  "the same report gives SR 1.2 and EI 5.8",
-             ("bauxite", 2023): "assessed together with aluminium in 2023",
-             ("silicon_metal", 2023): "the CritMAT transcription of the same report gives SR 1.4"}
+    b.note(
+        f"eu_crm_assessments: {int(missing.any(axis=1).sum())} of {len(raw)} rows have "
+        "'-' (not assessed / no value), read as missing"
+    )
+    out = pd.DataFrame(
+        {
+            "material": [b.material(m, "eu_crm_assessments_emilsson") for m in names],
+            "year": raw["Year"].astype(int),
+            "listed_name": names,
+            "sr": [_score(x) for x in raw["SR"]],
+            "ei": [_score(x) for x in raw["EI"]],
+            "note": pd.NA,
+            "source_id": "eu_crm_assessments_emilsson",
+        }
+    )
+    notes = {
+        ("aluminium", 2023): "assessed as aluminium/bauxite; the CritMAT transcription of "
+        "the same report gives SR 1.2 and EI 5.8",
+        ("bauxite", 2023): "assessed together with aluminium in 2023",
+        ("silicon_metal", 2023): "the CritMAT transcription of the same report gives SR 1.4",
+    }
     for (mat, year), text in notes.items():
         out.loc[(out["material"] == mat) & (out["year"] == year), "note"] = text
     b.add("eu_crm_assessments", out)
@@ -699,16 +806,16 @@ def build_eu_crm_assessments(b: Build) -> None:
 
 def build_eu_crm_notes(b: Build) -> None:
     """Curated reasons for the EU 2023 values critmat does not reproduce."""
-    n = pd.read_csv(CURATION / "eu_crm_2023_reproduction_notes.csv", dtype=str,
-                    keep_default_na=False).replace("", pd.NA)
+    n = pd.read_csv(
+        CURATION / "eu_crm_2023_reproduction_notes.csv", dtype=str, keep_default_na=False
+    ).replace("", pd.NA)
     n["material"] = [b.material(m, "critmat_curation") for m in n["material"]]
     n["source_id"] = "critmat_curation"
     notes = b.add("eu_crm_2023_reproduction_notes", n)
     pub = b.tables["eu_crm_2023_published"]
     unknown = sorted(set(notes["material"]) - set(pub["material"]))
     if unknown:
-        sys.exit(f"eu_crm_2023_reproduction_notes: materials without a published value: "
-                 f"{unknown}")
+        sys.exit(f"eu_crm_2023_reproduction_notes: materials without a published value: {unknown}")
 
 
 # --------------------------------------------------------------------------- USGS
@@ -749,24 +856,36 @@ def build_usgs(b: Build) -> None:
         country = _usgs_country(b, r.country)
         factor = 0.001 if r.unit.startswith("kilograms") else 1.0
         prod_var = "refinery_production" if mat == "gallium" else "mine_production"
-        for col, var, year, est in (("production_2024", prod_var, 2024, False),
-                                    ("production_2025e", prod_var, 2025, True),
-                                    ("reserves", "reserves", 2025, False),
-                                    ("capacity", "capacity", 2025, False)):
+        for col, var, year, est in (
+            ("production_2024", prod_var, 2024, False),
+            ("production_2025e", prod_var, 2025, True),
+            ("reserves", "reserves", 2025, False),
+            ("capacity", "capacity", 2025, False),
+        ):
             value, flag = _usgs_value(getattr(r, col))
             if flag == "missing":
                 continue
-            rows.append({
-                "material": mat, "country": country, "country_label": r.country,
-                "variable": var, "year": year, "estimated": est, "value": value,
-                "value_flag": flag, "value_text": getattr(r, col), "unit": r.unit,
-                "quantity_t": None if value is None else value * factor,
-                "source_id": "usgs_mcs2026",
-            })
+            rows.append(
+                {
+                    "material": mat,
+                    "country": country,
+                    "country_label": r.country,
+                    "variable": var,
+                    "year": year,
+                    "estimated": est,
+                    "value": value,
+                    "value_flag": flag,
+                    "value_text": getattr(r, col),
+                    "unit": r.unit,
+                    "quantity_t": None if value is None else value * factor,
+                    "source_id": "usgs_mcs2026",
+                }
+            )
     world = b.add("usgs_mcs2026", pd.DataFrame(rows))
     # invariant: countries sum to the rounded world total (USGS rounding; 5 % tolerance)
-    prod = world[world["variable"].isin(["mine_production", "refinery_production"])
-                 & world["value"].notna()]
+    prod = world[
+        world["variable"].isin(["mine_production", "refinery_production"]) & world["value"].notna()
+    ]
     is_total = prod["country_label"].str.lower().str.startswith("world total")
     parts = prod[~is_total].groupby(["material", "year"])["value"].sum()
     totals = prod[is_total].set_index(["material", "year"])["value"]
@@ -780,25 +899,32 @@ def build_usgs(b: Build) -> None:
     for r in s.itertuples(index=False):
         value, flag = _usgs_value(r.value)
         year_text = str(r.year)
-        srows.append({
-            "material": b.material(r.material, "usgs_mcs2026"), "indicator": r.indicator,
-            "year": int(year_text.removeprefix("FY").rstrip("e")),
-            "estimated": year_text.endswith("e"),
-            "value": value, "value_flag": "not_available" if flag == "missing" else flag,
-            "value_text": r.value, "source_id": "usgs_mcs2026",
-        })
+        srows.append(
+            {
+                "material": b.material(r.material, "usgs_mcs2026"),
+                "indicator": r.indicator,
+                "year": int(year_text.removeprefix("FY").rstrip("e")),
+                "estimated": year_text.endswith("e"),
+                "value": value,
+                "value_flag": "not_available" if flag == "missing" else flag,
+                "value_text": r.value,
+                "source_id": "usgs_mcs2026",
+            }
+        )
     b.add("usgs_mcs2026_salient", pd.DataFrame(srows))
 
     i = pd.read_csv(d / "mcs2026_us_import_sources.csv", dtype=str)
-    imp = pd.DataFrame({
-        "material": [b.material(m, "usgs_mcs2026") for m in i["material"]],
-        "import_category": i["import_category"],
-        "period": i["period"],
-        "country": [_usgs_country(b, c) for c in i["country"]],
-        "country_label": i["country"],
-        "share": pd.to_numeric(i["share_pct"]) / 100,
-        "source_id": "usgs_mcs2026",
-    })
+    imp = pd.DataFrame(
+        {
+            "material": [b.material(m, "usgs_mcs2026") for m in i["material"]],
+            "import_category": i["import_category"],
+            "period": i["period"],
+            "country": [_usgs_country(b, c) for c in i["country"]],
+            "country_label": i["country"],
+            "share": pd.to_numeric(i["share_pct"]) / 100,
+            "source_id": "usgs_mcs2026",
+        }
+    )
     clean = b.add("usgs_mcs2026_import_sources", imp)
     check_shares_sum(clean, ["material", "import_category"], tolerance=0.02, strict=True)
 
@@ -840,8 +966,9 @@ def _published_date(text: str) -> tuple[str, str]:
 
 
 def build_export_controls(b: Build) -> None:
-    e = pd.read_csv(b.ref / "export-restrictions" / "china_export_controls_2023_2025.csv",
-                    dtype=str)
+    e = pd.read_csv(
+        b.ref / "export-restrictions" / "china_export_controls_2023_2025.csv", dtype=str
+    )
     rows = []
     for r in e.itertuples(index=False):
         items = _split_top(r.materials)
@@ -849,8 +976,10 @@ def build_export_controls(b: Build) -> None:
         items_text = r.items_and_reference_china_customs_codes
         text = items_text if isinstance(items_text, str) else ""
         # attribute each 10-digit customs code to the item named last before it
-        names = {it: [n for n in {it.split(" (")[0], str(m)} if n and n != "<NA>"]
-                 for it, m in zip(items, mats, strict=True)}
+        names = {
+            it: [n for n in {it.split(" (")[0], str(m)} if n and n != "<NA>"]
+            for it, m in zip(items, mats, strict=True)
+        }
         code_owner: dict[str, set[str]] = {it: set() for it in items}
         current = items[0]
         for token in re.finditer(r"[A-Za-z][A-Za-z\- ]+|\b\d{10}\b", text):
@@ -862,8 +991,10 @@ def build_export_controls(b: Build) -> None:
                 if any(tok.strip().lower().startswith(n.lower()) for n in ns):
                     current = it
         if "9 digits" in text:
-            b.note(f"export_controls {r.event_id}: one customs code printed with 9 digits in "
-                   "the source; not used")
+            b.note(
+                f"export_controls {r.event_id}: one customs code printed with 9 digits in "
+                "the source; not used"
+            )
         announced, precision = _published_date(r.date_announced)
         eff_text = r.date_effective if isinstance(r.date_effective, str) else ""
         if eff_text.strip().lower() == "immediately":
@@ -872,20 +1003,31 @@ def build_export_controls(b: Build) -> None:
             effective, _ = _published_date(eff_text) if eff_text else (pd.NA, "day")
         published = f"announced: {r.date_announced}; effective: {eff_text or 'not given'}"
         if precision != "day" or (eff_text and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", eff_text)):
-            b.note(f"export_controls {r.event_id}: dates as published '{published}' -> "
-                   f"announced {announced} ({precision} precision), effective {effective}")
+            b.note(
+                f"export_controls {r.event_id}: dates as published '{published}' -> "
+                f"announced {announced} ({precision} precision), effective {effective}"
+            )
         for it, mat in zip(items, mats, strict=True):
             cn = sorted(code_owner[it])
-            rows.append({
-                "event_id": r.event_id, "item": it, "material": mat,
-                "date_announced": announced, "date_effective": effective,
-                "date_precision": precision, "dates_as_published": published,
-                "issuer": r.issuer, "instrument": r.instrument, "scope": r.scope,
-                "items_text": text or pd.NA,
-                "hs6_codes": ";".join(sorted({c[:6] for c in cn})) or pd.NA,
-                "status": r.status_note if isinstance(r.status_note, str) else pd.NA,
-                "citation": r.source, "source_id": "china_export_controls",
-            })
+            rows.append(
+                {
+                    "event_id": r.event_id,
+                    "item": it,
+                    "material": mat,
+                    "date_announced": announced,
+                    "date_effective": effective,
+                    "date_precision": precision,
+                    "dates_as_published": published,
+                    "issuer": r.issuer,
+                    "instrument": r.instrument,
+                    "scope": r.scope,
+                    "items_text": text or pd.NA,
+                    "hs6_codes": ";".join(sorted({c[:6] for c in cn})) or pd.NA,
+                    "status": r.status_note if isinstance(r.status_note, str) else pd.NA,
+                    "citation": r.source,
+                    "source_id": "china_export_controls",
+                }
+            )
     b.add("export_controls", pd.DataFrame(rows))
 
 
@@ -896,26 +1038,40 @@ def _single_number(text: object) -> float | None:
     return float(s) if re.fullmatch(r"-?\d+(\.\d+)?", s) else None
 
 
-_SECONDARY = re.compile(r"as reported|via https|secondary|news|reported by|bloomberg|"
-                        r"mining-technology|argusmedia|metalswire|brubarian|wttlonline",
-                        re.IGNORECASE)
+_SECONDARY = re.compile(
+    r"as reported|via https|secondary|news|reported by|bloomberg|"
+    r"mining-technology|argusmedia|metalswire|brubarian|wttlonline",
+    re.IGNORECASE,
+)
 
 
 def build_facts(b: Build) -> None:
-    f = pd.read_csv(b.ref / "defence-and-stockpile-facts" / "defence_stockpile_policy_facts.csv",
-                    dtype=str)
+    f = pd.read_csv(
+        b.ref / "defence-and-stockpile-facts" / "defence_stockpile_policy_facts.csv", dtype=str
+    )
     rows = []
     for n, r in enumerate(f.itertuples(index=False), start=1):
-        mats = ([pd.NA] if r.materials.strip() == "(all)"
-                else [b.material(m, "defence_facts") for m in r.materials.split(";")])
+        mats = (
+            [pd.NA]
+            if r.materials.strip() == "(all)"
+            else [b.material(m, "defence_facts") for m in r.materials.split(";")]
+        )
         for m in mats:
-            rows.append({
-                "fact_id": f"DF-{n:02d}", "material_key": "all" if m is pd.NA else m,
-                "material": m, "fact": r.fact, "value": _single_number(r.value),
-                "value_text": r.value, "unit": r.unit, "notes": r.notes,
-                "secondary_source": bool(_SECONDARY.search(f"{r.source} {r.notes}")),
-                "citation": r.source, "source_id": "defence_facts",
-            })
+            rows.append(
+                {
+                    "fact_id": f"DF-{n:02d}",
+                    "material_key": "all" if m is pd.NA else m,
+                    "material": m,
+                    "fact": r.fact,
+                    "value": _single_number(r.value),
+                    "value_text": r.value,
+                    "unit": r.unit,
+                    "notes": r.notes,
+                    "secondary_source": bool(_SECONDARY.search(f"{r.source} {r.notes}")),
+                    "citation": r.source,
+                    "source_id": "defence_facts",
+                }
+            )
     b.add("defence_facts", pd.DataFrame(rows))
 
 
@@ -929,9 +1085,10 @@ def build_lists(b: Build) -> None:
     c = pd.read_csv(d / "crma_2024_annex_I_II.csv", dtype=str)
     rows = []
     for r in c.itertuples(index=False):
-        for annex, flag, listed in (("II", r.crma_annex_II_critical, r.material),
-                                    ("I", r.crma_annex_I_strategic,
-                                     r.annex_I_wording_as_listed)):
+        for annex, flag, listed in (
+            ("II", r.crma_annex_II_critical, r.material),
+            ("I", r.crma_annex_I_strategic, r.annex_I_wording_as_listed),
+        ):
             if str(flag) != "True":
                 continue
             name = listed if isinstance(listed, str) else r.material
@@ -946,20 +1103,29 @@ def build_lists(b: Build) -> None:
             else:
                 mats = [b.material(base, "crma_2024")]
             for m in mats:
-                rows.append({"annex": annex, "listed_name": name, "material": m,
-                             "qualifier": qualifier or pd.NA, "source_id": "crma_2024"})
+                rows.append(
+                    {
+                        "annex": annex,
+                        "listed_name": name,
+                        "material": m,
+                        "qualifier": qualifier or pd.NA,
+                        "source_id": "crma_2024",
+                    }
+                )
     crma = b.add("crma_2024", pd.DataFrame(rows))
     n1 = crma[crma["annex"] == "I"]["listed_name"].nunique()
     n2 = crma[crma["annex"] == "II"]["listed_name"].nunique()
     if (n1, n2) != (17, 34):
         sys.exit(f"CRMA lists must have 17 strategic and 34 critical entries, got {n1}/{n2}")
     n = pd.read_csv(d / "nato_defence_critical_raw_materials_2024.csv", dtype=str)
-    nato = pd.DataFrame({
-        "listed_name": n["material"],
-        "material": [b.material(m, "nato_2024") for m in n["material"]],
-        "example_use": n["example_use_stated_in_source"],
-        "source_id": "nato_2024",
-    })
+    nato = pd.DataFrame(
+        {
+            "listed_name": n["material"],
+            "material": [b.material(m, "nato_2024") for m in n["material"]],
+            "example_use": n["example_use_stated_in_source"],
+            "source_id": "nato_2024",
+        }
+    )
     if len(b.add("nato_2024", nato)) != 12:
         sys.exit("NATO 2024 list must have 12 entries")
 
@@ -979,8 +1145,9 @@ def build_defence(b: Build) -> None:
     systems = pd.read_csv(CURATION / "defence_systems.csv", **read).replace("", pd.NA)
     uses = pd.read_csv(CURATION / "defence_uses.csv", **read).replace("", pd.NA)
     uses["material"] = [b.material(m, "defence_uses") for m in uses["material"]]
-    systems["country"] = [b.country(c, "defence_systems") if isinstance(c, str) else pd.NA
-                          for c in systems["country"]]
+    systems["country"] = [
+        b.country(c, "defence_systems") if isinstance(c, str) else pd.NA for c in systems["country"]
+    ]
     unknown = set(uses["system"].dropna()) - set(systems["system"])
     if unknown:
         sys.exit(f"defence_uses names systems missing from defence_systems.csv: {sorted(unknown)}")
@@ -991,32 +1158,47 @@ def build_defence(b: Build) -> None:
         src = by_id.loc[r.derived_from]
         u_src, u_out = _per_unit_mass(src["unit"]), _per_unit_mass(r.unit)
         if u_src not in factors.index or u_out not in factors.index:
-            sys.exit(f"defence_uses {r.use_id}: cannot check the derivation {src['unit']!r} -> "
-                     f"{r.unit!r} with the units table")
+            sys.exit(
+                f"defence_uses {r.use_id}: cannot check the derivation {src['unit']!r} -> "
+                f"{r.unit!r} with the units table"
+            )
         expect = float(src["quantity"]) * factors[u_src] / factors[u_out]
         if abs(float(r.quantity) - expect) > 1e-6 * max(1.0, abs(expect)):
-            sys.exit(f"defence_uses {r.use_id}: derived quantity {r.quantity} != {expect:.7f} "
-                     f"({src['quantity']} {src['unit']} -> {r.unit})")
+            sys.exit(
+                f"defence_uses {r.use_id}: derived quantity {r.quantity} != {expect:.7f} "
+                f"({src['quantity']} {src['unit']} -> {r.unit})"
+            )
     for col in ("secondary_source",):
         uses[col] = uses[col].str.lower().eq("true")
-    systems["rate_secondary_source"] = systems["rate_secondary_source"].fillna("false").str.lower(
-        ).eq("true")
-    naming = (uses.dropna(subset=["system"]).assign(sid=uses["source_id"].str.split(";"))
-              .explode("sid").groupby("system")["sid"].agg(set))
+    systems["rate_secondary_source"] = (
+        systems["rate_secondary_source"].fillna("false").str.lower().eq("true")
+    )
+    naming = (
+        uses.dropna(subset=["system"])
+        .assign(sid=uses["source_id"].str.split(";"))
+        .explode("sid")
+        .groupby("system")["sid"]
+        .agg(set)
+    )
     systems["source_id"] = [
         ";".join(sorted(naming.get(sy, set()) | ({rs} if isinstance(rs, str) else set())))
-        for sy, rs in zip(systems["system"], systems["rate_source_id"], strict=True)]
+        for sy, rs in zip(systems["system"], systems["rate_source_id"], strict=True)
+    ]
     b.add("defence_systems", systems)
     clean = b.add("defence_uses", uses)
     quant = clean[clean["quantity"].notna()]
     counts = quant["kind"].value_counts().to_dict()
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    b.note(f"defence_uses: {len(clean)} cited uses of {clean['material'].nunique()} "
-           f"materials; {len(quant)} carry a number ({kinds}); "
-           f"{int(clean['secondary_source'].sum())} rows rest on secondary sources")
+    b.note(
+        f"defence_uses: {len(clean)} cited uses of {clean['material'].nunique()} "
+        f"materials; {len(quant)} carry a number ({kinds}); "
+        f"{int(clean['secondary_source'].sum())} rows rest on secondary sources"
+    )
     rated = systems["units_per_year"].notna().sum()
-    b.note(f"defence_systems: {len(systems)} systems named by the sources, {rated} with a "
-           "published build/procurement rate (US programmes)")
+    b.note(
+        f"defence_systems: {len(systems)} systems named by the sources, {rated} with a "
+        "published build/procurement rate (US programmes)"
+    )
 
 
 # --------------------------------------------------------------------------- materials
@@ -1032,8 +1214,10 @@ def build_materials(b: Build) -> None:
     con = sqlite3.connect(gp / "world_mining_data.db")
     hsmap = pd.read_sql('select Sheet_name, "EoL-RIR (2023)" as eol from "HS Code Map"', con)
     con.close()
-    map_eol = {b.material(s, "gprs_hs_mapping"): e for s, e in
-               zip(hsmap["Sheet_name"], hsmap["eol"], strict=True)}
+    map_eol = {
+        b.material(s, "gprs_hs_mapping"): e
+        for s, e in zip(hsmap["Sheet_name"], hsmap["eol"], strict=True)
+    }
 
     def listed(table: str, cond: pd.Series | None = None) -> set[str]:
         t = b.tables[table]
@@ -1060,16 +1244,19 @@ def build_materials(b: Build) -> None:
         for m in mats["material"]
     ]
     for stage in ("extraction", "processing"):
-        codes = hs[hs["stage"] == stage].groupby("material")["hs6"].agg(
-            lambda s: ";".join(sorted(s)))
+        codes = (
+            hs[hs["stage"] == stage].groupby("material")["hs6"].agg(lambda s: ";".join(sorted(s)))
+        )
         mats[f"hs_{stage}"] = mats["material"].map(codes)
     eol = []
     for m in mats["material"]:
         eu = params["eol_rir"].get(m, np.nan) if m in params.index else np.nan
         mp = map_eol.get(m, np.nan)
         if not np.isnan(eu) and not np.isnan(mp) and abs(eu - mp) > 0.005:
-            b.note(f"EoL-RIR of {m}: EU 2023 parameters {eu:.2f} vs GeoPolRisk mapping "
-                   f"{mp:.2f}; EU value used")
+            b.note(
+                f"EoL-RIR of {m}: EU 2023 parameters {eu:.2f} vs GeoPolRisk mapping "
+                f"{mp:.2f}; EU value used"
+            )
         eol.append(eu if not np.isnan(eu) else mp)
     mats["eol_rir"] = eol
     mats["source_id"] = "critmat_curation"
@@ -1081,15 +1268,26 @@ def build_aliases(b: Build) -> None:
     cur = b.tables["_material_aliases_curation"]
     mats = b.tables["materials"]
     known = {normalise_name(x) for x in pd.concat([mats["material"], mats["name"]])}
-    rows = [{"alias": a, "material": m, "seen_in": ";".join(
-        sorted(b.seen_materials.get(a, set()))) or "critmat_curation (synonym)"}
-            for a, m in zip(cur["alias"], cur["material"], strict=True)]
+    rows = [
+        {
+            "alias": a,
+            "material": m,
+            "seen_in": ";".join(sorted(b.seen_materials.get(a, set())))
+            or "critmat_curation (synonym)",
+        }
+        for a, m in zip(cur["alias"], cur["material"], strict=True)
+    ]
     listed = {r["alias"] for r in rows}
     for alias, srcs in sorted(b.seen_materials.items()):
         if alias in listed or alias in known:
             continue
-        rows.append({"alias": alias, "material": b.ctx.materials.resolve(alias),
-                     "seen_in": ";".join(sorted(srcs))})
+        rows.append(
+            {
+                "alias": alias,
+                "material": b.ctx.materials.resolve(alias),
+                "seen_in": ";".join(sorted(srcs)),
+            }
+        )
     al = pd.DataFrame(rows)
     al["source_id"] = "critmat_curation"
     b.add("material_aliases", al)
@@ -1097,10 +1295,16 @@ def build_aliases(b: Build) -> None:
     b.note(f"material aliases not seen in any source (synonyms for users): {len(unused)}")
 
     cal = b.tables["_country_aliases_curation"]
-    crow = [{"alias": a, "country": c, "seen_in": ";".join(
-        sorted(b.seen_countries.get(a, set()))) or "critmat_curation (synonym)",
-        "source_id": "critmat_curation"} for a, c in zip(cal["alias"], cal["country"],
-                                                           strict=True)]
+    crow = [
+        {
+            "alias": a,
+            "country": c,
+            "seen_in": ";".join(sorted(b.seen_countries.get(a, set())))
+            or "critmat_curation (synonym)",
+            "source_id": "critmat_curation",
+        }
+        for a, c in zip(cal["alias"], cal["country"], strict=True)
+    ]
     b.add("country_aliases", pd.DataFrame(crow))
 
 
@@ -1124,21 +1328,26 @@ def write_outputs(b: Build, descriptor: dict[str, Any]) -> None:
         data = path.read_bytes()
         digest.update(name.encode())
         digest.update(data)
-        stats: dict[str, Any] = {"rows": len(frame), "bytes": len(data),
-                                 "hash": "sha256:" + hashlib.sha256(data).hexdigest()}
+        stats: dict[str, Any] = {
+            "rows": len(frame),
+            "bytes": len(data),
+            "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
+        }
         if "year" in frame.columns and frame["year"].notna().any():
             stats["years"] = [int(frame["year"].min()), int(frame["year"].max())]
         if "material" in frame.columns:
             stats["materials"] = int(frame["material"].nunique())
         if "source_id" in frame.columns:
-            stats["source_ids"] = sorted({s for v in frame["source_id"].dropna()
-                                          for s in str(v).split(";")})
+            stats["source_ids"] = sorted(
+                {s for v in frame["source_id"].dropna() for s in str(v).split(";")}
+            )
         res["bytes"] = len(data)
         res["hash"] = hashlib.sha256(data).hexdigest()
         res["critmat:stats"] = stats
     descriptor["critmat:content_hash"] = digest.hexdigest()
-    (OUT / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False)
-                                          + "\n", encoding="utf-8")
+    (OUT / "datapackage.json").write_text(
+        json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 def write_report(b: Build, descriptor: dict[str, Any]) -> None:
@@ -1156,16 +1365,24 @@ def write_report(b: Build, descriptor: dict[str, Any]) -> None:
     for res in descriptor["resources"]:
         st = res["critmat:stats"]
         years = "-".join(str(y) for y in st.get("years", [])) or ""
-        lines.append(f"| {res['name']} | {st['rows']:,} | {years} | "
-                     f"{', '.join(st.get('source_ids', []))} |")
-    lines += ["", "## Coverage of production (World Mining Data)", "",
-              "| material | countries | first | last | gaps |", "|---|---:|---|---|---|"]
+        lines.append(
+            f"| {res['name']} | {st['rows']:,} | {years} | {', '.join(st.get('source_ids', []))} |"
+        )
+    lines += [
+        "",
+        "## Coverage of production (World Mining Data)",
+        "",
+        "| material | countries | first | last | gaps |",
+        "|---|---:|---|---|---|",
+    ]
     prod = b.tables["production"]
     cov = coverage(prod, ["material"])
     ncountries = prod.groupby("material")["country"].nunique()
     for r in cov.itertuples():
-        lines.append(f"| {r.material} | {ncountries[r.material]} | {r.first_year} | "
-                     f"{r.last_year} | {r.missing_years} |")
+        lines.append(
+            f"| {r.material} | {ncountries[r.material]} | {r.first_year} | "
+            f"{r.last_year} | {r.missing_years} |"
+        )
     lines += ["", "## Notes and decisions", ""] + [f"- {n}" for n in b.notes] + [""]
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text("\n".join(lines), encoding="utf-8")
@@ -1173,8 +1390,12 @@ def write_report(b: Build, descriptor: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--reference", type=Path, default=ROOT.parent / "shared" / "reference",
-                    help="folder holding the shared reference data")
+    ap.add_argument(
+        "--reference",
+        type=Path,
+        default=ROOT.parent / "shared" / "reference",
+        help="folder holding the shared reference data",
+    )
     args = ap.parse_args(argv)
     ref = args.reference.resolve()
     if not ref.is_dir():
@@ -1203,14 +1424,19 @@ def main(argv: list[str] | None = None) -> int:
     build_materials(b)
     build_aliases(b)
     for name in ("trade", "production", "usgs_mcs2026"):
-        cols = [c for c in ("value_kusd", "quantity_t", "quantity", "value")
-                if c in b.tables[name].columns]
+        cols = [
+            c
+            for c in ("value_kusd", "quantity_t", "quantity", "value")
+            if c in b.tables[name].columns
+        ]
         check_non_negative(b.tables[name], cols, strict=True)
     write_outputs(b, descriptor)
     write_report(b, descriptor)
     total = sum(p.stat().st_size for p in OUT.glob("*"))
-    print(f"wrote {len(descriptor['resources'])} tables to {OUT.relative_to(ROOT)} "
-          f"({total / 1e6:.1f} MB) and {REPORT.relative_to(ROOT)}")
+    print(
+        f"wrote {len(descriptor['resources'])} tables to {OUT.relative_to(ROOT)} "
+        f"({total / 1e6:.1f} MB) and {REPORT.relative_to(ROOT)}"
+    )
     return 0
 
 

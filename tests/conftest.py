@@ -20,8 +20,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
-def _isolated_user_data(tmp_path_factory: pytest.TempPathFactory,
-                        monkeypatch: pytest.MonkeyPatch) -> Path:
+def _isolated_user_data(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Never touch the real user data folder: point CRITMAT_DATA_DIR at a fresh folder."""
     path = tmp_path_factory.mktemp("critmat-user") / "data"
     monkeypatch.setenv("CRITMAT_DATA_DIR", str(path))

@@ -83,8 +83,11 @@ def check_shares_sum(
     totals = totals.reset_index()
     dev = totals["total"] - 1.0
     bad = (dev.abs() > tolerance) if mode == "equal" else (dev > tolerance)
-    detail = (f"shares must sum to 1 +- {tolerance}" if mode == "equal"
-              else f"shares must not sum to more than 1 + {tolerance}")
+    detail = (
+        f"shares must sum to 1 +- {tolerance}"
+        if mode == "equal"
+        else f"shares must not sum to more than 1 + {tolerance}"
+    )
     return _report("shares_sum", totals[bad].reset_index(drop=True), strict, detail)
 
 

@@ -135,15 +135,17 @@ class KnowledgeBase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def provenance(self, method: str, frame: pd.DataFrame | None = None,
-                   **parameters: Any) -> Provenance:
+    def provenance(
+        self, method: str, frame: pd.DataFrame | None = None, **parameters: Any
+    ) -> Provenance:
         """Return a provenance record for a result computed from this knowledge base."""
         sources: list[str] = []
         user_ids: list[str] = []
         if frame is not None and "source_id" in frame.columns:
             # unique() on the Arrow-backed column first: no copy of a million-row column
-            ids = {s for v in frame["source_id"].unique() if isinstance(v, str)
-                   for s in v.split(";")}
+            ids = {
+                s for v in frame["source_id"].unique() if isinstance(v, str) for s in v.split(";")
+            }
             user_ids = sorted(i for i in ids if i.startswith("user"))
             sources = sorted(ids - set(user_ids))
         return Provenance(
@@ -179,22 +181,26 @@ class KnowledgeBase:
     @cached_property
     def materials_resolver(self) -> MaterialResolver:
         """Resolver of material names (ids, names, symbols, aliases)."""
-        return MaterialResolver(self.sql("select * from materials"),
-                                self.sql("select * from material_aliases"))
+        return MaterialResolver(
+            self.sql("select * from materials"), self.sql("select * from material_aliases")
+        )
 
     @cached_property
     def countries_resolver(self) -> CountryResolver:
         """Resolver of country names and codes."""
-        return CountryResolver(self.sql("select * from countries"),
-                               self.sql("select * from country_aliases"))
+        return CountryResolver(
+            self.sql("select * from countries"), self.sql("select * from country_aliases")
+        )
 
     def validation_context(self) -> ValidationContext:
         """Resolvers and unit table used to validate imports."""
-        return ValidationContext(self.materials_resolver, self.countries_resolver,
-                                 self.sql("select * from units"))
+        return ValidationContext(
+            self.materials_resolver, self.countries_resolver, self.sql("select * from units")
+        )
 
-    def resolve_materials(self, names: Selection, *, expand_groups: bool = False
-                          ) -> list[str] | None:
+    def resolve_materials(
+        self, names: Selection, *, expand_groups: bool = False
+    ) -> list[str] | None:
         """Resolve material names to canonical ids (``None`` for all).
 
         Parameters
@@ -234,37 +240,57 @@ class KnowledgeBase:
             st = spec.stats
             years = st.get("years")
             entry = user.get(spec.name)
-            rows.append({
-                "table": spec.name,
-                "title": spec.title,
-                "rows": st.get("rows", 0),
-                "years": f"{years[0]}-{years[1]}" if years else "",
-                "user_rows": entry["rows"] if entry else 0,
-                "user_combine": entry["combine"] if entry else "",
-                "sources": ", ".join(spec.sources),
-            })
+            rows.append(
+                {
+                    "table": spec.name,
+                    "title": spec.title,
+                    "rows": st.get("rows", 0),
+                    "years": f"{years[0]}-{years[1]}" if years else "",
+                    "user_rows": entry["rows"] if entry else 0,
+                    "user_combine": entry["combine"] if entry else "",
+                    "sources": ", ".join(spec.sources),
+                }
+            )
         return pd.DataFrame(rows)
 
     def describe(self, table: str) -> pd.DataFrame:
         """Fields of ``table``: name, type, unit, required, description; sources in attrs."""
         spec = self.catalog.table(table)
-        frame = pd.DataFrame([{
-            "field": f.name, "type": f.type, "unit": f.unit or "",
-            "required": f.required, "key": f.name in spec.primary_key,
-            "description": f.description,
-        } for f in spec.fields])
+        frame = pd.DataFrame(
+            [
+                {
+                    "field": f.name,
+                    "type": f.type,
+                    "unit": f.unit or "",
+                    "required": f.required,
+                    "key": f.name in spec.primary_key,
+                    "description": f.description,
+                }
+                for f in spec.fields
+            ]
+        )
         frame.attrs["table"] = {
-            "name": spec.name, "title": spec.title, "description": spec.description,
-            "primary_key": list(spec.primary_key), "stats": spec.stats,
+            "name": spec.name,
+            "title": spec.title,
+            "description": spec.description,
+            "primary_key": list(spec.primary_key),
+            "stats": spec.stats,
             "sources": [self._source_dict(s) for s in spec.sources],
         }
         return frame
 
     def _source_dict(self, sid: str) -> dict[str, Any]:
         s = self.catalog.sources[sid]
-        return {"id": s.name, "title": s.title, "publisher": s.publisher, "year": s.year,
-                "url": s.path, "licence": s.licence_text(), "transcription": s.transcription,
-                "citation": s.citation}
+        return {
+            "id": s.name,
+            "title": s.title,
+            "publisher": s.publisher,
+            "year": s.year,
+            "url": s.path,
+            "licence": s.licence_text(),
+            "transcription": s.transcription,
+            "citation": s.citation,
+        }
 
     def sources(self) -> pd.DataFrame:
         """All sources of the embedded dataset and the user's imports."""
@@ -273,12 +299,20 @@ class KnowledgeBase:
             for rec in self.user.imports():
                 if rec.get("mode") == "remove":
                     continue
-                rows.append({"id": rec["id"], "title": f"user import of {rec['file']}",
-                             "publisher": "user", "year": int(rec["imported_at"][:4]),
-                             "url": None, "licence": "user data", "kind": "user",
-                             "transcription": f"sha256 {rec['sha256'][:16]}..., "
-                             f"{rec['rows']} rows into {rec['table']}",
-                             "citation": rec.get("note") or None})
+                rows.append(
+                    {
+                        "id": rec["id"],
+                        "title": f"user import of {rec['file']}",
+                        "publisher": "user",
+                        "year": int(rec["imported_at"][:4]),
+                        "url": None,
+                        "licence": "user data",
+                        "kind": "user",
+                        "transcription": f"sha256 {rec['sha256'][:16]}..., "
+                        f"{rec['rows']} rows into {rec['table']}",
+                        "citation": rec.get("note") or None,
+                    }
+                )
         return pd.DataFrame(rows)
 
     def table(self, name: str, **filters: Any) -> pd.DataFrame:
@@ -297,22 +331,35 @@ class KnowledgeBase:
         frame = self.sql(f'select * from "{spec.name}"{where.sql()}', where.params or None)
         return self._result(frame, name, **filters)
 
-    def _where(self, spec: TableSpec, *, materials: Selection = None,
-               countries: Selection = None, importers: Selection = None,
-               exporters: Selection = None, years: Any = None, stage: str | None = None,
-               prefix: str = "") -> _Where:
+    def _where(
+        self,
+        spec: TableSpec,
+        *,
+        materials: Selection = None,
+        countries: Selection = None,
+        importers: Selection = None,
+        exporters: Selection = None,
+        years: Any = None,
+        stage: str | None = None,
+        prefix: str = "",
+    ) -> _Where:
         cols = set(spec.field_names)
         w = _Where()
-        for arg, col, value in (("materials", "material", materials),
-                                ("countries", "country", countries),
-                                ("importers", "importer", importers),
-                                ("exporters", "exporter", exporters)):
+        for arg, col, value in (
+            ("materials", "material", materials),
+            ("countries", "country", countries),
+            ("importers", "importer", importers),
+            ("exporters", "exporter", exporters),
+        ):
             if value is None:
                 continue
             if col not in cols:
                 raise TypeError(f"table '{spec.name}' has no '{col}' column; drop {arg}=")
-            ids = (self.resolve_materials(value) if col == "material"
-                   else self.resolve_countries(value))
+            ids = (
+                self.resolve_materials(value)
+                if col == "material"
+                else self.resolve_countries(value)
+            )
             w.isin(prefix + col, ids)
         if years is not None:
             if "year" not in cols:
@@ -326,9 +373,15 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ accessors
 
-    def trade(self, *, materials: Selection = None, importers: Selection = None,
-              exporters: Selection = None, years: Any = None, stage: str | None = None
-              ) -> pd.DataFrame:
+    def trade(
+        self,
+        *,
+        materials: Selection = None,
+        importers: Selection = None,
+        exporters: Selection = None,
+        years: Any = None,
+        stage: str | None = None,
+    ) -> pd.DataFrame:
         """Bilateral trade flows (BACI), optionally attributed to materials and stages.
 
         Parameters
@@ -351,8 +404,7 @@ class KnowledgeBase:
             source_id``.
         """
         spec = self.catalog.table("trade")
-        w = self._where(spec, importers=importers, exporters=exporters, years=years,
-                        prefix="t.")
+        w = self._where(spec, importers=importers, exporters=exporters, years=years, prefix="t.")
         if materials is None and stage is None:
             sql = f"select t.* from trade t{w.sql()}"
         else:
@@ -360,19 +412,30 @@ class KnowledgeBase:
             hw = self._where(hs_spec, materials=materials, stage=stage, prefix="h.")
             w.clauses += hw.clauses
             w.params += hw.params
-            sql = ("select h.material, h.stage, t.* from trade t "
-                   f"join hs_codes h on t.hs6 = h.hs6{w.sql()}")
+            sql = (
+                "select h.material, h.stage, t.* from trade t "
+                f"join hs_codes h on t.hs6 = h.hs6{w.sql()}"
+            )
         frame = self.sql(sql, w.params or None)
-        return self._result(frame, "trade", materials=materials, importers=importers,
-                            exporters=exporters, years=years, stage=stage)
+        return self._result(
+            frame,
+            "trade",
+            materials=materials,
+            importers=importers,
+            exporters=exporters,
+            years=years,
+            stage=stage,
+        )
 
-    def production(self, *, materials: Selection = None, countries: Selection = None,
-                   years: Any = None) -> pd.DataFrame:
+    def production(
+        self, *, materials: Selection = None, countries: Selection = None, years: Any = None
+    ) -> pd.DataFrame:
         """Production by material, country and year (World Mining Data and user data)."""
         return self.table("production", materials=materials, countries=countries, years=years)
 
-    def governance(self, *, countries: Selection = None, years: Any = None,
-                   vintage: str | None = None) -> pd.DataFrame:
+    def governance(
+        self, *, countries: Selection = None, years: Any = None, vintage: str | None = None
+    ) -> pd.DataFrame:
         """Worldwide Governance Indicators with derived scores, per country, year, vintage.
 
         Parameters
@@ -401,8 +464,14 @@ class KnowledgeBase:
         """The countries table (ISO-3, names, codes, regions, EU27/NATO/OECD/G7 flags)."""
         return self.table("countries", countries=countries)
 
-    def eu_crm_2023(self, *, materials: Selection = None, stage: str | None = None,
-                    mix: str | None = None, countries: Selection = None) -> pd.DataFrame:
+    def eu_crm_2023(
+        self,
+        *,
+        materials: Selection = None,
+        stage: str | None = None,
+        mix: str | None = None,
+        countries: Selection = None,
+    ) -> pd.DataFrame:
         """EU CRM 2023 supply shares by material, stage, mix (global/eu_sourcing), country."""
         frame = self.table("eu_crm_2023", materials=materials, stage=stage, countries=countries)
         if mix is not None:
@@ -417,9 +486,16 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ user data
 
-    def import_file(self, path: str | Path, table: str, *, mode: str = "merge",
-                    combine: str = "upsert", sheet: str | int | None = None,
-                    note: str = "") -> Any:
+    def import_file(
+        self,
+        path: str | Path,
+        table: str,
+        *,
+        mode: str = "merge",
+        combine: str = "upsert",
+        sheet: str | int | None = None,
+        note: str = "",
+    ) -> Any:
         """Validate a file and add it to the user data directory (all-or-nothing).
 
         See :func:`critmat.data.importer.import_file` for the parameters. The knowledge base
@@ -429,9 +505,17 @@ class KnowledgeBase:
 
         if self.user is None:
             self.user = UserData(default_data_dir())
-        result = import_file(path, table, catalog=self.catalog,
-                             context=self.validation_context(), user=self.user, mode=mode,
-                             combine=combine, sheet=sheet, note=note)
+        result = import_file(
+            path,
+            table,
+            catalog=self.catalog,
+            context=self.validation_context(),
+            user=self.user,
+            mode=mode,
+            combine=combine,
+            sheet=sheet,
+            note=note,
+        )
         self.close()
         return result
 

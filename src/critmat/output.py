@@ -16,14 +16,19 @@ import pandas as pd
 from critmat.errors import CritmatError
 from critmat.provenance import provenance_of
 
-__all__ = ["FORMATS", "OutputError", "format_number", "infer_format", "render_table",
-           "write_frame"]
+__all__ = ["FORMATS", "OutputError", "format_number", "infer_format", "render_table", "write_frame"]
 
 #: Output formats every frame-printing command accepts.
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
 
-_BY_SUFFIX = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".pq": "parquet",
-              ".xlsx": "xlsx", ".txt": "table"}
+_BY_SUFFIX = {
+    ".csv": "csv",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "xlsx",
+    ".txt": "table",
+}
 
 
 class OutputError(CritmatError, ValueError):
@@ -39,8 +44,10 @@ def infer_format(fmt: str | None, out: Path | None) -> str:
             from critmat.data.names import closest
 
             hint = closest(fmt, list(FORMATS))
-            raise OutputError(f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}"
-                              + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+            raise OutputError(
+                f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}"
+                + (f" (did you mean '{hint[0]}'?)" if hint else "")
+            )
         return fmt
     if out is not None:
         return _BY_SUFFIX.get(out.suffix.lower(), "table")
@@ -80,7 +87,8 @@ def render_table(frame: pd.DataFrame, *, title: str | None = None, max_rows: int
     table = Table(title=title, show_lines=False, header_style="bold")
     for col in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(
-            frame[col])
+            frame[col]
+        )
         table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
     for row in frame.head(max_rows).itertuples(index=False):
         cells = []
@@ -95,8 +103,10 @@ def render_table(frame: pd.DataFrame, *, title: str | None = None, max_rows: int
                 cells.append(str(v))
         table.add_row(*cells)
     if len(frame) > max_rows:
-        table.caption = (f"{max_rows} of {len(frame):,} rows shown; "
-                         "use --format csv|json|parquet|xlsx --out FILE for all")
+        table.caption = (
+            f"{max_rows} of {len(frame):,} rows shown; "
+            "use --format csv|json|parquet|xlsx --out FILE for all"
+        )
     return table
 
 
@@ -147,7 +157,8 @@ def write_frame(
             tty = hasattr(stream, "isatty") and stream.isatty()
             width = None if tty else max(100, min(220, 20 * len(frame.columns)))
             Console(file=stream, width=width).print(
-                render_table(frame, title=title, max_rows=max_rows))
+                render_table(frame, title=title, max_rows=max_rows)
+            )
         return None
     out = Path(out)
     if out.parent and not out.parent.exists():
@@ -168,8 +179,7 @@ def write_frame(
         from rich.console import Console
 
         with out.open("w", encoding="utf-8") as fh:
-            Console(file=fh, width=200).print(render_table(frame, title=title,
-                                                           max_rows=len(frame)))
+            Console(file=fh, width=200).print(render_table(frame, title=title, max_rows=len(frame)))
     prov = provenance_of(frame)
     if prov is not None:
         side = out.with_name(out.name + ".provenance.json")

@@ -67,9 +67,7 @@ class Provenance:
     units: dict[str, str] = field(default_factory=dict)
     user_data: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    created: str = field(
-        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
-    )
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dictionary."""

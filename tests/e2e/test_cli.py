@@ -28,8 +28,9 @@ def test_version() -> None:
 
 
 def test_console_script_help() -> None:
-    proc = subprocess.run([sys.executable, "-m", "critmat", "--help"], capture_output=True,
-                          text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "critmat", "--help"], capture_output=True, text=True, check=True
+    )
     assert "data" in proc.stdout
 
 
@@ -54,36 +55,54 @@ def test_export_formats(tmp_path: Path, fmt: str) -> None:
     code, _ = run("data", "export", "nato_2024", "--out", str(out))
     assert code == 0 and out.exists()
     assert (tmp_path / f"nato.{fmt}.provenance.json").exists()
-    reader = {"csv": pd.read_csv, "parquet": pd.read_parquet, "xlsx": pd.read_excel,
-              "json": pd.read_json}[fmt]
+    reader = {
+        "csv": pd.read_csv,
+        "parquet": pd.read_parquet,
+        "xlsx": pd.read_excel,
+        "json": pd.read_json,
+    }[fmt]
     assert len(reader(out)) == 12
 
 
 def test_export_filtered(tmp_path: Path) -> None:
     out = tmp_path / "p.csv"
-    code, _ = run("data", "export", "production", "--materials", "gallium",
-                  "--years", "2020-2022", "--out", str(out))
+    code, _ = run(
+        "data",
+        "export",
+        "production",
+        "--materials",
+        "gallium",
+        "--years",
+        "2020-2022",
+        "--out",
+        str(out),
+    )
     frame = pd.read_csv(out)
     assert code == 0 and set(frame["material"]) == {"gallium"}
     assert set(frame["year"]) == {2020, 2021, 2022}
 
 
 def test_import_good_and_bad(tmp_path: Path, data_dir: Path) -> None:
-    bad = write_csv(tmp_path / "bad.csv", """
+    bad = write_csv(
+        tmp_path / "bad.csv",
+        """
         material,country,year,quantity
         galium,DEU,2023,1
-        """)
+        """,
+    )
     report = tmp_path / "report.json"
-    code, out = run("data", "import", str(bad), "--table", "production", "--report",
-                    str(report))
+    code, out = run("data", "import", str(bad), "--table", "production", "--report", str(report))
     assert code == 2
     assert "galium" in out and "gallium" in out and "nothing was imported" in out
     assert json.loads(report.read_text())["problems"][0]["row"] == 2
     assert not data_dir.exists()
-    good = write_csv(tmp_path / "good.csv", """
+    good = write_csv(
+        tmp_path / "good.csv",
+        """
         material,country,year,quantity
         gallium,DEU,2023,1
-        """)
+        """,
+    )
     code, out = run("data", "import", str(good), "--table", "production")
     assert code == 0 and "imported 1 rows" in out
     code, out = run("data", "list", "--format", "csv")

@@ -36,14 +36,23 @@ def test_assessment_table(kb: KnowledgeBase) -> None:
 
 def test_assess_cli_table_and_report(tmp_path: Path) -> None:
     report = tmp_path / "assess.html"
-    r = runner.invoke(app, ["assess", "--year", "2022", "--report", str(report),
-                            "--whatif-samples", "60"])
+    r = runner.invoke(
+        app, ["assess", "--year", "2022", "--report", str(report), "--whatif-samples", "60"]
+    )
     assert r.exit_code == 0, r.output
     assert "gallium" in r.output and "What if" in r.output and "Defence" in r.output
     html = report.read_text(encoding="utf-8")
-    for part in ("Criticality matrix", "China share by stage", "Supply shares by stage",
-                 "GeoPolRisk", "Defence exposure", "What if", "Sources and method",
-                 "doi.org/10.2873/725585", "baci_hs92_v202401b"):
+    for part in (
+        "Criticality matrix",
+        "China share by stage",
+        "Supply shares by stage",
+        "GeoPolRisk",
+        "Defence exposure",
+        "What if",
+        "Sources and method",
+        "doi.org/10.2873/725585",
+        "baci_hs92_v202401b",
+    ):
         assert part in html, part
     assert html.count("plotly.js v") <= 2  # plotly inlined once: self-contained, no CDN
     assert '<script src="http' not in html and "<link " not in html  # nothing external
@@ -51,8 +60,20 @@ def test_assess_cli_table_and_report(tmp_path: Path) -> None:
 
 def test_assess_cli_csv(tmp_path: Path) -> None:
     out = tmp_path / "a.csv"
-    r = runner.invoke(app, ["assess", "-m", "gallium,tungsten", "--year", "2022",
-                            "--whatif-samples", "0", "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "assess",
+            "-m",
+            "gallium,tungsten",
+            "--year",
+            "2022",
+            "--whatif-samples",
+            "0",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     f = pd.read_csv(out)
     assert set(f["material"]) == {"gallium", "tungsten"}

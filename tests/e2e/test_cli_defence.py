@@ -32,11 +32,14 @@ def test_systems_and_uses(tmp_path: Path) -> None:
 
 
 def test_import_bom_with_unknown_material_writes_nothing(tmp_path: Path, data_dir: Path) -> None:
-    bad = write_csv(tmp_path / "bom.csv", """
+    bad = write_csv(
+        tmp_path / "bom.csv",
+        """
         system,component,material,kg_per_unit,kind,source
         Missile X,fin actuator,samarium,0.4,assumption,illustrative
         Missile X,seeker,galium,0.01,assumption,illustrative
-        """)
+        """,
+    )
     code, out = run("data", "import", str(bad), "--table", "bom")
     assert code == 2
     assert "galium" in out and "gallium" in out and "nothing was imported" in out
@@ -44,8 +47,10 @@ def test_import_bom_with_unknown_material_writes_nothing(tmp_path: Path, data_di
 
 
 def test_example_files_import_and_drive_the_commands(tmp_path: Path, data_dir: Path) -> None:
-    for name, table in (("defence_bom_crs2013.csv", "bom"),
-                        ("defence_build_rates_us.csv", "build_rates")):
+    for name, table in (
+        ("defence_bom_crs2013.csv", "bom"),
+        ("defence_build_rates_us.csv", "build_rates"),
+    ):
         code, out = run("data", "import", str(EXAMPLES / name), "--table", table)
         assert code == 0, out
     code, out = run("defence", "demand", "--by", "programme", "-f", "json")
@@ -53,8 +58,9 @@ def test_example_files_import_and_drive_the_commands(tmp_path: Path, data_dir: P
     rows = {r["programme"]: r for r in json.loads(out)}
     assert set(rows) == {"F-35 (all customers)", "US Navy shipbuilding"}
     assert abs(rows["US Navy shipbuilding"]["demand_t_per_year"] - 13.06) < 0.01
-    code, out = run("defence", "exposure", "--by", "material", "--stage", "processing",
-                    "-f", "json")
+    code, out = run(
+        "defence", "exposure", "--by", "material", "--stage", "processing", "-f", "json"
+    )
     assert code == 0, out
     exp = json.loads(out)[0]
     assert exp["material"] == "rare_earths" and exp["proxy"] == "neodymium"
@@ -62,18 +68,35 @@ def test_example_files_import_and_drive_the_commands(tmp_path: Path, data_dir: P
 
 
 def test_exposure_with_files_and_countries(tmp_path: Path) -> None:
-    bom = write_csv(tmp_path / "bom.csv", """
+    bom = write_csv(
+        tmp_path / "bom.csv",
+        """
         system,material,kg_per_unit,kind
         Radar R,gallium,1.5,assumption
         Round W,tungsten,3,user
-        """)
-    rates = write_csv(tmp_path / "rates.csv", """
+        """,
+    )
+    rates = write_csv(
+        tmp_path / "rates.csv",
+        """
         programme,system,units_per_year
         Plan A,Radar R,20
         Plan A,Round W,1000
-        """)
-    code, out = run("defence", "exposure", "--bom", str(bom), "--build-rates", str(rates),
-                    "--countries", "--stage", "processing", "-f", "csv")
+        """,
+    )
+    code, out = run(
+        "defence",
+        "exposure",
+        "--bom",
+        str(bom),
+        "--build-rates",
+        str(rates),
+        "--countries",
+        "--stage",
+        "processing",
+        "-f",
+        "csv",
+    )
     assert code == 0, out
     from io import StringIO
 
@@ -84,8 +107,20 @@ def test_exposure_with_files_and_countries(tmp_path: Path) -> None:
 
 
 def test_capability_at_risk_and_options() -> None:
-    code, out = run("defence", "capability-at-risk", "--supplier", "CHN", "--cut", "1",
-                    "--months", "3", "--defence-share", "rare_earths=0.05", "-f", "json")
+    code, out = run(
+        "defence",
+        "capability-at-risk",
+        "--supplier",
+        "CHN",
+        "--cut",
+        "1",
+        "--months",
+        "3",
+        "--defence-share",
+        "rare_earths=0.05",
+        "-f",
+        "json",
+    )
     assert code == 0, out
     rows = json.loads(out)
     assert all(r["not_built_mitigated"] == 0 and r["not_built_fixed"] > 0 for r in rows)
@@ -106,8 +141,18 @@ def test_criticality_compare_and_energy() -> None:
     assert code == 0 and "china_processing" in out
     code, out = run("defence", "compare-lists", "-f", "csv")
     assert code == 0 and "manganese" in out and "reason" in out
-    code, out = run("defence", "energy", "-m", "gallium", "--shortfall", "0.5",
-                    "--defence-share", "gallium=0.05", "-f", "json")
+    code, out = run(
+        "defence",
+        "energy",
+        "-m",
+        "gallium",
+        "--shortfall",
+        "0.5",
+        "--defence-share",
+        "gallium=0.05",
+        "-f",
+        "json",
+    )
     assert code == 0, out
     served = {r["sector"]: r["served_share"] for r in json.loads(out)}
     assert served["defence"] == 1.0 and served["other"] < 1.0

@@ -13,8 +13,17 @@ from critmat.cli.app import app
 
 runner = CliRunner()
 
-CONTRACT = ["material", "stage_used", "sr", "sr_extraction", "sr_processing", "ei", "critical",
-            "published_sr", "published_ei"]
+CONTRACT = [
+    "material",
+    "stage_used",
+    "sr",
+    "sr_extraction",
+    "sr_processing",
+    "ei",
+    "critical",
+    "published_sr",
+    "published_ei",
+]
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -31,7 +40,11 @@ def test_contract_csv_with_provenance_sidecar(tmp_path: Path) -> None:
     assert len(frame) == 90 and frame["material"].is_unique
     w = frame.set_index("material").loc["tungsten"]
     assert (round(w["sr"], 1), w["stage_used"], round(w["ei"], 1), w["published_sr"]) == (
-        1.2, "processing", 8.7, 1.2)
+        1.2,
+        "processing",
+        8.7,
+        1.2,
+    )
     prov = json.loads((tmp_path / "eu.csv.provenance.json").read_text(encoding="utf-8"))
     assert prov["parameters"]["wgi_measure"] == "mean"
     assert any("six-dimension WGI mean" in n for n in prov["notes"])
@@ -58,12 +71,21 @@ def test_table_shows_computed_published_and_reasons() -> None:
 
 def test_detail_and_corrections(tmp_path: Path) -> None:
     out = tmp_path / "d.csv"
-    code, text = run("eu-sr", "-m", "kaolin,titanium_metal", "--corrections", "all",
-                     "--detail", "--out", str(out))
+    code, text = run(
+        "eu-sr",
+        "-m",
+        "kaolin,titanium_metal",
+        "--corrections",
+        "all",
+        "--detail",
+        "--out",
+        str(out),
+    )
     assert code == 0, text
     frame = pd.read_csv(out).set_index("material")
-    assert {"agrees_sr", "reason", "mix_extraction", "published_mix_extraction",
-            "status"} <= set(frame.columns)
+    assert {"agrees_sr", "reason", "mix_extraction", "published_mix_extraction", "status"} <= set(
+        frame.columns
+    )
     assert bool(frame.loc["kaolin", "agrees_sr_extraction"])
     assert round(frame.loc["titanium_metal", "ei"], 1) == 6.3
     prov = json.loads((tmp_path / "d.csv.provenance.json").read_text(encoding="utf-8"))
@@ -81,16 +103,19 @@ def test_published_only_year_and_wgi_options(tmp_path: Path) -> None:
     assert json.loads(text)[0]["material"] == "tungsten"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--importers", "EU27"), "importers= does not apply"),
-    (("--years", "2022"), "years= does not apply"),
-    (("--year", "2019"), "computed: 2023"),
-    (("--corrections", "kaolin"), "did you mean 'kaolin_eol'"),
-    (("--wgi-years", "2030"), "not in WGI vintage 'wgi_2023'"),
-    (("--wgi-vintage", "wgi_2025"), "did you mean"),
-    (("--wgi-vintage", "wgi_pv_geopolrisk", "--wgi-measure", "mean"), "use wgi_measure='pv'"),
-    (("-m", "galium"), "did you mean 'gallium'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--importers", "EU27"), "importers= does not apply"),
+        (("--years", "2022"), "years= does not apply"),
+        (("--year", "2019"), "computed: 2023"),
+        (("--corrections", "kaolin"), "did you mean 'kaolin_eol'"),
+        (("--wgi-years", "2030"), "not in WGI vintage 'wgi_2023'"),
+        (("--wgi-vintage", "wgi_2025"), "did you mean"),
+        (("--wgi-vintage", "wgi_pv_geopolrisk", "--wgi-measure", "mean"), "use wgi_measure='pv'"),
+        (("-m", "galium"), "did you mean 'gallium'"),
+    ],
+)
 def test_bad_input_is_explained(args: tuple[str, ...], message: str) -> None:
     code, text = run("eu-sr", *args)
     assert code == 2

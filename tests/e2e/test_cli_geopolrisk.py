@@ -12,8 +12,7 @@ from critmat.cli.app import app
 
 runner = CliRunner()
 
-CONTRACT = ["material", "importer", "year", "hhi", "import_risk", "score", "price", "cf",
-            "status"]
+CONTRACT = ["material", "importer", "year", "hhi", "import_risk", "score", "price", "cf", "status"]
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -23,8 +22,20 @@ def run(*args: str) -> tuple[int, str]:
 
 def test_contract_all_materials_all_importers(tmp_path: Path) -> None:
     out = tmp_path / "gpr.csv"
-    code, text = run("geopolrisk", "--materials", "all", "--importers", "all", "--years",
-                     "2018-2022", "--format", "csv", "--out", str(out), "--no-user-data")
+    code, text = run(
+        "geopolrisk",
+        "--materials",
+        "all",
+        "--importers",
+        "all",
+        "--years",
+        "2018-2022",
+        "--format",
+        "csv",
+        "--out",
+        str(out),
+        "--no-user-data",
+    )
     assert code == 0, text
     frame = pd.read_csv(out, keep_default_na=False, na_values=[""])
     assert list(frame.columns) == CONTRACT
@@ -45,20 +56,32 @@ def test_contract_all_materials_all_importers(tmp_path: Path) -> None:
 
 
 def test_detail_table_and_json() -> None:
-    code, text = run("geopolrisk", "-m", "graphite", "-i", "USA,EU27", "-y", "2022",
-                     "--detail", "-f", "json")
+    code, text = run(
+        "geopolrisk", "-m", "graphite", "-i", "USA,EU27", "-y", "2022", "--detail", "-f", "json"
+    )
     assert code == 0, text
     rows = json.loads(text)
     assert len(rows) == 2
-    assert {"cf_paper", "midpoint", "governance_coverage", "domestic_production_t"} <= set(
-        rows[0])
+    assert {"cf_paper", "midpoint", "governance_coverage", "domestic_production_t"} <= set(rows[0])
     code, text = run("geopolrisk", "-m", "nickel", "-i", "USA", "-y", "2022")
     assert code == 0 and "GeoPolRisk" in text and "nickel" in text
 
 
 def test_groupby_and_peer_compatible() -> None:
-    code, text = run("geopolrisk", "-m", "manganese", "-i", "EU27,AUKUS", "-y", "2022",
-                     "-g", "AUKUS=AUS,GBR,USA", "--peer-compatible", "-f", "csv")
+    code, text = run(
+        "geopolrisk",
+        "-m",
+        "manganese",
+        "-i",
+        "EU27,AUKUS",
+        "-y",
+        "2022",
+        "-g",
+        "AUKUS=AUS,GBR,USA",
+        "--peer-compatible",
+        "-f",
+        "csv",
+    )
     assert code == 0, text
     frame = pd.read_csv(pd.io.common.StringIO(text))
     assert set(frame["importer"]) == {"EU27", "AUKUS"}
@@ -68,8 +91,9 @@ def test_groupby_and_peer_compatible() -> None:
 def test_errors_name_what_is_valid() -> None:
     code, text = run("geopolrisk", "-m", "galium", "-y", "2022")
     assert code == 2 and "did you mean" in text and "gallium" in text
-    code, text = run("geopolrisk", "-m", "nickel", "-i", "USA", "-y", "2022",
-                     "--missing-governance", "zero")
+    code, text = run(
+        "geopolrisk", "-m", "nickel", "-i", "USA", "-y", "2022", "--missing-governance", "zero"
+    )
     assert code == 2 and "'nan', 'fill'" in text
     code, text = run("geopolrisk", "-m", "nickel", "-y", "20x2")
     assert code == 2 and "not a year" in text

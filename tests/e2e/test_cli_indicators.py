@@ -15,8 +15,20 @@ runner = CliRunner()
 
 def test_hhi_csv(tmp_path: Path) -> None:
     out = tmp_path / "hhi.csv"
-    r = runner.invoke(app, ["hhi", "--materials", "gallium,Ge", "--years", "2022",
-                            "--adversaries", "CHN,RUS", "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "hhi",
+            "--materials",
+            "gallium,Ge",
+            "--years",
+            "2022",
+            "--adversaries",
+            "CHN,RUS",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     f = pd.read_csv(out)
     assert set(f["material"]) == {"gallium", "germanium"}
@@ -33,8 +45,9 @@ def test_hhi_typo_and_bad_stage() -> None:
 
 
 def test_dependency_json() -> None:
-    r = runner.invoke(app, ["dependency", "-m", "rare earths", "-y", "2022", "-i",
-                            "EU27,JPN", "-f", "json"])
+    r = runner.invoke(
+        app, ["dependency", "-m", "rare earths", "-y", "2022", "-i", "EU27,JPN", "-f", "json"]
+    )
     assert r.exit_code == 0, r.output
     rows = json.loads(r.output)
     assert {row["importer"] for row in rows} == {"EU27", "JPN"}
@@ -42,8 +55,22 @@ def test_dependency_json() -> None:
 
 
 def test_dependency_groupby() -> None:
-    r = runner.invoke(app, ["dependency", "-m", "tungsten", "-y", "2022", "-i", "QUAD",
-                            "-g", "QUAD=USA,JPN,IND,AUS", "-f", "csv"])
+    r = runner.invoke(
+        app,
+        [
+            "dependency",
+            "-m",
+            "tungsten",
+            "-y",
+            "2022",
+            "-i",
+            "QUAD",
+            "-g",
+            "QUAD=USA,JPN,IND,AUS",
+            "-f",
+            "csv",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "QUAD" in r.output
     r = runner.invoke(app, ["dependency", "-m", "tungsten", "-g", "QUAD"])

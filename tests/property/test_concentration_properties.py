@@ -14,8 +14,15 @@ quantities = st.lists(st.floats(min_value=0.01, max_value=1e6), min_size=1, max_
 
 
 def _frame(q: list[float]) -> pd.DataFrame:
-    return pd.DataFrame({"material": "m", "stage": "extraction", "year": 2020,
-                         "country": [f"C{i}" for i in range(len(q))], "quantity_t": q})
+    return pd.DataFrame(
+        {
+            "material": "m",
+            "stage": "extraction",
+            "year": 2020,
+            "country": [f"C{i}" for i in range(len(q))],
+            "quantity_t": q,
+        }
+    )
 
 
 @given(quantities)
@@ -38,9 +45,16 @@ def test_hhi_ignores_order_and_scale(q: list[float], rnd) -> None:
 
 @given(quantities, st.floats(min_value=0, max_value=1e6))
 def test_more_domestic_production_never_raises_nir(q: list[float], extra: float) -> None:
-    trade = pd.DataFrame({"material": "m", "year": 1,
-                          "exporter": [f"X{i}" for i in range(len(q))], "importer": "A",
-                          "quantity_t": q, "value_kusd": 1.0})
+    trade = pd.DataFrame(
+        {
+            "material": "m",
+            "year": 1,
+            "exporter": [f"X{i}" for i in range(len(q))],
+            "importer": "A",
+            "quantity_t": q,
+            "value_kusd": 1.0,
+        }
+    )
     units = units_frame({"A": ["A"]})
     imp, exp = unit_flows(trade, units), unit_flows(trade, units, direction="exports")
     base = pd.DataFrame({"material": "m", "year": 1, "country": ["A"], "quantity_t": [10.0]})

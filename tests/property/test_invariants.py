@@ -14,10 +14,14 @@ from critmat.methods.governance import pv_normalised, wgi_mean, wgi_scaled
 from critmat.params import parse_years
 from critmat.units import to_tonnes
 
-UNITS = pd.DataFrame({
-    "unit": ["t", "kg", "lb", "Mio m3"], "dimension": ["mass", "mass", "mass", "volume"],
-    "canonical": ["t", "t", "t", "m3"], "factor_to_canonical": [1.0, 0.001, 0.00045359237, 1e6],
-})
+UNITS = pd.DataFrame(
+    {
+        "unit": ["t", "kg", "lb", "Mio m3"],
+        "dimension": ["mass", "mass", "mass", "volume"],
+        "canonical": ["t", "t", "t", "m3"],
+        "factor_to_canonical": [1.0, 0.001, 0.00045359237, 1e6],
+    }
+)
 
 weights = st.lists(st.floats(min_value=0.001, max_value=1e6), min_size=1, max_size=30)
 
@@ -44,8 +48,9 @@ def test_pv_normalised_in_unit_interval_and_decreasing(pv: list[float]) -> None:
     assert (np.diff(g.to_numpy()) <= 1e-12).all()  # more stable -> lower risk
 
 
-@given(st.lists(st.tuples(*[st.floats(min_value=-3.5, max_value=3.5)] * 6), min_size=1,
-                max_size=20))
+@given(
+    st.lists(st.tuples(*[st.floats(min_value=-3.5, max_value=3.5)] * 6), min_size=1, max_size=20)
+)
 def test_wgi_scaled_in_0_10(rows: list[tuple[float, ...]]) -> None:
     frame = pd.DataFrame(rows, columns=["va", "pv", "ge", "rq", "rl", "cc"])
     scaled = wgi_scaled(wgi_mean(frame))
@@ -53,13 +58,24 @@ def test_wgi_scaled_in_0_10(rows: list[tuple[float, ...]]) -> None:
 
 
 def test_wgi_mean_needs_all_six() -> None:
-    frame = pd.DataFrame({"va": [1.0, 1.0], "pv": [1.0, None], "ge": [1.0, 1.0],
-                          "rq": [1.0, 1.0], "rl": [1.0, 1.0], "cc": [1.0, 1.0]})
+    frame = pd.DataFrame(
+        {
+            "va": [1.0, 1.0],
+            "pv": [1.0, None],
+            "ge": [1.0, 1.0],
+            "rq": [1.0, 1.0],
+            "rl": [1.0, 1.0],
+            "cc": [1.0, 1.0],
+        }
+    )
     assert wgi_mean(frame).tolist()[0] == 1.0 and np.isnan(wgi_mean(frame).tolist()[1])
 
 
-@given(st.lists(st.floats(min_value=0, max_value=1e9), min_size=1, max_size=20),
-       st.sampled_from(["t", "kg", "lb"]), st.floats(min_value=0.1, max_value=10))
+@given(
+    st.lists(st.floats(min_value=0, max_value=1e9), min_size=1, max_size=20),
+    st.sampled_from(["t", "kg", "lb"]),
+    st.floats(min_value=0.1, max_value=10),
+)
 def test_to_tonnes_is_linear(q: list[float], unit: str, k: float) -> None:
     s = pd.Series(q)
     u = pd.Series([unit] * len(q))

@@ -28,21 +28,22 @@ def scenarios(draw: Any) -> tuple[StaticInputs, ShockDraws]:
     w = np.array([[draw(st.floats(0.0, 1.0 / k)) for _ in range(m)] for _ in range(k)])
     r = draw(st.integers(0, 2))
     static = StaticInputs.simple(
-        horizon=draw(st.integers(1, 36)), shock_weight=w,
+        horizon=draw(st.integers(1, 36)),
+        shock_weight=w,
         defence_share=np.array([draw(unit) for _ in range(m)]),
         stock0=np.array([draw(st.floats(0.0, 4.0)) for _ in range(m)]),
         release_cap=np.array([draw(st.sampled_from([UNLIMITED, 0.1, 0.5])) for _ in range(m)]),
         release_delay=np.array([draw(st.floats(0.0, 3.0)) for _ in range(m)]),
         release_defence=np.array([draw(st.booleans()) for _ in range(m)]),
         replenish=np.array([draw(st.sampled_from([0.0, 0.2])) for _ in range(m)]),
-        credit_material=np.array([draw(st.integers(0, m - 1)) for _ in range(r)],
-                                 dtype=np.int64),
+        credit_material=np.array([draw(st.integers(0, m - 1)) for _ in range(r)], dtype=np.int64),
         credit_max=np.array([draw(st.floats(0.0, 0.5)) for _ in range(r)]),
         credit_lead=np.array([draw(st.floats(0.0, 6.0)) for _ in range(r)]),
         credit_ramp=np.array([draw(st.floats(0.0, 6.0)) for _ in range(r)]),
         credit_start=np.array([draw(st.booleans()) for _ in range(r)]),
-        credit_shock=np.array([[float(draw(st.booleans())) for _ in range(r)]
-                               for _ in range(k)]).reshape(k, r),
+        credit_shock=np.array(
+            [[float(draw(st.booleans())) for _ in range(r)] for _ in range(k)]
+        ).reshape(k, r),
         restraint_share=np.array([draw(st.sampled_from([0.0, 0.2])) for _ in range(m)]),
         restraint_ramp=np.array([draw(st.floats(0.0, 3.0)) for _ in range(m)]),
         defence_first=draw(st.booleans()),
@@ -52,9 +53,14 @@ def scenarios(draw: Any) -> tuple[StaticInputs, ShockDraws]:
     def col(strategy: Any) -> np.ndarray:
         return np.array([[draw(strategy) for _ in range(k)] for _ in range(n)])
 
-    draws = ShockDraws(onset=col(st.floats(0.0, 20.0)), duration=col(months),
-                       severity=col(unit), leakage=col(unit), ramp=col(st.floats(0.0, 4.0)),
-                       occurs=col(st.booleans()).astype(bool))
+    draws = ShockDraws(
+        onset=col(st.floats(0.0, 20.0)),
+        duration=col(months),
+        severity=col(unit),
+        leakage=col(unit),
+        ramp=col(st.floats(0.0, 4.0)),
+        occurs=col(st.booleans()).astype(bool),
+    )
     return static, draws
 
 
@@ -77,8 +83,9 @@ def test_no_shock_no_shortfall(case: tuple[StaticInputs, ShockDraws]) -> None:
 
 
 @given(scenarios(), st.floats(0.0, 1.0), st.floats(0.0, 1.0))
-def test_shortfall_monotone_in_severity(case: tuple[StaticInputs, ShockDraws], a: float,
-                                        b: float) -> None:
+def test_shortfall_monotone_in_severity(
+    case: tuple[StaticInputs, ShockDraws], a: float, b: float
+) -> None:
     static, draws = case
     lo, hi = sorted((a, b))
     low = simulate(static, replace(draws, severity=draws.severity * lo))
@@ -88,8 +95,9 @@ def test_shortfall_monotone_in_severity(case: tuple[StaticInputs, ShockDraws], a
 
 
 @given(scenarios(), st.floats(0.0, 24.0))
-def test_shortfall_monotone_in_duration(case: tuple[StaticInputs, ShockDraws],
-                                        extra: float) -> None:
+def test_shortfall_monotone_in_duration(
+    case: tuple[StaticInputs, ShockDraws], extra: float
+) -> None:
     static, draws = case
     short = simulate(static, draws)
     longer = simulate(static, replace(draws, duration=draws.duration + extra))

@@ -54,8 +54,8 @@ def test_reference_defence_demand(kb: KnowledgeBase) -> None:
 def test_published_shares_of_consumption(kb: KnowledgeBase) -> None:
     u = kb.table("defence_uses")
     frac = u[u["unit"] == "fraction of US consumption"].set_index("material")["quantity"]
-    assert frac["rare_earths"] == 0.05   # CRS 2013: DoD uses less than 5 % of US consumption
-    assert frac["antimony"] == 0.40      # USGS MCS 2026: antimonial lead and ammunition 40 %
+    assert frac["rare_earths"] == 0.05  # CRS 2013: DoD uses less than 5 % of US consumption
+    assert frac["antimony"] == 0.40  # USGS MCS 2026: antimonial lead and ammunition 40 %
     nd = kb.table("defence_uses")
     ndfeb = nd[(nd["unit"] == "t per year")]
     assert ndfeb["quantity"].tolist() == [175]  # DoD 2012 via Bloomberg: 175 t NdFeB per year

@@ -55,7 +55,11 @@ def test_tungsten_reproduces(default: pd.DataFrame) -> None:
     # METHODS.md §1.6: W SR 1.2 (stage P), SR_E 0.5, SR_P 1.2, EI 8.7; critical
     w = _row(default, "tungsten")
     assert (_r1(w["sr"]), _r1(w["sr_extraction"]), _r1(w["sr_processing"]), _r1(w["ei"])) == (
-        1.2, 0.5, 1.2, 8.7)
+        1.2,
+        0.5,
+        1.2,
+        8.7,
+    )
     assert w["stage_used"] == "processing" == w["published_stage_used"]
     assert bool(w["critical"])
     assert all(bool(w[f"agrees_{m}"]) for m in MEASURES) and pd.isna(w["reason"])
@@ -65,8 +69,7 @@ def test_copper_supply_risk_reproduces(default: pd.DataFrame) -> None:
     # METHODS.md §1.6: Cu SR 0.1 (stage E), SR_E 0.1, SR_P 0.1, EI 4.0; below the SR
     # threshold but listed under the CRMA as strategic (§1.5)
     cu = _row(default, "copper")
-    assert (_r1(cu["sr"]), _r1(cu["sr_extraction"]), _r1(cu["sr_processing"])) == (
-        0.1, 0.1, 0.1)
+    assert (_r1(cu["sr"]), _r1(cu["sr_extraction"]), _r1(cu["sr_processing"])) == (0.1, 0.1, 0.1)
     assert cu["stage_used"] == "extraction"
     assert not bool(cu["critical"]) and bool(cu["crma_strategic"])
     # EI 4.11 does not reproduce 4.0: the reason is reported
@@ -119,8 +122,9 @@ def test_lithium_and_titanium_stages(default: pd.DataFrame) -> None:
     assert _r1(ti["sr_processing"]) == 0.7 and "SR_P:" in ti["reason"]
 
 
-def test_titanium_metal_needs_the_documented_corrections(default: pd.DataFrame,
-                                                         corrected: pd.DataFrame) -> None:
+def test_titanium_metal_needs_the_documented_corrections(
+    default: pd.DataFrame, corrected: pd.DataFrame
+) -> None:
     # published Ti metal SR_E 0.5 (GS+EU), SR 1.6, EI 6.3 (CritMAT transcription)
     assert _r1(_row(default, "titanium_metal")["sr_extraction"]) == 0.6
     tm = _row(corrected, "titanium_metal")
@@ -130,8 +134,10 @@ def test_titanium_metal_needs_the_documented_corrections(default: pd.DataFrame,
 
 def test_kaolin_eol_correction(default: pd.DataFrame, corrected: pd.DataFrame) -> None:
     # published kaolin SR_E 0.8, SR_P 0.5; transcribed EoL-RIR 31 % (iron ore's) -> 0 %
-    assert (_r1(_row(default, "kaolin")["sr_extraction"]),
-            _r1(_row(default, "kaolin")["sr_processing"])) == (0.5, 0.3)
+    assert (
+        _r1(_row(default, "kaolin")["sr_extraction"]),
+        _r1(_row(default, "kaolin")["sr_processing"]),
+    ) == (0.5, 0.3)
     k = _row(corrected, "kaolin")
     assert (_r1(k["sr_extraction"]), _r1(k["sr_processing"])) == (0.8, 0.5)
     assert k["eol_rir"] == 0.0
@@ -142,8 +148,10 @@ def test_groups_are_member_means_of_the_published_values(kb: KnowledgeBase) -> N
     # (HREE SR 5.1 and EI 4.2, LREE SR 3.7 and EI 5.9, PGM SR 2.7 and EI 7.1)
     pub = kb.table("eu_crm_2023_published")
     mats = kb.materials().set_index("material")["group"]
-    groups = {g: sorted(mats[mats == code].index)
-              for g, code in (("hree", "HREE"), ("lree", "LREE"), ("pgm", "PGM"))}
+    groups = {
+        g: sorted(mats[mats == code].index)
+        for g, code in (("hree", "HREE"), ("lree", "LREE"), ("pgm", "PGM"))
+    }
     means = group_means(pub, groups, ["sr", "ei"]).set_index("material")
     published = pub.set_index("material")
     for g in groups:
@@ -152,7 +160,8 @@ def test_groups_are_member_means_of_the_published_values(kb: KnowledgeBase) -> N
 
 
 def test_china_governance_lies_in_the_interval_the_published_hree_values_imply(
-        default: pd.DataFrame, kb: KnowledgeBase) -> None:
+    default: pd.DataFrame, kb: KnowledgeBase
+) -> None:
     # Er, Eu, Ho, Lu, Tm, Yb SR_P 5.6 (SI 1.00), Dy 5.6 (0.99), Gd 3.3 (0.59) with China
     # 100 % bound the scaled China WGI of the report to [5.663, 5.707] (docs/eu-crm.md);
     # WGI 2023 Update, 2017: 5.682
@@ -165,18 +174,28 @@ def test_china_governance_lies_in_the_interval_the_published_hree_values_imply(
 # ----------------------------------------------------------------- match statistics
 
 
-@pytest.mark.parametrize(("variant", "expected"), [
-    # docs/eu-crm.md "Match statistics": agreement to one decimal / values compared
-    ("default", {"sr_extraction": (38, 64), "sr_processing": (34, 64), "sr": (53, 89),
-                 "ei": (32, 61)}),
-    ("corrected", {"sr_extraction": (40, 64), "sr_processing": (38, 64), "sr": (57, 89),
-                   "ei": (33, 61)}),
-])
-def test_match_statistics(variant: str, expected: dict[str, tuple[int, int]],
-                          request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize(
+    ("variant", "expected"),
+    [
+        # docs/eu-crm.md "Match statistics": agreement to one decimal / values compared
+        (
+            "default",
+            {"sr_extraction": (38, 64), "sr_processing": (34, 64), "sr": (53, 89), "ei": (32, 61)},
+        ),
+        (
+            "corrected",
+            {"sr_extraction": (40, 64), "sr_processing": (38, 64), "sr": (57, 89), "ei": (33, 61)},
+        ),
+    ],
+)
+def test_match_statistics(
+    variant: str, expected: dict[str, tuple[int, int]], request: pytest.FixtureRequest
+) -> None:
     frame = request.getfixturevalue(variant)
-    got = {m: (int(frame[f"agrees_{m}"].sum()), int(frame[f"agrees_{m}"].notna().sum()))
-           for m in MEASURES}
+    got = {
+        m: (int(frame[f"agrees_{m}"].sum()), int(frame[f"agrees_{m}"].notna().sum()))
+        for m in MEASURES
+    }
     assert got == expected
 
 
@@ -185,10 +204,14 @@ def test_classification_agrees_except_documented_flips(default: pd.DataFrame) ->
     # computed flag, where both are known: coking coal (SR 0.94 vs 1.0) and silver (1.02 vs
     # 0.8) flip at SR = 1; erbium, europium and lutetium at EI = 2.8 (their 'Other' end uses
     # have no sector in the transcription)
-    both = default[default["critical"].notna() & default["published_sr"].notna()
-                   & default["published_ei"].notna()]
+    both = default[
+        default["critical"].notna()
+        & default["published_sr"].notna()
+        & default["published_ei"].notna()
+    ]
     published = (round_half_up(both["published_sr"]) >= 1) & (
-        round_half_up(both["published_ei"]) >= 2.8)
+        round_half_up(both["published_ei"]) >= 2.8
+    )
     flips = set(both.loc[both["critical"].astype(bool) != published, "material"])
     assert flips == {"coking_coal", "silver", "erbium", "europium", "lutetium"}
     assert (len(both), len(flips)) == (75, 5)
@@ -202,17 +225,20 @@ def test_classification_agrees_except_documented_flips(default: pd.DataFrame) ->
 
 
 def test_every_disagreement_has_a_reason_and_every_reason_a_disagreement(
-        default: pd.DataFrame, notes: pd.DataFrame) -> None:
+    default: pd.DataFrame, notes: pd.DataFrame
+) -> None:
     documented = set(zip(notes["material"], notes["measure"], strict=True))
     actual = _disagreements(default)
     assert actual - documented == set(), "disagreements without a curated reason"
     assert documented - actual == set(), "reasons for values that agree"
     assert default.loc[default["reason"].notna(), "material"].nunique() == len(
-        {m for m, _ in actual})
+        {m for m, _ in actual}
+    )
 
 
-def test_corrections_fix_exactly_what_the_notes_say(corrected: pd.DataFrame,
-                                                   notes: pd.DataFrame) -> None:
+def test_corrections_fix_exactly_what_the_notes_say(
+    corrected: pd.DataFrame, notes: pd.DataFrame
+) -> None:
     remaining = _disagreements(corrected)
     documented = set(zip(notes["material"], notes["measure"], strict=True))
     assert remaining <= documented  # no new disagreement without a reason
@@ -223,15 +249,20 @@ def test_corrections_fix_exactly_what_the_notes_say(corrected: pd.DataFrame,
     assert documented - remaining == fixed
 
 
-def test_provenance_names_the_governance_measure(default: pd.DataFrame,
-                                                kb: KnowledgeBase) -> None:
+def test_provenance_names_the_governance_measure(default: pd.DataFrame, kb: KnowledgeBase) -> None:
     prov = default.attrs["critmat"]
     assert prov["parameters"]["wgi_vintage"] == "wgi_2023"
     assert prov["parameters"]["wgi_years"] == [2017]
     assert prov["parameters"]["wgi_measure"] == "mean"
     assert any("six-dimension WGI mean" in n for n in prov["notes"])
-    assert {"eu_crm_2023_gs", "eu_crm_2023_eus", "eu_crm_2023_params", "eu_crm_2023_use",
-            "eu_crm_2023_results", "wgi_2023"} <= set(prov["sources"])
+    assert {
+        "eu_crm_2023_gs",
+        "eu_crm_2023_eus",
+        "eu_crm_2023_params",
+        "eu_crm_2023_use",
+        "eu_crm_2023_results",
+        "wgi_2023",
+    } <= set(prov["sources"])
     assert prov["units"]["ei"].startswith("1")
     pv = kb.indicators.eu_supply_risk(materials="tungsten", wgi_vintage="wgi_pv_geopolrisk")
     assert any("political stability" in n for n in pv.attrs["critmat"]["notes"])

@@ -27,16 +27,39 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 # METHODS.md §3.3, from "Testing case - tool.xlsx", sheet "GeoPolRisk" (formulas in cells):
 # material: (HHI, p t, sum g*f, F t, WTA, Score, Price kUSD/t, Midpoint, CF)
 VECTORS = {
-    "nickel (260400)": (0.26749007657640966, 17500, 21.179740941995366, 37.495,
-                        0.0012076833631026191, 0.00032304331527637555, 4.8067742365648751,
-                        0.0015527962851649864, 0.0037927385852119812),
-    "manganese (260200)": (0.20351833729028621, 0, 191198.00347662019, 350700.567,
-                           0.54518874922896887, 0.11095590775245055, 0.40073488389883327,
-                           0.044463902811067928, 0.10860404642372944),
-    "graphite (250410;250490)": (0.470663478647389, 0, 50585.910846903287, 86586.111,
-                                 0.5842266185959466, 0.27497413262676956,
-                                 2.2269069573987443, 0.61234180905123825,
-                                 1.4956581418407857),
+    "nickel (260400)": (
+        0.26749007657640966,
+        17500,
+        21.179740941995366,
+        37.495,
+        0.0012076833631026191,
+        0.00032304331527637555,
+        4.8067742365648751,
+        0.0015527962851649864,
+        0.0037927385852119812,
+    ),
+    "manganese (260200)": (
+        0.20351833729028621,
+        0,
+        191198.00347662019,
+        350700.567,
+        0.54518874922896887,
+        0.11095590775245055,
+        0.40073488389883327,
+        0.044463902811067928,
+        0.10860404642372944,
+    ),
+    "graphite (250410;250490)": (
+        0.470663478647389,
+        0,
+        50585.910846903287,
+        86586.111,
+        0.5842266185959466,
+        0.27497413262676956,
+        2.2269069573987443,
+        0.61234180905123825,
+        1.4956581418407857,
+    ),
 }
 
 
@@ -55,21 +78,29 @@ def test_methods_3_3_vectorised() -> None:
     np.testing.assert_allclose(gpr.import_risk(num, f, p), wta, rtol=1e-9)
     np.testing.assert_allclose(gpr.score(hhi, num, f, p), sc, rtol=1e-9)
     np.testing.assert_allclose(gpr.midpoint(gpr.score(hhi, num, f, p), price), mid, rtol=1e-9)
-    np.testing.assert_allclose(gpr.cf_reference(gpr.score(hhi, num, f, p), price), cf,
-                               rtol=1e-9)
+    np.testing.assert_allclose(gpr.cf_reference(gpr.score(hhi, num, f, p), price), cf, rtol=1e-9)
 
 
 def test_methods_3_3_trade_row_through_the_cube() -> None:
     # METHODS.md §3.3, sheet "Trade Data": graphite CHN -> USA 2022, 43,274.566 t,
     # 142,631.137 kUSD, g = 0.58821472525596596, g*q = 25,454.736950261173
-    trade = pd.DataFrame({"material": ["graphite"], "year": [2022], "exporter": ["CHN"],
-                          "importer": ["USA"], "quantity_t": [43274.566],
-                          "value_kusd": [142631.137]})
+    trade = pd.DataFrame(
+        {
+            "material": ["graphite"],
+            "year": [2022],
+            "exporter": ["CHN"],
+            "importer": ["USA"],
+            "quantity_t": [43274.566],
+            "value_kusd": [142631.137],
+        }
+    )
     gov = pd.DataFrame({"country": ["CHN"], "year": [2022], "g": [0.58821472525596596]})
-    prod = pd.DataFrame({"material": ["graphite"], "country": ["CHN"], "year": [2022],
-                         "quantity_t": [1.0]})
-    r = gpr.geopolrisk_cube(trade, prod, gov, {"USA": ["USA"]}, materials=["graphite"],
-                            years=[2022]).iloc[0]
+    prod = pd.DataFrame(
+        {"material": ["graphite"], "country": ["CHN"], "year": [2022], "quantity_t": [1.0]}
+    )
+    r = gpr.geopolrisk_cube(
+        trade, prod, gov, {"USA": ["USA"]}, materials=["graphite"], years=[2022]
+    ).iloc[0]
     assert r["numerator"] == pytest.approx(25454.736950261173, rel=1e-12)
 
 
@@ -94,11 +125,13 @@ def peer_g() -> pd.DataFrame:
     return pd.read_csv(DATA / "geopolrisk_peer_governance.csv")
 
 
-def _critmat(kb: KnowledgeBase, peer: pd.DataFrame, peer_g: pd.DataFrame | None
-             ) -> pd.DataFrame:
-    inputs = geopolrisk_inputs(kb, materials=sorted(set(peer["material"])),
-                               importers=sorted(set(peer["importer"])),
-                               years=sorted(set(peer["year"])))
+def _critmat(kb: KnowledgeBase, peer: pd.DataFrame, peer_g: pd.DataFrame | None) -> pd.DataFrame:
+    inputs = geopolrisk_inputs(
+        kb,
+        materials=sorted(set(peer["material"])),
+        importers=sorted(set(peer["importer"])),
+        years=sorted(set(peer["year"])),
+    )
     gov = inputs.governance
     if peer_g is not None:  # the peer's WGI table where it differs from critmat's
         keys = pd.MultiIndex.from_frame(peer_g[["country", "year"]])
@@ -106,9 +139,16 @@ def _critmat(kb: KnowledgeBase, peer: pd.DataFrame, peer_g: pd.DataFrame | None
         extra = peer_g[peer_g["peer_value"] == "value"].rename(columns={"g_peer": "g"})
         gov = pd.concat([gov, extra[["country", "year", "g"]]], ignore_index=True)
     opts = {k: v for k, v in PEER_COMPATIBLE.items() if k != "governance_vintage"}
-    ours = gpr.geopolrisk_cube(inputs.trade, inputs.production, gov, inputs.units,
-                               materials=inputs.materials, years=inputs.years,
-                               assessable=inputs.assessable, **opts)
+    ours = gpr.geopolrisk_cube(
+        inputs.trade,
+        inputs.production,
+        gov,
+        inputs.units,
+        materials=inputs.materials,
+        years=inputs.years,
+        assessable=inputs.assessable,
+        **opts,
+    )
     return peer.merge(ours, on=["material", "importer", "year"], suffixes=("_peer", ""))
 
 
@@ -126,7 +166,8 @@ def test_sample_provenance() -> None:
 
 
 def test_peer_sample_agrees_and_every_difference_is_explained(
-        kb: KnowledgeBase, peer: pd.DataFrame, peer_g: pd.DataFrame) -> None:
+    kb: KnowledgeBase, peer: pd.DataFrame, peer_g: pd.DataFrame
+) -> None:
     m = _critmat(kb, peer, peer_g)
     assert len(m) == len(peer)
     agree = _agree(m)
@@ -144,13 +185,15 @@ def test_peer_sample_agrees_and_every_difference_is_explained(
     # 4. Guyana's gold: the peer credits French Guiana's WMD row to Guyana
     production = (m["material"] == "gold") & (m["importer"] == "GUY")
     explained = no_trade | gas | peer_nan | production
-    assert agree[computed & ~explained].all(), m.loc[computed & ~explained & ~agree,
-                                                     ["material", "importer", "year"]]
+    assert agree[computed & ~explained].all(), m.loc[
+        computed & ~explained & ~agree, ["material", "importer", "year"]
+    ]
     assert (computed & ~explained).sum() >= 0.5 * len(m)
 
 
 def test_without_the_peer_governance_only_tw_and_guyana_partners_differ(
-        kb: KnowledgeBase, peer: pd.DataFrame, peer_g: pd.DataFrame) -> None:
+    kb: KnowledgeBase, peer: pd.DataFrame, peer_g: pd.DataFrame
+) -> None:
     plain = _critmat(kb, peer, None)
     emulated = _critmat(kb, peer, peer_g)
     computed = plain["status"].isin(["ok", "governance_filled"]) & plain["score_peer"].notna()

@@ -10,9 +10,22 @@ import pytest
 from critmat.data.catalog import Catalog, embedded_dir
 
 TABLES_REQUIRED = {
-    "trade", "production", "governance", "materials", "material_aliases", "countries",
-    "eu_crm_2023", "eu_crm_2023_parameters", "eu_crm_2023_end_use", "usgs_mcs2026",
-    "export_controls", "defence_facts", "crma_2024", "nato_2024", "units", "hs_codes",
+    "trade",
+    "production",
+    "governance",
+    "materials",
+    "material_aliases",
+    "countries",
+    "eu_crm_2023",
+    "eu_crm_2023_parameters",
+    "eu_crm_2023_end_use",
+    "usgs_mcs2026",
+    "export_controls",
+    "defence_facts",
+    "crma_2024",
+    "nato_2024",
+    "units",
+    "hs_codes",
 }
 
 
@@ -89,4 +102,5 @@ def test_data_dictionary_is_up_to_date() -> None:
     if not committed.exists():
         pytest.skip("docs not shipped with this copy of the tests")
     assert committed.read_text(encoding="utf-8") == render_data_dictionary(), (
-        "docs/data-dictionary.md is stale: run `python -m critmat.data.docs`")
+        "docs/data-dictionary.md is stale: run `python -m critmat.data.docs`"
+    )

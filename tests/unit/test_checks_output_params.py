@@ -61,8 +61,10 @@ def test_embedded_tables_pass_invariants(kb) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "parquet", "xlsx", "table"])
 def test_write_frame_round_trip(tmp_path: Path, fmt: str) -> None:
-    frame = attach(pd.DataFrame({"material": ["gallium"], "share": [0.98]}),
-                   Provenance(method="m", method_version="1", dataset_version="d"))
+    frame = attach(
+        pd.DataFrame({"material": ["gallium"], "share": [0.98]}),
+        Provenance(method="m", method_version="1", dataset_version="d"),
+    )
     out = tmp_path / f"r.{ {'table': 'txt'}.get(fmt, fmt) }"
     write_frame(frame, fmt=fmt, out=out)
     side = json.loads(out.with_name(out.name + ".provenance.json").read_text())

@@ -19,8 +19,13 @@ from critmat.params import ParameterError
 def test_germanium_processing_hhi_test_vector() -> None:
     # METHODS.md §0.1 TV (processing): CHN 89.6 %, RUS 5.4 %, USA 2.1 %, JPN 1.9 %, UKR 1.0 %
     # -> HHI 0.806634 (shares as given, not renormalised)
-    f = pd.DataFrame({"m": "ge", "c": ["CHN", "RUS", "USA", "JPN", "UKR"],
-                      "s": [0.896, 0.054, 0.021, 0.019, 0.010]})
+    f = pd.DataFrame(
+        {
+            "m": "ge",
+            "c": ["CHN", "RUS", "USA", "JPN", "UKR"],
+            "s": [0.896, 0.054, 0.021, 0.019, 0.010],
+        }
+    )
     assert float(hhi(f, ["m"], value="s", normalise=False).iloc[0]) == pytest.approx(0.806634)
 
 
@@ -28,29 +33,35 @@ def test_germanium_processing_hhi_in_the_embedded_table(kb: KnowledgeBase) -> No
     # The embedded EU 2023 table (Emilsson transcription) lists seven processors incl. the EU
     # members BE and DE: CN 83.1, RU 5.0, BE 4.5, DE 2.7, US 2.0, JP 1.8, UA 0.9 (%). The
     # METHODS TV above renormalises the non-EU shares; the full mix gives 0.69662.
-    c = kb.indicators.concentration(materials="germanium", source="eu_crm_2023",
-                                    stage="processing")
+    c = kb.indicators.concentration(materials="germanium", source="eu_crm_2023", stage="processing")
     assert c["hhi"].iloc[0] == pytest.approx(0.69662, abs=1e-9)
     assert c["top1_country"].iloc[0] == "CHN" and c["china_share"].iloc[0] == 0.831
 
 
-@pytest.mark.parametrize(("material", "value", "tol"), [
-    # METHODS.md §0.1: geopolrisk-py "Testing case - tool.xlsx", 2022, Nickel 0.26749007657640966
-    # (exact match with the shared World Mining Data DB)
-    ("nickel", 0.26749007657640966, 1e-9),
-    # METHODS.md §0.1: values from the shared DB (newer vintage than the xlsx)
-    ("manganese", 0.203336, 5e-7), ("graphite", 0.466744, 5e-7), ("gallium", 0.967896, 5e-7),
-    ("germanium", 0.876404, 5e-7), ("tungsten", 0.600562, 5e-7),
-    ("rare_earths", 0.521829, 5e-7), ("cobalt", 0.492897, 5e-7),
-])
+@pytest.mark.parametrize(
+    ("material", "value", "tol"),
+    [
+        # METHODS.md §0.1: geopolrisk-py "Testing case - tool.xlsx", 2022,
+        # Nickel 0.26749007657640966
+        # (exact match with the shared World Mining Data DB)
+        ("nickel", 0.26749007657640966, 1e-9),
+        # METHODS.md §0.1: values from the shared DB (newer vintage than the xlsx)
+        ("manganese", 0.203336, 5e-7),
+        ("graphite", 0.466744, 5e-7),
+        ("gallium", 0.967896, 5e-7),
+        ("germanium", 0.876404, 5e-7),
+        ("tungsten", 0.600562, 5e-7),
+        ("rare_earths", 0.521829, 5e-7),
+        ("cobalt", 0.492897, 5e-7),
+    ],
+)
 def test_wmd_2022_hhi(kb: KnowledgeBase, material: str, value: float, tol: float) -> None:
     c = kb.indicators.concentration(materials=material, years=2022, source="wmd")
     assert c["hhi"].iloc[0] == pytest.approx(value, abs=tol)
 
 
 def test_concentration_columns_and_adversaries(kb: KnowledgeBase) -> None:
-    c = kb.indicators.concentration(materials="gallium", years="2020-2022",
-                                    adversaries="CHN,RUS")
+    c = kb.indicators.concentration(materials="gallium", years="2020-2022", adversaries="CHN,RUS")
     assert set(c["source"]) == {"wmd_bmf"}
     assert (c["adversary_share"] >= c["china_share"]).all()
     assert {"hhi_pct", "top3_share", "status"} <= set(c.columns)
@@ -62,19 +73,31 @@ def test_concentration_columns_and_adversaries(kb: KnowledgeBase) -> None:
 
 
 def test_zero_supply_is_not_zero_concentration() -> None:
-    f = pd.DataFrame({"material": ["a", "a"], "stage": "e", "year": 1, "country": ["X", "Y"],
-                      "quantity_t": [0.0, 0.0]})
+    f = pd.DataFrame(
+        {
+            "material": ["a", "a"],
+            "stage": "e",
+            "year": 1,
+            "country": ["X", "Y"],
+            "quantity_t": [0.0, 0.0],
+        }
+    )
     out = concentration(f)
     assert out["status"].iloc[0] == "no_supply" and out["hhi"].isna().all()
 
 
 def _hand_case() -> tuple[pd.DataFrame, pd.DataFrame]:
     # worked by hand: group G = {A, B}; X->A 10 t, A->B 5 t (domestic), B->Y 3 t, Z->A 30 t
-    trade = pd.DataFrame({
-        "material": "m", "year": 2020,
-        "exporter": ["X", "A", "B", "Z"], "importer": ["A", "B", "Y", "A"],
-        "quantity_t": [10.0, 5.0, 3.0, 30.0], "value_kusd": [20.0, 10.0, 6.0, 60.0],
-    })
+    trade = pd.DataFrame(
+        {
+            "material": "m",
+            "year": 2020,
+            "exporter": ["X", "A", "B", "Z"],
+            "importer": ["A", "B", "Y", "A"],
+            "quantity_t": [10.0, 5.0, 3.0, 30.0],
+            "value_kusd": [20.0, 10.0, 6.0, 60.0],
+        }
+    )
     return trade, units_frame({"G": ["A", "B"], "A": ["A"]})
 
 
@@ -86,7 +109,7 @@ def test_group_flows_exclude_internal_trade() -> None:
     a = flows[flows["unit"] == "A"].set_index("partner")["quantity_t"]
     assert a.to_dict() == {"X": 10.0, "Z": 30.0}
     dep = import_dependency(flows, country_sets={"z": ["Z"]}).set_index("importer")
-    assert dep.loc["G", "import_hhi"] == pytest.approx(0.25 ** 2 + 0.75 ** 2)
+    assert dep.loc["G", "import_hhi"] == pytest.approx(0.25**2 + 0.75**2)
     assert dep.loc["G", "z_share"] == pytest.approx(0.75)
     assert dep.loc["G", "top_origin"] == "Z"
 
@@ -108,13 +131,25 @@ def test_net_import_reliance_by_hand() -> None:
 
 
 def test_net_exporter_gets_zero() -> None:
-    trade = pd.DataFrame({"material": "m", "year": 1, "exporter": ["A", "X"],
-                          "importer": ["X", "A"], "quantity_t": [50.0, 5.0],
-                          "value_kusd": [1.0, 1.0]})
+    trade = pd.DataFrame(
+        {
+            "material": "m",
+            "year": 1,
+            "exporter": ["A", "X"],
+            "importer": ["X", "A"],
+            "quantity_t": [50.0, 5.0],
+            "value_kusd": [1.0, 1.0],
+        }
+    )
     units = units_frame({"A": ["A"]})
     prod = pd.DataFrame({"material": "m", "year": 1, "country": ["A"], "quantity_t": [100.0]})
-    nir = net_import_reliance(unit_flows(trade, units), unit_flows(trade, units,
-                              direction="exports"), prod, units, producing_materials=["m"])
+    nir = net_import_reliance(
+        unit_flows(trade, units),
+        unit_flows(trade, units, direction="exports"),
+        prod,
+        units,
+        producing_materials=["m"],
+    )
     assert nir["nir"].iloc[0] == 0.0 and bool(nir["net_exporter"].iloc[0])
     assert nir["status"].iloc[0] == "net_exporter"
 
@@ -134,8 +169,13 @@ def test_eu27_dependency_indicator(kb: KnowledgeBase) -> None:
 
 
 def test_user_groups(kb: KnowledgeBase) -> None:
-    d = kb.indicators.dependency(materials="tungsten", importers="EU27,AUKUS,USA", years=2022,
-                                 groupby={"AUKUS": ["AUS", "GBR", "USA"]}, with_nir=False)
+    d = kb.indicators.dependency(
+        materials="tungsten",
+        importers="EU27,AUKUS,USA",
+        years=2022,
+        groupby={"AUKUS": ["AUS", "GBR", "USA"]},
+        with_nir=False,
+    )
     assert set(d["importer"]) == {"EU27", "AUKUS", "USA"}
     with pytest.raises(ParameterError, match="NAME=member"):
         kb.indicators.dependency(materials="tungsten", groupby=["AUKUS"])

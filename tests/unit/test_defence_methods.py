@@ -17,20 +17,41 @@ from critmat.params import ParameterError
 
 
 def _bom(rows: list[tuple[str, str, str, float]], kind: str = "user") -> pd.DataFrame:
-    return pd.DataFrame({"system": [r[0] for r in rows], "component": [r[1] for r in rows],
-                         "material": [r[2] for r in rows], "kg_per_unit": [r[3] for r in rows],
-                         "kind": kind, "substitutable_share": 0.0, "source_id": "t"})
+    return pd.DataFrame(
+        {
+            "system": [r[0] for r in rows],
+            "component": [r[1] for r in rows],
+            "material": [r[2] for r in rows],
+            "kg_per_unit": [r[3] for r in rows],
+            "kind": kind,
+            "substitutable_share": 0.0,
+            "source_id": "t",
+        }
+    )
 
 
 def _rates(rows: list[tuple[str, str, float]], kind: str = "user") -> pd.DataFrame:
-    return pd.DataFrame({"programme": [r[0] for r in rows], "system": [r[1] for r in rows],
-                         "units_per_year": [r[2] for r in rows], "priority": 1.0,
-                         "kind": kind, "source_id": "r"})
+    return pd.DataFrame(
+        {
+            "programme": [r[0] for r in rows],
+            "system": [r[1] for r in rows],
+            "units_per_year": [r[2] for r in rows],
+            "priority": 1.0,
+            "kind": kind,
+            "source_id": "r",
+        }
+    )
 
 
 def test_annual_demand_sums_components_and_flags_gaps() -> None:
-    bom = _bom([("M", "fin", "samarium", 0.5), ("M", "seeker", "samarium", 0.25),
-                ("M", "seeker", "gallium", 0.01), ("X", "c", "tungsten", 3.0)])
+    bom = _bom(
+        [
+            ("M", "fin", "samarium", 0.5),
+            ("M", "seeker", "samarium", 0.25),
+            ("M", "seeker", "gallium", 0.01),
+            ("X", "c", "tungsten", 3.0),
+        ]
+    )
     d = annual_demand(bom, _rates([("P", "M", 400.0), ("P", "Y", 10.0)], kind="assumption"))
     d = d.set_index(["system", "material"])
     assert d.loc[("M", "samarium"), "demand_t"] == pytest.approx(0.3)  # 400 x 0.75 kg
@@ -48,10 +69,15 @@ def test_worst_kind() -> None:
 
 
 def test_supply_mix_fallback_and_proxy() -> None:
-    shares = pd.DataFrame({
-        "material": ["neodymium", "neodymium", "gallium"], "stage": ["processing"] * 3,
-        "mix": ["eu_sourcing", "global", "global"], "country": ["CHN", "CHN", "CHN"],
-        "share": [0.9, 0.85, 0.98]})
+    shares = pd.DataFrame(
+        {
+            "material": ["neodymium", "neodymium", "gallium"],
+            "stage": ["processing"] * 3,
+            "mix": ["eu_sourcing", "global", "global"],
+            "country": ["CHN", "CHN", "CHN"],
+            "share": [0.9, 0.85, 0.98],
+        }
+    )
     m = supply_mix(shares, ["rare_earths", "gallium"], stages=("processing",))
     m = m.set_index("material")
     assert m.loc["rare_earths", "proxy"] == "neodymium"
@@ -62,12 +88,26 @@ def test_supply_mix_fallback_and_proxy() -> None:
 
 
 def test_supplier_exposure_arithmetic() -> None:
-    demand = pd.DataFrame({"programme": ["P"], "system": ["S"], "material": ["m"],
-                           "demand_t_per_year": [10.0], "kind": ["user"],
-                           "rests_on_assumption": [False]})
-    mix = pd.DataFrame({"material": ["m", "m"], "stage": ["processing"] * 2,
-                        "country": ["CHN", "MYS"], "share": [0.8, 0.2],
-                        "mix_used": "eu_sourcing", "proxy": None})
+    demand = pd.DataFrame(
+        {
+            "programme": ["P"],
+            "system": ["S"],
+            "material": ["m"],
+            "demand_t_per_year": [10.0],
+            "kind": ["user"],
+            "rests_on_assumption": [False],
+        }
+    )
+    mix = pd.DataFrame(
+        {
+            "material": ["m", "m"],
+            "stage": ["processing"] * 2,
+            "country": ["CHN", "MYS"],
+            "share": [0.8, 0.2],
+            "mix_used": "eu_sourcing",
+            "proxy": None,
+        }
+    )
     e = supplier_exposure(demand, mix, pd.Series({"m": 0.1}))
     assert e["exposed_t"].tolist() == pytest.approx([7.2, 1.8])  # 10 x 0.9 x share
 
@@ -82,20 +122,26 @@ def test_served_share_and_builds() -> None:
     assert lost[:, 0].tolist() == pytest.approx([5.0, 0.8])  # scarcest material binds
     assert lim[:, 0].tolist() == [0, 1]
     # a stock of 1 month covers the first month's gap of the first material
-    lost_s, _ = simulate_builds(uses, np.array([10.0, 4.0]), np.array([0.5, 0.8]), 3,
-                                stock_months=np.array([1.0, 0.0]))
+    lost_s, _ = simulate_builds(
+        uses, np.array([10.0, 4.0]), np.array([0.5, 0.8]), 3, stock_months=np.array([1.0, 0.0])
+    )
     assert lost_s[0].tolist() == pytest.approx([2.0, 2.0, 5.0])
     sub = np.array([[1.0, 1.0], [0.0, 0.5]])
-    lost_m, _ = simulate_builds(uses, np.array([10.0, 4.0]), np.array([0.5, 0.8]), 3,
-                                substitutable=sub, substitution_lead=1)
+    lost_m, _ = simulate_builds(
+        uses, np.array([10.0, 4.0]), np.array([0.5, 0.8]), 3, substitutable=sub, substitution_lead=1
+    )
     assert lost_m[0].tolist() == pytest.approx([5.0, 0.0, 0.0])
     assert lost_m[1].tolist() == pytest.approx([0.8, 0.4, 0.4])
 
 
 def test_allocate_shortfall_rules() -> None:
-    dem = pd.DataFrame({"material": ["x"] * 3,
-                        "sector": ["defence", "energy_transition", "other"],
-                        "demand": [0.2, 0.3, 0.5]})
+    dem = pd.DataFrame(
+        {
+            "material": ["x"] * 3,
+            "sector": ["defence", "energy_transition", "other"],
+            "demand": [0.2, 0.3, 0.5],
+        }
+    )
     avail = pd.Series({"x": 0.4})
     first = allocate_shortfall(dem, avail, rule="defence_first").set_index("sector")
     assert first["served"].tolist() == pytest.approx([0.2, 0.2, 0.0])
@@ -125,8 +171,9 @@ def test_read_bom_validates_frames_without_writing(kb: KnowledgeBase) -> None:
     b = read_bom(kb, good)
     assert b["material"].tolist() == ["gallium"] and b["kind"].tolist() == ["user"]
     assert b["component"].tolist() == ["all components"]
-    bad = pd.DataFrame({"system": ["S", "S"], "material": ["galium", "tungsten"],
-                        "kg_per_unit": [0.2, -1.0]})
+    bad = pd.DataFrame(
+        {"system": ["S", "S"], "material": ["galium", "tungsten"], "kg_per_unit": [0.2, -1.0]}
+    )
     with pytest.raises(DataValidationError) as exc:
         read_bom(kb, bad)
     text = str(exc.value)
@@ -150,8 +197,9 @@ def test_importance_and_criticality(kb: KnowledgeBase) -> None:
     assert nato["rank"].median() <= len(crit) / 2
     with pytest.raises(ParameterError, match="no published threshold"):
         kb.defence.criticality(supply_risk="geopolrisk")
-    doe = kb.defence.criticality(scheme="doe", cutoffs={"importance": (1.4, 2.8, 5.6),
-                                                        "supply_risk": (0.5, 1.0, 2.0)})
+    doe = kb.defence.criticality(
+        scheme="doe", cutoffs={"importance": (1.4, 2.8, 5.6), "supply_risk": (0.5, 1.0, 2.0)}
+    )
     assert {"importance_level", "supply_risk_level"} <= set(doe.columns)
 
 
@@ -185,10 +233,10 @@ def test_energy_competition_shares(kb: KnowledgeBase) -> None:
     e = kb.defence.energy(materials="rare_earths,gallium").set_index("material")
     ree = e.loc["rare_earths"]
     assert ree["defence_share_world"] == pytest.approx(
-        ree["defence_demand_t"] / ree["world_demand_t"])
+        ree["defence_demand_t"] / ree["world_demand_t"]
+    )
     assert ree["end_use_proxy"] == "neodymium" and ree["published_defence_share_upper"] == 0.05
-    s = kb.defence.shortfall(shortfall=0.5, defence_share={"gallium": 0.05},
-                             materials="gallium")
+    s = kb.defence.shortfall(shortfall=0.5, defence_share={"gallium": 0.05}, materials="gallium")
     assert s.loc[s["sector"] == "defence", "served_share"].tolist() == [1.0]
 
 

@@ -20,12 +20,17 @@ def test_import_creates_nothing_prints_nothing_opens_nothing(tmp_path: Path) -> 
         " 'version': critmat.__version__}))\n"
     )
     env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "xdg"), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    )
     out = json.loads(proc.stdout)
     assert proc.stderr == ""
-    assert out == {"handlers": 0, "duckdb": False, "pandera": False,
-                   "version": out["version"]}
+    assert out == {"handlers": 0, "duckdb": False, "pandera": False, "version": out["version"]}
     assert list(home.iterdir()) == []  # no folder, no file created
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
 

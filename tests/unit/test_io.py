@@ -13,10 +13,13 @@ from tests.conftest import write_csv
 
 
 def test_csv_keeps_codes_as_text(tmp_path: Path) -> None:
-    p = write_csv(tmp_path / "t.csv", """
+    p = write_csv(
+        tmp_path / "t.csv",
+        """
         hs6,value
         010111,1
-        """)
+        """,
+    )
     frame, info = read_user_file(p)
     assert frame.loc[0, "hs6"] == "010111" and info["format"] == "csv"
 
@@ -42,13 +45,16 @@ def test_windows_1252_text_is_read(tmp_path: Path) -> None:
     assert frame.loc[0, "country"] == "Türkiye" and info["encoding"] == "cp1252"
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("empty.csv", "", "empty"),
-    ("header.csv", "a,b\n", "no data rows"),
-    ("data.json", "[]", "unsupported file type"),
-    ("fake.xlsx", "not a workbook", "not a readable Excel workbook"),
-    ("fake.parquet", "nope", "not a readable Parquet file"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", "", "empty"),
+        ("header.csv", "a,b\n", "no data rows"),
+        ("data.json", "[]", "unsupported file type"),
+        ("fake.xlsx", "not a workbook", "not a readable Excel workbook"),
+        ("fake.parquet", "nope", "not a readable Parquet file"),
+    ],
+)
 def test_bad_files(tmp_path: Path, name: str, content: str, message: str) -> None:
     p = tmp_path / name
     p.write_text(content, encoding="utf-8")

@@ -30,8 +30,15 @@ def test_trade_filters_and_material_attribution(kb: KnowledgeBase) -> None:
 def test_full_trade_table(kb: KnowledgeBase) -> None:
     t = kb.trade()
     assert len(t) == 1_264_888
-    assert list(t.columns) == ["year", "exporter", "importer", "hs6", "value_kusd",
-                               "quantity_t", "source_id"]
+    assert list(t.columns) == [
+        "year",
+        "exporter",
+        "importer",
+        "hs6",
+        "value_kusd",
+        "quantity_t",
+        "source_id",
+    ]
     assert t["quantity_t"].isna().sum() == 61_682  # absent, not zero
 
 

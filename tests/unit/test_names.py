@@ -8,26 +8,29 @@ from critmat.errors import UnknownNameError
 from critmat.knowledge_base import KnowledgeBase
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("Gallium", "gallium"),
-    ("Ga", "gallium"),
-    ("Barytes", "baryte"),
-    ("Baryte", "baryte"),
-    ("Borate", "boron"),
-    ("Boron", "boron"),
-    ("HREEs", "hree"),
-    ("Heavy Rare earths Elements", "hree"),
-    ("Rare Earths (REO)", "rare_earths"),
-    ("Natural graphite", "graphite"),
-    ("Graphite (natural)", "graphite"),
-    ("Titanium metal", "titanium_metal"),
-    ("titanium_metal", "titanium_metal"),
-    ("Phosphorous", "phosphorus"),
-    ("Tungsten (W)", "tungsten"),
-    ("lithium — battery grade", "lithium"),
-    ("PGM", "pgm"),
-    ("  NEODYMIUM ", "neodymium"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Gallium", "gallium"),
+        ("Ga", "gallium"),
+        ("Barytes", "baryte"),
+        ("Baryte", "baryte"),
+        ("Borate", "boron"),
+        ("Boron", "boron"),
+        ("HREEs", "hree"),
+        ("Heavy Rare earths Elements", "hree"),
+        ("Rare Earths (REO)", "rare_earths"),
+        ("Natural graphite", "graphite"),
+        ("Graphite (natural)", "graphite"),
+        ("Titanium metal", "titanium_metal"),
+        ("titanium_metal", "titanium_metal"),
+        ("Phosphorous", "phosphorus"),
+        ("Tungsten (W)", "tungsten"),
+        ("lithium — battery grade", "lithium"),
+        ("PGM", "pgm"),
+        ("  NEODYMIUM ", "neodymium"),
+    ],
+)
 def test_material_aliases(kb: KnowledgeBase, name: str, expected: str) -> None:
     assert kb.materials_resolver.resolve(name) == expected
 
@@ -47,12 +50,25 @@ def test_every_source_spelling_is_in_the_alias_table(kb: KnowledgeBase) -> None:
         assert kb.materials_resolver.resolve(alias) == material
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("DEU", "DEU"), ("de", "DEU"), ("Germany", "DEU"), ("Congo, D.R.", "COD"),
-    ("Korea, South", "KOR"), ("South Korea", "KOR"), ("Türkiye", "TUR"), ("Turkyie", "TUR"),
-    ("Brasilia", "BRA"), ("United States of America", "USA"), ("Kosovo", "XKX"),
-    ("Taiwan", "TWN"), ("Other Asia, nes", "TWN"), ("Congo (Kinshasa)", "COD"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("DEU", "DEU"),
+        ("de", "DEU"),
+        ("Germany", "DEU"),
+        ("Congo, D.R.", "COD"),
+        ("Korea, South", "KOR"),
+        ("South Korea", "KOR"),
+        ("Türkiye", "TUR"),
+        ("Turkyie", "TUR"),
+        ("Brasilia", "BRA"),
+        ("United States of America", "USA"),
+        ("Kosovo", "XKX"),
+        ("Taiwan", "TWN"),
+        ("Other Asia, nes", "TWN"),
+        ("Congo (Kinshasa)", "COD"),
+    ],
+)
 def test_country_names(kb: KnowledgeBase, name: str, expected: str) -> None:
     assert kb.countries_resolver.resolve(name) == expected
 
@@ -76,9 +92,13 @@ def test_unknown_country_suggests(kb: KnowledgeBase) -> None:
 def test_group_members(kb: KnowledgeBase) -> None:
     res = kb.materials_resolver
     assert res.ancestors("dysprosium") == ["hree", "rare_earths"]
-    assert set(res.members("lree")) == {"lanthanum", "cerium", "praseodymium", "neodymium",
-                                        "samarium"}
+    assert set(res.members("lree")) == {
+        "lanthanum",
+        "cerium",
+        "praseodymium",
+        "neodymium",
+        "samarium",
+    }
     assert "scandium" in res.members("rare_earths")
-    assert set(res.members("pgm")) == {"platinum", "palladium", "rhodium", "iridium",
-                                       "ruthenium"}
+    assert set(res.members("pgm")) == {"platinum", "palladium", "rhodium", "iridium", "ruthenium"}
     assert kb.resolve_materials("hree", expand_groups=True)[0] == "hree"

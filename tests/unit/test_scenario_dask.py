@@ -14,23 +14,36 @@ import pytest
 from critmat.knowledge_base import KnowledgeBase
 from critmat.scenarios.runner import DaskError, run
 
-SPEC = {"scenario": {"name": "ga-ge-w", "horizon_months": 36, "shocks": [
-    {"exporter": "CHN", "material": ["gallium", "germanium", "tungsten"],
-     "onset": {"dist": "uniform", "low": 0, "high": 6},
-     "duration": {"dist": "lognormal", "median": 12, "sigma": 0.5, "high": 36},
-     "severity": {"dist": "uniform", "low": 0.5, "high": 1}}],
-    "mitigations": {"stocks": [{"initial_months": 2, "release_cap": 0.5}],
-                    "substitution": [{"material": "all", "max_share": 0.1, "lead_time": 3,
-                                      "ramp": 6}]}},
-    "samples": 120, "seed": 42}
+SPEC = {
+    "scenario": {
+        "name": "ga-ge-w",
+        "horizon_months": 36,
+        "shocks": [
+            {
+                "exporter": "CHN",
+                "material": ["gallium", "germanium", "tungsten"],
+                "onset": {"dist": "uniform", "low": 0, "high": 6},
+                "duration": {"dist": "lognormal", "median": 12, "sigma": 0.5, "high": 36},
+                "severity": {"dist": "uniform", "low": 0.5, "high": 1},
+            }
+        ],
+        "mitigations": {
+            "stocks": [{"initial_months": 2, "release_cap": 0.5}],
+            "substitution": [{"material": "all", "max_share": 0.1, "lead_time": 3, "ramp": 6}],
+        },
+    },
+    "samples": 120,
+    "seed": 42,
+}
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[object]:
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=":0") as c:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as c:
         yield c
 
 
@@ -43,8 +56,7 @@ def _same(a: object, b: object) -> None:
 
 def test_local_equals_existing_cluster(kb: KnowledgeBase, cluster: object) -> None:
     local = run(SPEC, kb, chunk_size=25, keep_arrays=True)
-    remote = run(SPEC, kb, chunk_size=25, keep_arrays=True,
-                 dask=cluster.scheduler_address)  # type: ignore[attr-defined]
+    remote = run(SPEC, kb, chunk_size=25, keep_arrays=True, dask=cluster.scheduler_address)  # type: ignore[attr-defined]
     assert remote.meta["engine"] == "dask (existing cluster)" and remote.meta["chunks"] == 5
     assert remote.meta["dask_workers"] == 2
     _same(local, remote)

@@ -31,15 +31,17 @@ def test_hand_worked_stock_case() -> None:
     st = StaticInputs.simple(horizon=12, shock_weight=[[0.6]], stock0=[2.0])
     r = one(st, onset=0, duration=10, severity=1.0, leakage=0.25)
     short = r["shortfall_f64"][0, 0]
-    np.testing.assert_allclose(short, [0, 0, 0, 0, 0.25, 0.45, 0.45, 0.45, 0.45, 0.45, 0, 0],
-                               atol=1e-12)
-    np.testing.assert_allclose(r["stock_path"][0, 0], [1.55, 1.1, 0.65, 0.2] + [0.0] * 8,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        short, [0, 0, 0, 0, 0.25, 0.45, 0.45, 0.45, 0.45, 0.45, 0, 0], atol=1e-12
+    )
+    np.testing.assert_allclose(
+        r["stock_path"][0, 0], [1.55, 1.1, 0.65, 0.2] + [0.0] * 8, atol=1e-12
+    )
     assert r["cum_shortfall"][0, 0] == pytest.approx(4.5 - 2.0)  # total cut minus the stock
     assert r["months_to_stockout"][0, 0] == 4.0  # stocks last 4 months after the onset
     assert r["first_shortfall_month"][0, 0] == 4.0
     # price while 45 % is short: (1 - 0.45)^(1 / (-0.3 - 0.2)) = 0.55^-2
-    assert r["price_f64"][0, 0, 5] == pytest.approx(0.55 ** -2)
+    assert r["price_f64"][0, 0, 5] == pytest.approx(0.55**-2)
     assert r["price_f64"][0, 0, 0] == 1.0
     check_stock_flow_balance(r)
 
@@ -50,7 +52,7 @@ def test_price_response_matches_methods_4_2() -> None:
     st = StaticInputs.simple(horizon=3, shock_weight=[[0.5]])
     r = one(st, onset=0, duration=3, severity=1.0)
     assert r["price_f64"][0, 0, 1] == pytest.approx(4.0)
-    assert pytest.approx(0.6598, abs=1e-4) == 4.0 ** -0.3
+    assert pytest.approx(0.6598, abs=1e-4) == 4.0**-0.3
     capped = StaticInputs.simple(horizon=3, shock_weight=[[1.0]], max_price_ratio=7.5)
     assert one(capped, duration=3)["price_f64"][0, 0, 1] == 7.5
 
@@ -69,9 +71,13 @@ def test_defence_first_and_systems_not_built() -> None:
     # (constructed) material A loses half its supply for 3 months, B is untouched; defence
     # takes 60 % of A and 20 % of B. System S1 (10 a month) needs A and B, S2 (5 a month) B.
     st = StaticInputs.simple(
-        horizon=4, shock_weight=[[0.5, 0.0]], defence_share=[0.6, 0.2],
+        horizon=4,
+        shock_weight=[[0.5, 0.0]],
+        defence_share=[0.6, 0.2],
         system_rate=np.array([10.0, 5.0]),
-        system_uses=np.array([[True, True], [False, True]]), defence_first=True)
+        system_uses=np.array([[True, True], [False, True]]),
+        defence_first=True,
+    )
     r = one(st, duration=3)
     # defence first: defence gets all 0.5 of A's supply, 0.5/0.6 of its need
     np.testing.assert_allclose(r["defence_shortfall"][0, 0], [0.1, 0.1, 0.1, 0.0], atol=1e-12)
@@ -79,10 +85,16 @@ def test_defence_first_and_systems_not_built() -> None:
     assert nb[0] == pytest.approx(3 * 10 * (1 - 0.5 / 0.6))
     assert nb[1] == 0.0
     # pro rata (the market): defence gets half of its need, so S1 builds half
-    pro = simulate(StaticInputs.simple(
-        horizon=4, shock_weight=[[0.5, 0.0]], defence_share=[0.6, 0.2],
-        system_rate=np.array([10.0, 5.0]),
-        system_uses=np.array([[True, True], [False, True]])), ShockDraws.fixed(1, duration=3))
+    pro = simulate(
+        StaticInputs.simple(
+            horizon=4,
+            shock_weight=[[0.5, 0.0]],
+            defence_share=[0.6, 0.2],
+            system_rate=np.array([10.0, 5.0]),
+            system_uses=np.array([[True, True], [False, True]]),
+        ),
+        ShockDraws.fixed(1, duration=3),
+    )
     assert pro["cum_systems_not_built"][0, 0] == pytest.approx(15.0)
     assert pro["cum_defence_shortfall"][0, 0] == pytest.approx(3 * 0.3)
 
@@ -90,16 +102,26 @@ def test_defence_first_and_systems_not_built() -> None:
 def test_release_cap_delay_reserve_and_defence_only() -> None:
     # (constructed) the whole supply is cut from month 0 for 4 months; stock 1.0, reserve
     # 0.4 (never released), cap 0.25 a month, released from month 1 on.
-    st = StaticInputs.simple(horizon=5, shock_weight=[[1.0]], stock0=[1.0],
-                             release_cap=np.array([0.25]), release_delay=np.array([1.0]),
-                             reserve=np.array([0.4]))
+    st = StaticInputs.simple(
+        horizon=5,
+        shock_weight=[[1.0]],
+        stock0=[1.0],
+        release_cap=np.array([0.25]),
+        release_delay=np.array([1.0]),
+        reserve=np.array([0.4]),
+    )
     r = one(st, duration=4)
     np.testing.assert_allclose(r["release"][0, 0], [0, 0.25, 0.25, 0.1, 0], atol=1e-12)
     np.testing.assert_allclose(r["stock_path"][0, 0], [1.0, 0.75, 0.5, 0.4, 0.4], atol=1e-12)
     assert r["months_to_stockout"][0, 0] == 3.0  # the releasable part ran out in month 3
     # a defence-only stock covers only the defence gap (defence share 0.3)
-    st = StaticInputs.simple(horizon=3, shock_weight=[[1.0]], stock0=[5.0],
-                             defence_share=[0.3], release_defence=np.array([True]))
+    st = StaticInputs.simple(
+        horizon=3,
+        shock_weight=[[1.0]],
+        stock0=[5.0],
+        defence_share=[0.3],
+        release_defence=np.array([True]),
+    )
     r = one(st, duration=2)
     np.testing.assert_allclose(r["release"][0, 0], [0.3, 0.3, 0.0], atol=1e-12)
     np.testing.assert_allclose(r["defence_shortfall"][0, 0], [0, 0, 0], atol=1e-12)
@@ -110,14 +132,20 @@ def test_partner_ramp_restraint_and_partner_cut() -> None:
     # (constructed) half the supply is cut from month 0 on; a partner with capacity 0.3
     # starts 2 months after the onset and ramps up over 2 months:
     # month 2: mean of (t-2)/2 over [2,3) = 0.25 -> 0.075; month 3: 0.75 -> 0.225; then 0.3
-    partner = {"credit_material": np.array([0]), "credit_max": np.array([0.3]),
-               "credit_lead": np.array([2.0]), "credit_ramp": np.array([2.0]),
-               "credit_start": np.array([False]), "credit_shock": np.zeros((1, 1))}
+    partner = {
+        "credit_material": np.array([0]),
+        "credit_max": np.array([0.3]),
+        "credit_lead": np.array([2.0]),
+        "credit_ramp": np.array([2.0]),
+        "credit_start": np.array([False]),
+        "credit_shock": np.zeros((1, 1)),
+    }
     st = StaticInputs.simple(horizon=6, shock_weight=[[0.5]], **partner)
     r = one(st)
     np.testing.assert_allclose(r["credit"][0, 0], [0, 0, 0.075, 0.225, 0.3, 0.3], atol=1e-12)
-    np.testing.assert_allclose(r["shortfall_f64"][0, 0], [0.5, 0.5, 0.425, 0.275, 0.2, 0.2],
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        r["shortfall_f64"][0, 0], [0.5, 0.5, 0.425, 0.275, 0.2, 0.2], atol=1e-12
+    )
     # the same partner in the cut country delivers nothing
     hit = {**partner, "credit_shock": np.ones((1, 1))}
     r = one(StaticInputs.simple(horizon=6, shock_weight=[[0.5]], **hit))
@@ -130,18 +158,20 @@ def test_partner_ramp_restraint_and_partner_cut() -> None:
 
 
 def test_replenishment_after_the_cut() -> None:
-    st = StaticInputs.simple(horizon=6, shock_weight=[[1.0]], stock0=[1.0],
-                             replenish=np.array([0.25]))
+    st = StaticInputs.simple(
+        horizon=6, shock_weight=[[1.0]], stock0=[1.0], replenish=np.array([0.25])
+    )
     r = one(st, duration=1)
-    np.testing.assert_allclose(r["stock_path"][0, 0], [0.0, 0.25, 0.5, 0.75, 1.0, 1.0],
-                               atol=1e-12)
+    np.testing.assert_allclose(r["stock_path"][0, 0], [0.0, 0.25, 0.5, 0.75, 1.0, 1.0], atol=1e-12)
     check_stock_flow_balance(r)
 
 
 def test_no_shock_no_shortfall_and_a_shock_that_does_not_happen() -> None:
     st = StaticInputs.simple(horizon=12, shock_weight=[[0.7, 0.2]], stock0=[1.0, 3.0])
-    for draws in (ShockDraws.fixed(3, severity=0.0, duration=12),
-                  ShockDraws.fixed(3, occurs=False, duration=12)):
+    for draws in (
+        ShockDraws.fixed(3, severity=0.0, duration=12),
+        ShockDraws.fixed(3, occurs=False, duration=12),
+    ):
         r = simulate(st, draws, detail=True)
         assert r["shortfall"].max() == 0 and r["release"].max() == 0
         assert (r["price"] == 1).all()
@@ -153,13 +183,23 @@ def test_no_shock_no_shortfall_and_a_shock_that_does_not_happen() -> None:
 
 def test_results_do_not_depend_on_chunking() -> None:
     rng = np.random.default_rng(3)
-    st = StaticInputs.simple(horizon=24, shock_weight=[[0.4, 0.7], [0.3, 0.1]],
-                             stock0=[1.0, 0.5], release_cap=np.array([0.3, UNLIMITED]),
-                             defence_share=[0.1, 0.2], defence_first=True)
+    st = StaticInputs.simple(
+        horizon=24,
+        shock_weight=[[0.4, 0.7], [0.3, 0.1]],
+        stock0=[1.0, 0.5],
+        release_cap=np.array([0.3, UNLIMITED]),
+        defence_share=[0.1, 0.2],
+        defence_first=True,
+    )
     n = 37
-    draws = ShockDraws(onset=rng.uniform(0, 6, (n, 2)), duration=rng.uniform(1, 20, (n, 2)),
-                       severity=rng.uniform(0, 1, (n, 2)), leakage=rng.uniform(0, .3, (n, 2)),
-                       ramp=rng.uniform(0, 3, (n, 2)), occurs=rng.random((n, 2)) < 0.8)
+    draws = ShockDraws(
+        onset=rng.uniform(0, 6, (n, 2)),
+        duration=rng.uniform(1, 20, (n, 2)),
+        severity=rng.uniform(0, 1, (n, 2)),
+        leakage=rng.uniform(0, 0.3, (n, 2)),
+        ramp=rng.uniform(0, 3, (n, 2)),
+        occurs=rng.random((n, 2)) < 0.8,
+    )
     whole = simulate(st, draws)
     parts = [simulate(st, draws.slice(a, min(a + 10, n))) for a in range(0, n, 10)]
     for key, value in whole.items():
@@ -190,8 +230,7 @@ def test_ensemble_statistics_by_hand() -> None:
     assert stats.var(loss, 0.8) == 6.0  # smallest loss with F >= 0.8
     assert stats.cvar(loss, 0.8) == pytest.approx(7.5)  # mean of the worst 20 %: 7 and 8
     assert stats.cvar(loss, 0.95) == pytest.approx(8.0)
-    np.testing.assert_allclose(stats.percentiles(loss, [50, 90]),
-                               np.percentile(loss, [50, 90]))
+    np.testing.assert_allclose(stats.percentiles(loss, [50, 90]), np.percentile(loss, [50, 90]))
     months = np.array([2.0, 3.0, np.nan, np.nan])  # NaN = no stock-out within the horizon
     p = stats.percentiles(months, [25, 50, 75])
     assert p[0] == 2.0 and p[1] == 3.0 and np.isnan(p[2])

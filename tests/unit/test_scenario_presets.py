@@ -21,8 +21,7 @@ def test_china_presets_cite_their_events(kb: KnowledgeBase) -> None:
         p = presets[name]
         rows = ec[ec["event_id"] == event]
         assert p.event_ids == (event,) and not p.hypothetical
-        assert p.citation == rows["citation"].iloc[0] and p.citation.startswith(("http", "E",
-                                                                                  "T"))
+        assert p.citation == rows["citation"].iloc[0] and p.citation.startswith(("http", "E", "T"))
         assert set(p.materials) == set(rows["material"].dropna())
         ev = p.spec.scenario.event
         assert ev is not None and ev.date_announced == str(rows["date_announced"].iloc[0].date())
@@ -31,8 +30,9 @@ def test_china_presets_cite_their_events(kb: KnowledgeBase) -> None:
     ga = presets["china-ga-ge-2023"]
     assert set(ga.materials) == {"gallium", "germanium"}
     # month 0 is the announcement (3 Jul 2023); the cut starts on 1 Aug 2023
-    assert ga.spec.scenario.shocks[0].onset.support()[0] == pytest.approx(29 / (365.25 / 12),
-                                                                         abs=1e-3)
+    assert ga.spec.scenario.shocks[0].onset.support()[0] == pytest.approx(
+        29 / (365.25 / 12), abs=1e-3
+    )
     assert "suspended" in presets["china-rare-earths-oct-2025"].spec.scenario.description
     for name in ("china-full-cut", "russia-ti-ni-pd"):
         assert presets[name].hypothetical and "hypothetical" in presets[name].citation
@@ -52,8 +52,9 @@ def test_every_preset_runs(kb: KnowledgeBase) -> None:
     full = run(all_presets(kb)["china-full-cut"].spec, kb, samples=20)
     assert len(full.summary) > 60  # every material with EU sourcing shares
     ru = run(all_presets(kb)["russia-ti-ni-pd"].spec, kb, samples=20)
-    assert dict(zip(ru.summary["material"], ru.summary["mix"], strict=True))["palladium"] == \
-        "global"
+    assert (
+        dict(zip(ru.summary["material"], ru.summary["mix"], strict=True))["palladium"] == "global"
+    )
 
 
 def test_baseline_from_the_knowledge_base(kb: KnowledgeBase) -> None:
@@ -75,17 +76,24 @@ def test_baseline_from_the_knowledge_base(kb: KnowledgeBase) -> None:
     assert t.loc["gallium", "demand_basis"].startswith("normalised")
     assert "global supply shares stand in" in t.loc["palladium", "notes"]
     assert OTHER in b.countries
-    user = build_baseline(kb, ["gallium"], annual_demand_t={"gallium": 50.0},
-                          eol_rir={"gallium": 0.1})
+    user = build_baseline(
+        kb, ["gallium"], annual_demand_t={"gallium": 50.0}, eol_rir={"gallium": 0.1}
+    )
     assert user.annual_demand_t[0] == 50.0 and user.eol_rir[0] == 0.1
     frame = user.supplier_frame()
     assert frame["supply_share"].sum() == pytest.approx(0.9)
 
 
 def test_no_shortfall_without_a_shock_on_real_data(kb: KnowledgeBase) -> None:
-    res = run({"name": "calm", "materials": ["gallium", "germanium", "graphite", "nickel",
-                                             "tungsten", "cobalt"],
-               "mitigations": {"stocks": [{"initial_months": 2}]}}, kb, keep_arrays=True)
+    res = run(
+        {
+            "name": "calm",
+            "materials": ["gallium", "germanium", "graphite", "nickel", "tungsten", "cobalt"],
+            "mitigations": {"stocks": [{"initial_months": 2}]},
+        },
+        kb,
+        keep_arrays=True,
+    )
     assert res.arrays is not None
     assert res.arrays["shortfall"].max() == 0 and (res.arrays["price"] == 1).all()
     assert (res.arrays["stock"] == 2.0).all()
@@ -94,10 +102,21 @@ def test_no_shortfall_without_a_shock_on_real_data(kb: KnowledgeBase) -> None:
 
 
 def test_result_frames_units_and_tonnes(kb: KnowledgeBase) -> None:
-    res = run({"name": "graphite", "shocks": [{"exporter": "CHN", "material": "graphite",
-                                               "duration": {"dist": "uniform", "low": 6,
-                                                            "high": 18}}]}, kb, samples=64,
-              seed=3)
+    res = run(
+        {
+            "name": "graphite",
+            "shocks": [
+                {
+                    "exporter": "CHN",
+                    "material": "graphite",
+                    "duration": {"dist": "uniform", "low": 6, "high": 18},
+                }
+            ],
+        },
+        kb,
+        samples=64,
+        seed=3,
+    )
     s = res.summary.iloc[0]
     t = res.baseline["annual_demand_t"].iloc[0]
     assert s["shortfall_t_mean"] == pytest.approx(s["shortfall_mean"] * t / 12)
@@ -119,14 +138,24 @@ def test_result_frames_units_and_tonnes(kb: KnowledgeBase) -> None:
 def test_defence_systems_through_the_whole_pipeline(kb: KnowledgeBase) -> None:
     # (constructed) 10 % of gallium and 30 % of germanium demand is defence; a radar needs
     # both, an IR sight germanium only; China cuts both for 12 months, defence served first
-    res = run({"shocks": [{"exporter": "CHN", "material": ["gallium", "germanium"],
-                           "duration": 12}],
-               "mitigations": {"defence_first": True},
-               "defence": {"share": {"gallium": 0.1, "germanium": 0.3},
-                           "systems": [{"name": "radar", "build_rate": 5,
-                                        "kg_per_unit": {"gallium": 1, "germanium": 1}},
-                                       {"name": "IR sight", "build_rate": 20,
-                                        "kg_per_unit": {"germanium": 0.2}}]}}, kb)
+    res = run(
+        {
+            "shocks": [{"exporter": "CHN", "material": ["gallium", "germanium"], "duration": 12}],
+            "mitigations": {"defence_first": True},
+            "defence": {
+                "share": {"gallium": 0.1, "germanium": 0.3},
+                "systems": [
+                    {
+                        "name": "radar",
+                        "build_rate": 5,
+                        "kg_per_unit": {"gallium": 1, "germanium": 1},
+                    },
+                    {"name": "IR sight", "build_rate": 20, "kg_per_unit": {"germanium": 0.2}},
+                ],
+            },
+        },
+        kb,
+    )
     s = res.summary.set_index("material")
     rest = 1 - res.baseline.set_index("material")["china_share"]  # what still arrives
     # gallium: China supplies 69 % of EU sourcing, the 31 % left covers the 10 % defence share
@@ -140,10 +169,16 @@ def test_defence_systems_through_the_whole_pipeline(kb: KnowledgeBase) -> None:
     assert systems.loc["IR sight", "not_built_mean"] == pytest.approx(20 * 12 * (1 - served))
     assert systems.loc["radar", "not_built_mean"] == pytest.approx(5 * 12 * (1 - served))
     assert systems.loc["radar", "planned"] == 5 * 60
-    pro = run({"shocks": [{"exporter": "CHN", "material": "gallium", "duration": 12}],
-               "defence": {"share": {"gallium": 0.1},
-                           "systems": [{"name": "radar", "build_rate": 5,
-                                        "kg_per_unit": {"gallium": 1}}]}}, kb)
+    pro = run(
+        {
+            "shocks": [{"exporter": "CHN", "material": "gallium", "duration": 12}],
+            "defence": {
+                "share": {"gallium": 0.1},
+                "systems": [{"name": "radar", "build_rate": 5, "kg_per_unit": {"gallium": 1}}],
+            },
+        },
+        kb,
+    )
     # pro rata, defence loses the same 69 % as everyone: 12 months x 0.69 x 5 radars
     assert pro.systems["not_built_mean"].iloc[0] == pytest.approx(12 * 0.69 * 5)
     assert pro.summary["defence_shortfall_mean"].iloc[0] == pytest.approx(12 * 0.69)

@@ -9,9 +9,20 @@ from critmat.scenarios.runner import run
 
 
 def test_fan_chart_and_stockout_table(kb: KnowledgeBase) -> None:
-    res = run({"shocks": [{"exporter": "CHN", "material": ["gallium", "germanium"],
-                           "duration": {"dist": "uniform", "low": 3, "high": 24}}],
-               "mitigations": {"stocks": [{"initial_months": 2}]}}, kb, samples=50)
+    res = run(
+        {
+            "shocks": [
+                {
+                    "exporter": "CHN",
+                    "material": ["gallium", "germanium"],
+                    "duration": {"dist": "uniform", "low": 3, "high": 24},
+                }
+            ],
+            "mitigations": {"stocks": [{"initial_months": 2}]},
+        },
+        kb,
+        samples=50,
+    )
     fig = fan_chart(res.monthly, variable="shortfall")
     assert len(fig.layout.updatemenus[0].buttons) == 2  # one per material
     visible = [t.visible for t in fig.data]
@@ -34,6 +45,5 @@ def test_whatif_section(kb: KnowledgeBase) -> None:
         assert event in html
     assert "hypothetical" in html and "JOGMEC" in html and "gallium" in html
     assert "<script" not in html.split("plotly")[0]  # no plotly.js: the report has it
-    title, html = whatif_section(kb, presets=["china-antimony-2024"], samples=20,
-                                 stock_months=0)
+    title, html = whatif_section(kb, presets=["china-antimony-2024"], samples=20, stock_months=0)
     assert "no stocks" in html and "antimony" in html

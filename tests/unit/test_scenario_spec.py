@@ -29,8 +29,9 @@ def problems(spec: dict, kb: KnowledgeBase) -> ScenarioSpecError:
 
 
 def test_unknown_material_and_country_with_suggestions(kb: KnowledgeBase) -> None:
-    err = problems({"shocks": [{"exporter": "Chnia", "material": ["gallium", "galium"],
-                                "duration": 12}]}, kb)
+    err = problems(
+        {"shocks": [{"exporter": "Chnia", "material": ["gallium", "galium"], "duration": 12}]}, kb
+    )
     by = {p.column: p for p in err.problems}
     assert by["shocks[0].material[1]"].suggestions[0] == "gallium"
     assert "CHN (China)" in by["shocks[0].exporter"].suggestions
@@ -39,10 +40,21 @@ def test_unknown_material_and_country_with_suggestions(kb: KnowledgeBase) -> Non
 
 
 def test_impossible_numbers_are_located(kb: KnowledgeBase) -> None:
-    err = problems({"shocks": [{"exporter": "CHN", "material": "gallium", "severity": 1.2,
-                                "duration": -3, "leakage": {"dist": "uniform", "low": 0,
-                                                            "high": 1.5}}],
-                    "mitigations": {"stocks": [{"initial_months": -1}]}}, kb)
+    err = problems(
+        {
+            "shocks": [
+                {
+                    "exporter": "CHN",
+                    "material": "gallium",
+                    "severity": 1.2,
+                    "duration": -3,
+                    "leakage": {"dist": "uniform", "low": 0, "high": 1.5},
+                }
+            ],
+            "mitigations": {"stocks": [{"initial_months": -1}]},
+        },
+        kb,
+    )
     msg = {p.column: p.message for p in err.problems}
     assert "severity is the share of flows cut, 0 to 1" in msg["shocks[0].severity"]
     assert "cannot be negative" in msg["shocks[0].duration"]
@@ -51,15 +63,20 @@ def test_impossible_numbers_are_located(kb: KnowledgeBase) -> None:
 
 
 def test_distribution_support_and_names(kb: KnowledgeBase) -> None:
-    err = problems({"shocks": [{**GA, "duration": {"dist": "normal", "mean": 12, "sd": 4}},
-                               {**GA, "exporter": "USA", "onset": {"dist": "lognormall",
-                                                                   "median": 3}}]}, kb)
+    err = problems(
+        {
+            "shocks": [
+                {**GA, "duration": {"dist": "normal", "mean": 12, "sd": 4}},
+                {**GA, "exporter": "USA", "onset": {"dist": "lognormall", "median": 3}},
+            ]
+        },
+        kb,
+    )
     by = {p.column: p for p in err.problems}
     assert "can give values below 0" in by["shocks[0].duration"].message
     assert by["shocks[1].onset"].suggestions[0] == "lognormal"
     # all problems of the file at once, also the unknown names
-    err = problems({"shocks": [{"exporter": "CHN", "material": "germainum", "severity": 2}]},
-                   kb)
+    err = problems({"shocks": [{"exporter": "CHN", "material": "germainum", "severity": 2}]}, kb)
     assert set(err.locations) == {"shocks[0].severity", "shocks[0].material"}
 
 
@@ -72,13 +89,20 @@ def test_contradictory_shocks(kb: KnowledgeBase) -> None:
     validate({"shocks": [GA, {**GA, "onset": 12}]}, kb)
     validate({"shocks": [GA, {**GA, "exporter": "USA"}]}, kb)
     # a group overlapping a country is a contradiction too
-    err = problems({"shocks": [{**GA, "exporter": "NATO"}, {**GA, "exporter": "USA",
-                                                            "onset": 3}]}, kb)
+    err = problems(
+        {"shocks": [{**GA, "exporter": "NATO"}, {**GA, "exporter": "USA", "onset": 3}]}, kb
+    )
     assert "USA x gallium" in err.problems[0].message
     # stages that disagree for one material
-    err = problems({"shocks": [{**GA, "material": "nickel", "stage": "extraction"},
-                               {**GA, "material": "nickel", "stage": "processing",
-                                "exporter": "RUS"}]}, kb)
+    err = problems(
+        {
+            "shocks": [
+                {**GA, "material": "nickel", "stage": "extraction"},
+                {**GA, "material": "nickel", "stage": "processing", "exporter": "RUS"},
+            ]
+        },
+        kb,
+    )
     assert err.locations == ["shocks[1].stage"]
 
 
@@ -97,27 +121,64 @@ def test_stage_data_tonnes_and_horizon(kb: KnowledgeBase) -> None:
 
 
 def test_duplicate_policies_and_defence_checks(kb: KnowledgeBase) -> None:
-    err = problems({"shocks": [GA], "mitigations": {"stocks": [
-        {"material": "gallium", "initial_months": 1}, {"material": "Ga", "initial_months": 2}]}},
-        kb)
+    err = problems(
+        {
+            "shocks": [GA],
+            "mitigations": {
+                "stocks": [
+                    {"material": "gallium", "initial_months": 1},
+                    {"material": "Ga", "initial_months": 2},
+                ]
+            },
+        },
+        kb,
+    )
     assert err.locations == ["mitigations.stocks[1].material"]
     # a policy for 'all' is overridden by a named one
-    plan = validate({"shocks": [GA, {**GA, "material": "germanium"}], "mitigations": {
-        "stocks": [{"material": "gallium", "initial_months": 1}, {"initial_months": 3}]}}, kb)
+    plan = validate(
+        {
+            "shocks": [GA, {**GA, "material": "germanium"}],
+            "mitigations": {
+                "stocks": [{"material": "gallium", "initial_months": 1}, {"initial_months": 3}]
+            },
+        },
+        kb,
+    )
     assert plan.stocks["gallium"]["initial"] == 1 and plan.stocks["germanium"]["initial"] == 3
-    err = problems({"shocks": [GA], "defence": {"systems": [
-        {"name": "radar", "build_rate": 2, "kg_per_unit": {"gallium": 0.5}}]}}, kb)
+    err = problems(
+        {
+            "shocks": [GA],
+            "defence": {
+                "systems": [{"name": "radar", "build_rate": 2, "kg_per_unit": {"gallium": 0.5}}]
+            },
+        },
+        kb,
+    )
     assert err.locations == ["defence.systems[0].kg_per_unit.gallium"]
     # with tonnes the systems give the defence share (constructed numbers)
-    plan = validate({"shocks": [GA], "settings": {"gallium": {"annual_demand_t": 120}},
-                     "defence": {"systems": [{"name": "radar", "build_rate": 100,
-                                              "kg_per_unit": {"gallium": 10}}]}}, kb)
+    plan = validate(
+        {
+            "shocks": [GA],
+            "settings": {"gallium": {"annual_demand_t": 120}},
+            "defence": {
+                "systems": [{"name": "radar", "build_rate": 100, "kg_per_unit": {"gallium": 10}}]
+            },
+        },
+        kb,
+    )
     share, basis = plan.defence_share["gallium"]
     assert share == pytest.approx(100 * 10 / 1000 / 10) and "systems" in basis
-    err = problems({"shocks": [GA], "settings": {"gallium": {"annual_demand_t": 120}},
-                    "defence": {"share": {"gallium": 0.01}, "systems": [
-                        {"name": "radar", "build_rate": 100, "kg_per_unit": {"gallium": 10}}]}},
-                   kb)
+    err = problems(
+        {
+            "shocks": [GA],
+            "settings": {"gallium": {"annual_demand_t": 120}},
+            "defence": {
+                "share": {"gallium": 0.01},
+                "systems": [{"name": "radar", "build_rate": 100, "kg_per_unit": {"gallium": 10}}],
+            },
+        },
+        kb,
+    )
     assert err.locations == ["defence.share.gallium"]
 
 
@@ -137,7 +198,8 @@ def test_unknown_field_and_bad_types(kb: KnowledgeBase) -> None:
 
 def test_yaml_and_json_files(tmp_path: Path, kb: KnowledgeBase) -> None:
     y = tmp_path / "ga.yaml"
-    y.write_text("""
+    y.write_text(
+        """
 scenario:
   name: China cuts gallium for 18 months
   horizon_months: 36
@@ -150,7 +212,9 @@ scenario:
     stocks: [{material: gallium, initial_months: 3, release_cap: 0.5}]
 samples: 200
 seed: 7
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     spec = load_spec(y)
     assert spec.samples == 200 and spec.scenario.shocks[0].uncertain
     plan = validate(spec, kb)
@@ -179,20 +243,46 @@ def test_error_pickles_for_dask() -> None:
 
 
 def test_sampling_is_seeded_and_independent_per_shock() -> None:
-    base = {"shocks": [{**GA, "duration": {"dist": "lognormal", "median": 18, "sigma": 0.5},
-                        "severity": {"dist": "beta", "a": 2, "b": 2}, "probability": 0.5}]}
+    base = {
+        "shocks": [
+            {
+                **GA,
+                "duration": {"dist": "lognormal", "median": 18, "sigma": 0.5},
+                "severity": {"dist": "beta", "a": 2, "b": 2},
+                "probability": 0.5,
+            }
+        ]
+    }
     spec = EnsembleSpec.model_validate({"scenario": base})
     a = draw(spec.scenario, 500, seed=11)
     b = draw(spec.scenario, 500, seed=11)
     np.testing.assert_array_equal(a.duration, b.duration)
     assert not np.array_equal(a.duration, draw(spec.scenario, 500, seed=12).duration)
     assert 0.4 < a.occurs.mean() < 0.6 and (a.severity >= 0).all() and (a.severity <= 1).all()
-    two = EnsembleSpec.model_validate({"scenario": {"shocks": [
-        *base["shocks"], {**GA, "exporter": "USA",
-                          "onset": {"dist": "triangular", "low": 0, "mode": 1, "high": 6}}]}})
+    two = EnsembleSpec.model_validate(
+        {
+            "scenario": {
+                "shocks": [
+                    *base["shocks"],
+                    {
+                        **GA,
+                        "exporter": "USA",
+                        "onset": {"dist": "triangular", "low": 0, "mode": 1, "high": 6},
+                    },
+                ]
+            }
+        }
+    )
     c = draw(two.scenario, 500, seed=11)  # adding a shock leaves the first one's draws alone
     np.testing.assert_array_equal(a.duration[:, 0], c.duration[:, 0])
-    choice = EnsembleSpec.model_validate({"scenario": {"shocks": [
-        {**GA, "duration": {"dist": "choice", "values": [6, 12], "weights": [1, 3]}}]}})
+    choice = EnsembleSpec.model_validate(
+        {
+            "scenario": {
+                "shocks": [
+                    {**GA, "duration": {"dist": "choice", "values": [6, 12], "weights": [1, 3]}}
+                ]
+            }
+        }
+    )
     d = draw(choice.scenario, 4000, seed=1).duration[:, 0]
     assert set(np.unique(d)) == {6.0, 12.0} and 0.7 < (d == 12).mean() < 0.8

@@ -17,9 +17,21 @@ from critmat.scenarios.result import EnsembleResult
 from critmat.scenarios.runner import run
 from critmat.scenarios.store import RunStore, compare_runs
 
-SPEC = {"scenario": {"name": "ga", "horizon_months": 24, "shocks": [
-    {"exporter": "CHN", "material": "gallium",
-     "duration": {"dist": "uniform", "low": 3, "high": 12}}]}, "samples": 50, "seed": 1}
+SPEC = {
+    "scenario": {
+        "name": "ga",
+        "horizon_months": 24,
+        "shocks": [
+            {
+                "exporter": "CHN",
+                "material": "gallium",
+                "duration": {"dist": "uniform", "low": 3, "high": 12},
+            }
+        ],
+    },
+    "samples": 50,
+    "seed": 1,
+}
 
 
 @pytest.fixture
@@ -27,14 +39,23 @@ def result(kb: KnowledgeBase) -> EnsembleResult:
     return run(SPEC, kb)
 
 
-def test_save_list_load_roundtrip(tmp_path: Path, result: EnsembleResult,
-                                  kb: KnowledgeBase) -> None:
+def test_save_list_load_roundtrip(
+    tmp_path: Path, result: EnsembleResult, kb: KnowledgeBase
+) -> None:
     store = RunStore(tmp_path / "scenarios")
     assert store.list().empty and not (tmp_path / "scenarios").exists()
     first = store.save(result)
-    stocked = run({**SPEC, "scenario": {**SPEC["scenario"], "name": "ga stocked",
-                                        "mitigations": {"stocks": [{"initial_months": 3}]}}},
-                  kb)
+    stocked = run(
+        {
+            **SPEC,
+            "scenario": {
+                **SPEC["scenario"],
+                "name": "ga stocked",
+                "mitigations": {"stocks": [{"initial_months": 3}]},
+            },
+        },
+        kb,
+    )
     second = store.save(stocked)
     runs = store.list()
     assert list(runs["run_id"]) == [second, first]
@@ -42,9 +63,12 @@ def test_save_list_load_roundtrip(tmp_path: Path, result: EnsembleResult,
     back = store.load(first)
     assert back.spec == result.spec and back.run_id == first
     for name, frame in result.frames().items():
-        pd.testing.assert_frame_equal(back.frame(name).reset_index(drop=True),
-                                      frame.reset_index(drop=True), check_dtype=False,
-                                      obj=name)
+        pd.testing.assert_frame_equal(
+            back.frame(name).reset_index(drop=True),
+            frame.reset_index(drop=True),
+            check_dtype=False,
+            obj=name,
+        )
     assert back.meta["seed"] == 1 and back.meta["critmat_version"]
     assert back.summary.attrs["critmat"]["parameters"]["seed"] == 1
     assert store.resolve("latest") == second and store.resolve(first[:-2]) == first
@@ -73,15 +97,18 @@ st.RunStore(sys.argv[1]).save(res)
 """
 
 
-def test_killed_at_commit_point_leaves_earlier_runs(tmp_path: Path,
-                                                    result: EnsembleResult) -> None:
+def test_killed_at_commit_point_leaves_earlier_runs(tmp_path: Path, result: EnsembleResult) -> None:
     root = tmp_path / "scenarios"
     store = RunStore(root)
     first = store.save(result)
     before = store.list()
     files = {p: p.read_bytes() for p in (root / "runs" / first).iterdir()}
-    proc = subprocess.run([sys.executable, "-c", _KILL_AT_COMMIT, str(root)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILL_AT_COMMIT, str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     again = RunStore(root)
     pd.testing.assert_frame_equal(again.list(), before)

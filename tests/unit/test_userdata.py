@@ -52,11 +52,14 @@ def test_import_overlays_embedded_rows(user_kb: KnowledgeBase, tmp_path: Path) -
 
 def test_merge_and_replace_modes(user_kb: KnowledgeBase, tmp_path: Path) -> None:
     user_kb.import_file(write_csv(tmp_path / "a.csv", GOOD), "production")
-    b = write_csv(tmp_path / "b.csv", """
+    b = write_csv(
+        tmp_path / "b.csv",
+        """
         material,country,year,quantity
         gallium,DEU,2023,20
         cobalt,FIN,2023,1500
-        """)
+        """,
+    )
     res = user_kb.import_file(b, "production")  # merge: DEU gallium updated, cobalt added
     assert res.user_rows == 4 and res.replaced_rows == 1
     user = user_kb.user.read_table("production")  # type: ignore[union-attr]
@@ -71,11 +74,14 @@ def test_failed_import_writes_nothing(user_kb: KnowledgeBase, tmp_path: Path) ->
     user_kb.import_file(write_csv(tmp_path / "a.csv", GOOD), "production")
     root = user_kb.user.root  # type: ignore[union-attr]
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
-    bad = write_csv(tmp_path / "bad.csv", """
+    bad = write_csv(
+        tmp_path / "bad.csv",
+        """
         material,country,year,quantity
         gallium,DEU,2024,1
         galium,DEU,2024,1
-        """)
+        """,
+    )
     with pytest.raises(DataValidationError) as err:
         user_kb.import_file(bad, "production")
     assert err.value.problems[0].row == 3
@@ -84,11 +90,14 @@ def test_failed_import_writes_nothing(user_kb: KnowledgeBase, tmp_path: Path) ->
 
 
 def test_source_id_column_is_kept(user_kb: KnowledgeBase, tmp_path: Path) -> None:
-    p = write_csv(tmp_path / "s.csv", """
+    p = write_csv(
+        tmp_path / "s.csv",
+        """
         material,country,year,quantity,source_id
         gallium,DEU,2023,1,Destatis table 42
         gallium,FRA,2023,2,
-        """)
+        """,
+    )
     res = user_kb.import_file(p, "production")
     rows = user_kb.user.read_table("production")  # type: ignore[union-attr]
     assert list(rows["source_id"]) == ["Destatis table 42", res.import_id]
@@ -110,17 +119,25 @@ kb.import_file(sys.argv[2], "production", mode="replace")
 """
 
 
-def test_killed_at_commit_point_leaves_previous_state(user_kb: KnowledgeBase,
-                                                      tmp_path: Path) -> None:
+def test_killed_at_commit_point_leaves_previous_state(
+    user_kb: KnowledgeBase, tmp_path: Path
+) -> None:
     user_kb.import_file(write_csv(tmp_path / "a.csv", GOOD), "production")
     root = user_kb.user.root  # type: ignore[union-attr]
     manifest = _manifest(root)
-    new = write_csv(tmp_path / "n.csv", """
+    new = write_csv(
+        tmp_path / "n.csv",
+        """
         material,country,year,quantity
         cobalt,FIN,2023,1500
-        """)
-    proc = subprocess.run([sys.executable, "-c", _KILL_AT_COMMIT, str(root), str(new)],
-                          capture_output=True, text=True, check=False)
+        """,
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILL_AT_COMMIT, str(root), str(new)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == -signal.SIGKILL
     assert _manifest(root) == manifest
     kb2 = critmat.load(root)
@@ -144,15 +161,22 @@ def test_killed_at_random_moments_state_is_old_or_new(tmp_path: Path) -> None:
     root = tmp_path / "user"
     big = tmp_path / "trade.csv"
     n = 40_000
-    pd.DataFrame({
-        "year": 2020, "exporter": ["CHN", "USA", "AUS", "BRA"] * (n // 4),
-        "importer": [f"{c}" for c in ["DEU", "FRA", "ITA", "ESP"] * (n // 4)],
-        "hs6": [f"{250000 + i:06d}" for i in range(n)], "value_kusd": 1.0,
-    }).to_csv(big, index=False)
-    small = write_csv(tmp_path / "small.csv", """
+    pd.DataFrame(
+        {
+            "year": 2020,
+            "exporter": ["CHN", "USA", "AUS", "BRA"] * (n // 4),
+            "importer": [f"{c}" for c in ["DEU", "FRA", "ITA", "ESP"] * (n // 4)],
+            "hs6": [f"{250000 + i:06d}" for i in range(n)],
+            "value_kusd": 1.0,
+        }
+    ).to_csv(big, index=False)
+    small = write_csv(
+        tmp_path / "small.csv",
+        """
         year,exporter,importer,hs6,value_kusd
         2020,CHN,DEU,250410,5
-        """)
+        """,
+    )
     kb = critmat.load(root)
     kb.import_file(small, "trade")
     states = set()

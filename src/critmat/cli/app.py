@@ -37,9 +37,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
-    version: Annotated[bool, typer.Option("--version", "-V", callback=_version,
-                                          is_eager=True, help="Show versions and exit.")
-                       ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Show versions and exit."
+        ),
+    ] = False,
 ) -> None:
     """critmat: numbers on critical raw materials that can be checked, explained, acted on."""
 

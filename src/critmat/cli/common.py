@@ -37,6 +37,7 @@ __all__ = [
     "reports_errors",
 ]
 
+
 def _console(stderr: bool = False) -> Console:
     # Rich falls back to 80 columns when output is not a terminal (pipes, CI logs); wide
     # tables of indicators then fold every cell. Use 160 columns there unless COLUMNS is set.
@@ -54,40 +55,63 @@ err_console = _console(stderr=True)
 
 DataDirOpt = Annotated[
     Path | None,
-    typer.Option("--data-dir", envvar="CRITMAT_DATA_DIR", show_envvar=True,
-                 help="User data directory whose imported tables overlay the embedded "
-                      "dataset [default: the platform user data folder].",
-                 file_okay=False),
+    typer.Option(
+        "--data-dir",
+        envvar="CRITMAT_DATA_DIR",
+        show_envvar=True,
+        help="User data directory whose imported tables overlay the embedded "
+        "dataset [default: the platform user data folder].",
+        file_okay=False,
+    ),
 ]
 NoUserDataOpt = Annotated[
-    bool, typer.Option("--no-user-data", help="Use the embedded dataset only."),
+    bool,
+    typer.Option("--no-user-data", help="Use the embedded dataset only."),
 ]
 FormatOpt = Annotated[
     str | None,
-    typer.Option("--format", "-f", help=f"Output format: {'|'.join(FORMATS)} "
-                 "[default: from --out's suffix, else table]."),
+    typer.Option(
+        "--format",
+        "-f",
+        help=f"Output format: {'|'.join(FORMATS)} [default: from --out's suffix, else table].",
+    ),
 ]
 OutOpt = Annotated[
     Path | None,
-    typer.Option("--out", "-o", help="Write the result to this file (with a "
-                 "<file>.provenance.json sidecar).", dir_okay=False),
+    typer.Option(
+        "--out",
+        "-o",
+        help="Write the result to this file (with a <file>.provenance.json sidecar).",
+        dir_okay=False,
+    ),
 ]
 
 
 MaterialsOpt = Annotated[
     str | None,
-    typer.Option("--materials", "-m", help="Materials: comma-separated ids, names, symbols or "
-                 "aliases (e.g. gallium,Ge,'Rare Earths (REO)'), or 'all'."),
+    typer.Option(
+        "--materials",
+        "-m",
+        help="Materials: comma-separated ids, names, symbols or "
+        "aliases (e.g. gallium,Ge,'Rare Earths (REO)'), or 'all'.",
+    ),
 ]
 ImportersOpt = Annotated[
     str | None,
-    typer.Option("--importers", "-i", help="Importers: ISO-3 codes or names, groups EU27, "
-                 "NATO, OECD, G7 or a --groupby name (a group is one economic unit), or 'all'."),
+    typer.Option(
+        "--importers",
+        "-i",
+        help="Importers: ISO-3 codes or names, groups EU27, "
+        "NATO, OECD, G7 or a --groupby name (a group is one economic unit), or 'all'.",
+    ),
 ]
 ExportersOpt = Annotated[
     str | None,
-    typer.Option("--exporters", "-e", help="Exporters / supplier countries (groups expand to "
-                 "their members), or 'all'."),
+    typer.Option(
+        "--exporters",
+        "-e",
+        help="Exporters / supplier countries (groups expand to their members), or 'all'.",
+    ),
 ]
 YearsOpt = Annotated[
     str | None,
@@ -99,8 +123,12 @@ StageOpt = Annotated[
 ]
 GroupByOpt = Annotated[
     list[str] | None,
-    typer.Option("--groupby", "-g", help="Define a country group NAME=ISO3,ISO3,... "
-                 "(repeatable), usable in --importers/--exporters."),
+    typer.Option(
+        "--groupby",
+        "-g",
+        help="Define a country group NAME=ISO3,ISO3,... "
+        "(repeatable), usable in --importers/--exporters.",
+    ),
 ]
 
 
@@ -109,8 +137,14 @@ def open_kb(data_dir: Path | None, no_user_data: bool = False) -> KnowledgeBase:
     return KnowledgeBase(data_dir, user_data=not no_user_data)
 
 
-def emit(frame: pd.DataFrame, fmt: str | None, out: Path | None, *, title: str | None = None,
-         max_rows: int = 60) -> None:
+def emit(
+    frame: pd.DataFrame,
+    fmt: str | None,
+    out: Path | None,
+    *,
+    title: str | None = None,
+    max_rows: int = 60,
+) -> None:
     """Print or write a result frame and say where it went."""
     written = write_frame(frame, fmt=fmt, out=out, title=title, max_rows=max_rows)
     if written is not None:
@@ -133,8 +167,14 @@ def report_error(exc: CritmatError, report: Path | None = None) -> None:
         for col in ("row", "column", "value", "problem", "expected", "did you mean"):
             t.add_column(col, overflow="fold")
         for p in exc.problems[:50]:
-            t.add_row("" if p.row is None else str(p.row), p.column or "", p.value or "",
-                      p.message, p.expected or "", ", ".join(p.suggestions[:3]))
+            t.add_row(
+                "" if p.row is None else str(p.row),
+                p.column or "",
+                p.value or "",
+                p.message,
+                p.expected or "",
+                ", ".join(p.suggestions[:3]),
+            )
         err_console.print(t)
         if n > 50:
             err_console.print(f"... and {n - 50} more; use --report FILE to write them all")

@@ -21,16 +21,21 @@ from critmat.cli.common import (
 )
 from critmat.errors import CritmatError
 
-app = typer.Typer(help="The knowledge base: list, describe, import, export tables.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The knowledge base: list, describe, import, export tables.", no_args_is_help=True
+)
 
 TableArg = Annotated[str, typer.Argument(help="Table name (see `critmat data list`).")]
 
 
 @app.command("list")
 @reports_errors
-def list_tables(data_dir: DataDirOpt = None, no_user_data: NoUserDataOpt = False,
-                fmt: FormatOpt = None, out: OutOpt = None) -> None:
+def list_tables(
+    data_dir: DataDirOpt = None,
+    no_user_data: NoUserDataOpt = False,
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+) -> None:
     """List the tables with row counts, years, user rows and sources."""
     kb = open_kb(data_dir, no_user_data)
     emit(kb.tables(), fmt, out, title=f"critmat knowledge base {kb.version}")
@@ -38,8 +43,9 @@ def list_tables(data_dir: DataDirOpt = None, no_user_data: NoUserDataOpt = False
 
 @app.command()
 @reports_errors
-def describe(table: TableArg, data_dir: DataDirOpt = None,
-             fmt: FormatOpt = None, out: OutOpt = None) -> None:
+def describe(
+    table: TableArg, data_dir: DataDirOpt = None, fmt: FormatOpt = None, out: OutOpt = None
+) -> None:
     """Fields of a table with types, units and descriptions, its sources and licences."""
     kb = open_kb(data_dir)
     frame = kb.describe(table)
@@ -49,21 +55,28 @@ def describe(table: TableArg, data_dir: DataDirOpt = None,
         console.print(meta["description"])
         st = meta["stats"]
         years = f", years {st['years'][0]}-{st['years'][1]}" if st.get("years") else ""
-        console.print(f"rows: {st.get('rows', 0):,}{years}; primary key: "
-                      f"{', '.join(meta['primary_key'])}")
+        console.print(
+            f"rows: {st.get('rows', 0):,}{years}; primary key: {', '.join(meta['primary_key'])}"
+        )
     emit(frame, fmt, out, title=f"fields of {table}", max_rows=200)
     if (fmt or "table") == "table" and out is None:
         console.print("[bold]sources[/]")
         for s in meta["sources"]:
-            console.print(f"- [cyan]{s['id']}[/]: {s['title']} ({s['publisher']}, "
-                          f"{s['year']}) {s['url'] or ''}\n  licence: {s['licence']}\n"
-                          f"  via: {s['transcription'] or '-'}")
+            console.print(
+                f"- [cyan]{s['id']}[/]: {s['title']} ({s['publisher']}, "
+                f"{s['year']}) {s['url'] or ''}\n  licence: {s['licence']}\n"
+                f"  via: {s['transcription'] or '-'}"
+            )
 
 
 @app.command()
 @reports_errors
-def sources(data_dir: DataDirOpt = None, no_user_data: NoUserDataOpt = False,
-            fmt: FormatOpt = None, out: OutOpt = None) -> None:
+def sources(
+    data_dir: DataDirOpt = None,
+    no_user_data: NoUserDataOpt = False,
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+) -> None:
     """All sources (publisher, year, URL, licence, transcription) and user imports."""
     emit(open_kb(data_dir, no_user_data).sources(), fmt, out, title="sources")
 
@@ -72,16 +85,25 @@ def sources(data_dir: DataDirOpt = None, no_user_data: NoUserDataOpt = False,
 def import_(
     file: Annotated[Path, typer.Argument(help="CSV/TSV, XLSX or Parquet file.")],
     table: Annotated[str, typer.Option("--table", "-t", help="Target table.")],
-    mode: Annotated[str, typer.Option(help="merge: upsert into your earlier rows of the "
-                                      "table; replace: the file becomes your whole table.")
-                    ] = "merge",
-    combine: Annotated[str, typer.Option(help="upsert: your rows replace embedded rows with "
-                                         "the same key; replace: hide the embedded table.")
-                       ] = "upsert",
+    mode: Annotated[
+        str,
+        typer.Option(
+            help="merge: upsert into your earlier rows of the "
+            "table; replace: the file becomes your whole table."
+        ),
+    ] = "merge",
+    combine: Annotated[
+        str,
+        typer.Option(
+            help="upsert: your rows replace embedded rows with "
+            "the same key; replace: hide the embedded table."
+        ),
+    ] = "upsert",
     sheet: Annotated[str | None, typer.Option(help="Worksheet of an XLSX file.")] = None,
     note: Annotated[str, typer.Option(help="Note stored in the import log.")] = "",
-    report: Annotated[Path | None, typer.Option(help="Write every problem to this JSON "
-                                                "file if validation fails.")] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write every problem to this JSON file if validation fails.")
+    ] = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Validate a file and add it to your data directory (all or nothing)."""
@@ -94,14 +116,16 @@ def import_(
 
 
 @app.command()
-def export(table: TableArg,
-           out: Annotated[Path, typer.Option("--out", "-o", help="File to write.",
-                                             dir_okay=False)],
-           fmt: FormatOpt = None,
-           materials: Annotated[str | None, typer.Option(help="Materials to keep.")] = None,
-           countries: Annotated[str | None, typer.Option(help="Countries to keep.")] = None,
-           years: Annotated[str | None, typer.Option(help="Years, e.g. 2018-2022.")] = None,
-           data_dir: DataDirOpt = None, no_user_data: NoUserDataOpt = False) -> None:
+def export(
+    table: TableArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write.", dir_okay=False)],
+    fmt: FormatOpt = None,
+    materials: Annotated[str | None, typer.Option(help="Materials to keep.")] = None,
+    countries: Annotated[str | None, typer.Option(help="Countries to keep.")] = None,
+    years: Annotated[str | None, typer.Option(help="Years, e.g. 2018-2022.")] = None,
+    data_dir: DataDirOpt = None,
+    no_user_data: NoUserDataOpt = False,
+) -> None:
     """Export a table (embedded plus your rows) as csv, parquet, xlsx or json."""
     try:
         kb = open_kb(data_dir, no_user_data)
@@ -134,9 +158,13 @@ def remove(table: TableArg, data_dir: DataDirOpt = None) -> None:
 
 
 @app.command()
-def query(sql: Annotated[str, typer.Argument(help="SQL over the table views (DuckDB).")],
-          data_dir: DataDirOpt = None, no_user_data: NoUserDataOpt = False,
-          fmt: FormatOpt = None, out: OutOpt = None) -> None:
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over the table views (DuckDB).")],
+    data_dir: DataDirOpt = None,
+    no_user_data: NoUserDataOpt = False,
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+) -> None:
     """Run a SQL query over the knowledge base (tables are views of the same names)."""
     try:
         kb = open_kb(data_dir, no_user_data)

@@ -35,9 +35,16 @@ __all__ = ["DETAIL_COLUMNS", "eu_sr", "register"]
 
 #: Columns added by ``--detail``.
 DETAIL_COLUMNS = [
-    *CONTRACT_COLUMNS, "published_stage_used", "published_sr_extraction",
-    "published_sr_processing", *[f"agrees_{m}" for m in MEASURES], "mix_extraction",
-    "mix_processing", "published_mix_extraction", "published_mix_processing", "status",
+    *CONTRACT_COLUMNS,
+    "published_stage_used",
+    "published_sr_extraction",
+    "published_sr_processing",
+    *[f"agrees_{m}" for m in MEASURES],
+    "mix_extraction",
+    "mix_processing",
+    "published_mix_extraction",
+    "published_mix_processing",
+    "status",
     "reason",
 ]
 
@@ -55,32 +62,52 @@ def _summary(frame: pd.DataFrame) -> str:
             parts.append(f"{_LABEL[m]} {int(col.sum())}/{int(col.notna().sum())}")
     gov = next((n for n in prov.get("notes", []) if n.startswith("governance:")), "")
     corr = ", ".join(params.get("corrections", [])) or "none"
-    agree = ("; agree with the published value to one decimal: " + ", ".join(parts)
-             if parts else "")
+    agree = "; agree with the published value to one decimal: " + ", ".join(parts) if parts else ""
     return f"{gov}; corrections: {corr}{agree}"
 
 
 @reports_errors
 def eu_sr(
-    year: Annotated[int, typer.Option(help="EU assessment: 2023 is computed; 2011, 2014, "
-                                      "2017, 2020 show the published values only.")] = 2023,
+    year: Annotated[
+        int,
+        typer.Option(
+            help="EU assessment: 2023 is computed; 2011, 2014, "
+            "2017, 2020 show the published values only."
+        ),
+    ] = 2023,
     materials: MaterialsOpt = None,
     stage: StageOpt = None,
-    wgi_vintage: Annotated[str, typer.Option(
-        help="Governance vintage: wgi_2023, wgi_2024, wgi_pv_geopolrisk or a user vintage.")
+    wgi_vintage: Annotated[
+        str,
+        typer.Option(
+            help="Governance vintage: wgi_2023, wgi_2024, wgi_pv_geopolrisk or a user vintage."
+        ),
     ] = DEFAULT_WGI_VINTAGE,
-    wgi_years: Annotated[str, typer.Option(
-        help="WGI data year or range averaged, e.g. 2017 (best fit to the published values) "
-             "or 2016-2020.")] = str(DEFAULT_WGI_YEARS),
-    wgi_measure: Annotated[str, typer.Option(
-        help="auto, mean (six-dimension WGI mean) or pv (political stability only).")
+    wgi_years: Annotated[
+        str,
+        typer.Option(
+            help="WGI data year or range averaged, e.g. 2017 (best fit to the published values) "
+            "or 2016-2020."
+        ),
+    ] = str(DEFAULT_WGI_YEARS),
+    wgi_measure: Annotated[
+        str,
+        typer.Option(help="auto, mean (six-dimension WGI mean) or pv (political stability only)."),
     ] = "auto",
-    corrections: Annotated[str, typer.Option(
-        help="Input corrections: none, all, or names (kaolin_eol, titanium_metal_extraction, "
-             "mix_labels, titanium_metal_end_use).")] = "none",
-    detail: Annotated[bool, typer.Option(
-        "--detail", help="Add published stage values, agreement flags, mixes, status and "
-                         "reasons.")] = False,
+    corrections: Annotated[
+        str,
+        typer.Option(
+            help="Input corrections: none, all, or names (kaolin_eol, titanium_metal_extraction, "
+            "mix_labels, titanium_metal_end_use)."
+        ),
+    ] = "none",
+    detail: Annotated[
+        bool,
+        typer.Option(
+            "--detail",
+            help="Add published stage values, agreement flags, mixes, status and reasons.",
+        ),
+    ] = False,
     importers: ImportersOpt = None,
     exporters: ExportersOpt = None,
     years: YearsOpt = None,
@@ -100,9 +127,18 @@ def eu_sr(
     """
     kb = open_kb(data_dir, no_user_data)
     frame = kb.indicators.eu_supply_risk(
-        materials=materials, year=year, stage=stage, wgi_vintage=wgi_vintage,
-        wgi_years=wgi_years, wgi_measure=wgi_measure, corrections=corrections,
-        importers=importers, exporters=exporters, years=years, groupby=groupby)
+        materials=materials,
+        year=year,
+        stage=stage,
+        wgi_vintage=wgi_vintage,
+        wgi_years=wgi_years,
+        wgi_measure=wgi_measure,
+        corrections=corrections,
+        importers=importers,
+        exporters=exporters,
+        years=years,
+        groupby=groupby,
+    )
     to_screen = infer_format(fmt, out) == "table" and out is None
     if detail:
         cols = DETAIL_COLUMNS

@@ -29,19 +29,42 @@ __all__ = ["app", "register"]
 
 app = typer.Typer(
     help="Disruption scenarios: shocks, mitigations, monthly stock-flow simulation and "
-         "Monte Carlo ensembles (locally or on Dask); stored runs.",
+    "Monte Carlo ensembles (locally or on Dask); stored runs.",
     no_args_is_help=True,
 )
 
-TableOpt = Annotated[str, typer.Option(
-    "--table", "-t", help="Result table: summary, monthly, outcomes, draws, systems, "
-    "systems_outcomes, baseline.")]
-HtmlOpt = Annotated[Path | None, typer.Option(
-    "--html", help="Also write an HTML report (fan charts, stock-out table).", dir_okay=False)]
+TableOpt = Annotated[
+    str,
+    typer.Option(
+        "--table",
+        "-t",
+        help="Result table: summary, monthly, outcomes, draws, systems, "
+        "systems_outcomes, baseline.",
+    ),
+]
+HtmlOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--html", help="Also write an HTML report (fan charts, stock-out table).", dir_okay=False
+    ),
+]
 
-_SHOWN = ["material", "stage", "stock_months", "p_shortfall", "shortfall_mean", "shortfall_p5",
-          "shortfall_p50", "shortfall_p95", "shortfall_cvar95", "defence_shortfall_mean",
-          "p_stockout", "months_to_stockout_p50", "peak_price_p50", "shortfall_t_mean"]
+_SHOWN = [
+    "material",
+    "stage",
+    "stock_months",
+    "p_shortfall",
+    "shortfall_mean",
+    "shortfall_p5",
+    "shortfall_p50",
+    "shortfall_p95",
+    "shortfall_cvar95",
+    "defence_shortfall_mean",
+    "p_stockout",
+    "months_to_stockout_p50",
+    "peak_price_p50",
+    "shortfall_t_mean",
+]
 
 
 def _store(data_dir: Path | None) -> RunStore:
@@ -55,8 +78,7 @@ def _is_table(fmt: str | None, out: Path | None) -> bool:
     return (fmt in (None, "table")) and out is None
 
 
-def _frame(result: EnsembleResult, table: str, fmt: str | None, out: Path | None
-           ) -> pd.DataFrame:
+def _frame(result: EnsembleResult, table: str, fmt: str | None, out: Path | None) -> pd.DataFrame:
     frame = result.frame(table)
     if table == "summary" and _is_table(fmt, out):
         cols = [c for c in _SHOWN if c in frame.columns]
@@ -82,9 +104,13 @@ def _write_html(result: EnsembleResult, path: Path | None) -> None:
 @app.command("presets")
 @reports_errors
 def presets_cmd(
-    name: Annotated[str | None, typer.Argument(
-        help="Print this preset's specification (YAML; JSON with --format json) to edit "
-             "and run with --spec.")] = None,
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="Print this preset's specification (YAML; JSON with --format json) to edit "
+            "and run with --spec."
+        ),
+    ] = None,
     fmt: FormatOpt = None,
     out: OutOpt = None,
     data_dir: DataDirOpt = None,
@@ -113,8 +139,9 @@ def presets_cmd(
 @app.command("validate")
 @reports_errors
 def validate_cmd(
-    spec: Annotated[Path, typer.Argument(help="Scenario or ensemble file (.yaml, .json).",
-                                         dir_okay=False)],
+    spec: Annotated[
+        Path, typer.Argument(help="Scenario or ensemble file (.yaml, .json).", dir_okay=False)
+    ],
     data_dir: DataDirOpt = None,
     no_user_data: NoUserDataOpt = False,
 ) -> None:
@@ -125,39 +152,74 @@ def validate_cmd(
     plan = validate(load_checked(spec, kb), kb, source=str(spec))
     for w in plan.warnings:
         err_console.print(f"[yellow]warning:[/] {w}")
-    emit(plan_frame(plan)[["material", "stage", "mix", "china_share", "top_suppliers",
-                           "stock_months", "defence_share", "demand_basis"]],
-         None, None, title=f"{plan.scenario.name}: valid, {len(plan.shocks)} shocks")
+    emit(
+        plan_frame(plan)[
+            [
+                "material",
+                "stage",
+                "mix",
+                "china_share",
+                "top_suppliers",
+                "stock_months",
+                "defence_share",
+                "demand_basis",
+            ]
+        ],
+        None,
+        None,
+        title=f"{plan.scenario.name}: valid, {len(plan.shocks)} shocks",
+    )
 
 
 @app.command("run")
 @reports_errors
 def run_cmd(
-    preset: Annotated[str | None, typer.Option(
-        "--preset", "-p", help="A preset name (critmat scenario presets).")] = None,
-    spec: Annotated[Path | None, typer.Option(
-        "--spec", help="Scenario or ensemble file (.yaml, .json).", dir_okay=False)] = None,
-    samples: Annotated[int | None, typer.Option(
-        "--samples", "-n", help="Monte Carlo draws [default: the spec's, 1000].", min=1)
+    preset: Annotated[
+        str | None, typer.Option("--preset", "-p", help="A preset name (critmat scenario presets).")
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed [default: the "
-                                             "spec's, 0].", min=0)] = None,
-    horizon: Annotated[int | None, typer.Option("--horizon", help="Months simulated.",
-                                                min=1, max=1200)] = None,
-    stock_months: Annotated[float | None, typer.Option(
-        "--stock-months", help="Give every material a stock of this many months of demand "
-        "(released as needed, no cap).", min=0)] = None,
-    dask: Annotated[str | None, typer.Option(
-        "--dask", help="Run on Dask: 'local' (a LocalCluster) or tcp://host:port of a "
-        "running scheduler.")] = None,
-    workers: Annotated[int | None, typer.Option(
-        "--workers", help="Workers of --dask local [default: dask's choice].", min=1)] = None,
+    spec: Annotated[
+        Path | None,
+        typer.Option("--spec", help="Scenario or ensemble file (.yaml, .json).", dir_okay=False),
+    ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples", "-n", help="Monte Carlo draws [default: the spec's, 1000].", min=1
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Random seed [default: the spec's, 0].", min=0)
+    ] = None,
+    horizon: Annotated[
+        int | None, typer.Option("--horizon", help="Months simulated.", min=1, max=1200)
+    ] = None,
+    stock_months: Annotated[
+        float | None,
+        typer.Option(
+            "--stock-months",
+            help="Give every material a stock of this many months of demand "
+            "(released as needed, no cap).",
+            min=0,
+        ),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Run on Dask: 'local' (a LocalCluster) or tcp://host:port of a running scheduler.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Workers of --dask local [default: dask's choice].", min=1),
+    ] = None,
     table: TableOpt = "summary",
     fmt: FormatOpt = None,
     out: OutOpt = None,
     html: HtmlOpt = None,
-    save: Annotated[bool, typer.Option("--save/--no-save", help="Store the run in the user "
-                                       "data folder.")] = True,
+    save: Annotated[
+        bool, typer.Option("--save/--no-save", help="Store the run in the user data folder.")
+    ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     data_dir: DataDirOpt = None,
     no_user_data: NoUserDataOpt = False,
@@ -169,8 +231,9 @@ def run_cmd(
     from critmat.scenarios.spec import StockPolicy
 
     if (preset is None) == (spec is None):
-        raise ParameterError("give one of --preset NAME or --spec FILE "
-                             "(see critmat scenario presets)")
+        raise ParameterError(
+            "give one of --preset NAME or --spec FILE (see critmat scenario presets)"
+        )
     kb = open_kb(data_dir, no_user_data)
     if preset is not None:
         from critmat.scenarios.presets import preset as get_preset
@@ -185,18 +248,33 @@ def run_cmd(
         ens.scenario.horizon_months = horizon
     if stock_months is not None:
         ens.scenario.mitigations.stocks = [
-            StockPolicy.model_validate({"initial_months": stock_months})]
-    result = run(ens, kb, dask=dask, workers=workers, samples=samples, seed=seed,
-                 progress=not quiet, source=source)
+            StockPolicy.model_validate({"initial_months": stock_months})
+        ]
+    result = run(
+        ens,
+        kb,
+        dask=dask,
+        workers=workers,
+        samples=samples,
+        seed=seed,
+        progress=not quiet,
+        source=source,
+    )
     for w in result.meta.get("warnings", []) + result.meta.get("notes", []):
         err_console.print(f"[yellow]note:[/] {w}")
     if save:
         run_id = _store(data_dir).save(result)
-        err_console.print(f"stored run {run_id} ({result.samples:,} scenarios, "
-                          f"{result.meta['wall_s']:.2f} s, {result.meta['engine']}); "
-                          f"critmat scenario show {run_id}")
-    emit(_frame(result, table, fmt, out), fmt, out,
-         title=f"{result.name}: {table} ({result.samples:,} scenarios)")
+        err_console.print(
+            f"stored run {run_id} ({result.samples:,} scenarios, "
+            f"{result.meta['wall_s']:.2f} s, {result.meta['engine']}); "
+            f"critmat scenario show {run_id}"
+        )
+    emit(
+        _frame(result, table, fmt, out),
+        fmt,
+        out,
+        title=f"{result.name}: {table} ({result.samples:,} scenarios)",
+    )
     _write_html(result, html)
 
 
@@ -214,8 +292,9 @@ def list_cmd(fmt: FormatOpt = None, out: OutOpt = None, data_dir: DataDirOpt = N
 @app.command("show")
 @reports_errors
 def show_cmd(
-    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, unique prefix, "
-                                           "run name or 'latest'.")],
+    run_ref: Annotated[
+        str, typer.Argument(metavar="RUN", help="Run id, unique prefix, run name or 'latest'.")
+    ],
     table: TableOpt = "summary",
     fmt: FormatOpt = None,
     out: OutOpt = None,
@@ -227,14 +306,17 @@ def show_cmd(
     if _is_table(fmt, out):
         m = result.meta
         sc = result.spec.scenario
-        console.print(f"[bold]{result.run_id}[/] '{sc.name}': {result.samples:,} scenarios, "
-                      f"seed {result.spec.seed}, {sc.horizon_months} months, "
-                      f"{len(sc.shocks)} shocks; critmat {m.get('critmat_version')}, "
-                      f"dataset {m.get('dataset_version')}, {m.get('engine')}, "
-                      f"{m.get('wall_s')} s")
+        console.print(
+            f"[bold]{result.run_id}[/] '{sc.name}': {result.samples:,} scenarios, "
+            f"seed {result.spec.seed}, {sc.horizon_months} months, "
+            f"{len(sc.shocks)} shocks; critmat {m.get('critmat_version')}, "
+            f"dataset {m.get('dataset_version')}, {m.get('engine')}, "
+            f"{m.get('wall_s')} s"
+        )
         if sc.event is not None:
-            console.print(f"event: {', '.join(sc.event.event_ids) or sc.event.kind}",
-                          highlight=False)
+            console.print(
+                f"event: {', '.join(sc.event.event_ids) or sc.event.kind}", highlight=False
+            )
     emit(_frame(result, table, fmt, out), fmt, out, title=f"{result.name}: {table}")
     _write_html(result, html)
 

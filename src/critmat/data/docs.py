@@ -30,15 +30,25 @@ def render_data_dictionary(catalog: Catalog | None = None) -> str:
     ]
     for spec in cat.tables.values():
         years = spec.stats.get("years")
-        lines.append(f"| [{spec.name}](#{spec.name.replace('_', '-')}) | "
-                     f"{spec.stats.get('rows', 0):,} | "
-                     f"{f'{years[0]}-{years[1]}' if years else ''} | {_cell(spec.title)} |")
+        lines.append(
+            f"| [{spec.name}](#{spec.name.replace('_', '-')}) | "
+            f"{spec.stats.get('rows', 0):,} | "
+            f"{f'{years[0]}-{years[1]}' if years else ''} | {_cell(spec.title)} |"
+        )
     for spec in cat.tables.values():
-        lines += ["", f"## {spec.name}", "", _cell(spec.description), "",
-                  f"Primary key: `{', '.join(spec.primary_key)}`. Sources: "
-                  + ", ".join(f"`{s}`" for s in spec.sources) + ".", "",
-                  "| field | type | unit | required | description |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## {spec.name}",
+            "",
+            _cell(spec.description),
+            "",
+            f"Primary key: `{', '.join(spec.primary_key)}`. Sources: "
+            + ", ".join(f"`{s}`" for s in spec.sources)
+            + ".",
+            "",
+            "| field | type | unit | required | description |",
+            "|---|---|---|---|---|",
+        ]
         for f in spec.fields:
             extra = []
             if f.ref:
@@ -48,14 +58,22 @@ def render_data_dictionary(catalog: Catalog | None = None) -> str:
             if f.enum:
                 extra.append("one of " + ", ".join(f.enum))
             desc = _cell(f.description) + (f" ({'; '.join(extra)})" if extra else "")
-            lines.append(f"| {f.name} | {f.type} | {f.unit or ''} | "
-                         f"{'yes' if f.required else ''} | {desc} |")
-    lines += ["", "## Sources", "", "| id | title | publisher, year | licence | via |",
-              "|---|---|---|---|---|"]
+            lines.append(
+                f"| {f.name} | {f.type} | {f.unit or ''} | {'yes' if f.required else ''} | {desc} |"
+            )
+    lines += [
+        "",
+        "## Sources",
+        "",
+        "| id | title | publisher, year | licence | via |",
+        "|---|---|---|---|---|",
+    ]
     for s in cat.sources.values():
         title = f"[{_cell(s.title)}]({s.path})" if s.path else _cell(s.title)
-        lines.append(f"| `{s.name}` | {title} | {_cell(s.publisher)}, {s.year} | "
-                     f"{_cell(s.licence_text())} | {_cell(s.transcription or '')} |")
+        lines.append(
+            f"| `{s.name}` | {title} | {_cell(s.publisher)}, {s.year} | "
+            f"{_cell(s.licence_text())} | {_cell(s.transcription or '')} |"
+        )
     return "\n".join(lines) + "\n"
 
 

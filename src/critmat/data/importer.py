@@ -51,8 +51,9 @@ class ImportResult:
         )
 
 
-def _merge(old: pd.DataFrame | None, new: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame,
-                                                                                 int]:
+def _merge(
+    old: pd.DataFrame | None, new: pd.DataFrame, keys: list[str]
+) -> tuple[pd.DataFrame, int]:
     if old is None or old.empty or not keys:
         return new, 0
     old = old.astype({c: new[c].dtype for c in new.columns if c in old.columns}, errors="ignore")
@@ -109,8 +110,7 @@ def import_file(
     if mode not in MODES:
         raise ParameterError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
     if combine not in COMBINE_MODES:
-        raise ParameterError(
-            f"combine must be one of {', '.join(COMBINE_MODES)}, got '{combine}'")
+        raise ParameterError(f"combine must be one of {', '.join(COMBINE_MODES)}, got '{combine}'")
     spec = catalog.table(table)
     p = Path(path)
     frame, info = read_user_file(p, sheet=sheet)
@@ -125,12 +125,25 @@ def import_file(
     previous = None if mode == "replace" else user.read_table(table)
     merged, replaced = _merge(previous, clean, list(spec.primary_key))
     record = ImportRecord(
-        id=import_id, table=table, file=p.name, sha256=file_sha256(p), rows=len(clean),
-        imported_at=datetime.now(UTC).isoformat(timespec="seconds"), mode=mode,
-        combine=combine, note=note, read_as=", ".join(f"{k}={v}" for k, v in info.items()),
+        id=import_id,
+        table=table,
+        file=p.name,
+        sha256=file_sha256(p),
+        rows=len(clean),
+        imported_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        mode=mode,
+        combine=combine,
+        note=note,
+        read_as=", ".join(f"{k}={v}" for k, v in info.items()),
     )
     user.commit_table(spec, merged, combine=combine, record=record)
     return ImportResult(
-        table=table, import_id=import_id, file=p.name, rows_in_file=len(clean),
-        user_rows=len(merged), replaced_rows=replaced, combine=combine, data_dir=user.root,
+        table=table,
+        import_id=import_id,
+        file=p.name,
+        rows_in_file=len(clean),
+        user_rows=len(merged),
+        replaced_rows=replaced,
+        combine=combine,
+        data_dir=user.root,
     )

@@ -26,8 +26,9 @@ def row_base_for(path: Path) -> int:
     return 1 if path.suffix.lower() in (".parquet", ".pq") else 2
 
 
-def _fail(path: Path, message: str, *, row: int | None = None,
-          expected: str | None = None) -> DataValidationError:
+def _fail(
+    path: Path, message: str, *, row: int | None = None, expected: str | None = None
+) -> DataValidationError:
     return DataValidationError(
         [Problem(message, file=path.name, row=row, expected=expected)], source=path.name
     )
@@ -37,25 +38,34 @@ def _read_csv(path: Path, sep: str) -> tuple[pd.DataFrame, str]:
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             frame = pd.read_csv(
-                path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-                encoding=encoding, skip_blank_lines=False,
+                path,
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                encoding=encoding,
+                skip_blank_lines=False,
             )
         except UnicodeDecodeError:
             continue
         except pd.errors.ParserError as exc:
             m = re.search(r"line (\d+)", str(exc))
-            raise _fail(path, f"malformed text file: {exc}".strip(),
-                        row=int(m.group(1)) if m else None,
-                        expected=f"a header row and the same number of '{sep}'-separated "
-                        "fields on every line") from None
+            raise _fail(
+                path,
+                f"malformed text file: {exc}".strip(),
+                row=int(m.group(1)) if m else None,
+                expected=f"a header row and the same number of '{sep}'-separated "
+                "fields on every line",
+            ) from None
         except pd.errors.EmptyDataError:
             raise _fail(path, "the file is empty", expected="a header row and data rows") from None
         return frame, encoding
     raise _fail(path, "the file is not readable text", expected="UTF-8 or Windows-1252 text")
 
 
-def read_user_file(path: str | os.PathLike[str], *, sheet: str | int | None = None
-                   ) -> tuple[pd.DataFrame, dict[str, str]]:
+def read_user_file(
+    path: str | os.PathLike[str], *, sheet: str | int | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Read a user data file into a frame of raw values.
 
     Parameters
@@ -90,25 +100,35 @@ def read_user_file(path: str | os.PathLike[str], *, sheet: str | int | None = No
         try:
             book = pd.ExcelFile(p, engine="openpyxl")
         except Exception as exc:  # openpyxl raises many types for corrupt files
-            raise _fail(p, f"not a readable Excel workbook ({type(exc).__name__}: {exc})",
-                        expected="an .xlsx workbook") from None
+            raise _fail(
+                p,
+                f"not a readable Excel workbook ({type(exc).__name__}: {exc})",
+                expected="an .xlsx workbook",
+            ) from None
         with book:
             names = book.sheet_names
             target = names[0] if sheet is None else sheet
             if isinstance(target, str) and target not in names:
-                raise _fail(p, f"no worksheet named '{target}'",
-                            expected="one of " + ", ".join(names))
+                raise _fail(
+                    p, f"no worksheet named '{target}'", expected="one of " + ", ".join(names)
+                )
             frame = pd.read_excel(book, sheet_name=target, dtype=object)
         info["sheet"] = str(target)
     elif suffix in (".parquet", ".pq"):
         try:
             frame = pd.read_parquet(p)
         except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for corrupt files
-            raise _fail(p, f"not a readable Parquet file ({type(exc).__name__}: {exc})",
-                        expected="a Parquet file") from None
+            raise _fail(
+                p,
+                f"not a readable Parquet file ({type(exc).__name__}: {exc})",
+                expected="a Parquet file",
+            ) from None
     else:
-        raise _fail(p, f"unsupported file type '{suffix or '(none)'}'",
-                    expected="one of " + ", ".join(READABLE_SUFFIXES))
+        raise _fail(
+            p,
+            f"unsupported file type '{suffix or '(none)'}'",
+            expected="one of " + ", ".join(READABLE_SUFFIXES),
+        )
     frame = frame.reset_index(drop=True).dropna(how="all")  # index = position in the file
     if frame.empty:
         raise _fail(p, "the file has no data rows", expected="at least one data row")

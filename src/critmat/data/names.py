@@ -49,8 +49,12 @@ def closest(name: str, choices: Sequence[str], n: int = 3, cutoff: float = 60.0)
     if not choices:
         return []
     hits = process.extract(
-        str(name), list(choices), scorer=fuzz.WRatio, processor=utils.default_process,
-        limit=max(n * 3, n), score_cutoff=cutoff,
+        str(name),
+        list(choices),
+        scorer=fuzz.WRatio,
+        processor=utils.default_process,
+        limit=max(n * 3, n),
+        score_cutoff=cutoff,
     )
     out: list[str] = []
     for choice, _score, _idx in hits:
@@ -106,8 +110,9 @@ class _Resolver:
         """
         cid = self.lookup(name)
         if cid is None:
-            raise UnknownNameError(self.kind, str(name), suggestions=self.suggest(name),
-                                   where=where)
+            raise UnknownNameError(
+                self.kind, str(name), suggestions=self.suggest(name), where=where
+            )
         return cid
 
     def resolve_many(self, names: Iterable[object], *, where: str | None = None) -> list[str]:
@@ -166,7 +171,8 @@ class MaterialResolver(_Resolver):
     def members(self, group_material: str) -> list[str]:
         """Return the individual materials inside a group material (``hree``, ``pgm``, ...)."""
         return [
-            m for m in self.canonical
+            m
+            for m in self.canonical
             if m not in GROUP_MATERIALS.values() and group_material in self.ancestors(m)
         ]
 
@@ -197,7 +203,8 @@ class CountryResolver(_Resolver):
         super().__init__(lookup, list(countries["country"]))
         self._countries = countries
         self._regex_source = [
-            (code, rx) for code, rx, kind in zip(
+            (code, rx)
+            for code, rx, kind in zip(
                 countries["country"], countries["regex"], countries["kind"], strict=True
             )
             if isinstance(rx, str) and rx and kind == "country"

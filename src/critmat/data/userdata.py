@@ -239,10 +239,14 @@ class UserData:
         with self._locked():
             manifest = self.manifest()
             manifest["tables"].pop(name, None)
-            manifest["imports"].append({
-                "id": f"remove-{uuid.uuid4().hex[:8]}", "table": name, "mode": "remove",
-                "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            })
+            manifest["imports"].append(
+                {
+                    "id": f"remove-{uuid.uuid4().hex[:8]}",
+                    "table": name,
+                    "mode": "remove",
+                    "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+            )
             _write_json_atomic(self.manifest_path, manifest)
             self._cleanup(manifest)
         return True

@@ -99,18 +99,28 @@ def _structure(
     for c in frame.columns:
         key = normalise_column(c)
         if key in seen:
-            col.add("two columns map to the same field", column=str(c),
-                    expected=f"one column named '{key}' (other: '{seen[key]}')")
+            col.add(
+                "two columns map to the same field",
+                column=str(c),
+                expected=f"one column named '{key}' (other: '{seen[key]}')",
+            )
             continue
         seen[key] = str(c)
         if key not in fields:
             valid = [f.name for f in spec.fields if not f.derived]
-            col.add("unknown column", column=str(c), expected="one of " + ", ".join(valid),
-                    suggestions=tuple(closest(key, valid)))
+            col.add(
+                "unknown column",
+                column=str(c),
+                expected="one of " + ", ".join(valid),
+                suggestions=tuple(closest(key, valid)),
+            )
             continue
         if fields[key].derived:
-            col.add("derived column supplied; critmat computes it on import, remove it",
-                    column=str(c), expected=f"no '{key}' column")
+            col.add(
+                "derived column supplied; critmat computes it on import, remove it",
+                column=str(c),
+                expected=f"no '{key}' column",
+            )
             continue
         rename[str(c)] = key
     out = frame.loc[:, list(rename)].rename(columns=rename)
@@ -129,8 +139,9 @@ def _structure(
     return out, missing_required
 
 
-def _resolve_refs(frame: pd.DataFrame, spec: TableSpec, ctx: ValidationContext,
-                  col: _Collector, skip: set[str]) -> pd.DataFrame:
+def _resolve_refs(
+    frame: pd.DataFrame, spec: TableSpec, ctx: ValidationContext, col: _Collector, skip: set[str]
+) -> pd.DataFrame:
     """Replace material/country/unit names by canonical ids; report unknown names."""
     out = frame
     for f in spec.fields:
@@ -156,8 +167,14 @@ def _resolve_refs(frame: pd.DataFrame, spec: TableSpec, ctx: ValidationContext,
             for idx, value in text[bad].items():
                 if value not in cache:
                     cache[value] = tuple(suggest(value))
-                col.add(f"unknown {f.ref}", row=int(idx), column=f.name, value=str(value),
-                        expected=f.expected(), suggestions=cache[value])
+                col.add(
+                    f"unknown {f.ref}",
+                    row=int(idx),
+                    column=f.name,
+                    value=str(value),
+                    expected=f.expected(),
+                    suggestions=cache[value],
+                )
         out[f.name] = resolved.where(~bad, text)
         out.loc[~present, f.name] = pd.NA
     return out
@@ -167,8 +184,9 @@ _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
 
-def _precoerce(frame: pd.DataFrame, spec: TableSpec, col: _Collector,
-               skip: set[str]) -> pd.DataFrame:
+def _precoerce(
+    frame: pd.DataFrame, spec: TableSpec, col: _Collector, skip: set[str]
+) -> pd.DataFrame:
     """Convert text cells to numbers, booleans and dates; report cells that do not convert."""
     out = frame
     for f in spec.fields:
@@ -185,24 +203,40 @@ def _precoerce(frame: pd.DataFrame, spec: TableSpec, col: _Collector,
                 frac = converted.notna() & ((converted % 1) != 0).fillna(False)
                 bad = bad | frac
             for idx, value in text[bad].items():
-                col.add(f"not a valid {'whole number' if f.type == 'integer' else 'number'}",
-                        row=int(idx), column=f.name, value=str(value), expected=f.expected())
+                col.add(
+                    f"not a valid {'whole number' if f.type == 'integer' else 'number'}",
+                    row=int(idx),
+                    column=f.name,
+                    value=str(value),
+                    expected=f.expected(),
+                )
             converted = converted.where(~bad)
         elif f.type == "boolean":
             text = raw.astype("string").str.strip().str.lower().replace("", pd.NA)
-            converted = text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None,
-                                 na_action="ignore").astype("boolean")
+            converted = text.map(
+                lambda v: True if v in _TRUE else False if v in _FALSE else None, na_action="ignore"
+            ).astype("boolean")
             bad = text.notna() & converted.isna()
             for idx, value in raw[bad].items():
-                col.add("not a valid true/false value", row=int(idx), column=f.name,
-                        value=str(value), expected="true or false (also yes/no, 1/0)")
+                col.add(
+                    "not a valid true/false value",
+                    row=int(idx),
+                    column=f.name,
+                    value=str(value),
+                    expected="true or false (also yes/no, 1/0)",
+                )
         elif f.type == "date":
             text = raw.astype("string").str.strip().replace("", pd.NA)
             converted = pd.to_datetime(text, errors="coerce", format="ISO8601")
             bad = text.notna() & converted.isna()
             for idx, value in text[bad].items():
-                col.add("not a valid date", row=int(idx), column=f.name, value=str(value),
-                        expected="a date YYYY-MM-DD")
+                col.add(
+                    "not a valid date",
+                    row=int(idx),
+                    column=f.name,
+                    value=str(value),
+                    expected="a date YYYY-MM-DD",
+                )
         else:
             continue
         out[f.name] = converted
@@ -212,14 +246,16 @@ def _precoerce(frame: pd.DataFrame, spec: TableSpec, col: _Collector,
 def _key_text(frame: pd.DataFrame, spec: TableSpec, row: int | None) -> str | None:
     if row is None or row not in frame.index:
         return None
+
     def fmt(v: object) -> str:
         return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
 
     return ", ".join(fmt(frame.at[row, k]) for k in spec.primary_key)
 
 
-def _schema_problems(frame: pd.DataFrame, spec: TableSpec, col: _Collector,
-                     skip: set[str]) -> pd.DataFrame | None:
+def _schema_problems(
+    frame: pd.DataFrame, spec: TableSpec, col: _Collector, skip: set[str]
+) -> pd.DataFrame | None:
     """Run the pandera schema lazily; turn failure cases into problems."""
     import pandera.errors as pe
 

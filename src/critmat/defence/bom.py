@@ -33,8 +33,7 @@ from critmat.provenance import attach
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
 
-__all__ = ["DEMAND_COLUMNS", "SOURCES", "BomInput", "annual_demand", "read_bom",
-           "read_build_rates"]
+__all__ = ["DEMAND_COLUMNS", "SOURCES", "BomInput", "annual_demand", "read_bom", "read_build_rates"]
 
 #: Which data to use: ``auto`` (your table if it has rows, else the reference data),
 #: ``user``, ``reference`` or ``both``.
@@ -44,9 +43,22 @@ SOURCES = ("auto", "user", "reference", "both")
 BomInput: TypeAlias = pd.DataFrame | str | Path | None
 
 #: Columns of :func:`annual_demand`.
-DEMAND_COLUMNS = ["programme", "system", "material", "kg_per_unit", "units_per_year",
-                  "demand_t", "priority", "substitutable_share", "bom_kind", "rate_kind",
-                  "kind", "rests_on_assumption", "status", "source_id"]
+DEMAND_COLUMNS = [
+    "programme",
+    "system",
+    "material",
+    "kg_per_unit",
+    "units_per_year",
+    "demand_t",
+    "priority",
+    "substitutable_share",
+    "bom_kind",
+    "rate_kind",
+    "kind",
+    "rests_on_assumption",
+    "status",
+    "source_id",
+]
 
 
 def _validate(kb: KnowledgeBase, data: pd.DataFrame | str | Path, table: str) -> pd.DataFrame:
@@ -66,8 +78,9 @@ def _validate(kb: KnowledgeBase, data: pd.DataFrame | str | Path, table: str) ->
     return validate_frame(frame, spec, kb.validation_context(), file=name, row_base=base)
 
 
-def _pick(kb: KnowledgeBase, data: BomInput, table: str, which: str,
-          reference: pd.DataFrame | None) -> pd.DataFrame:
+def _pick(
+    kb: KnowledgeBase, data: BomInput, table: str, which: str, reference: pd.DataFrame | None
+) -> pd.DataFrame:
     if which not in SOURCES:
         raise ParameterError(f"which must be one of {', '.join(SOURCES)}, got '{which}'")
     if data is not None:
@@ -81,8 +94,13 @@ def _pick(kb: KnowledgeBase, data: BomInput, table: str, which: str,
     return pd.concat([user, reference], ignore_index=True)
 
 
-def read_bom(kb: KnowledgeBase, bom: BomInput = None, *, which: str = "auto",
-             default_intensity_kg: float | None = None) -> pd.DataFrame:
+def read_bom(
+    kb: KnowledgeBase,
+    bom: BomInput = None,
+    *,
+    which: str = "auto",
+    default_intensity_kg: float | None = None,
+) -> pd.DataFrame:
     """Return a validated bill of materials.
 
     Parameters
@@ -109,17 +127,24 @@ def read_bom(kb: KnowledgeBase, bom: BomInput = None, *, which: str = "auto",
     critmat.errors.DataValidationError
         Listing every problem (unknown materials with suggestions, bad numbers, ...).
     """
-    ref = (reference_bom(kb, default_intensity_kg=default_intensity_kg)
-           if bom is None and which != "user" else None)
+    ref = (
+        reference_bom(kb, default_intensity_kg=default_intensity_kg)
+        if bom is None and which != "user"
+        else None
+    )
     out = _pick(kb, bom, "bom", which, ref)[BOM_COLUMNS].reset_index(drop=True)
-    prov = kb.provenance("defence.bom", out, which=which,
-                         default_intensity_kg=default_intensity_kg)
+    prov = kb.provenance("defence.bom", out, which=which, default_intensity_kg=default_intensity_kg)
     prov.units = {"kg_per_unit": "kg per unit", "substitutable_share": "fraction"}
     return attach(out, prov)
 
 
-def read_build_rates(kb: KnowledgeBase, build_rates: BomInput = None, *, which: str = "auto",
-                     default_build_rate: float | None = None) -> pd.DataFrame:
+def read_build_rates(
+    kb: KnowledgeBase,
+    build_rates: BomInput = None,
+    *,
+    which: str = "auto",
+    default_build_rate: float | None = None,
+) -> pd.DataFrame:
     """Return validated build rates (see :func:`read_bom` for the parameters).
 
     Returns
@@ -127,11 +152,15 @@ def read_build_rates(kb: KnowledgeBase, build_rates: BomInput = None, *, which: 
     pandas.DataFrame
         ``programme, system, units_per_year, priority, kind, source, note, source_id``.
     """
-    ref = (reference_build_rates(kb, default_build_rate=default_build_rate)
-           if build_rates is None and which != "user" else None)
+    ref = (
+        reference_build_rates(kb, default_build_rate=default_build_rate)
+        if build_rates is None and which != "user"
+        else None
+    )
     out = _pick(kb, build_rates, "build_rates", which, ref)[RATE_COLUMNS].reset_index(drop=True)
-    prov = kb.provenance("defence.build_rates", out, which=which,
-                         default_build_rate=default_build_rate)
+    prov = kb.provenance(
+        "defence.build_rates", out, which=which, default_build_rate=default_build_rate
+    )
     prov.units = {"units_per_year": "units per year"}
     return attach(out, prov)
 
@@ -170,30 +199,50 @@ def annual_demand(bom: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     >>> annual_demand(bom, rates)[["system", "material", "demand_t", "kind"]].to_dict("records")
     [{'system': 'S', 'material': 'gallium', 'demand_t': 0.1, 'kind': 'user'}]
     """
-    b = bom.assign(kg=bom["kg_per_unit"].astype("float64"),
-                   sub_kg=bom["kg_per_unit"].astype("float64")
-                   * bom["substitutable_share"].astype("float64").fillna(0.0),
-                   kind_rank=bom["kind"].astype(object).map(KIND_RANK).astype("float64"))
+    b = bom.assign(
+        kg=bom["kg_per_unit"].astype("float64"),
+        sub_kg=bom["kg_per_unit"].astype("float64")
+        * bom["substitutable_share"].astype("float64").fillna(0.0),
+        kind_rank=bom["kind"].astype(object).map(KIND_RANK).astype("float64"),
+    )
     per = b.groupby(["system", "material"], sort=False, as_index=False).agg(
-        kg_per_unit=("kg", "sum"), sub_kg=("sub_kg", "sum"), kind_rank=("kind_rank", "max"),
-        bom_source=("source_id", _join_ids))
+        kg_per_unit=("kg", "sum"),
+        sub_kg=("sub_kg", "sum"),
+        kind_rank=("kind_rank", "max"),
+        bom_source=("source_id", _join_ids),
+    )
     per["bom_kind"] = kind_of_rank(per["kind_rank"])
-    per["substitutable_share"] = np.divide(per["sub_kg"], per["kg_per_unit"],
-                                           out=np.zeros(len(per)),
-                                           where=per["kg_per_unit"].to_numpy() > 0)
-    r = rates.assign(units_per_year=rates["units_per_year"].astype("float64"),
-                     priority=rates["priority"].astype("float64"),
-                     rate_kind=rates["kind"].astype(object),
-                     rate_source=rates["source_id"].astype(object))
-    m = per.merge(r[["programme", "system", "units_per_year", "priority", "rate_kind",
-                     "rate_source"]], on="system", how="outer", indicator=True)
-    m["status"] = np.select([m["_merge"].eq("both"), m["_merge"].eq("left_only")],
-                            ["ok", "no_build_rate"], default="no_bom")
+    per["substitutable_share"] = np.divide(
+        per["sub_kg"],
+        per["kg_per_unit"],
+        out=np.zeros(len(per)),
+        where=per["kg_per_unit"].to_numpy() > 0,
+    )
+    r = rates.assign(
+        units_per_year=rates["units_per_year"].astype("float64"),
+        priority=rates["priority"].astype("float64"),
+        rate_kind=rates["kind"].astype(object),
+        rate_source=rates["source_id"].astype(object),
+    )
+    m = per.merge(
+        r[["programme", "system", "units_per_year", "priority", "rate_kind", "rate_source"]],
+        on="system",
+        how="outer",
+        indicator=True,
+    )
+    m["status"] = np.select(
+        [m["_merge"].eq("both"), m["_merge"].eq("left_only")],
+        ["ok", "no_build_rate"],
+        default="no_bom",
+    )
     m["demand_t"] = m["units_per_year"] * m["kg_per_unit"] / 1000.0
     m["kind"] = worst_kind(m["bom_kind"].astype(object), m["rate_kind"].astype(object))
-    m["rests_on_assumption"] = ((m["bom_kind"] == "assumption")
-                                | (m["rate_kind"] == "assumption")).fillna(False).astype(bool)
-    m["source_id"] = (m["bom_source"].fillna("") + ";"
-                      + m["rate_source"].fillna("")).str.strip(";")
-    return m[DEMAND_COLUMNS].sort_values(["programme", "system", "material"],
-                                         na_position="last", ignore_index=True)
+    m["rests_on_assumption"] = (
+        ((m["bom_kind"] == "assumption") | (m["rate_kind"] == "assumption"))
+        .fillna(False)
+        .astype(bool)
+    )
+    m["source_id"] = (m["bom_source"].fillna("") + ";" + m["rate_source"].fillna("")).str.strip(";")
+    return m[DEMAND_COLUMNS].sort_values(
+        ["programme", "system", "material"], na_position="last", ignore_index=True
+    )

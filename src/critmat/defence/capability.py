@@ -40,8 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["capability_at_risk", "served_share", "simulate_builds"]
 
 
-def served_share(lost_share: np.ndarray, defence_share: np.ndarray | None = None
-                 ) -> np.ndarray:
+def served_share(lost_share: np.ndarray, defence_share: np.ndarray | None = None) -> np.ndarray:
     """Share of defence demand served when a share of total supply is lost (pure).
 
     Parameters
@@ -70,10 +69,16 @@ def served_share(lost_share: np.ndarray, defence_share: np.ndarray | None = None
     return np.where(np.isfinite(d), first, avail)
 
 
-def simulate_builds(uses: np.ndarray, rate: np.ndarray, served: np.ndarray, months: int, *,
-                    stock_months: np.ndarray | None = None,
-                    substitutable: np.ndarray | None = None,
-                    substitution_lead: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def simulate_builds(
+    uses: np.ndarray,
+    rate: np.ndarray,
+    served: np.ndarray,
+    months: int,
+    *,
+    stock_months: np.ndarray | None = None,
+    substitutable: np.ndarray | None = None,
+    substitution_lead: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Units not built per system and month, fixed recipe (pure, vectorised).
 
     Parameters
@@ -102,19 +107,19 @@ def simulate_builds(uses: np.ndarray, rate: np.ndarray, served: np.ndarray, mont
     if months < 0:
         raise ParameterError(f"months must be >= 0, got {months}")
     j, m = uses.shape
-    t = np.arange(months, dtype=float)                                   # [T]
-    a = np.clip(np.asarray(served, dtype=float), 0.0, 1.0)               # [M]
+    t = np.arange(months, dtype=float)  # [T]
+    a = np.clip(np.asarray(served, dtype=float), 0.0, 1.0)  # [M]
     gap = 1.0 - a
     stock = np.zeros(m) if stock_months is None else np.asarray(stock_months, dtype=float)
     release = np.clip(stock[None, :] - t[:, None] * gap[None, :], 0.0, gap[None, :])  # [T, M]
-    a_t = a[None, :] + release                                           # [T, M]
-    a_jmt = np.broadcast_to(a_t[None, :, :], (j, months, m)).copy()      # [J, T, M]
+    a_t = a[None, :] + release  # [T, M]
+    a_jmt = np.broadcast_to(a_t[None, :, :], (j, months, m)).copy()  # [J, T, M]
     if substitutable is not None:
         sub = np.clip(np.asarray(substitutable, dtype=float), 0.0, 1.0)[:, None, :]
         on = (t >= substitution_lead)[None, :, None]
         a_jmt = np.where(on, a_jmt + sub * (1.0 - a_jmt), a_jmt)
-    a_jmt = np.where(uses[:, None, :], a_jmt, np.inf)                    # unused: no limit
-    limiting = np.argmin(a_jmt, axis=2)                                  # [J, T]
+    a_jmt = np.where(uses[:, None, :], a_jmt, np.inf)  # unused: no limit
+    limiting = np.argmin(a_jmt, axis=2)  # [J, T]
     built = np.min(a_jmt, axis=2)
     built = np.where(np.isfinite(built), built, 1.0)
     lost = np.asarray(rate, dtype=float)[:, None] * (1.0 - built)
@@ -130,17 +135,25 @@ def _worst_month(lost: np.ndarray, limiting: np.ndarray) -> np.ndarray:
     return limiting[np.arange(lost.shape[0]), t]
 
 
-def _supplier_share(kb: KnowledgeBase, mats: list[str], supplier: list[str],
-                    stage: str | None, mix: str, recycling: bool,
-                    proxies: Mapping[str, str] | None) -> pd.DataFrame:
+def _supplier_share(
+    kb: KnowledgeBase,
+    mats: list[str],
+    supplier: list[str],
+    stage: str | None,
+    mix: str,
+    recycling: bool,
+    proxies: Mapping[str, str] | None,
+) -> pd.DataFrame:
     """w[m]: (1 - eol_rir) x share of the supplier set, at the bottleneck or given stage."""
     stages = STAGES if stage is None else (parse_stage(stage).value,)
     wanted = sorted(set(mats) | set(proxy_map(pd.Series(mats, dtype=object), proxies)))
-    mx = supply_mix(kb.eu_crm_2023(materials=wanted or None), mats, stages=stages, mix=mix,
-                    proxies=proxies)
+    mx = supply_mix(
+        kb.eu_crm_2023(materials=wanted or None), mats, stages=stages, mix=mix, proxies=proxies
+    )
     mx = mx.assign(hit=mx["share"].where(mx["country"].isin(supplier), 0.0))
     per = mx.groupby(["material", "stage"], as_index=False).agg(
-        w=("hit", "sum"), mix_used=("mix_used", "first"), proxy=("proxy", "first"))
+        w=("hit", "sum"), mix_used=("mix_used", "first"), proxy=("proxy", "first")
+    )
     per = per.sort_values("w", ascending=False, kind="stable").drop_duplicates("material")
     out = pd.DataFrame({"material": mats}).merge(per, on="material", how="left")
     eol = kb.materials()[["material", "eol_rir"]].set_index("material")["eol_rir"]
@@ -237,9 +250,14 @@ def capability_at_risk(
     sup = kb.resolve_countries(supplier) or []
     if not sup:
         raise ParameterError("supplier= must name at least one country or group (e.g. CHN)")
-    d = defence_demand(kb, bom=bom, build_rates=build_rates, which=which,
-                       default_intensity_kg=default_intensity_kg,
-                       default_build_rate=default_build_rate)
+    d = defence_demand(
+        kb,
+        bom=bom,
+        build_rates=build_rates,
+        which=which,
+        default_intensity_kg=default_intensity_kg,
+        default_build_rate=default_build_rate,
+    )
     d = d[(d["status"] == "ok") & (d["kg_per_unit"] > 0)]
     cut_mats = kb.resolve_materials(materials)
     mats = sorted(set(d["material"]))
@@ -251,89 +269,157 @@ def capability_at_risk(
     dem = d.groupby("material")["demand_t_per_year"].sum().reindex(mats)
     dshare = pd.Series(np.nan, index=mats, dtype="float64")
     if eu_demand_t:
-        eu = pd.Series({kb.materials_resolver.resolve(k, where="eu_demand_t"): float(v)
-                        for k, v in eu_demand_t.items()}, dtype="float64").reindex(mats)
+        eu = pd.Series(
+            {
+                kb.materials_resolver.resolve(k, where="eu_demand_t"): float(v)
+                for k, v in eu_demand_t.items()
+            },
+            dtype="float64",
+        ).reindex(mats)
         dshare = (dem / eu).where(eu > 0, np.nan)
     if defence_share:
-        given = pd.Series({kb.materials_resolver.resolve(k, where="defence_share"): float(v)
-                           for k, v in defence_share.items()}, dtype="float64")
+        given = pd.Series(
+            {
+                kb.materials_resolver.resolve(k, where="defence_share"): float(v)
+                for k, v in defence_share.items()
+            },
+            dtype="float64",
+        )
         if ((given < 0) | (given > 1)).any():
             raise ParameterError("defence_share values are fractions between 0 and 1")
         dshare = given.reindex(mats).combine_first(dshare).astype("float64")
     served_fixed = served_share(hit)
     served_mit = served_share(hit, dshare.to_numpy())
     if isinstance(stock_months, Mapping):
-        st = pd.Series({kb.materials_resolver.resolve(k, where="stock_months"): float(v)
-                        for k, v in stock_months.items()}, dtype="float64")
+        st = pd.Series(
+            {
+                kb.materials_resolver.resolve(k, where="stock_months"): float(v)
+                for k, v in stock_months.items()
+            },
+            dtype="float64",
+        )
         stock = st.reindex(mats).fillna(0.0).to_numpy()
     else:
         stock = np.full(len(mats), float(stock_months))
-    kg = d.pivot_table(index=["programme", "system"], columns="material",
-                       values="kg_per_unit", aggfunc="sum").reindex(columns=mats)
-    sub = d.pivot_table(index=["programme", "system"], columns="material",
-                        values="substitutable_share", aggfunc="max").reindex(
-                            index=kg.index, columns=mats).fillna(0.0)
-    meta = d.assign(rank=d["kind"].map(KIND_RANK).astype("float64")).groupby(
-        ["programme", "system"]).agg(units_per_month=("units_per_month", "first"),
-                                     rests_on_assumption=("rests_on_assumption", "any"),
-                                     rank=("rank", "max")).reindex(kg.index)
+    kg = d.pivot_table(
+        index=["programme", "system"], columns="material", values="kg_per_unit", aggfunc="sum"
+    ).reindex(columns=mats)
+    sub = (
+        d.pivot_table(
+            index=["programme", "system"],
+            columns="material",
+            values="substitutable_share",
+            aggfunc="max",
+        )
+        .reindex(index=kg.index, columns=mats)
+        .fillna(0.0)
+    )
+    meta = (
+        d.assign(rank=d["kind"].map(KIND_RANK).astype("float64"))
+        .groupby(["programme", "system"])
+        .agg(
+            units_per_month=("units_per_month", "first"),
+            rests_on_assumption=("rests_on_assumption", "any"),
+            rank=("rank", "max"),
+        )
+        .reindex(kg.index)
+    )
     meta["kind"] = kind_of_rank(meta["rank"])
     uses = kg.fillna(0.0).to_numpy() > 0
     rate = meta["units_per_month"].to_numpy(dtype="float64")
     lost_f, lim_f = simulate_builds(uses, rate, served_fixed, months, stock_months=stock)
-    lost_m, lim_m = simulate_builds(uses, rate, served_mit, months, stock_months=stock,
-                                    substitutable=sub.to_numpy(),
-                                    substitution_lead=int(substitution_lead_months))
+    lost_m, lim_m = simulate_builds(
+        uses,
+        rate,
+        served_mit,
+        months,
+        stock_months=stock,
+        substitutable=sub.to_numpy(),
+        substitution_lead=int(substitution_lead_months),
+    )
     names = np.array([*mats, None], dtype=object)
     idx = kg.index.to_frame(index=False)
     if monthly:
         jj, tt = np.meshgrid(np.arange(len(idx)), np.arange(months), indexing="ij")
-        out = pd.DataFrame({
-            "programme": idx["programme"].to_numpy()[jj.ravel()],
-            "system": idx["system"].to_numpy()[jj.ravel()],
-            "month": tt.ravel() + 1,
-            "units_per_month": rate[jj.ravel()],
-            "not_built_fixed": lost_f.ravel(), "not_built_mitigated": lost_m.ravel(),
-            "limiting_material_fixed": names[lim_f.ravel()],
-            "limiting_material_mitigated": names[lim_m.ravel()]})
+        out = pd.DataFrame(
+            {
+                "programme": idx["programme"].to_numpy()[jj.ravel()],
+                "system": idx["system"].to_numpy()[jj.ravel()],
+                "month": tt.ravel() + 1,
+                "units_per_month": rate[jj.ravel()],
+                "not_built_fixed": lost_f.ravel(),
+                "not_built_mitigated": lost_m.ravel(),
+                "limiting_material_fixed": names[lim_f.ravel()],
+                "limiting_material_mitigated": names[lim_m.ravel()],
+            }
+        )
     else:
         planned = rate * months
         tot_f, tot_m = lost_f.sum(axis=1), lost_m.sum(axis=1)
         out = idx.assign(
-            units_per_month=rate, months=months, planned_units=planned,
-            not_built_fixed=tot_f, not_built_mitigated=tot_m,
-            share_lost_fixed=np.divide(tot_f, planned, out=np.zeros(len(idx)),
-                                       where=planned > 0),
-            share_lost_mitigated=np.divide(tot_m, planned, out=np.zeros(len(idx)),
-                                           where=planned > 0),
+            units_per_month=rate,
+            months=months,
+            planned_units=planned,
+            not_built_fixed=tot_f,
+            not_built_mitigated=tot_m,
+            share_lost_fixed=np.divide(tot_f, planned, out=np.zeros(len(idx)), where=planned > 0),
+            share_lost_mitigated=np.divide(
+                tot_m, planned, out=np.zeros(len(idx)), where=planned > 0
+            ),
             limiting_material_fixed=names[_worst_month(lost_f, lim_f)],
             limiting_material_mitigated=names[_worst_month(lost_m, lim_m)],
             defence_first=bool(np.isfinite(dshare.to_numpy()).any()),
             kind=meta["kind"].to_numpy(),
-            rests_on_assumption=meta["rests_on_assumption"].to_numpy(dtype=bool))
+            rests_on_assumption=meta["rests_on_assumption"].to_numpy(dtype=bool),
+        )
         out = out.sort_values(["programme", "system"], ignore_index=True)
-    per_material = pd.DataFrame({
-        "material": mats, "supplier_share": ws["w"].to_numpy(), "lost_share": hit,
-        "stage": ws["stage"].to_numpy(), "mix_used": ws["mix_used"].to_numpy(),
-        "proxy": ws["proxy"].to_numpy(), "defence_share": dshare.to_numpy(),
-        "served_fixed": served_fixed, "served_mitigated": served_mit,
-        "stock_months": stock, "status": ws["status"].to_numpy()})
-    prov = kb.provenance("defence.capability_at_risk", d, supplier=sup, materials=materials,
-                         cut=float(cut), months=months, stage=stage, mix=mix,
-                         substitution_lead_months=substitution_lead_months,
-                         recycling=recycling, which=which)
+    per_material = pd.DataFrame(
+        {
+            "material": mats,
+            "supplier_share": ws["w"].to_numpy(),
+            "lost_share": hit,
+            "stage": ws["stage"].to_numpy(),
+            "mix_used": ws["mix_used"].to_numpy(),
+            "proxy": ws["proxy"].to_numpy(),
+            "defence_share": dshare.to_numpy(),
+            "served_fixed": served_fixed,
+            "served_mitigated": served_mit,
+            "stock_months": stock,
+            "status": ws["status"].to_numpy(),
+        }
+    )
+    prov = kb.provenance(
+        "defence.capability_at_risk",
+        d,
+        supplier=sup,
+        materials=materials,
+        cut=float(cut),
+        months=months,
+        stage=stage,
+        mix=mix,
+        substitution_lead_months=substitution_lead_months,
+        recycling=recycling,
+        which=which,
+    )
     prov.sources = sorted(set(prov.sources) | {"eu_crm_2023_eus", "eu_crm_2023_gs"})
-    prov.units = {"units_per_month": "units per month", "planned_units": "units",
-                  "not_built_fixed": "units", "not_built_mitigated": "units",
-                  "share_lost_fixed": "fraction", "share_lost_mitigated": "fraction"}
+    prov.units = {
+        "units_per_month": "units per month",
+        "planned_units": "units",
+        "not_built_fixed": "units",
+        "not_built_mitigated": "units",
+        "share_lost_fixed": "fraction",
+        "share_lost_mitigated": "fraction",
+    }
     prov.notes = [
         "fixed: fixed recipe, pro-rata supply, no substitution (the scenario engine's systems "
         "not built); mitigated: substitution (BOM substitutable_share) and defence-first "
         "supply where a defence share is known",
         "per material (cut, supplier share, served shares): "
-        + "; ".join(f"{r.material}: w={r.supplier_share:.3f}, lost={r.lost_share:.3f}, "
-                    f"served fixed={r.served_fixed:.3f}, mitigated={r.served_mitigated:.3f}"
-                    for r in per_material.itertuples()),
+        + "; ".join(
+            f"{r.material}: w={r.supplier_share:.3f}, lost={r.lost_share:.3f}, "
+            f"served fixed={r.served_fixed:.3f}, mitigated={r.served_mitigated:.3f}"
+            for r in per_material.itertuples()
+        ),
     ]
     out = attach(out, prov)
     out.attrs["critmat_materials"] = per_material.to_dict("list")

@@ -63,8 +63,7 @@ def worst_kind(*kinds: pd.Series) -> pd.Series:
     >>> worst_kind(pd.Series(["published", "derived"]), pd.Series(["user", None])).tolist()
     ['user', 'derived']
     """
-    ranks = np.column_stack([
-        k.map(KIND_RANK).astype("float64").to_numpy() for k in kinds])
+    ranks = np.column_stack([k.map(KIND_RANK).astype("float64").to_numpy() for k in kinds])
     best = np.nanmax(np.where(np.isnan(ranks), -1.0, ranks), axis=1)
     labels = np.array(KINDS, dtype=object)
     out = np.where(best >= 0, labels[np.clip(best, 0, None).astype(int)], None)

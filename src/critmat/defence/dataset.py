@@ -33,16 +33,39 @@ __all__ = [
 REFERENCE_PROGRAMME = "reference (published US programme rates)"
 
 #: Columns of a BOM frame (the ``bom`` table).
-BOM_COLUMNS = ["system", "component", "material", "kg_per_unit", "kind",
-               "substitutable_share", "source", "note", "source_id"]
+BOM_COLUMNS = [
+    "system",
+    "component",
+    "material",
+    "kg_per_unit",
+    "kind",
+    "substitutable_share",
+    "source",
+    "note",
+    "source_id",
+]
 
 #: Columns of a build-rate frame (the ``build_rates`` table).
-RATE_COLUMNS = ["programme", "system", "units_per_year", "priority", "kind", "source",
-                "note", "source_id"]
+RATE_COLUMNS = [
+    "programme",
+    "system",
+    "units_per_year",
+    "priority",
+    "kind",
+    "source",
+    "note",
+    "source_id",
+]
 
 
-def uses(kb: KnowledgeBase, *, materials: Selection = None, systems: Selection = None,
-         system_classes: Selection = None, include_members: bool = False) -> pd.DataFrame:
+def uses(
+    kb: KnowledgeBase,
+    *,
+    materials: Selection = None,
+    systems: Selection = None,
+    system_classes: Selection = None,
+    include_members: bool = False,
+) -> pd.DataFrame:
     """Cited defence uses of raw materials (the ``defence_uses`` table), filtered.
 
     Parameters
@@ -89,8 +112,12 @@ def uses(kb: KnowledgeBase, *, materials: Selection = None, systems: Selection =
             raise ParameterError(
                 f"unknown {col.replace('_', ' ')} {bad[0]!r} in {col}s=; known: "
                 f"{', '.join(sorted(known))}"
-                + (f" (did you mean {closest(bad[0], sorted(known))[0]!r}?)"
-                   if closest(bad[0], sorted(known)) else ""))
+                + (
+                    f" (did you mean {closest(bad[0], sorted(known))[0]!r}?)"
+                    if closest(bad[0], sorted(known))
+                    else ""
+                )
+            )
         keep &= frame[col].isin(items).to_numpy()
     out = frame[keep].reset_index(drop=True)
     out.attrs = frame.attrs
@@ -112,7 +139,8 @@ def systems(kb: KnowledgeBase) -> pd.DataFrame:
     per = u.groupby("system").agg(
         materials=("material", lambda s: ";".join(sorted(set(s)))),
         n_uses=("use_id", "size"),
-        quantified=("quantity", lambda s: bool(s.notna().any())))
+        quantified=("quantity", lambda s: bool(s.notna().any())),
+    )
     out = sy.merge(per, left_on="system", right_index=True, how="left")
     out["n_uses"] = out["n_uses"].fillna(0).astype(int)
     out["quantified"] = out["quantified"].astype("boolean").fillna(False).astype(bool)
@@ -122,8 +150,7 @@ def systems(kb: KnowledgeBase) -> pd.DataFrame:
     return attach(out, prov)
 
 
-def reference_bom(kb: KnowledgeBase, *, default_intensity_kg: float | None = None
-                  ) -> pd.DataFrame:
+def reference_bom(kb: KnowledgeBase, *, default_intensity_kg: float | None = None) -> pd.DataFrame:
     """The bill of materials that the cited dataset supports, in the ``bom`` layout.
 
     Rows come from ``defence_uses`` quantities in kg per unit of a named system (today the
@@ -147,38 +174,58 @@ def reference_bom(kb: KnowledgeBase, *, default_intensity_kg: float | None = Non
     """
     u = kb.table("defence_uses")
     kg = u[(u["unit"] == "kg per unit") & u["system"].notna()]
-    bom = pd.DataFrame({
-        "system": kg["system"], "component": kg["component"].fillna("all components"),
-        "material": kg["material"], "kg_per_unit": kg["quantity"].astype("float64"),
-        "kind": kg["kind"], "substitutable_share": 0.0,
-        "source": kg["use_id"] + ": " + kg["citation"],
-        "note": kg["derivation"], "source_id": kg["source_id"],
-    })
+    bom = pd.DataFrame(
+        {
+            "system": kg["system"],
+            "component": kg["component"].fillna("all components"),
+            "material": kg["material"],
+            "kg_per_unit": kg["quantity"].astype("float64"),
+            "kind": kg["kind"],
+            "substitutable_share": 0.0,
+            "source": kg["use_id"] + ": " + kg["citation"],
+            "note": kg["derivation"],
+            "source_id": kg["source_id"],
+        }
+    )
     if default_intensity_kg is not None:
         if not np.isfinite(default_intensity_kg) or default_intensity_kg < 0:
-            raise ParameterError(f"default_intensity_kg must be a number >= 0, got "
-                                 f"{default_intensity_kg!r}")
+            raise ParameterError(
+                f"default_intensity_kg must be a number >= 0, got {default_intensity_kg!r}"
+            )
         named = u[u["system"].notna()].drop_duplicates(["system", "material"])
         have = set(zip(bom["system"], bom["material"], strict=True))
-        extra = named[[(s, m) not in have for s, m in
-                       zip(named["system"], named["material"], strict=True)]]
-        bom = pd.concat([bom, pd.DataFrame({
-            "system": extra["system"], "component": "all components",
-            "material": extra["material"], "kg_per_unit": float(default_intensity_kg),
-            "kind": "assumption", "substitutable_share": 0.0,
-            "source": extra["use_id"] + " (use cited; no quantity published)",
-            "note": f"placeholder intensity {default_intensity_kg:g} kg per unit "
-                    "(default_intensity_kg), not a source figure",
-            "source_id": extra["source_id"]})], ignore_index=True)
+        extra = named[
+            [(s, m) not in have for s, m in zip(named["system"], named["material"], strict=True)]
+        ]
+        bom = pd.concat(
+            [
+                bom,
+                pd.DataFrame(
+                    {
+                        "system": extra["system"],
+                        "component": "all components",
+                        "material": extra["material"],
+                        "kg_per_unit": float(default_intensity_kg),
+                        "kind": "assumption",
+                        "substitutable_share": 0.0,
+                        "source": extra["use_id"] + " (use cited; no quantity published)",
+                        "note": f"placeholder intensity {default_intensity_kg:g} kg per unit "
+                        "(default_intensity_kg), not a source figure",
+                        "source_id": extra["source_id"],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     bom = bom[BOM_COLUMNS].reset_index(drop=True)
-    prov = kb.provenance("defence.reference_bom", bom,
-                         default_intensity_kg=default_intensity_kg)
+    prov = kb.provenance("defence.reference_bom", bom, default_intensity_kg=default_intensity_kg)
     prov.units = {"kg_per_unit": "kg per unit"}
     return attach(bom, prov)
 
 
-def reference_build_rates(kb: KnowledgeBase, *, default_build_rate: float | None = None
-                          ) -> pd.DataFrame:
+def reference_build_rates(
+    kb: KnowledgeBase, *, default_build_rate: float | None = None
+) -> pd.DataFrame:
     """The build rates that public sources give (``defence_systems``), ``build_rates`` layout.
 
     Parameters
@@ -196,27 +243,46 @@ def reference_build_rates(kb: KnowledgeBase, *, default_build_rate: float | None
     """
     sy = kb.table("defence_systems")
     rated = sy[sy["units_per_year"].notna()]
-    rates = pd.DataFrame({
-        "programme": REFERENCE_PROGRAMME, "system": rated["system"],
-        "units_per_year": rated["units_per_year"].astype("float64"), "priority": 1.0,
-        "kind": rated["rate_kind"].fillna("published"),
-        "source": rated["rate_citation"], "note": rated["rate_basis"],
-        "source_id": rated["rate_source_id"],
-    })
+    rates = pd.DataFrame(
+        {
+            "programme": REFERENCE_PROGRAMME,
+            "system": rated["system"],
+            "units_per_year": rated["units_per_year"].astype("float64"),
+            "priority": 1.0,
+            "kind": rated["rate_kind"].fillna("published"),
+            "source": rated["rate_citation"],
+            "note": rated["rate_basis"],
+            "source_id": rated["rate_source_id"],
+        }
+    )
     if default_build_rate is not None:
         if not np.isfinite(default_build_rate) or default_build_rate < 0:
-            raise ParameterError(f"default_build_rate must be a number >= 0, got "
-                                 f"{default_build_rate!r}")
+            raise ParameterError(
+                f"default_build_rate must be a number >= 0, got {default_build_rate!r}"
+            )
         rest = sy[sy["units_per_year"].isna()]
-        rates = pd.concat([rates, pd.DataFrame({
-            "programme": REFERENCE_PROGRAMME, "system": rest["system"],
-            "units_per_year": float(default_build_rate), "priority": 1.0,
-            "kind": "assumption", "source": "no published rate",
-            "note": f"placeholder rate {default_build_rate:g} units per year "
-                    "(default_build_rate), not a source figure",
-            "source_id": "critmat_curation"})], ignore_index=True)
+        rates = pd.concat(
+            [
+                rates,
+                pd.DataFrame(
+                    {
+                        "programme": REFERENCE_PROGRAMME,
+                        "system": rest["system"],
+                        "units_per_year": float(default_build_rate),
+                        "priority": 1.0,
+                        "kind": "assumption",
+                        "source": "no published rate",
+                        "note": f"placeholder rate {default_build_rate:g} units per year "
+                        "(default_build_rate), not a source figure",
+                        "source_id": "critmat_curation",
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     rates = rates[RATE_COLUMNS].reset_index(drop=True)
-    prov = kb.provenance("defence.reference_build_rates", rates,
-                         default_build_rate=default_build_rate)
+    prov = kb.provenance(
+        "defence.reference_build_rates", rates, default_build_rate=default_build_rate
+    )
     prov.units = {"units_per_year": "units per year"}
     return attach(rates, prov)

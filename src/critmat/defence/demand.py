@@ -29,9 +29,14 @@ __all__ = ["BY", "defence_demand", "scenario_systems"]
 BY = ("system", "programme", "material")
 
 
-def _inputs(kb: KnowledgeBase, bom: BomInput, build_rates: BomInput, which: str,
-            default_intensity_kg: float | None, default_build_rate: float | None
-            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _inputs(
+    kb: KnowledgeBase,
+    bom: BomInput,
+    build_rates: BomInput,
+    which: str,
+    default_intensity_kg: float | None,
+    default_build_rate: float | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     b = read_bom(kb, bom, which=which, default_intensity_kg=default_intensity_kg)
     r = read_build_rates(kb, build_rates, which=which, default_build_rate=default_build_rate)
     return b, r, annual_demand(b, r)
@@ -98,16 +103,32 @@ def defence_demand(
     d["units_per_month"] = d["units_per_year"] / 12.0
     d["demand_t_per_month"] = d["demand_t_per_year"] / 12.0
     if by == "system":
-        cols = ["programme", "system", "material", "kg_per_unit", "units_per_year",
-                "units_per_month", "demand_t_per_year", "demand_t_per_month", "priority",
-                "substitutable_share", "kind", "rests_on_assumption", "status", "source_id"]
+        cols = [
+            "programme",
+            "system",
+            "material",
+            "kg_per_unit",
+            "units_per_year",
+            "units_per_month",
+            "demand_t_per_year",
+            "demand_t_per_month",
+            "priority",
+            "substitutable_share",
+            "kind",
+            "rests_on_assumption",
+            "status",
+            "source_id",
+        ]
         out = d[cols].reset_index(drop=True)
     else:
         ok = d[d["status"] == "ok"].assign(rank=d["kind"].map(KIND_RANK).astype("float64"))
         keys = ["programme", "material"] if by == "programme" else ["material"]
-        agg: dict[str, Any] = {"demand_t_per_year": ("demand_t_per_year", "sum"),
-                               "n_systems": ("system", "nunique"), "rank": ("rank", "max"),
-                               "rests_on_assumption": ("rests_on_assumption", "any")}
+        agg: dict[str, Any] = {
+            "demand_t_per_year": ("demand_t_per_year", "sum"),
+            "n_systems": ("system", "nunique"),
+            "rank": ("rank", "max"),
+            "rests_on_assumption": ("rests_on_assumption", "any"),
+        }
         if by == "material":
             agg["n_programmes"] = ("programme", "nunique")
         out = ok.groupby(keys, as_index=False).agg(**agg)
@@ -117,24 +138,43 @@ def defence_demand(
         if by == "material":
             first.append("n_programmes")
         out = out[[*first, "kind", "rests_on_assumption"]]
-    out = out.sort_values([c for c in ("programme", "system", "material") if c in out.columns],
-                          ignore_index=True)
-    prov = kb.provenance("defence.demand", pd.concat([b[["source_id"]], r[["source_id"]]]),
-                         materials=materials, by=by, which=which,
-                         default_intensity_kg=default_intensity_kg,
-                         default_build_rate=default_build_rate)
-    prov.units = {"kg_per_unit": "kg per unit", "units_per_year": "units per year",
-                  "units_per_month": "units per month", "demand_t_per_year": "t per year",
-                  "demand_t_per_month": "t per month", "substitutable_share": "fraction"}
-    prov.notes = ["demand = units_per_year x kg_per_unit / 1000 (METHODS.md §6.4 without the "
-                  "substitution factor); kind = least certain of BOM and rate kinds",
-                  "rests_on_assumption: at least one input is an assumption (placeholder)"]
+    out = out.sort_values(
+        [c for c in ("programme", "system", "material") if c in out.columns], ignore_index=True
+    )
+    prov = kb.provenance(
+        "defence.demand",
+        pd.concat([b[["source_id"]], r[["source_id"]]]),
+        materials=materials,
+        by=by,
+        which=which,
+        default_intensity_kg=default_intensity_kg,
+        default_build_rate=default_build_rate,
+    )
+    prov.units = {
+        "kg_per_unit": "kg per unit",
+        "units_per_year": "units per year",
+        "units_per_month": "units per month",
+        "demand_t_per_year": "t per year",
+        "demand_t_per_month": "t per month",
+        "substitutable_share": "fraction",
+    }
+    prov.notes = [
+        "demand = units_per_year x kg_per_unit / 1000 (METHODS.md §6.4 without the "
+        "substitution factor); kind = least certain of BOM and rate kinds",
+        "rests_on_assumption: at least one input is an assumption (placeholder)",
+    ]
     return attach(out, prov)
 
 
-def scenario_systems(kb: KnowledgeBase, *, bom: BomInput = None, build_rates: BomInput = None,
-                     which: str = "auto", default_intensity_kg: float | None = None,
-                     default_build_rate: float | None = None) -> list[dict[str, Any]]:
+def scenario_systems(
+    kb: KnowledgeBase,
+    *,
+    bom: BomInput = None,
+    build_rates: BomInput = None,
+    which: str = "auto",
+    default_intensity_kg: float | None = None,
+    default_build_rate: float | None = None,
+) -> list[dict[str, Any]]:
     """Defence systems in the form of a scenario spec's ``defence.systems`` entries.
 
     Returns
@@ -144,18 +184,30 @@ def scenario_systems(kb: KnowledgeBase, *, bom: BomInput = None, build_rates: Bo
         ``{"name": "<programme>: <system>", "build_rate": <units per month>,
         "kg_per_unit": {<material id>: <kg>}}`` (materials with kg > 0 only).
     """
-    d = defence_demand(kb, bom=bom, build_rates=build_rates, which=which,
-                       default_intensity_kg=default_intensity_kg,
-                       default_build_rate=default_build_rate)
+    d = defence_demand(
+        kb,
+        bom=bom,
+        build_rates=build_rates,
+        which=which,
+        default_intensity_kg=default_intensity_kg,
+        default_build_rate=default_build_rate,
+    )
     d = d[(d["status"] == "ok") & (d["units_per_year"] > 0) & (d["kg_per_unit"] > 0)]
     if d.empty:
         return []
-    kg = d.pivot_table(index=["programme", "system"], columns="material",
-                       values="kg_per_unit", aggfunc="sum")
+    kg = d.pivot_table(
+        index=["programme", "system"], columns="material", values="kg_per_unit", aggfunc="sum"
+    )
     rate = d.groupby(["programme", "system"])["units_per_month"].first().reindex(kg.index)
     values = kg.to_numpy()
     mats = np.asarray(kg.columns, dtype=object)
-    return [{"name": f"{p}: {s}", "build_rate": float(rt),
-             "kg_per_unit": {str(m): float(v) for m, v in zip(mats, row, strict=True)
-                             if np.isfinite(v) and v > 0}}
-            for (p, s), rt, row in zip(kg.index, rate.to_numpy(), values, strict=True)]
+    return [
+        {
+            "name": f"{p}: {s}",
+            "build_rate": float(rt),
+            "kg_per_unit": {
+                str(m): float(v) for m, v in zip(mats, row, strict=True) if np.isfinite(v) and v > 0
+            },
+        }
+        for (p, s), rt, row in zip(kg.index, rate.to_numpy(), values, strict=True)
+    ]

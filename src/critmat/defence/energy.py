@@ -38,17 +38,42 @@ if TYPE_CHECKING:
     from critmat.defence.bom import BomInput
     from critmat.knowledge_base import KnowledgeBase
 
-__all__ = ["ENERGY_TRANSITION", "RULES", "SECTORS", "SHARED_MATERIALS", "allocate_shortfall",
-           "end_use_groups", "energy_competition", "shortfall_allocation"]
+__all__ = [
+    "ENERGY_TRANSITION",
+    "RULES",
+    "SECTORS",
+    "SHARED_MATERIALS",
+    "allocate_shortfall",
+    "end_use_groups",
+    "energy_competition",
+    "shortfall_allocation",
+]
 
 #: Materials that defence and the energy transition both need (DESIGN.md, issue 5).
-SHARED_MATERIALS = ("rare_earths", "neodymium", "praseodymium", "dysprosium", "terbium",
-                    "samarium", "gallium", "germanium", "cobalt", "lithium", "graphite",
-                    "titanium", "tungsten", "manganese", "nickel", "aluminium")
+SHARED_MATERIALS = (
+    "rare_earths",
+    "neodymium",
+    "praseodymium",
+    "dysprosium",
+    "terbium",
+    "samarium",
+    "gallium",
+    "germanium",
+    "cobalt",
+    "lithium",
+    "graphite",
+    "titanium",
+    "tungsten",
+    "manganese",
+    "nickel",
+    "aluminium",
+)
 
 #: EU 2023 end-use applications counted as energy transition (regular expression).
-ENERGY_TRANSITION = (r"^(Batteries|Energy storage|Fuel Cells|Electrolysers|PV cells|"
-                     r"Photovoltaics|CIGS solar cells|Solar [Aa]pplications?)$")
+ENERGY_TRANSITION = (
+    r"^(Batteries|Energy storage|Fuel Cells|Electrolysers|PV cells|"
+    r"Photovoltaics|CIGS solar cells|Solar [Aa]pplications?)$"
+)
 _MAGNETS = r"^Magnets$"
 _AEROSPACE = r"Aerospace|Aeronautics|[Ss]uper ?alloys"
 
@@ -79,28 +104,40 @@ def end_use_groups(end_use: pd.DataFrame) -> pd.DataFrame:
     """
     e = end_use.assign(share=end_use["share"].astype("float64"))
     app = e["application"].astype(str)
-    e = e.assign(et=e["share"].where(app.str.match(ENERGY_TRANSITION), 0.0),
-                 mag=e["share"].where(app.str.match(_MAGNETS), 0.0),
-                 aero=e["share"].where(app.str.contains(_AEROSPACE, regex=True), 0.0))
+    e = e.assign(
+        et=e["share"].where(app.str.match(ENERGY_TRANSITION), 0.0),
+        mag=e["share"].where(app.str.match(_MAGNETS), 0.0),
+        aero=e["share"].where(app.str.contains(_AEROSPACE, regex=True), 0.0),
+    )
     out = e.groupby("material", as_index=False).agg(
-        energy_transition_share=("et", "sum"), magnets_share=("mag", "sum"),
-        aerospace_defence_share=("aero", "sum"))
-    names = (e[app.str.match(ENERGY_TRANSITION)].drop_duplicates(["material", "application"])
-             .groupby("material")["application"].agg("; ".join))
-    aero = (e[app.str.contains(_AEROSPACE, regex=True)]
-            .drop_duplicates(["material", "application"])
-            .groupby("material")["application"].agg("; ".join))
+        energy_transition_share=("et", "sum"),
+        magnets_share=("mag", "sum"),
+        aerospace_defence_share=("aero", "sum"),
+    )
+    names = (
+        e[app.str.match(ENERGY_TRANSITION)]
+        .drop_duplicates(["material", "application"])
+        .groupby("material")["application"]
+        .agg("; ".join)
+    )
+    aero = (
+        e[app.str.contains(_AEROSPACE, regex=True)]
+        .drop_duplicates(["material", "application"])
+        .groupby("material")["application"]
+        .agg("; ".join)
+    )
     out["energy_applications"] = out["material"].map(names)
     out["aerospace_applications"] = out["material"].map(aero)
     return out
 
 
-def _resolve_map(kb: KnowledgeBase, values: Mapping[str, float] | None, where: str
-                 ) -> pd.Series:
+def _resolve_map(kb: KnowledgeBase, values: Mapping[str, float] | None, where: str) -> pd.Series:
     if not values:
         return pd.Series(dtype="float64")
-    out = pd.Series({kb.materials_resolver.resolve(k, where=where): float(v)
-                     for k, v in values.items()}, dtype="float64")
+    out = pd.Series(
+        {kb.materials_resolver.resolve(k, where=where): float(v) for k, v in values.items()},
+        dtype="float64",
+    )
     if (out < 0).any():
         raise ParameterError(f"{where} values must be >= 0")
     return out
@@ -149,27 +186,36 @@ def energy_competition(
     yrs = parse_years(years)
     d = defence_demand(kb, bom=bom, build_rates=build_rates, by="material", which=which)
     t = pd.DataFrame({"material": mats})
-    t = t.merge(d[["material", "demand_t_per_year", "kind", "rests_on_assumption"]].rename(
-        columns={"demand_t_per_year": "defence_demand_t"}), on="material", how="left")
+    t = t.merge(
+        d[["material", "demand_t_per_year", "kind", "rests_on_assumption"]].rename(
+            columns={"demand_t_per_year": "defence_demand_t"}
+        ),
+        on="material",
+        how="left",
+    )
     # world production (WMD) as world demand
     prod = kb.production(materials=mats, years=yrs)
-    world = (prod.groupby(["material", "year"])["quantity_t"].sum().groupby("material").mean())
+    world = prod.groupby(["material", "year"])["quantity_t"].sum().groupby("material").mean()
     basis = prod.drop_duplicates("material").set_index("material")["measured_as"]
     t["world_demand_t"] = t["material"].map(world)
     label = "World Mining Data production, " + t["material"].map(basis).fillna(
-        "as published").astype(str)
+        "as published"
+    ).astype(str)
     t["world_demand_basis"] = label.where(t["world_demand_t"].notna(), None)
     # EU apparent consumption at extraction where the data allow
-    nir = kb.indicators.net_import_reliance(materials=mats, importers="EU27", years=yrs,
-                                            stage="extraction")
+    nir = kb.indicators.net_import_reliance(
+        materials=mats, importers="EU27", years=yrs, stage="extraction"
+    )
     okr = nir[(nir["status"] == "ok") & (nir["apparent_consumption_t"] > 0)]
     eu = okr.groupby("material")["apparent_consumption_t"].mean()
     t["eu_demand_t"] = t["material"].map(eu)
-    t["eu_demand_basis"] = pd.Series("EU27 apparent consumption, extraction stage (WMD + "
-                                     "BACI)", index=t.index, dtype=object).where(
-                                         t["eu_demand_t"].notna(), None)
-    for col, given, name in (("eu_demand_t", eu_demand_t, "eu_demand_t"),
-                              ("world_demand_t", world_demand_t, "world_demand_t")):
+    t["eu_demand_basis"] = pd.Series(
+        "EU27 apparent consumption, extraction stage (WMD + BACI)", index=t.index, dtype=object
+    ).where(t["eu_demand_t"].notna(), None)
+    for col, given, name in (
+        ("eu_demand_t", eu_demand_t, "eu_demand_t"),
+        ("world_demand_t", world_demand_t, "world_demand_t"),
+    ):
         g = _resolve_map(kb, given, name)
         hit = t["material"].isin(g.index)
         t.loc[hit, col] = t.loc[hit, "material"].map(g)
@@ -177,8 +223,9 @@ def energy_competition(
     dd = t["defence_demand_t"].to_numpy(dtype="float64")
     for col in ("eu", "world"):
         den = t[f"{col}_demand_t"].to_numpy(dtype="float64")
-        t[f"defence_share_{col}"] = np.divide(dd, den, out=np.full(len(t), np.nan),
-                                              where=np.nan_to_num(den) > 0)
+        t[f"defence_share_{col}"] = np.divide(
+            dd, den, out=np.full(len(t), np.nan), where=np.nan_to_num(den) > 0
+        )
     # EU 2023 end-use shares (own rows, else the proxy's)
     groups = end_use_groups(kb.table("eu_crm_2023_end_use"))
     src = proxy_map(t["material"], proxies)
@@ -187,32 +234,59 @@ def energy_competition(
     has_own = own["energy_transition_share"].notna().to_numpy()
     for c in ("energy_transition_share", "magnets_share", "aerospace_defence_share"):
         t[c] = np.where(has_own, own[c], via[c])
-    t["end_use_proxy"] = np.where(~has_own & via["energy_transition_share"].notna().to_numpy()
-                                  & (src != t["material"]).to_numpy(), src, None)
+    t["end_use_proxy"] = np.where(
+        ~has_own
+        & via["energy_transition_share"].notna().to_numpy()
+        & (src != t["material"]).to_numpy(),
+        src,
+        None,
+    )
     # published upper bounds of the defence share (defence_uses, 'fraction of ...' rows)
     u = kb.table("defence_uses")
     pub = u[u["unit"].fillna("").str.startswith("fraction of")]
-    t["published_defence_share_upper"] = t["material"].map(
-        pub.set_index("material")["quantity"])
+    t["published_defence_share_upper"] = t["material"].map(pub.set_index("material")["quantity"])
     t["published_share_scope"] = t["material"].map(
-        pub.set_index("material")["use_id"] + ": " + pub.set_index("material")["quantity_basis"])
+        pub.set_index("material")["use_id"] + ": " + pub.set_index("material")["quantity_basis"]
+    )
     t["rests_on_assumption"] = t["rests_on_assumption"].astype("boolean").fillna(False).astype(bool)
-    cols = ["material", "defence_demand_t", "eu_demand_t", "eu_demand_basis",
-            "world_demand_t", "world_demand_basis", "defence_share_eu",
-            "defence_share_world", "energy_transition_share", "magnets_share",
-            "aerospace_defence_share", "end_use_proxy", "published_defence_share_upper",
-            "published_share_scope", "kind", "rests_on_assumption"]
+    cols = [
+        "material",
+        "defence_demand_t",
+        "eu_demand_t",
+        "eu_demand_basis",
+        "world_demand_t",
+        "world_demand_basis",
+        "defence_share_eu",
+        "defence_share_world",
+        "energy_transition_share",
+        "magnets_share",
+        "aerospace_defence_share",
+        "end_use_proxy",
+        "published_defence_share_upper",
+        "published_share_scope",
+        "kind",
+        "rests_on_assumption",
+    ]
     t = t[cols]
-    prov = kb.provenance("defence.energy_competition", None, materials=mats, years=years,
-                         which=which)
-    prov.sources = sorted(set(d.attrs.get("critmat", {}).get("sources", []))
-                          | {"eu_crm_2023_use", "wmd_bmf", "baci_hs92_v202401b"})
+    prov = kb.provenance(
+        "defence.energy_competition", None, materials=mats, years=years, which=which
+    )
+    prov.sources = sorted(
+        set(d.attrs.get("critmat", {}).get("sources", []))
+        | {"eu_crm_2023_use", "wmd_bmf", "baci_hs92_v202401b"}
+    )
     prov.user_data = d.attrs.get("critmat", {}).get("user_data", [])
-    prov.units = {"defence_demand_t": "t per year", "eu_demand_t": "t per year",
-                  "world_demand_t": "t per year", "defence_share_eu": "fraction",
-                  "defence_share_world": "fraction", "energy_transition_share": "fraction",
-                  "magnets_share": "fraction", "aerospace_defence_share": "fraction",
-                  "published_defence_share_upper": "fraction"}
+    prov.units = {
+        "defence_demand_t": "t per year",
+        "eu_demand_t": "t per year",
+        "world_demand_t": "t per year",
+        "defence_share_eu": "fraction",
+        "defence_share_world": "fraction",
+        "energy_transition_share": "fraction",
+        "magnets_share": "fraction",
+        "aerospace_defence_share": "fraction",
+        "published_defence_share_upper": "fraction",
+    }
     prov.notes = [
         "tonnages use each source's measured basis (see *_basis); REO or Li2O tonnages are "
         "not element content",
@@ -224,8 +298,9 @@ def energy_competition(
     return attach(t, prov)
 
 
-def allocate_shortfall(demand: pd.DataFrame, available: pd.Series, *,
-                       rule: str | Sequence[str] = "defence_first") -> pd.DataFrame:
+def allocate_shortfall(
+    demand: pd.DataFrame, available: pd.Series, *, rule: str | Sequence[str] = "defence_first"
+) -> pd.DataFrame:
     """Serve sectors in priority order from the available supply (pure, vectorised).
 
     Parameters
@@ -252,21 +327,25 @@ def allocate_shortfall(demand: pd.DataFrame, available: pd.Series, *,
     """
     if isinstance(rule, str):
         if rule not in RULES:
-            raise ParameterError(f"rule must be one of {', '.join(RULES)} or a sector order, "
-                                 f"got '{rule}'")
+            raise ParameterError(
+                f"rule must be one of {', '.join(RULES)} or a sector order, got '{rule}'"
+            )
         order = RULES[rule]
     else:
         order = tuple(rule)
         bad = [s for s in order if s not in set(demand["sector"])]
         if bad:
-            raise ParameterError(f"unknown sector(s) {bad} in rule; sectors: "
-                                 f"{', '.join(sorted(set(demand['sector'])))}")
+            raise ParameterError(
+                f"unknown sector(s) {bad} in rule; sectors: "
+                f"{', '.join(sorted(set(demand['sector'])))}"
+            )
     d = demand.assign(demand=demand["demand"].astype("float64").clip(lower=0.0))
     avail = d["material"].map(available).astype("float64").fillna(0.0).clip(lower=0.0)
     if not order:
         total = d.groupby("material")["demand"].transform("sum")
-        frac = np.minimum(1.0, np.divide(avail, total, out=np.ones(len(d)),
-                                         where=total.to_numpy() > 0))
+        frac = np.minimum(
+            1.0, np.divide(avail, total, out=np.ones(len(d)), where=total.to_numpy() > 0)
+        )
         d["priority"] = 1
         d["served"] = d["demand"] * frac
     else:
@@ -276,10 +355,12 @@ def allocate_shortfall(demand: pd.DataFrame, available: pd.Series, *,
         before = d.groupby("material")["demand"].cumsum() - d["demand"]
         d["served"] = np.clip(avail.reindex(d.index) - before, 0.0, d["demand"])
     d["unserved"] = d["demand"] - d["served"]
-    d["served_share"] = np.divide(d["served"], d["demand"], out=np.ones(len(d)),
-                                  where=d["demand"].to_numpy() > 0)
-    return d[["material", "sector", "priority", "demand", "served", "unserved",
-              "served_share"]].sort_values(["material", "priority"], ignore_index=True)
+    d["served_share"] = np.divide(
+        d["served"], d["demand"], out=np.ones(len(d)), where=d["demand"].to_numpy() > 0
+    )
+    return d[
+        ["material", "sector", "priority", "demand", "served", "unserved", "served_share"]
+    ].sort_values(["material", "priority"], ignore_index=True)
 
 
 def shortfall_allocation(
@@ -332,9 +413,13 @@ def shortfall_allocation(
     dshare = ds.reindex(known).clip(upper=1.0)
     eshare = np.minimum(et.reindex(known), 1.0 - dshare)
     other = (1.0 - dshare - eshare).clip(lower=0.0)
-    demand = pd.concat([pd.DataFrame({"material": known, "sector": s, "demand": v.to_numpy()})
-                        for s, v in (("defence", dshare), ("energy_transition", eshare),
-                                     ("other", other))], ignore_index=True)
+    demand = pd.concat(
+        [
+            pd.DataFrame({"material": known, "sector": s, "demand": v.to_numpy()})
+            for s, v in (("defence", dshare), ("energy_transition", eshare), ("other", other))
+        ],
+        ignore_index=True,
+    )
     if isinstance(shortfall, Mapping):
         lost = _resolve_map(kb, shortfall, "shortfall").reindex(known).fillna(0.0)
     else:
@@ -343,12 +428,24 @@ def shortfall_allocation(
         raise ParameterError("shortfall values are shares of supply between 0 and 1")
     out = allocate_shortfall(demand, 1.0 - lost, rule=rule)
     out["rule"] = rule if isinstance(rule, str) else ">".join(rule)
-    prov = kb.provenance("defence.shortfall_allocation", None, shortfall=shortfall, rule=rule,
-                         include_magnets=include_magnets)
+    prov = kb.provenance(
+        "defence.shortfall_allocation",
+        None,
+        shortfall=shortfall,
+        rule=rule,
+        include_magnets=include_magnets,
+    )
     prov.sources = comp.attrs.get("critmat", {}).get("sources", [])
-    prov.units = {"demand": "share of EU demand", "served": "share of EU demand",
-                  "unserved": "share of EU demand", "served_share": "fraction"}
+    prov.units = {
+        "demand": "share of EU demand",
+        "served": "share of EU demand",
+        "unserved": "share of EU demand",
+        "served_share": "fraction",
+    }
     missing = sorted(set(comp["material"]) - set(known))
-    prov.notes = ["no defence share (no EU demand and no defence_share=) for: "
-                  + ", ".join(missing)] if missing else []
+    prov.notes = (
+        ["no defence share (no EU demand and no defence_share=) for: " + ", ".join(missing)]
+        if missing
+        else []
+    )
     return attach(out, prov)

@@ -40,13 +40,21 @@ MIXES = ("eu_sourcing", "global", "imports")
 #: Aggregation levels of :func:`exposure`.
 BY = ("system", "programme", "material")
 
-_FALLBACK = {"eu_sourcing": ("eu_sourcing", "global"), "global": ("global",),
-             "imports": ("imports",)}
+_FALLBACK = {
+    "eu_sourcing": ("eu_sourcing", "global"),
+    "global": ("global",),
+    "imports": ("imports",),
+}
 
 
-def supply_mix(shares: pd.DataFrame, materials: list[str], *, stages: tuple[str, ...] = STAGES,
-               mix: str = "eu_sourcing", proxies: Mapping[str, str] | None = None
-               ) -> pd.DataFrame:
+def supply_mix(
+    shares: pd.DataFrame,
+    materials: list[str],
+    *,
+    stages: tuple[str, ...] = STAGES,
+    mix: str = "eu_sourcing",
+    proxies: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """Supplier shares of each material and stage, with fallback and proxies (pure).
 
     Parameters
@@ -75,32 +83,45 @@ def supply_mix(shares: pd.DataFrame, materials: list[str], *, stages: tuple[str,
         raise ParameterError(f"mix must be one of {', '.join(MIXES)}, got '{mix}'")
     mats = pd.Series(list(dict.fromkeys(materials)), dtype=object)
     proxy = proxy_map(mats, proxies)
-    cand = pd.concat([pd.DataFrame({"material": mats, "src": mats, "src_pref": 0}),
-                      pd.DataFrame({"material": mats, "src": proxy, "src_pref": 1})[
-                          (proxy != mats).to_numpy()]], ignore_index=True)
+    cand = pd.concat(
+        [
+            pd.DataFrame({"material": mats, "src": mats, "src_pref": 0}),
+            pd.DataFrame({"material": mats, "src": proxy, "src_pref": 1})[
+                (proxy != mats).to_numpy()
+            ],
+        ],
+        ignore_index=True,
+    )
     req = cand.merge(pd.DataFrame({"stage": list(stages)}), how="cross")
     order = {m: i for i, m in enumerate(_FALLBACK[mix])}
     avail = shares[["material", "stage", "mix"]].drop_duplicates()
     avail = avail[avail["mix"].isin(list(order))]
     avail = avail.assign(pref=avail["mix"].map(order))
     # the material's own shares first, then its proxy's; within each, the preferred mix
-    pick = (req.merge(avail, left_on=["src", "stage"], right_on=["material", "stage"],
-                      suffixes=("", "_s"))
-            .sort_values(["src_pref", "pref"], kind="stable")
-            .drop_duplicates(["material", "stage"]))
+    pick = (
+        req.merge(
+            avail, left_on=["src", "stage"], right_on=["material", "stage"], suffixes=("", "_s")
+        )
+        .sort_values(["src_pref", "pref"], kind="stable")
+        .drop_duplicates(["material", "stage"])
+    )
     out = pick[["material", "src", "stage", "mix"]].merge(
         shares[["material", "stage", "mix", "country", "share"]],
-        left_on=["src", "stage", "mix"], right_on=["material", "stage", "mix"],
-        suffixes=("", "_s"))
+        left_on=["src", "stage", "mix"],
+        right_on=["material", "stage", "mix"],
+        suffixes=("", "_s"),
+    )
     out = out.rename(columns={"mix": "mix_used"})
     out["share"] = out["share"].astype("float64")
     out["proxy"] = np.where(out["src"] != out["material"], out["src"], None)
     return out[["material", "stage", "country", "share", "mix_used", "proxy"]].reset_index(
-        drop=True)
+        drop=True
+    )
 
 
-def supplier_exposure(demand: pd.DataFrame, mix: pd.DataFrame,
-                      eol_rir: pd.Series | None = None) -> pd.DataFrame:
+def supplier_exposure(
+    demand: pd.DataFrame, mix: pd.DataFrame, eol_rir: pd.Series | None = None
+) -> pd.DataFrame:
     """Demand exposed to each supplier country (pure, one merge).
 
     Parameters
@@ -119,15 +140,15 @@ def supplier_exposure(demand: pd.DataFrame, mix: pd.DataFrame,
         exposed_t`` with ``exposed_t = demand_t_per_year * (1 - eol_rir) * share``.
     """
     d = demand.merge(mix, on="material", how="inner")
-    rec = (d["material"].map(eol_rir) if eol_rir is not None
-           else pd.Series(0.0, index=d.index))
+    rec = d["material"].map(eol_rir) if eol_rir is not None else pd.Series(0.0, index=d.index)
     d["eol_rir"] = rec.astype("float64").fillna(0.0)
     d["exposed_t"] = d["demand_t_per_year"] * (1.0 - d["eol_rir"]) * d["share"]
     return d
 
 
-def exposure_summary(detail: pd.DataFrame, demand: pd.DataFrame, keys: list[str], *,
-                     adversaries: list[str]) -> pd.DataFrame:
+def exposure_summary(
+    detail: pd.DataFrame, demand: pd.DataFrame, keys: list[str], *, adversaries: list[str]
+) -> pd.DataFrame:
     """China, adversary and top-supplier shares of exposed demand (pure, vectorised).
 
     Parameters
@@ -152,40 +173,75 @@ def exposure_summary(detail: pd.DataFrame, demand: pd.DataFrame, keys: list[str]
     by = [*keys, "stage"]
     d = detail.assign(
         china_t=detail["exposed_t"].where(detail["country"] == "CHN", 0.0),
-        adversary_t=detail["exposed_t"].where(detail["country"].isin(adversaries), 0.0))
-    out = d.groupby(by, sort=False, dropna=False).agg(
-        shares_covered=("share", "sum"), china_t=("china_t", "sum"),
-        adversary_t=("adversary_t", "sum"), mix_used=("mix_used", "first"),
-        proxy=("proxy", "first"), eol_rir=("eol_rir", "first")).reset_index()
-    out = out.merge(demand[[*keys, "demand_t_per_year", "kind", "rests_on_assumption"]],
-                    on=keys, how="left")
+        adversary_t=detail["exposed_t"].where(detail["country"].isin(adversaries), 0.0),
+    )
+    out = (
+        d.groupby(by, sort=False, dropna=False)
+        .agg(
+            shares_covered=("share", "sum"),
+            china_t=("china_t", "sum"),
+            adversary_t=("adversary_t", "sum"),
+            mix_used=("mix_used", "first"),
+            proxy=("proxy", "first"),
+            eol_rir=("eol_rir", "first"),
+        )
+        .reset_index()
+    )
+    out = out.merge(
+        demand[[*keys, "demand_t_per_year", "kind", "rests_on_assumption"]], on=keys, how="left"
+    )
     top = d.sort_values("exposed_t", ascending=False, kind="stable").drop_duplicates(by)
-    out = out.merge(top[[*by, "country", "exposed_t"]].rename(
-        columns={"country": "top_supplier", "exposed_t": "top_t"}), on=by, how="left")
+    out = out.merge(
+        top[[*by, "country", "exposed_t"]].rename(
+            columns={"country": "top_supplier", "exposed_t": "top_t"}
+        ),
+        on=by,
+        how="left",
+    )
     dem_v = out["demand_t_per_year"].to_numpy(dtype="float64")
-    for col, num_col in (("china", "china_t"), ("adversary", "adversary_t"),
-                         ("top_supplier", "top_t")):
+    for col, num_col in (
+        ("china", "china_t"),
+        ("adversary", "adversary_t"),
+        ("top_supplier", "top_t"),
+    ):
         num = out[num_col].to_numpy(dtype="float64")
-        out[f"{col}_share"] = np.divide(num, dem_v, out=np.full(len(out), np.nan),
-                                        where=dem_v > 0)
-    cols = [*by, "demand_t_per_year", "shares_covered", "china_t", "china_share",
-            "adversary_t", "adversary_share", "top_supplier", "top_supplier_share",
-            "mix_used", "proxy", "eol_rir", "kind", "rests_on_assumption"]
+        out[f"{col}_share"] = np.divide(num, dem_v, out=np.full(len(out), np.nan), where=dem_v > 0)
+    cols = [
+        *by,
+        "demand_t_per_year",
+        "shares_covered",
+        "china_t",
+        "china_share",
+        "adversary_t",
+        "adversary_share",
+        "top_supplier",
+        "top_supplier_share",
+        "mix_used",
+        "proxy",
+        "eol_rir",
+        "kind",
+        "rests_on_assumption",
+    ]
     return out[cols]
 
 
 def _aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Demand per ``keys`` with the least certain kind."""
     g = frame.assign(rank=frame["kind"].map(KIND_RANK).astype("float64")).groupby(
-        keys, sort=False, dropna=False)
-    out = g.agg(demand_t_per_year=("demand_t_per_year", "sum"), rank=("rank", "max"),
-                rests_on_assumption=("rests_on_assumption", "any")).reset_index()
+        keys, sort=False, dropna=False
+    )
+    out = g.agg(
+        demand_t_per_year=("demand_t_per_year", "sum"),
+        rank=("rank", "max"),
+        rests_on_assumption=("rests_on_assumption", "any"),
+    ).reset_index()
     out["kind"] = kind_of_rank(out["rank"])
     return out.drop(columns="rank")
 
 
-def _import_shares(kb: KnowledgeBase, materials: list[str], year: int | None,
-                   proxies: Mapping[str, str] | None) -> pd.DataFrame:
+def _import_shares(
+    kb: KnowledgeBase, materials: list[str], year: int | None, proxies: Mapping[str, str] | None
+) -> pd.DataFrame:
     """BACI extra-EU import tonnage shares by origin for one year (mix ``imports``)."""
     from critmat.methods import dependency as dep
 
@@ -199,9 +255,15 @@ def _import_shares(kb: KnowledgeBase, materials: list[str], year: int | None,
     flows = dep.unit_flows(trade, units, keys=("material", "stage"))
     flows = flows[flows["quantity_t"].fillna(0) > 0]
     total = flows.groupby(["material", "stage"])["quantity_t"].transform("sum")
-    return pd.DataFrame({"material": flows["material"], "stage": flows["stage"],
-                         "mix": "imports", "country": flows["partner"],
-                         "share": flows["quantity_t"] / total})
+    return pd.DataFrame(
+        {
+            "material": flows["material"],
+            "stage": flows["stage"],
+            "mix": "imports",
+            "country": flows["partner"],
+            "share": flows["quantity_t"] / total,
+        }
+    )
 
 
 def exposure(
@@ -270,9 +332,15 @@ def exposure(
     if by not in BY:
         raise ParameterError(f"by must be one of {', '.join(BY)}, got '{by}'")
     stages = STAGES if stage is None else (parse_stage(stage).value,)
-    d = defence_demand(kb, bom=bom, build_rates=build_rates, materials=materials, which=which,
-                       default_intensity_kg=default_intensity_kg,
-                       default_build_rate=default_build_rate)
+    d = defence_demand(
+        kb,
+        bom=bom,
+        build_rates=build_rates,
+        materials=materials,
+        which=which,
+        default_intensity_kg=default_intensity_kg,
+        default_build_rate=default_build_rate,
+    )
     d = d[d["status"] == "ok"]
     mats = sorted(set(d["material"]))
     wanted = sorted(set(mats) | set(proxy_map(pd.Series(mats, dtype=object), proxies)))
@@ -287,35 +355,68 @@ def exposure(
         eol = proxy_map(pd.Series(mats, index=mats, dtype=object), proxies).map(m)
         eol = eol.where(eol.notna(), pd.Series(mats, index=mats).map(m))
     detail = supplier_exposure(d, mx, eol)
-    keys = {"system": ["programme", "system", "material"], "programme": ["programme",
-            "material"], "material": ["material"]}[by]
+    keys = {
+        "system": ["programme", "system", "material"],
+        "programme": ["programme", "material"],
+        "material": ["material"],
+    }[by]
     adv = kb.resolve_countries(adversaries) or []
-    per = (detail.groupby([*keys, "stage", "country"], sort=False, dropna=False)
-           .agg(share=("share", "first"), exposed_t=("exposed_t", "sum"),
-                mix_used=("mix_used", "first"), proxy=("proxy", "first"),
-                eol_rir=("eol_rir", "first")).reset_index())
+    per = (
+        detail.groupby([*keys, "stage", "country"], sort=False, dropna=False)
+        .agg(
+            share=("share", "first"),
+            exposed_t=("exposed_t", "sum"),
+            mix_used=("mix_used", "first"),
+            proxy=("proxy", "first"),
+            eol_rir=("eol_rir", "first"),
+        )
+        .reset_index()
+    )
     demand = _aggregate(d, keys)
     if countries:
         out = per.merge(demand, on=keys, how="left")
         out["adversary"] = out["country"].isin(adv)
-        out = out.sort_values([*keys, "stage", "exposed_t"],
-                              ascending=[True] * (len(keys) + 1) + [False], ignore_index=True)
+        out = out.sort_values(
+            [*keys, "stage", "exposed_t"],
+            ascending=[True] * (len(keys) + 1) + [False],
+            ignore_index=True,
+        )
     else:
         out = exposure_summary(per, demand, keys, adversaries=adv)
         out = out.sort_values([*keys, "stage"], ignore_index=True)
     missing = sorted(set(mats) - set(mx["material"]))
-    prov = kb.provenance("defence.exposure", shares, materials=materials, stage=stage, mix=mix,
-                         adversaries=adv, by=by, recycling=recycling, year=year,
-                         proxies=dict(proxies) if proxies else None, which=which)
+    prov = kb.provenance(
+        "defence.exposure",
+        shares,
+        materials=materials,
+        stage=stage,
+        mix=mix,
+        adversaries=adv,
+        by=by,
+        recycling=recycling,
+        year=year,
+        proxies=dict(proxies) if proxies else None,
+        which=which,
+    )
     base = d.attrs.get("critmat", {})
-    prov.sources = sorted(set(prov.sources) | set(base.get("sources", []))
-                          | ({"critmat_curation"} if recycling else set()))
+    prov.sources = sorted(
+        set(prov.sources)
+        | set(base.get("sources", []))
+        | ({"critmat_curation"} if recycling else set())
+    )
     prov.user_data = sorted(set(prov.user_data) | set(base.get("user_data", [])))
-    prov.units = {"demand_t_per_year": "t per year", "exposed_t": "t per year",
-                  "china_t": "t per year", "adversary_t": "t per year",
-                  "china_share": "fraction of demand", "adversary_share": "fraction of demand",
-                  "top_supplier_share": "fraction of demand", "share": "fraction",
-                  "shares_covered": "fraction", "eol_rir": "fraction"}
+    prov.units = {
+        "demand_t_per_year": "t per year",
+        "exposed_t": "t per year",
+        "china_t": "t per year",
+        "adversary_t": "t per year",
+        "china_share": "fraction of demand",
+        "adversary_share": "fraction of demand",
+        "top_supplier_share": "fraction of demand",
+        "share": "fraction",
+        "shares_covered": "fraction",
+        "eol_rir": "fraction",
+    }
     prov.notes = [
         "exposed_t = demand x (1 - eol_rir) x supplier share at the stage; EU sourcing shares "
         "list origins >= 1 % only, so shares_covered < 1 leaves the rest unattributed",

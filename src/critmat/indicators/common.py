@@ -54,7 +54,8 @@ def parse_groupby(groupby: GroupBy) -> dict[str, list[str]]:
         name, sep, members = str(item).partition("=")
         if not sep or not name.strip() or not members.strip():
             raise ParameterError(
-                f"groupby entry '{item}' is not NAME=member,member (e.g. AUKUS=AUS,GBR,USA)")
+                f"groupby entry '{item}' is not NAME=member,member (e.g. AUKUS=AUS,GBR,USA)"
+            )
         out[name.strip()] = [m.strip() for m in members.split(",") if m.strip()]
     return out
 
@@ -68,8 +69,13 @@ def _known_groups(kb: KnowledgeBase, groups: dict[str, list[str]]) -> dict[str, 
     return out
 
 
-def resolve_importer_units(kb: KnowledgeBase, importers: Selection, groupby: GroupBy = None,
-                           *, universe: Iterable[str] = ()) -> dict[str, list[str]]:
+def resolve_importer_units(
+    kb: KnowledgeBase,
+    importers: Selection,
+    groupby: GroupBy = None,
+    *,
+    universe: Iterable[str] = (),
+) -> dict[str, list[str]]:
     """Return ``{unit: member ISO-3 codes}`` for an importer selection.
 
     Parameters
@@ -108,8 +114,9 @@ def resolve_importer_units(kb: KnowledgeBase, importers: Selection, groupby: Gro
     return units
 
 
-def resolve_member_list(kb: KnowledgeBase, countries: Selection, groupby: GroupBy = None
-                        ) -> list[str] | None:
+def resolve_member_list(
+    kb: KnowledgeBase, countries: Selection, groupby: GroupBy = None
+) -> list[str] | None:
     """Resolve a country selection to member ISO-3 codes, expanding every group."""
     items = split_list(countries)
     if items is None:
@@ -133,11 +140,13 @@ def reject(indicator: str, **unused: object) -> None:
     given = [k for k, v in unused.items() if v is not None]
     if given:
         raise ParameterError(
-            f"{', '.join(f'{g}=' for g in given)} does not apply to {indicator}; drop it")
+            f"{', '.join(f'{g}=' for g in given)} does not apply to {indicator}; drop it"
+        )
 
 
-def require_years(kb: KnowledgeBase, years: object, tables: Sequence[str],
-                  indicator: str) -> list[int] | None:
+def require_years(
+    kb: KnowledgeBase, years: object, tables: Sequence[str], indicator: str
+) -> list[int] | None:
     """Check that every requested year is covered by all ``tables``; return the years.
 
     Raises
@@ -166,5 +175,6 @@ def require_years(kb: KnowledgeBase, years: object, tables: Sequence[str],
         raise ParameterError(
             f"{indicator}: no data for year(s) {', '.join(map(str, outside))}; "
             f"the {' and '.join(tables)} data cover {lo}-{hi} (import your own rows to extend "
-            "them)")
+            "them)"
+        )
     return wanted

@@ -71,36 +71,63 @@ def concentration(
     st = parse_stage(stage).value if stage is not None else None
     frames = []
     used: list[pd.DataFrame] = []
-    if source == "wmd" or (source is None and years is not None
-                           and 2023 not in (parse_years(years) or [])):
+    if source == "wmd" or (
+        source is None and years is not None and 2023 not in (parse_years(years) or [])
+    ):
         require_years(kb, years, ["production"], "concentration")
     if source in (None, "wmd") and st in (None, "extraction"):
         prod = kb.production(materials=materials, years=years)
         used.append(prod)
         if len(prod):
-            c = _concentration(prod, by=("material", "stage", "year"), value="quantity_t",
-                               top_n=top_n, country_sets=sets)
+            c = _concentration(
+                prod,
+                by=("material", "stage", "year"),
+                value="quantity_t",
+                top_n=top_n,
+                country_sets=sets,
+            )
             frames.append(c.assign(source="wmd_bmf"))
     year_sel = parse_years(years)
     if source in (None, "eu_crm_2023") and (year_sel is None or 2023 in year_sel):
         eu = kb.eu_crm_2023(materials=materials, stage=st, mix="global")
         used.append(eu)
         if len(eu):
-            c = _concentration(eu.assign(year=2023), by=("material", "stage", "year"),
-                               value="share", normalise=False, top_n=top_n, country_sets=sets)
+            c = _concentration(
+                eu.assign(year=2023),
+                by=("material", "stage", "year"),
+                value="share",
+                normalise=False,
+                top_n=top_n,
+                country_sets=sets,
+            )
             frames.append(c.assign(source="eu_crm_2023"))
     columns = ["material", "stage", "year", "source"]
-    out = (pd.concat(frames, ignore_index=True) if frames else
-           pd.DataFrame(columns=[*columns, "hhi", "status"]))
+    out = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=[*columns, "hhi", "status"])
+    )
     out = out[columns + [c for c in out.columns if c not in columns]]
     out = out.sort_values(columns, ignore_index=True)
-    prov = kb.provenance("concentration", pd.concat(used) if used else None,
-                         materials=materials, years=years, stage=stage, source=source,
-                         adversaries=adv, top_n=top_n)
-    prov.units = {"total": "t (wmd_bmf) or sum of shares (eu_crm_2023)", "hhi": "fraction",
-                  "hhi_pct": "0-10,000", "top1_share": "fraction",
-                  f"top{top_n}_share": "fraction", "china_share": "fraction",
-                  "adversary_share": "fraction"}
+    prov = kb.provenance(
+        "concentration",
+        pd.concat(used) if used else None,
+        materials=materials,
+        years=years,
+        stage=stage,
+        source=source,
+        adversaries=adv,
+        top_n=top_n,
+    )
+    prov.units = {
+        "total": "t (wmd_bmf) or sum of shares (eu_crm_2023)",
+        "hhi": "fraction",
+        "hhi_pct": "0-10,000",
+        "top1_share": "fraction",
+        f"top{top_n}_share": "fraction",
+        "china_share": "fraction",
+        "adversary_share": "fraction",
+    }
     prov.notes = [
         "HHI = sum of squared supplier shares (METHODS.md §0.1); hhi_pct = 10,000 x hhi",
         "wmd_bmf: World Mining Data production shares by year (extraction stage)",

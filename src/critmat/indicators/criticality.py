@@ -74,38 +74,63 @@ def criticality(
         ``material, importance_score, supply_risk_score, [levels,] category, crma_strategic,
         crma_critical, nato_2024`` plus the EU result columns.
     """
-    reject("criticality", importers=importers, exporters=exporters, years=years,
-           stage=stage, groupby=groupby)
+    reject(
+        "criticality",
+        importers=importers,
+        exporters=exporters,
+        years=years,
+        stage=stage,
+        groupby=groupby,
+    )
     for axis in (importance, supply_risk):
         if axis not in AXES:
             raise ParameterError(f"unknown axis '{axis}'; expected one of {', '.join(AXES)}")
     base = kb.indicators.eu_supply_risk(materials=materials, year=year, **eu_options)
-    mats = kb.materials()[["material", "name", "crma_strategic", "crma_critical",
-                           "nato_2024"]]
+    mats = kb.materials()[["material", "name", "crma_strategic", "crma_critical", "nato_2024"]]
     # eu_supply_risk may already carry the CRMA flags: merge only the columns it lacks
-    frame = base.merge(mats[[c for c in mats.columns if c == "material" or c not in base]],
-                       on="material", how="left")
+    frame = base.merge(
+        mats[[c for c in mats.columns if c == "material" or c not in base]],
+        on="material",
+        how="left",
+    )
     if "defence" in (importance, supply_risk):
         from critmat.defence.criticality import importance as defence_importance
 
         di = defence_importance(kb)[["material", "defence_importance"]]
         frame = frame.merge(di, on="material", how="left")
-    out = criticality_matrix(frame, importance=AXES[importance],
-                             supply_risk=AXES[supply_risk], scheme=scheme,
-                             thresholds=thresholds, cutoffs=cutoffs)
+    out = criticality_matrix(
+        frame,
+        importance=AXES[importance],
+        supply_risk=AXES[supply_risk],
+        scheme=scheme,
+        thresholds=thresholds,
+        cutoffs=cutoffs,
+    )
     first = ["material", "name", "importance_score", "supply_risk_score"]
     if scheme == "doe":
         first += ["importance_level", "supply_risk_level"]
     first += ["category", "crma_strategic", "crma_critical", "nato_2024"]
     out = out[first + [c for c in out.columns if c not in first]]
-    prov = kb.provenance("criticality", base, materials=materials, scheme=scheme,
-                         importance=importance, supply_risk=supply_risk, year=year,
-                         thresholds=thresholds, cutoffs=cutoffs, **eu_options)
+    prov = kb.provenance(
+        "criticality",
+        base,
+        materials=materials,
+        scheme=scheme,
+        importance=importance,
+        supply_risk=supply_risk,
+        year=year,
+        thresholds=thresholds,
+        cutoffs=cutoffs,
+        **eu_options,
+    )
     base_prov = base.attrs.get("critmat", {})
-    prov.sources = sorted(set(prov.sources) | set(base_prov.get("sources", []))
-                          | {"crma_2024", "nato_2024"})
-    prov.notes = [*base_prov.get("notes", []),
-                  f"axes: importance = {importance}, supply risk = {supply_risk}; scheme "
-                  f"{scheme} (see critmat.methods.criticality)"]
+    prov.sources = sorted(
+        set(prov.sources) | set(base_prov.get("sources", [])) | {"crma_2024", "nato_2024"}
+    )
+    prov.notes = [
+        *base_prov.get("notes", []),
+        f"axes: importance = {importance}, supply risk = {supply_risk}; scheme "
+        f"{scheme} (see critmat.methods.criticality)",
+    ]
     prov.units = {"importance_score": "EI (0-10)", "supply_risk_score": "SR"}
     return attach(out, prov)

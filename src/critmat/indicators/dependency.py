@@ -25,9 +25,14 @@ __all__ = ["dependency", "net_import_reliance"]
 _KEYS = ("material", "stage", "year")
 
 
-def _inputs(kb: KnowledgeBase, materials: Selection, importers: Selection, years: Any,
-            stage: str | None, groupby: GroupBy) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                           list[int] | None]:
+def _inputs(
+    kb: KnowledgeBase,
+    materials: Selection,
+    importers: Selection,
+    years: Any,
+    stage: str | None,
+    groupby: GroupBy,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[int] | None]:
     """Attributed trade of the selection and the importer-unit membership table."""
     st = parse_stage(stage).value if stage is not None else None
     year_list = require_years(kb, years, ["trade"], "dependency")
@@ -89,37 +94,59 @@ def dependency(
     notes = [
         "shares are of import tonnage (BACI quantity); flows between members of a group "
         "importer are domestic and excluded",
-        "stage-specific HS codes (hs_codes.stage); a code shared by two materials counts "
-        "for each",
+        "stage-specific HS codes (hs_codes.stage); a code shared by two materials counts for each",
     ]
     if with_nir:
         nir = _nir(kb, trade, units, year_list)
-        out = out.merge(nir[[*_KEYS, "importer", "exports_t", "production_t", "nir",
-                             "net_exporter", "status"]].rename(columns={"status": "nir_status"}),
-                        on=[*_KEYS, "importer"], how="outer")
+        out = out.merge(
+            nir[
+                [*_KEYS, "importer", "exports_t", "production_t", "nir", "net_exporter", "status"]
+            ].rename(columns={"status": "nir_status"}),
+            on=[*_KEYS, "importer"],
+            how="outer",
+        )
         out["status"] = out["status"].fillna("no_imports")
         out["imports_t"] = out["imports_t"].fillna(0.0)
-        notes.append("nir = (imports - exports) / (production + imports - exports); net "
-                     "exporters get 0 and net_exporter = True; production is World Mining "
-                     "Data (extraction) in its measured_as basis, trade is gross product "
-                     "tonnage (see materials.measured_as)")
+        notes.append(
+            "nir = (imports - exports) / (production + imports - exports); net "
+            "exporters get 0 and net_exporter = True; production is World Mining "
+            "Data (extraction) in its measured_as basis, trade is gross product "
+            "tonnage (see materials.measured_as)"
+        )
     out = _mark_untraded(kb, out)
     out = _add_unmapped(kb, out, materials, units)
     out = out.sort_values([*_KEYS, "importer"], ignore_index=True)
-    prov = kb.provenance("dependency", trade, materials=materials, importers=importers,
-                         exporters=exporters, years=years, stage=stage, groupby=groupby)
+    prov = kb.provenance(
+        "dependency",
+        trade,
+        materials=materials,
+        importers=importers,
+        exporters=exporters,
+        years=years,
+        stage=stage,
+        groupby=groupby,
+    )
     if with_nir:
         prov.sources = sorted(set(prov.sources) | {"wmd_bmf"})
-    prov.units = {"imports_t": "t", "imports_kusd": "kUSD", "exports_t": "t",
-                  "production_t": "t", "import_hhi": "fraction", "top_origin_share":
-                  "fraction", "top3_share": "fraction", "china_share": "fraction",
-                  "exporters_share": "fraction", "nir": "fraction"}
+    prov.units = {
+        "imports_t": "t",
+        "imports_kusd": "kUSD",
+        "exports_t": "t",
+        "production_t": "t",
+        "import_hhi": "fraction",
+        "top_origin_share": "fraction",
+        "top3_share": "fraction",
+        "china_share": "fraction",
+        "exporters_share": "fraction",
+        "nir": "fraction",
+    }
     prov.notes = notes
     return attach(out, prov)
 
 
-def _add_unmapped(kb: KnowledgeBase, frame: pd.DataFrame, materials: Selection,
-                  units: pd.DataFrame) -> pd.DataFrame:
+def _add_unmapped(
+    kb: KnowledgeBase, frame: pd.DataFrame, materials: Selection, units: pd.DataFrame
+) -> pd.DataFrame:
     """One ``no_hs_code`` row per importer for requested materials without any HS code.
 
     Absence is reported, not dropped: gallium, for instance, has no HS92 code of its own.
@@ -132,8 +159,9 @@ def _add_unmapped(kb: KnowledgeBase, frame: pd.DataFrame, materials: Selection,
     if not missing:
         return frame
     importers = list(dict.fromkeys(units["unit"]))
-    extra = pd.DataFrame([{"material": m, "importer": i, "status": "no_hs_code"}
-                          for m in missing for i in importers])
+    extra = pd.DataFrame(
+        [{"material": m, "importer": i, "status": "no_hs_code"} for m in missing for i in importers]
+    )
     out = pd.concat([frame, extra], ignore_index=True)
     out["year"] = out["year"].astype("Int64")
     return out
@@ -143,8 +171,7 @@ def _mark_untraded(kb: KnowledgeBase, frame: pd.DataFrame) -> pd.DataFrame:
     """Status ``no_hs_code`` (and NaN NIR) where the material has no HS code at the stage."""
     hs = kb.table("hs_codes")
     traded = set(zip(hs["material"], hs["stage"], strict=True))
-    mask = [(m, s) not in traded for m, s in zip(frame["material"], frame["stage"],
-                                                 strict=True)]
+    mask = [(m, s) not in traded for m, s in zip(frame["material"], frame["stage"], strict=True)]
     out = frame.copy()
     out.loc[mask, "status"] = "no_hs_code"
     for col in ("nir", "exports_t", "imports_t"):
@@ -156,20 +183,31 @@ def _mark_untraded(kb: KnowledgeBase, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _nir(kb: KnowledgeBase, trade: pd.DataFrame, units: pd.DataFrame,
-         year_list: list[int] | None) -> pd.DataFrame:
+def _nir(
+    kb: KnowledgeBase, trade: pd.DataFrame, units: pd.DataFrame, year_list: list[int] | None
+) -> pd.DataFrame:
     imports = dep.unit_flows(trade, units, direction="imports", keys=_KEYS)
     exports = dep.unit_flows(trade, units, direction="exports", keys=_KEYS)
     materials = sorted(pd.unique(trade["material"])) if len(trade) else []
-    prod = kb.production(materials=materials or None, years=year_list) if materials else \
-        pd.DataFrame(columns=["material", "country", "year", "stage", "quantity_t"])
+    prod = (
+        kb.production(materials=materials or None, years=year_list)
+        if materials
+        else pd.DataFrame(columns=["material", "country", "year", "stage", "quantity_t"])
+    )
     frames = []
     for st in STAGES:  # two stages, each with its own HS codes and production
         p = prod[prod["stage"] == st]
         producing = sorted(pd.unique(p["material"])) if len(p) else []
-        frames.append(dep.net_import_reliance(
-            imports[imports["stage"] == st], exports[exports["stage"] == st], p, units,
-            producing_materials=producing, keys=_KEYS))
+        frames.append(
+            dep.net_import_reliance(
+                imports[imports["stage"] == st],
+                exports[exports["stage"] == st],
+                p,
+                units,
+                producing_materials=producing,
+                keys=_KEYS,
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -193,12 +231,21 @@ def net_import_reliance(
     trade, units, year_list = _inputs(kb, materials, importers, years, stage, groupby)
     out = _mark_untraded(kb, _nir(kb, trade, units, year_list))
     out = out.sort_values([*_KEYS, "importer"], ignore_index=True)
-    prov = kb.provenance("net_import_reliance", trade, materials=materials,
-                         importers=importers, years=years, stage=stage, groupby=groupby)
+    prov = kb.provenance(
+        "net_import_reliance",
+        trade,
+        materials=materials,
+        importers=importers,
+        years=years,
+        stage=stage,
+        groupby=groupby,
+    )
     prov.sources = sorted(set(prov.sources) | {"wmd_bmf"})
     tonnes = ("imports_t", "exports_t", "production_t", "apparent_consumption_t")
     prov.units = dict.fromkeys(tonnes, "t") | {"nir": "fraction"}
-    prov.notes = ["stage-specific HS codes; processing-stage production is not in World "
-                  "Mining Data, so processing NIR is NaN (no_production_data) unless you "
-                  "import processing production (production.stage = processing)"]
+    prov.notes = [
+        "stage-specific HS codes; processing-stage production is not in World "
+        "Mining Data, so processing NIR is NaN (no_production_data) unless you "
+        "import processing production (production.stage = processing)"
+    ]
     return attach(out, prov)

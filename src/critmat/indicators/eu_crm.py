@@ -56,27 +56,52 @@ DEFAULT_WGI_YEARS = 2017
 #: Scores compared with the published values.
 MEASURES = ("sr_extraction", "sr_processing", "sr", "ei")
 #: Columns of the CLI contract (``critmat eu-sr --format csv``).
-CONTRACT_COLUMNS = ["material", "stage_used", "sr", "sr_extraction", "sr_processing", "ei",
-                    "critical", "published_sr", "published_ei"]
+CONTRACT_COLUMNS = [
+    "material",
+    "stage_used",
+    "sr",
+    "sr_extraction",
+    "sr_processing",
+    "ei",
+    "critical",
+    "published_sr",
+    "published_ei",
+]
 
 _LABEL = {"sr_extraction": "SR_E", "sr_processing": "SR_P", "sr": "SR", "ei": "EI"}
-_MEASURE_NAMES = {"auto": "auto", "mean": "mean", "six_dimension_mean": "mean",
-                  "wgi_mean": "mean", "pv": "pv", "political_stability": "pv"}
-_MEASURE_TEXT = {"mean": "six-dimension WGI mean (VA, PV, GE, RQ, RL, CC)",
-                 "pv": "political stability and absence of violence (PV) only"}
+_MEASURE_NAMES = {
+    "auto": "auto",
+    "mean": "mean",
+    "six_dimension_mean": "mean",
+    "wgi_mean": "mean",
+    "pv": "pv",
+    "political_stability": "pv",
+}
+_MEASURE_TEXT = {
+    "mean": "six-dimension WGI mean (VA, PV, GE, RQ, RL, CC)",
+    "pv": "political stability and absence of violence (PV) only",
+}
 
 _UNITS = {
-    "sr": "1 (score; critical from 1.0)", "sr_extraction": "1 (score)",
-    "sr_processing": "1 (score)", "ei": "1 (score 0-10; critical from 2.8)",
-    "published_sr": "1 (score)", "published_ei": "1 (score 0-10)",
-    "published_sr_extraction": "1 (score)", "published_sr_processing": "1 (score)",
-    "ir_extraction": "fraction", "ir_processing": "fraction", "eol_rir": "fraction",
-    "si_sr": "1", "si_ei": "1",
+    "sr": "1 (score; critical from 1.0)",
+    "sr_extraction": "1 (score)",
+    "sr_processing": "1 (score)",
+    "ei": "1 (score 0-10; critical from 2.8)",
+    "published_sr": "1 (score)",
+    "published_ei": "1 (score 0-10)",
+    "published_sr_extraction": "1 (score)",
+    "published_sr_processing": "1 (score)",
+    "ir_extraction": "fraction",
+    "ir_processing": "fraction",
+    "eol_rir": "fraction",
+    "si_sr": "1",
+    "si_ei": "1",
     "hhi_gs_extraction": "1 (HHI x scaled WGI 0-10 x t)",
     "hhi_eu_extraction": "1 (HHI x scaled WGI 0-10 x t)",
     "hhi_gs_processing": "1 (HHI x scaled WGI 0-10 x t)",
     "hhi_eu_processing": "1 (HHI x scaled WGI 0-10 x t)",
-    "ei_unscaled_meur": "million EUR", "reference_va_meur": "million EUR",
+    "ei_unscaled_meur": "million EUR",
+    "reference_va_meur": "million EUR",
     "ei_share_unallocated": "fraction",
 }
 
@@ -90,43 +115,55 @@ def _year(year: Any) -> int:
         raise ParameterError(
             f"year={year!r} is not an EU assessment critmat knows; computed: "
             f"{', '.join(map(str, COMPUTED_YEARS))}; published values only: "
-            f"{', '.join(str(y) for y in PUBLISHED_YEARS if y not in COMPUTED_YEARS)}")
+            f"{', '.join(str(y) for y in PUBLISHED_YEARS if y not in COMPUTED_YEARS)}"
+        )
     return value
 
 
-def _wgi(kb: KnowledgeBase, vintage: str, years: Any, measure: str
-         ) -> tuple[pd.DataFrame, pd.DataFrame, list[int], str]:
+def _wgi(
+    kb: KnowledgeBase, vintage: str, years: Any, measure: str
+) -> tuple[pd.DataFrame, pd.DataFrame, list[int], str]:
     """Scaled governance per country for the vintage, years and measure asked for."""
     gov = kb.table("governance")
     vintages = sorted(gov["vintage"].dropna().unique())
     if vintage not in vintages:
         from critmat.data.names import closest
 
-        raise UnknownNameError("WGI vintage", vintage, where="wgi_vintage=",
-                               suggestions=closest(vintage, vintages) or vintages)
+        raise UnknownNameError(
+            "WGI vintage",
+            vintage,
+            where="wgi_vintage=",
+            suggestions=closest(vintage, vintages) or vintages,
+        )
     gov = gov[gov["vintage"] == vintage]
     key = _MEASURE_NAMES.get(str(measure).strip().lower())
     if key is None:
-        raise ParameterError(f"wgi_measure={measure!r} is not known; expected auto, mean "
-                             "(six-dimension WGI mean) or pv (political stability only)")
+        raise ParameterError(
+            f"wgi_measure={measure!r} is not known; expected auto, mean "
+            "(six-dimension WGI mean) or pv (political stability only)"
+        )
     has_mean = bool(gov["wgi_mean"].notna().any())
     if key == "auto":
         key = "mean" if has_mean else "pv"
     elif key == "mean" and not has_mean:
-        raise ParameterError(f"WGI vintage '{vintage}' has no six-dimension mean (political "
-                             "stability only); use wgi_measure='pv' or another vintage "
-                             "(wgi_2023, wgi_2024)")
+        raise ParameterError(
+            f"WGI vintage '{vintage}' has no six-dimension mean (political "
+            "stability only); use wgi_measure='pv' or another vintage "
+            "(wgi_2023, wgi_2024)"
+        )
     column = "wgi_mean" if key == "mean" else "pv"
     available = sorted(int(y) for y in gov.loc[gov[column].notna(), "year"].unique())
     wanted = parse_years(years)
     if wanted is None:
-        raise ParameterError("wgi_years= needs one year or a range (e.g. 2017 or 2016-2020), "
-                             "not all years")
+        raise ParameterError(
+            "wgi_years= needs one year or a range (e.g. 2017 or 2016-2020), not all years"
+        )
     outside = [y for y in wanted if y not in available]
     if outside:
         raise ParameterError(
             f"wgi_years={years!r}: {', '.join(map(str, outside))} not in WGI vintage "
-            f"'{vintage}' (data years {available[0]}-{available[-1]})")
+            f"'{vintage}' (data years {available[0]}-{available[-1]})"
+        )
     used = gov[gov["year"].isin(wanted)]
     return scaled_governance(used, wanted, measure=key), used, wanted, key
 
@@ -135,8 +172,7 @@ def _inputs(kb: KnowledgeBase) -> tuple[EuCrmInputs, list[pd.DataFrame]]:
     shares = kb.table("eu_crm_2023")
     params = kb.table("eu_crm_2023_parameters")
     end_use = kb.table("eu_crm_2023_end_use")
-    return EuCrmInputs(shares=shares, parameters=params, end_use=end_use), [shares, params,
-                                                                           end_use]
+    return EuCrmInputs(shares=shares, parameters=params, end_use=end_use), [shares, params, end_use]
 
 
 def _groups(materials: pd.DataFrame, assessed: Iterable[str]) -> dict[str, list[str]]:
@@ -144,19 +180,23 @@ def _groups(materials: pd.DataFrame, assessed: Iterable[str]) -> dict[str, list[
     assessed = set(assessed)
     group_mat = materials["group"].map(GROUP_MATERIALS)
     members = materials.assign(group_material=group_mat)
-    members = members[members["group_material"].isin(assessed)
-                      & members["material"].isin(assessed)]
+    members = members[members["group_material"].isin(assessed) & members["material"].isin(assessed)]
     return {str(g): sorted(m) for g, m in members.groupby("group_material")["material"]}
 
 
 def _reasons(frame: pd.DataFrame, notes: pd.DataFrame) -> pd.Series:
     """One text per material: the curated reason of every measure that disagrees."""
-    long = frame.melt(id_vars="material", value_vars=[f"agrees_{m}" for m in MEASURES],
-                      var_name="measure", value_name="agrees")
+    long = frame.melt(
+        id_vars="material",
+        value_vars=[f"agrees_{m}" for m in MEASURES],
+        var_name="measure",
+        value_name="agrees",
+    )
     long["measure"] = long["measure"].str.removeprefix("agrees_")
     long = long[long["agrees"].eq(False).fillna(False).astype(bool)]
-    long = long.merge(notes.loc[:, ["material", "measure", "reason"]],
-                      on=["material", "measure"], how="left")
+    long = long.merge(
+        notes.loc[:, ["material", "measure", "reason"]], on=["material", "measure"], how="left"
+    )
     long["reason"] = long["reason"].fillna("no curated reason for these settings")
     long["order"] = long["measure"].map({m: i for i, m in enumerate(MEASURES)})
     long = long.sort_values(["material", "order"])
@@ -164,8 +204,9 @@ def _reasons(frame: pd.DataFrame, notes: pd.DataFrame) -> pd.Series:
     return text.groupby(long["material"]).agg(" | ".join)
 
 
-def _published_only(kb: KnowledgeBase, year: int, mats: list[str] | None,
-                    params: dict[str, Any]) -> pd.DataFrame:
+def _published_only(
+    kb: KnowledgeBase, year: int, mats: list[str] | None, params: dict[str, Any]
+) -> pd.DataFrame:
     pub = kb.table("eu_crm_assessments", years=year, materials=mats)
     pub = pub[pub["sr"].notna() | pub["ei"].notna()]
     out = pd.DataFrame({"material": pub["material"].to_numpy()})
@@ -175,17 +216,18 @@ def _published_only(kb: KnowledgeBase, year: int, mats: list[str] | None,
     out["critical"] = pd.Series(pd.NA, index=out.index, dtype="boolean")
     out["published_sr"] = pub["sr"].to_numpy()
     out["published_ei"] = pub["ei"].to_numpy()
-    out["status"] = (f"published values only: critmat has no inputs for the {year} "
-                     "assessment")
+    out["status"] = f"published values only: critmat has no inputs for the {year} assessment"
     out["reason"] = None
     out = out.sort_values("material", ignore_index=True)
     prov = kb.provenance("eu_supply_risk", pub, **params)
     prov.units = {k: v for k, v in _UNITS.items() if k in out.columns}
-    prov.notes = [f"the {year} assessment: critmat has its published SR and EI "
-                  "(eu_crm_assessments) but not its inputs, so nothing is computed; "
-                  f"computed assessments: {', '.join(map(str, COMPUTED_YEARS))}",
-                  "the 2011 and 2014 scores come from the earlier methodology and are not on "
-                  "the scale of 2017-2023"]
+    prov.notes = [
+        f"the {year} assessment: critmat has its published SR and EI "
+        "(eu_crm_assessments) but not its inputs, so nothing is computed; "
+        f"computed assessments: {', '.join(map(str, COMPUTED_YEARS))}",
+        "the 2011 and 2014 scores come from the earlier methodology and are not on "
+        "the scale of 2017-2023",
+    ]
     return attach(out, prov)
 
 
@@ -265,25 +307,37 @@ def eu_supply_risk(
     >>> float(w["published_sr"]), float(w["published_ei"]), w["published_stage_used"]
     (1.2, 8.7, 'processing')
     """
-    reject("eu_supply_risk (use year= for the assessment and wgi_years= for the "
-           "governance data years)", importers=importers, exporters=exporters,
-           years=years, groupby=groupby)
+    reject(
+        "eu_supply_risk (use year= for the assessment and wgi_years= for the "
+        "governance data years)",
+        importers=importers,
+        exporters=exporters,
+        years=years,
+        groupby=groupby,
+    )
     year = _year(year)
     st = parse_stage(stage).value if stage is not None else None
     mats = kb.resolve_materials(materials)
     names = resolve_corrections(corrections)
     params: dict[str, Any] = {"materials": mats, "year": year, "stage": st}
     if year not in COMPUTED_YEARS:
-        given = [name for name, value, default in (
-            ("stage", st, None), ("wgi_vintage", wgi_vintage, DEFAULT_WGI_VINTAGE),
-            ("wgi_years", str(wgi_years), str(DEFAULT_WGI_YEARS)),
-            ("wgi_measure", wgi_measure, "auto"), ("corrections", names or None, None))
-            if value != default]
+        given = [
+            name
+            for name, value, default in (
+                ("stage", st, None),
+                ("wgi_vintage", wgi_vintage, DEFAULT_WGI_VINTAGE),
+                ("wgi_years", str(wgi_years), str(DEFAULT_WGI_YEARS)),
+                ("wgi_measure", wgi_measure, "auto"),
+                ("corrections", names or None, None),
+            )
+            if value != default
+        ]
         if given:
             raise ParameterError(
                 f"{', '.join(f'{g}=' for g in given)} does not apply to year={year}: critmat "
                 "has the published values of that assessment only (computed: "
-                f"{', '.join(map(str, COMPUTED_YEARS))}); drop it")
+                f"{', '.join(map(str, COMPUTED_YEARS))}); drop it"
+            )
         return _published_only(kb, year, mats, params)
 
     wgi, gov_used, wgi_year_list, measure = _wgi(kb, wgi_vintage, wgi_years, wgi_measure)
@@ -302,8 +356,15 @@ def eu_supply_risk(
     every = sorted(set(out.index) | set(p.index) | set(mats or []))
     out = out.reindex(every)
     out.index.name = "material"
-    for col in ("sr", "ei", "stage_used", "sr_extraction", "sr_processing", "mix_extraction",
-                "mix_processing"):
+    for col in (
+        "sr",
+        "ei",
+        "stage_used",
+        "sr_extraction",
+        "sr_processing",
+        "mix_extraction",
+        "mix_processing",
+    ):
         out[f"published_{col}"] = p[col].reindex(out.index)
     for m in MEASURES:
         out[f"agrees_{m}"] = agreement(out[m], out[f"published_{m}"])
@@ -311,8 +372,7 @@ def eu_supply_risk(
     frame["reason"] = frame["material"].map(_reasons(frame, notes))
 
     # inputs shown alongside (per stage, wide)
-    wide = stages.pivot(index="material", columns="stage",
-                        values=["hhi_gs", "hhi_eu", "eu_mix_of"])
+    wide = stages.pivot(index="material", columns="stage", values=["hhi_gs", "hhi_eu", "eu_mix_of"])
     wide.columns = [f"{v}_{s}" for v, s in wide.columns]
     frame = frame.merge(wide.reset_index(), on="material", how="left")
     pr = fixed.parameters.set_index("material")  # as used, after the corrections
@@ -330,7 +390,8 @@ def eu_supply_risk(
         frame["published_sr"] = frame[f"published_sr_{st}"]
         frame["agrees_sr"] = frame[f"agrees_sr_{st}"]
         frame["stage_used"] = pd.Series(st, index=frame.index, dtype=object).where(
-            frame["sr"].notna(), None)
+            frame["sr"].notna(), None
+        )
         frame["critical"] = is_critical(frame["sr"], frame["ei"])
         assessed_at = frame["material"].map(pr["stages_assessed"]).astype("string")
         off = assessed_at.notna() & ~assessed_at.str.contains(st, regex=False).fillna(False)
@@ -343,8 +404,15 @@ def eu_supply_risk(
     prov = kb.provenance(
         "eu_supply_risk",
         pd.concat([f.loc[:, ["source_id"]] for f in used if "source_id" in f.columns]),
-        **params, wgi_vintage=wgi_vintage, wgi_years=wgi_year_list, wgi_measure=measure,
-        corrections=names, decimals=1, sr_threshold=SR_THRESHOLD, ei_threshold=EI_THRESHOLD)
+        **params,
+        wgi_vintage=wgi_vintage,
+        wgi_years=wgi_year_list,
+        wgi_measure=measure,
+        corrections=names,
+        decimals=1,
+        sr_threshold=SR_THRESHOLD,
+        ei_threshold=EI_THRESHOLD,
+    )
     prov.method = "eu_supply_risk (EU CRM method, 2017 Guidelines; METHODS.md §1)"
     prov.units = {k: v for k, v in _UNITS.items() if k in frame.columns}
     prov.notes = _notes(wgi_vintage, wgi_year_list, measure, names, wgi, st)
@@ -353,14 +421,36 @@ def eu_supply_risk(
 
 _COLUMNS = [
     *CONTRACT_COLUMNS,
-    "published_stage_used", "published_sr_extraction", "published_sr_processing",
-    "agrees_sr", "agrees_sr_extraction", "agrees_sr_processing", "agrees_ei", "reason",
-    "mix_extraction", "mix_processing", "published_mix_extraction", "published_mix_processing",
-    "eu_mix_of_extraction", "eu_mix_of_processing",
-    "hhi_gs_extraction", "hhi_eu_extraction", "hhi_gs_processing", "hhi_eu_processing",
-    "ir_extraction", "ir_processing", "eol_rir", "si_sr", "si_ei", "ei_unscaled_meur",
-    "ei_share_unallocated", "reference_va_meur", "is_group", "crma_strategic",
-    "crma_critical", "status",
+    "published_stage_used",
+    "published_sr_extraction",
+    "published_sr_processing",
+    "agrees_sr",
+    "agrees_sr_extraction",
+    "agrees_sr_processing",
+    "agrees_ei",
+    "reason",
+    "mix_extraction",
+    "mix_processing",
+    "published_mix_extraction",
+    "published_mix_processing",
+    "eu_mix_of_extraction",
+    "eu_mix_of_processing",
+    "hhi_gs_extraction",
+    "hhi_eu_extraction",
+    "hhi_gs_processing",
+    "hhi_eu_processing",
+    "ir_extraction",
+    "ir_processing",
+    "eol_rir",
+    "si_sr",
+    "si_ei",
+    "ei_unscaled_meur",
+    "ei_share_unallocated",
+    "reference_va_meur",
+    "is_group",
+    "crma_strategic",
+    "crma_critical",
+    "status",
 ]
 
 
@@ -381,8 +471,14 @@ def _status(frame: pd.DataFrame, assessed: set[str]) -> pd.Series:
     return joined.fillna("ok").astype(object)
 
 
-def _notes(vintage: str, years: list[int], measure: str, corrections: list[str],
-           wgi: pd.DataFrame, stage: str | None) -> list[str]:
+def _notes(
+    vintage: str,
+    years: list[int],
+    measure: str,
+    corrections: list[str],
+    wgi: pd.DataFrame,
+    stage: str | None,
+) -> list[str]:
     span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]} (mean)"
     partial = wgi[wgi["n_years"] < len(years)]
     notes = [
@@ -405,14 +501,20 @@ def _notes(vintage: str, years: list[int], measure: str, corrections: list[str],
         "reason = eu_crm_2023_reproduction_notes (curated for the default settings)",
     ]
     if stage is not None:
-        notes.append(f"stage={stage}: sr, stage_used, critical and published_sr refer to the "
-                     f"{stage} stage, not to the bottleneck")
+        notes.append(
+            f"stage={stage}: sr, stage_used, critical and published_sr refer to the "
+            f"{stage} stage, not to the bottleneck"
+        )
     if len(partial):
-        notes.append(f"governance averaged over fewer years for {len(partial)} countries: "
-                     + ", ".join(partial["country"].head(20)))
+        notes.append(
+            f"governance averaged over fewer years for {len(partial)} countries: "
+            + ", ".join(partial["country"].head(20))
+        )
     if corrections:
         notes += [f"correction {n}: {CORRECTIONS[n].description}" for n in corrections]
     else:
-        notes.append("no input corrections applied (corrections=False); see "
-                     "critmat.methods.eu_crm.CORRECTIONS")
+        notes.append(
+            "no input corrections applied (corrections=False); see "
+            "critmat.methods.eu_crm.CORRECTIONS"
+        )
     return notes

@@ -93,8 +93,13 @@ class GeoPolRiskInputs:
 _TRADE_COLUMNS = ["year", "exporter", "importer", "hs6", "value_kusd", "quantity_t"]
 
 
-def _trade(kb: KnowledgeBase, years: list[int], codes: list[str], importers: list[str] | None,
-           columns: str = ", ".join(_TRADE_COLUMNS)) -> pd.DataFrame:
+def _trade(
+    kb: KnowledgeBase,
+    years: list[int],
+    codes: list[str],
+    importers: list[str] | None,
+    columns: str = ", ".join(_TRADE_COLUMNS),
+) -> pd.DataFrame:
     """Trade rows of the years and HS codes (and importers, unless ``None``)."""
     if not codes or (importers is not None and not importers):
         return kb.sql(f"select {columns} from trade where false")
@@ -133,9 +138,12 @@ def geopolrisk_inputs(
         from critmat.data.names import closest
         from critmat.errors import UnknownNameError
 
-        raise UnknownNameError("governance vintage", governance_vintage,
-                               suggestions=closest(governance_vintage, vintages) or vintages,
-                               where="governance_vintage=")
+        raise UnknownNameError(
+            "governance vintage",
+            governance_vintage,
+            suggestions=closest(governance_vintage, vintages) or vintages,
+            where="governance_vintage=",
+        )
     st = parse_stage(stage).value if stage is not None else None
     hs = kb.sql("select hs6, material, stage from hs_codes")
     produced = kb.sql("select distinct material from production")["material"].tolist()
@@ -145,8 +153,10 @@ def geopolrisk_inputs(
         mats = kb.resolve_materials(materials) or []
     year_list = require_years(kb, years, ["trade", "production"], "geopolrisk")
     if year_list is None:
-        covered = kb.sql("select distinct p.year from production p "
-                         "where p.year in (select distinct year from trade) order by 1")
+        covered = kb.sql(
+            "select distinct p.year from production p "
+            "where p.year in (select distinct year from trade) order by 1"
+        )
         year_list = [int(y) for y in covered["year"]]
     codes = hs if st is None else hs[hs["stage"] == st]
     codes = codes[codes["material"].isin([*mats, reference_material])]
@@ -174,22 +184,33 @@ def geopolrisk_inputs(
     production = kb.sql(
         "select material, country, year, quantity, unit, quantity_t from production "
         "where list_contains(?, material) and list_contains(?, year)",
-        [[*mats, reference_material], year_list])
+        [[*mats, reference_material], year_list],
+    )
     governance = kb.sql(
         "select country, year, pv_normalised as g from governance where vintage = ? and "
-        "list_contains(?, year)", [governance_vintage, year_list])
+        "list_contains(?, year)",
+        [governance_vintage, year_list],
+    )
     sources = kb.sql(
         "select distinct source_id from (select source_id from trade where "
         "list_contains(?, year) union all select source_id from production where "
         "list_contains(?, material) union all select source_id from hs_codes union all "
         "select source_id from governance where vintage = ?)",
-        [year_list, [*mats, reference_material], governance_vintage])
+        [year_list, [*mats, reference_material], governance_vintage],
+    )
     return GeoPolRiskInputs(
-        trade=trade, reference_trade=reference_trade, assessable=assessable,
-        production=production, governance=governance, units=units, materials=mats,
-        years=year_list, exporters=resolve_member_list(kb, exporters, groupby),
-        sources=sorted({part for s in sources["source_id"].dropna().astype(str)
-                        for part in s.split(";")}),
+        trade=trade,
+        reference_trade=reference_trade,
+        assessable=assessable,
+        production=production,
+        governance=governance,
+        units=units,
+        materials=mats,
+        years=year_list,
+        exporters=resolve_member_list(kb, exporters, groupby),
+        sources=sorted(
+            {part for s in sources["source_id"].dropna().astype(str) for part in s.split(";")}
+        ),
     )
 
 
@@ -283,27 +304,51 @@ def geopolrisk(
     >>> r[["material", "importer", "year", "status"]].to_dict("records")
     [{'material': 'graphite', 'importer': 'USA', 'year': 2022, 'status': 'ok'}]
     """
-    inputs = geopolrisk_inputs(kb, materials=materials, importers=importers,
-                               exporters=exporters, years=years, stage=stage, groupby=groupby,
-                               governance_vintage=governance_vintage,
-                               reference_material=reference_material)
+    inputs = geopolrisk_inputs(
+        kb,
+        materials=materials,
+        importers=importers,
+        exporters=exporters,
+        years=years,
+        stage=stage,
+        groupby=groupby,
+        governance_vintage=governance_vintage,
+        reference_material=reference_material,
+    )
     result = gpr.geopolrisk_cube(
-        inputs.trade, inputs.production, inputs.governance, inputs.units,
-        materials=inputs.materials, years=inputs.years, assessable=inputs.assessable,
-        exporters=inputs.exporters, intra_region=intra_region,
-        missing_governance=missing_governance, fill_value=fill_value,
-        min_coverage=min_coverage, price_basis=price_basis,
-        reference_material=reference_material, reference_trade=inputs.reference_trade)
+        inputs.trade,
+        inputs.production,
+        inputs.governance,
+        inputs.units,
+        materials=inputs.materials,
+        years=inputs.years,
+        assessable=inputs.assessable,
+        exporters=inputs.exporters,
+        intra_region=intra_region,
+        missing_governance=missing_governance,
+        fill_value=fill_value,
+        min_coverage=min_coverage,
+        price_basis=price_basis,
+        reference_material=reference_material,
+        reference_trade=inputs.reference_trade,
+    )
     result = result.sort_values(["material", "importer", "year"], ignore_index=True)
     columns = gpr.DETAIL_COLUMNS if detail else gpr.DEFAULT_COLUMNS
     result = result.loc[:, list(columns)]
 
     params: dict[str, Any] = {
-        "materials": materials, "importers": importers, "exporters": exporters,
-        "years": years, "stage": stage, "groupby": groupby,
-        "governance_vintage": governance_vintage, "missing_governance": missing_governance,
-        "intra_region": intra_region, "price_basis": price_basis,
-        "reference_material": reference_material, "copper_cf": gpr.CU_CF_REFERENCE,
+        "materials": materials,
+        "importers": importers,
+        "exporters": exporters,
+        "years": years,
+        "stage": stage,
+        "groupby": groupby,
+        "governance_vintage": governance_vintage,
+        "missing_governance": missing_governance,
+        "intra_region": intra_region,
+        "price_basis": price_basis,
+        "reference_material": reference_material,
+        "copper_cf": gpr.CU_CF_REFERENCE,
     }
     if missing_governance == "fill":
         params["fill_value"] = fill_value
@@ -318,12 +363,15 @@ def geopolrisk(
         "score = HHI x sum_i(g_i f_i) / (p + F)",
         f"governance: g = pv_normalised = clip((2.5 - PV)/5, 0, 1) of vintage "
         f"{governance_vintage}"
-        + {"fill": f"; exporters without g filled with {fill_value}",
-           "exclude": f"; imports from exporters without g left out when they are at most "
-                      f"{1 - min_coverage:.0%} of the tonnage (status governance_partial), "
-                      "else NaN",
-           }.get(missing_governance,
-                 "; exporters without g make the result NaN (status missing_governance)"),
+        + {
+            "fill": f"; exporters without g filled with {fill_value}",
+            "exclude": f"; imports from exporters without g left out when they are at most "
+            f"{1 - min_coverage:.0%} of the tonnage (status governance_partial), "
+            "else NaN",
+        }.get(
+            missing_governance,
+            "; exporters without g make the result NaN (status missing_governance)",
+        ),
         "cf = score x price / 0.409412948 (reference implementation constant); cf_paper = "
         f"midpoint / midpoint of {reference_material} for the same importer and year",
         "groups are one importing economy; imports from their own members "
@@ -333,9 +381,13 @@ def geopolrisk(
         _SHARED_CODE_NOTE,
     ]
     if stage is not None:
-        prov.notes.append(f"only HS codes of stage {parse_stage(stage).value}; production "
-                          "and HHI are World Mining Data's (extraction)")
+        prov.notes.append(
+            f"only HS codes of stage {parse_stage(stage).value}; production "
+            "and HHI are World Mining Data's (extraction)"
+        )
     if inputs.exporters is not None:
-        prov.notes.append("exporters= restricts the numerator: import_risk and score are the "
-                          "selected exporters' contribution")
+        prov.notes.append(
+            "exporters= restricts the numerator: import_risk and score are the "
+            "selected exporters' contribution"
+        )
     return attach(result, prov)

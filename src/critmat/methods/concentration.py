@@ -16,8 +16,9 @@ import pandas as pd
 __all__ = ["concentration", "group_shares", "hhi"]
 
 
-def group_shares(frame: pd.DataFrame, by: Sequence[str], *, value: str,
-                 normalise: bool = True) -> pd.Series:
+def group_shares(
+    frame: pd.DataFrame, by: Sequence[str], *, value: str, normalise: bool = True
+) -> pd.Series:
     """Return each row's share of its group's total of ``value``.
 
     Parameters
@@ -44,8 +45,7 @@ def group_shares(frame: pd.DataFrame, by: Sequence[str], *, value: str,
     return v / total.where(total > 0)
 
 
-def hhi(frame: pd.DataFrame, by: Sequence[str], *, value: str, normalise: bool = True
-        ) -> pd.Series:
+def hhi(frame: pd.DataFrame, by: Sequence[str], *, value: str, normalise: bool = True) -> pd.Series:
     """Return the Herfindahl-Hirschman index (fraction, 0-1) of every group.
 
     ``HHI = sum_c s_c^2`` with ``s_c`` the share of country c (METHODS.md §0.1).
@@ -106,23 +106,33 @@ def concentration(
     g = work.groupby(keys, observed=True, dropna=False, sort=True)
     out = g.agg(n_countries=(country, "nunique"), total=(value, "sum"), hhi=("share2", "sum"))
     out["hhi_pct"] = out["hhi"] * 10_000.0
-    ranked = work.sort_values([*keys, "share"], ascending=[True] * len(keys) + [False],
-                              na_position="last")
+    ranked = work.sort_values(
+        [*keys, "share"], ascending=[True] * len(keys) + [False], na_position="last"
+    )
     rank = ranked.groupby(keys, observed=True, dropna=False).cumcount()
     first = ranked[rank == 0].set_index(keys)
     out["top1_country"] = first[country]
     out["top1_share"] = first["share"]
-    out[f"top{top_n}_share"] = (ranked[rank < top_n].groupby(keys, observed=True,
-                                                               dropna=False)["share"].sum())
+    out[f"top{top_n}_share"] = (
+        ranked[rank < top_n].groupby(keys, observed=True, dropna=False)["share"].sum()
+    )
     for name, members in (country_sets or {}).items():
         inset = work[country].isin(list(members))
-        out[f"{name}_share"] = (work["share"].where(inset, 0.0)
-                                .groupby([work[c] for c in keys], observed=True,
-                                         dropna=False).sum())
+        out[f"{name}_share"] = (
+            work["share"]
+            .where(inset, 0.0)
+            .groupby([work[c] for c in keys], observed=True, dropna=False)
+            .sum()
+        )
     out["status"] = np.where(out["total"] > 0, "ok", "no_supply")
     no_supply = out["status"] == "no_supply"
-    share_cols = ["hhi", "hhi_pct", "top1_share", f"top{top_n}_share",
-                  *[f"{n}_share" for n in (country_sets or {})]]
+    share_cols = [
+        "hhi",
+        "hhi_pct",
+        "top1_share",
+        f"top{top_n}_share",
+        *[f"{n}_share" for n in (country_sets or {})],
+    ]
     out.loc[no_supply, share_cols] = np.nan
     out.loc[no_supply, "top1_country"] = None
     return out.reset_index()

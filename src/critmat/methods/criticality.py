@@ -91,8 +91,9 @@ def criticality_matrix(
         raise ParameterError(f"scheme must be one of {', '.join(SCHEMES)}, got '{scheme}'")
     for col in (importance, supply_risk):
         if col not in frame.columns:
-            raise ParameterError(f"column '{col}' not in the frame; columns are "
-                                 f"{', '.join(map(str, frame.columns))}")
+            raise ParameterError(
+                f"column '{col}' not in the frame; columns are {', '.join(map(str, frame.columns))}"
+            )
     out = frame.copy()
     imp = out[importance].astype("float64")
     risk = out[supply_risk].astype("float64")
@@ -103,9 +104,11 @@ def criticality_matrix(
         th = {**EU_THRESHOLDS, **(thresholds or {})}
         hi_i = (imp >= th["importance"]).to_numpy()
         hi_r = (risk >= th["supply_risk"]).to_numpy()
-        cat = np.select([hi_i & hi_r, hi_i, hi_r],
-                        ["critical", "high_importance", "high_supply_risk"],
-                        default="not_critical")
+        cat = np.select(
+            [hi_i & hi_r, hi_i, hi_r],
+            ["critical", "high_importance", "high_supply_risk"],
+            default="not_critical",
+        )
     else:
         cuts: Mapping[str, Any] = cutoffs or DOE_CUTOFFS
         if "horizon" in out.columns and all(isinstance(v, Mapping) for v in cuts.values()):
@@ -122,7 +125,10 @@ def criticality_matrix(
         out["supply_risk_level"] = lr
         a = li.fillna(0).to_numpy()
         b = lr.fillna(0).to_numpy()
-        cat = np.select([(a >= 3) & (b >= 3), ((a >= 3) & (b == 2)) | ((a == 2) & (b >= 3))],
-                        ["critical", "near_critical"], default="not_critical")
+        cat = np.select(
+            [(a >= 3) & (b >= 3), ((a >= 3) & (b == 2)) | ((a == 2) & (b >= 3))],
+            ["critical", "near_critical"],
+            default="not_critical",
+        )
     out["category"] = np.where(missing, "not_assessed", cat)
     return out

@@ -36,8 +36,9 @@ def units_frame(units: Mapping[str, Sequence[str]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["unit", "member"])
 
 
-def attribute_trade(trade: pd.DataFrame, hs_codes: pd.DataFrame, *,
-                    stage: str | None = None) -> pd.DataFrame:
+def attribute_trade(
+    trade: pd.DataFrame, hs_codes: pd.DataFrame, *, stage: str | None = None
+) -> pd.DataFrame:
     """Attach ``material`` and ``stage`` to trade rows through the HS-code mapping.
 
     A code mapped to two materials yields one row per material. With ``stage`` only the codes
@@ -49,8 +50,13 @@ def attribute_trade(trade: pd.DataFrame, hs_codes: pd.DataFrame, *,
     return trade.merge(codes, on="hs6", how="inner")
 
 
-def unit_flows(trade_m: pd.DataFrame, units: pd.DataFrame, *, direction: str = "imports",
-               keys: tuple[str, ...] = ("material", "year")) -> pd.DataFrame:
+def unit_flows(
+    trade_m: pd.DataFrame,
+    units: pd.DataFrame,
+    *,
+    direction: str = "imports",
+    keys: tuple[str, ...] = ("material", "year"),
+) -> pd.DataFrame:
     """Aggregate attributed trade to flows of each unit with partners outside it.
 
     Parameters
@@ -75,18 +81,36 @@ def unit_flows(trade_m: pd.DataFrame, units: pd.DataFrame, *, direction: str = "
     """
     own, other = ("importer", "exporter") if direction == "imports" else ("exporter", "importer")
     m = trade_m.merge(units, left_on=own, right_on="member", how="inner")
-    intra = m.merge(units, left_on=["unit", other], right_on=["unit", "member"], how="left",
-                    indicator=True, suffixes=("", "_p"))["_merge"].eq("both").to_numpy()
+    intra = (
+        m.merge(
+            units,
+            left_on=["unit", other],
+            right_on=["unit", "member"],
+            how="left",
+            indicator=True,
+            suffixes=("", "_p"),
+        )["_merge"]
+        .eq("both")
+        .to_numpy()
+    )
     m = m.loc[~intra]
     m = m.assign(value_with_quantity_kusd=m["value_kusd"].where(m["quantity_t"].notna()))
-    return (m.groupby([*keys, "unit", other], observed=True, sort=False)
-            [["quantity_t", "value_kusd", "value_with_quantity_kusd"]].sum(min_count=1)
-            .reset_index().rename(columns={other: "partner"}))
+    return (
+        m.groupby([*keys, "unit", other], observed=True, sort=False)[
+            ["quantity_t", "value_kusd", "value_with_quantity_kusd"]
+        ]
+        .sum(min_count=1)
+        .reset_index()
+        .rename(columns={other: "partner"})
+    )
 
 
-def import_dependency(flows: pd.DataFrame, *,
-                      country_sets: Mapping[str, Sequence[str]] | None = None,
-                      keys: tuple[str, ...] = ("material", "year")) -> pd.DataFrame:
+def import_dependency(
+    flows: pd.DataFrame,
+    *,
+    country_sets: Mapping[str, Sequence[str]] | None = None,
+    keys: tuple[str, ...] = ("material", "year"),
+) -> pd.DataFrame:
     """Import shares by origin summarised per material x importer x year.
 
     Parameters
@@ -108,26 +132,46 @@ def import_dependency(flows: pd.DataFrame, *,
     """
     by = [*keys, "unit"]
     f = flows[flows["quantity_t"].fillna(0) > 0]
-    conc = concentration(f, by=by, value="quantity_t", country="partner",
-                         country_sets=country_sets)
-    value = (flows.groupby(by, observed=True)["value_kusd"].sum()
-             .rename("imports_kusd").reset_index())
+    conc = concentration(f, by=by, value="quantity_t", country="partner", country_sets=country_sets)
+    value = (
+        flows.groupby(by, observed=True)["value_kusd"].sum().rename("imports_kusd").reset_index()
+    )
     out = conc.merge(value, on=by, how="outer")
-    out = out.rename(columns={"unit": "importer", "total": "imports_t", "n_countries":
-                              "n_origins", "hhi": "import_hhi", "top1_country": "top_origin",
-                              "top1_share": "top_origin_share"})
+    out = out.rename(
+        columns={
+            "unit": "importer",
+            "total": "imports_t",
+            "n_countries": "n_origins",
+            "hhi": "import_hhi",
+            "top1_country": "top_origin",
+            "top1_share": "top_origin_share",
+        }
+    )
     out["status"] = np.where(out["imports_t"].fillna(0) > 0, "ok", "no_imports")
     out["imports_t"] = out["imports_t"].fillna(0.0)
     out = out.drop(columns=["hhi_pct"])
-    first = [*keys, "importer", "imports_t", "imports_kusd", "n_origins",
-             "import_hhi", "top_origin", "top_origin_share"]
+    first = [
+        *keys,
+        "importer",
+        "imports_t",
+        "imports_kusd",
+        "n_origins",
+        "import_hhi",
+        "top_origin",
+        "top_origin_share",
+    ]
     return out[first + [c for c in out.columns if c not in first]]
 
 
-def net_import_reliance(imports: pd.DataFrame, exports: pd.DataFrame,
-                        production: pd.DataFrame, units: pd.DataFrame, *,
-                        producing_materials: Sequence[str],
-                        keys: tuple[str, ...] = ("material", "year")) -> pd.DataFrame:
+def net_import_reliance(
+    imports: pd.DataFrame,
+    exports: pd.DataFrame,
+    production: pd.DataFrame,
+    units: pd.DataFrame,
+    *,
+    producing_materials: Sequence[str],
+    keys: tuple[str, ...] = ("material", "year"),
+) -> pd.DataFrame:
     """Net import reliance ``(I - E) / (P + I - E)`` per material x unit x year.
 
     Parameters
@@ -157,7 +201,8 @@ def net_import_reliance(imports: pd.DataFrame, exports: pd.DataFrame,
     imp = imports.groupby(by, observed=True)["quantity_t"].sum().rename("imports_t")
     exp = exports.groupby(by, observed=True)["quantity_t"].sum().rename("exports_t")
     prod = production.loc[:, [*keys, "country", "quantity_t"]].merge(
-        units, left_on="country", right_on="member")
+        units, left_on="country", right_on="member"
+    )
     p = prod.groupby(by, observed=True)["quantity_t"].sum().rename("production_t")
     out = pd.concat([imp, exp, p], axis=1).reset_index()
     for c in ("imports_t", "exports_t", "production_t"):
@@ -172,7 +217,9 @@ def net_import_reliance(imports: pd.DataFrame, exports: pd.DataFrame,
     out["nir"] = nir
     status = np.select(
         [~has_prod, consumption <= 0, out["net_exporter"].to_numpy()],
-        ["no_production_data", "no_consumption", "net_exporter"], default="ok")
+        ["no_production_data", "no_consumption", "net_exporter"],
+        default="ok",
+    )
     out["status"] = status
     out.loc[~has_prod, ["nir", "production_t", "apparent_consumption_t"]] = np.nan
     out.loc[~has_prod, "net_exporter"] = False

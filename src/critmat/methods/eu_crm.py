@@ -79,7 +79,7 @@ def round_half_up(values: pd.Series | np.ndarray | float, decimals: int = 1) -> 
     [0.3, 2.7, 2.6, nan]
     """
     x = np.asarray(values, dtype="float64")
-    scale = 10.0 ** decimals
+    scale = 10.0**decimals
     return np.floor(x * scale + 0.5 + 1e-9) / scale
 
 
@@ -103,8 +103,14 @@ def agreement(calculated: pd.Series, published: pd.Series, decimals: int = 1) ->
     return out
 
 
-def is_critical(sr: pd.Series, ei: pd.Series, *, sr_threshold: float = SR_THRESHOLD,
-                ei_threshold: float = EI_THRESHOLD, decimals: int | None = 1) -> pd.Series:
+def is_critical(
+    sr: pd.Series,
+    ei: pd.Series,
+    *,
+    sr_threshold: float = SR_THRESHOLD,
+    ei_threshold: float = EI_THRESHOLD,
+    decimals: int | None = 1,
+) -> pd.Series:
     """EU criticality flag ``SR >= sr_threshold and EI >= ei_threshold``.
 
     Parameters
@@ -145,8 +151,9 @@ def is_critical(sr: pd.Series, ei: pd.Series, *, sr_threshold: float = SR_THRESH
 # --------------------------------------------------------------------------- governance
 
 
-def scaled_governance(governance: pd.DataFrame, years: Sequence[int], *,
-                      measure: str = "mean") -> pd.DataFrame:
+def scaled_governance(
+    governance: pd.DataFrame, years: Sequence[int], *, measure: str = "mean"
+) -> pd.DataFrame:
     """EU scaled governance per country, averaged over ``years``.
 
     Parameters
@@ -188,8 +195,12 @@ def scaled_governance(governance: pd.DataFrame, years: Sequence[int], *,
 # --------------------------------------------------------------------------- supply risk
 
 
-def hhi_wgi_t(shares: pd.DataFrame, governance: pd.DataFrame, *,
-              by: Sequence[str] = ("material", "stage", "mix")) -> pd.DataFrame:
+def hhi_wgi_t(
+    shares: pd.DataFrame,
+    governance: pd.DataFrame,
+    *,
+    by: Sequence[str] = ("material", "stage", "mix"),
+) -> pd.DataFrame:
     """Governance- and trade-weighted concentration ``HHI_WGI,t = sum_c s_c^2 WGI_c t_c``.
 
     Parameters
@@ -219,17 +230,28 @@ def hhi_wgi_t(shares: pd.DataFrame, governance: pd.DataFrame, *,
     """
     keys = list(by)
     work = shares.loc[:, [*keys, "country", "share", "t"]].merge(
-        governance.loc[:, ["country", "wgi_scaled"]], on="country", how="left",
-        validate="many_to_one")
-    work["term"] = (work["share"].astype("float64") ** 2 * work["wgi_scaled"]
-                    * work["t"].astype("float64"))
+        governance.loc[:, ["country", "wgi_scaled"]],
+        on="country",
+        how="left",
+        validate="many_to_one",
+    )
+    work["term"] = (
+        work["share"].astype("float64") ** 2 * work["wgi_scaled"] * work["t"].astype("float64")
+    )
     work["missing"] = work["wgi_scaled"].isna() | work["t"].isna()
     g = work.groupby(keys, observed=True, sort=True, dropna=False)
-    out = g.agg(hhi_wgi_t=("term", "sum"), share_total=("share", "sum"),
-                n_countries=("country", "nunique"), n_missing=("missing", "sum"))
+    out = g.agg(
+        hhi_wgi_t=("term", "sum"),
+        share_total=("share", "sum"),
+        n_countries=("country", "nunique"),
+        n_missing=("missing", "sum"),
+    )
     missing_rows = work.loc[work["missing"], [*keys, "country"]].drop_duplicates()
-    names = missing_rows.sort_values("country").groupby(keys, observed=True, sort=True)[
-        "country"].agg(",".join)
+    names = (
+        missing_rows.sort_values("country")
+        .groupby(keys, observed=True, sort=True)["country"]
+        .agg(",".join)
+    )
     out["missing_governance"] = names.reindex(out.index).fillna("")
     out.loc[out["n_missing"] > 0, "hhi_wgi_t"] = np.nan
     return out.drop(columns="n_missing").reset_index()
@@ -237,13 +259,17 @@ def hhi_wgi_t(shares: pd.DataFrame, governance: pd.DataFrame, *,
 
 def _stage_frame(parameters: pd.DataFrame) -> pd.DataFrame:
     """One row per material x assessed stage with its IR, EoL-RIR and SI_SR."""
-    p = parameters.loc[:, ["material", "stages_assessed", "ir_extraction", "ir_processing",
-                           "eol_rir", "si_sr"]].copy()
+    p = parameters.loc[
+        :, ["material", "stages_assessed", "ir_extraction", "ir_processing", "eol_rir", "si_sr"]
+    ].copy()
     p["stage"] = p["stages_assessed"].astype("string").str.split(";")
     p = p.explode("stage", ignore_index=True)
     p = p[p["stage"].isin(_STAGES)]
-    p["ir"] = np.where(p["stage"] == "extraction", p["ir_extraction"].astype("float64"),
-                       p["ir_processing"].astype("float64"))
+    p["ir"] = np.where(
+        p["stage"] == "extraction",
+        p["ir_extraction"].astype("float64"),
+        p["ir_processing"].astype("float64"),
+    )
     return p.loc[:, ["material", "stage", "ir", "eol_rir", "si_sr"]].reset_index(drop=True)
 
 
@@ -287,21 +313,34 @@ def supply_risk_by_stage(
     """
     st = _stage_frame(parameters)
     present = hhi.loc[:, ["material", "stage", "mix", "hhi_wgi_t", "missing_governance"]]
-    gs = present[present["mix"] == _GS].drop(columns="mix").rename(
-        columns={"hhi_wgi_t": "hhi_gs", "missing_governance": "missing_gs"})
-    eu = present[present["mix"] == _EU].drop(columns="mix").rename(
-        columns={"hhi_wgi_t": "hhi_eu", "missing_governance": "missing_eu"})
+    gs = (
+        present[present["mix"] == _GS]
+        .drop(columns="mix")
+        .rename(columns={"hhi_wgi_t": "hhi_gs", "missing_governance": "missing_gs"})
+    )
+    eu = (
+        present[present["mix"] == _EU]
+        .drop(columns="mix")
+        .rename(columns={"hhi_wgi_t": "hhi_eu", "missing_governance": "missing_eu"})
+    )
     gs["has_gs"] = True
     eu["has_eu"] = True
     st = st.merge(gs, on=["material", "stage"], how="left").merge(
-        eu, on=["material", "stage"], how="left")
+        eu, on=["material", "stage"], how="left"
+    )
     st["has_gs"] = st["has_gs"].astype("boolean").fillna(False).astype(bool)
     st["has_eu"] = st["has_eu"].astype("boolean").fillna(False).astype(bool)
     st["eu_mix_of"] = st["material"].astype(object).where(st["has_eu"], None)
     if group_of:
         st["group"] = st["material"].map(dict(group_of))
-        grp = eu.rename(columns={"material": "group", "hhi_eu": "hhi_eu_group",
-                                 "missing_eu": "missing_eu_group", "has_eu": "has_eu_group"})
+        grp = eu.rename(
+            columns={
+                "material": "group",
+                "hhi_eu": "hhi_eu_group",
+                "missing_eu": "missing_eu_group",
+                "has_eu": "has_eu_group",
+            }
+        )
         st = st.merge(grp, on=["group", "stage"], how="left")
         use = ~st["has_eu"] & st["has_eu_group"].astype("boolean").fillna(False).astype(bool)
         st.loc[use, "hhi_eu"] = st.loc[use, "hhi_eu_group"]
@@ -310,27 +349,53 @@ def supply_risk_by_stage(
         st.loc[use, "has_eu"] = True
         st = st.drop(columns=["group", "hhi_eu_group", "missing_eu_group", "has_eu_group"])
     has_ir = st["ir"].notna()
-    mix = np.select([st["has_gs"] & st["has_eu"] & has_ir, st["has_gs"], st["has_eu"]],
-                    ["GS+EU", "GSonly", "EUonly"], default="")
+    mix = np.select(
+        [st["has_gs"] & st["has_eu"] & has_ir, st["has_gs"], st["has_eu"]],
+        ["GS+EU", "GSonly", "EUonly"],
+        default="",
+    )
     mix = pd.Series(mix, index=st.index, dtype="object")
     if mix_overrides:
-        table = pd.DataFrame([(m, s, x) for (m, s), x in mix_overrides.items()],
-                             columns=["material", "stage", "forced"])
-        forced = st[["material", "stage"]].merge(table, how="left", on=["material", "stage"])[
-            "forced"].fillna("").set_axis(st.index)
-        allowed = (((forced == "GSonly") & st["has_gs"]) | ((forced == "EUonly") & st["has_eu"])
-                   | ((forced == "GS+EU") & st["has_gs"] & st["has_eu"] & has_ir))
+        table = pd.DataFrame(
+            [(m, s, x) for (m, s), x in mix_overrides.items()],
+            columns=["material", "stage", "forced"],
+        )
+        forced = (
+            st[["material", "stage"]]
+            .merge(table, how="left", on=["material", "stage"])["forced"]
+            .fillna("")
+            .set_axis(st.index)
+        )
+        allowed = (
+            ((forced == "GSonly") & st["has_gs"])
+            | ((forced == "EUonly") & st["has_eu"])
+            | ((forced == "GS+EU") & st["has_gs"] & st["has_eu"] & has_ir)
+        )
         mix = mix.where(~allowed, forced)
     st["mix"] = mix
     ir = st["ir"].astype("float64")
     blend = st["hhi_gs"] * ir / 2 + st["hhi_eu"] * (1 - ir / 2)
-    core = np.select([mix == "GS+EU", mix == "GSonly", mix == "EUonly"],
-                     [blend, st["hhi_gs"], st["hhi_eu"]], default=np.nan)
+    core = np.select(
+        [mix == "GS+EU", mix == "GSonly", mix == "EUonly"],
+        [blend, st["hhi_gs"], st["hhi_eu"]],
+        default=np.nan,
+    )
     st["sr"] = core * (1 - st["eol_rir"].astype("float64")) * st["si_sr"].astype("float64")
     st["note"] = _stage_notes(st)
     st["mix"] = st["mix"].replace("", None)
-    cols = ["material", "stage", "mix", "sr", "hhi_gs", "hhi_eu", "eu_mix_of", "ir",
-            "eol_rir", "si_sr", "note"]
+    cols = [
+        "material",
+        "stage",
+        "mix",
+        "sr",
+        "hhi_gs",
+        "hhi_eu",
+        "eu_mix_of",
+        "ir",
+        "eol_rir",
+        "si_sr",
+        "note",
+    ]
     return st.loc[:, cols].sort_values(["material", "stage"], ignore_index=True)
 
 
@@ -382,25 +447,36 @@ def bottleneck(stages: pd.DataFrame) -> pd.DataFrame:
     wide = stages.pivot(index="material", columns="stage", values=["sr", "mix"])
     out = pd.DataFrame(index=wide.index)
     for stage in _STAGES:
-        out[f"sr_{stage}"] = (wide[("sr", stage)].astype("float64")
-                              if ("sr", stage) in wide.columns else np.nan)
-        out[f"mix_{stage}"] = (wide[("mix", stage)] if ("mix", stage) in wide.columns
-                               else None)
+        out[f"sr_{stage}"] = (
+            wide[("sr", stage)].astype("float64") if ("sr", stage) in wide.columns else np.nan
+        )
+        out[f"mix_{stage}"] = wide[("mix", stage)] if ("mix", stage) in wide.columns else None
     assessed = stages.assign(missing=stages["sr"].isna()).groupby("material")["missing"].any()
     sr_e, sr_p = out["sr_extraction"], out["sr_processing"]
     out["sr"] = np.fmax(sr_e, sr_p).where(~assessed.reindex(out.index).astype(bool))
     out["stage_used"] = _stage_used(sr_e, sr_p, out["sr"])
     notes = stages.dropna(subset=["note"])
-    joined = (notes["stage"].str.slice(0, 1).str.upper() + ": " + notes["note"]).groupby(
-        notes["material"]).agg("; ".join)
+    joined = (
+        (notes["stage"].str.slice(0, 1).str.upper() + ": " + notes["note"])
+        .groupby(notes["material"])
+        .agg("; ".join)
+    )
     out["note"] = joined.reindex(out.index)
-    cols = ["sr", "stage_used", "sr_extraction", "sr_processing", "mix_extraction",
-            "mix_processing", "note"]
+    cols = [
+        "sr",
+        "stage_used",
+        "sr_extraction",
+        "sr_processing",
+        "mix_extraction",
+        "mix_processing",
+        "note",
+    ]
     return out.loc[:, cols].reset_index()
 
 
-def group_means(scores: pd.DataFrame, groups: Mapping[str, Sequence[str]],
-                columns: Sequence[str]) -> pd.DataFrame:
+def group_means(
+    scores: pd.DataFrame, groups: Mapping[str, Sequence[str]], columns: Sequence[str]
+) -> pd.DataFrame:
     """Scores of group materials (HREE, LREE, PGM) as the arithmetic mean of their members.
 
     The published 2023 group values equal the means of the published member values
@@ -430,23 +506,31 @@ def group_means(scores: pd.DataFrame, groups: Mapping[str, Sequence[str]],
     >>> group_means(s, {"g": ["a", "b"]}, ["sr", "ei"]).to_dict("records")
     [{'material': 'g', 'sr': 1.5, 'ei': nan, 'n_members': 2, 'incomplete': 'ei: b'}]
     """
-    members = pd.DataFrame([(g, m) for g, ms in groups.items() for m in ms],
-                           columns=["group", "material"])
+    members = pd.DataFrame(
+        [(g, m) for g, ms in groups.items() for m in ms], columns=["group", "material"]
+    )
     merged = members.merge(scores.loc[:, ["material", *columns]], on="material", how="left")
     g = merged.groupby("group", sort=True)
     means = g[list(columns)].mean()
     complete = g[list(columns)].count().eq(g.size(), axis=0)
     out = means.where(complete)
     out["n_members"] = g.size()
-    long = merged.melt(id_vars=["group", "material"], value_vars=list(columns),
-                       var_name="column", value_name="value")
+    long = merged.melt(
+        id_vars=["group", "material"],
+        value_vars=list(columns),
+        var_name="column",
+        value_name="value",
+    )
     # a column no member has (a stage not assessed for the group) is not a gap
     some = long.groupby(["group", "column"], sort=False)["value"].transform("count") > 0
     long = long[long["value"].isna() & some]
     per_col = long.groupby(["group", "column"], sort=False)["material"].agg(", ".join)
-    text = (per_col.index.get_level_values("column") + ": " + per_col.to_numpy())
-    incomplete = pd.Series(text, index=per_col.index.get_level_values("group")).groupby(
-        level=0).agg("; ".join)
+    text = per_col.index.get_level_values("column") + ": " + per_col.to_numpy()
+    incomplete = (
+        pd.Series(text, index=per_col.index.get_level_values("group"))
+        .groupby(level=0)
+        .agg("; ".join)
+    )
     out["incomplete"] = incomplete.reindex(out.index).fillna("")
     out.index.name = "material"
     return out.reset_index()
@@ -455,8 +539,9 @@ def group_means(scores: pd.DataFrame, groups: Mapping[str, Sequence[str]],
 # --------------------------------------------------------------------------- economic importance
 
 
-def economic_importance(end_use: pd.DataFrame, si_ei: pd.Series, *,
-                        reference_va: float | None = None) -> pd.DataFrame:
+def economic_importance(
+    end_use: pd.DataFrame, si_ei: pd.Series, *, reference_va: float | None = None
+) -> pd.DataFrame:
     """Economic importance ``EI = SI_EI * sum_s A_s Q_s * 10 / max_s' Q_s'`` per material.
 
     Parameters
@@ -483,21 +568,37 @@ def economic_importance(end_use: pd.DataFrame, si_ei: pd.Series, *,
     va = end_use["value_added_meur"].astype("float64")
     share = end_use["share"].astype("float64")
     ref = float(va.max()) if reference_va is None else float(reference_va)
-    work = pd.DataFrame({"material": end_use["material"].to_numpy(),
-                         "aq": (share * va.fillna(0.0)).to_numpy(),
-                         "share": share.to_numpy(),
-                         "unallocated": share.where(va.isna(), 0.0).to_numpy()})
+    work = pd.DataFrame(
+        {
+            "material": end_use["material"].to_numpy(),
+            "aq": (share * va.fillna(0.0)).to_numpy(),
+            "share": share.to_numpy(),
+            "unallocated": share.where(va.isna(), 0.0).to_numpy(),
+        }
+    )
     g = work.groupby("material", sort=True)
-    out = pd.DataFrame({"ei_unscaled_meur": g["aq"].sum(), "share_total": g["share"].sum(),
-                        "share_unallocated": g["unallocated"].sum()})
+    out = pd.DataFrame(
+        {
+            "ei_unscaled_meur": g["aq"].sum(),
+            "share_total": g["share"].sum(),
+            "share_unallocated": g["unallocated"].sum(),
+        }
+    )
     si = si_ei.astype("float64").reindex(out.index)
     out["ei"] = si * out["ei_unscaled_meur"] * 10.0 / ref
     out["reference_va_meur"] = ref
-    out["note"] = pd.Series("SI_EI missing in the inputs", index=out.index,
-                            dtype=object).where(si.isna(), None)
+    out["note"] = pd.Series("SI_EI missing in the inputs", index=out.index, dtype=object).where(
+        si.isna(), None
+    )
     out.index.name = "material"
-    cols = ["ei", "ei_unscaled_meur", "share_total", "share_unallocated", "reference_va_meur",
-            "note"]
+    cols = [
+        "ei",
+        "ei_unscaled_meur",
+        "share_total",
+        "share_unallocated",
+        "reference_va_meur",
+        "note",
+    ]
     return out.loc[:, cols].reset_index()
 
 
@@ -549,37 +650,48 @@ class Correction:
 #: applied unless asked for. They change inputs only where the transcription is shown to be
 #: wrong or misplaced; they never add data that is not in the tables (the missing Finnish
 #: share of chromium's EU sourcing, for instance, is *not* added).
-CORRECTIONS: dict[str, Correction] = {c.name: c for c in (
-    Correction(
-        "kaolin_eol",
-        "Kaolin EoL-RIR 31 % -> 0 %.",
-        "The transcribed 31 % repeats iron ore's value; with 0 % kaolin's SR_E 0.77 and SR_P "
-        "0.48 reproduce the published 0.8 and 0.5 (0.52 and 0.34 with 31 %)."),
-    Correction(
-        "titanium_metal_extraction",
-        "Titanium metal, extraction stage: use titanium's extraction inputs (global and EU "
-        "sourcing shares, IR_E 100 %).",
-        "Titanium metal is made from the same ores; its own IR_E is blank in the "
-        "transcription although the report used the GS+EU mix (SR_E 0.5), which these inputs "
-        "reproduce."),
-    Correction(
-        "mix_labels",
-        "Rhenium, scandium, ytterbium and cerium, processing stage: global mix only, as the "
-        "published mix labels (GSonly) say, although the EU-sourcing table has rows for them.",
-        "Ytterbium's EU rows duplicate yttrium's and rhenium's read 'Poland 100 %' against an "
-        "IR of 92 %; with GSonly the published SR_P of Re 0.5, Sc 2.4, Yb 5.6 and Ce 4.0 "
-        "reproduce."),
-    Correction(
-        "titanium_metal_end_use",
-        "The end-use block transcribed under 'Titanium' (aerospace 45 %, medical 25 %, ...) is "
-        "titanium metal's: it is used for titanium metal's EI, and titanium (ores, pigment) "
-        "gets no EI.",
-        "With SI_EI 1.00 the block gives 6.28 -> 6.3, titanium metal's published EI; with "
-        "titanium's SI_EI 0.92 it gives 5.78, not titanium's published 5.4."),
-)}
+CORRECTIONS: dict[str, Correction] = {
+    c.name: c
+    for c in (
+        Correction(
+            "kaolin_eol",
+            "Kaolin EoL-RIR 31 % -> 0 %.",
+            "The transcribed 31 % repeats iron ore's value; with 0 % kaolin's SR_E 0.77 and SR_P "
+            "0.48 reproduce the published 0.8 and 0.5 (0.52 and 0.34 with 31 %).",
+        ),
+        Correction(
+            "titanium_metal_extraction",
+            "Titanium metal, extraction stage: use titanium's extraction inputs (global and EU "
+            "sourcing shares, IR_E 100 %).",
+            "Titanium metal is made from the same ores; its own IR_E is blank in the "
+            "transcription although the report used the GS+EU mix (SR_E 0.5), which these inputs "
+            "reproduce.",
+        ),
+        Correction(
+            "mix_labels",
+            "Rhenium, scandium, ytterbium and cerium, processing stage: global mix only, as the "
+            "published mix labels (GSonly) say, although the EU-sourcing table has rows for them.",
+            "Ytterbium's EU rows duplicate yttrium's and rhenium's read 'Poland 100 %' against an "
+            "IR of 92 %; with GSonly the published SR_P of Re 0.5, Sc 2.4, Yb 5.6 and Ce 4.0 "
+            "reproduce.",
+        ),
+        Correction(
+            "titanium_metal_end_use",
+            "The end-use block transcribed under 'Titanium' (aerospace 45 %, medical 25 %, ...) is "
+            "titanium metal's: it is used for titanium metal's EI, and titanium (ores, pigment) "
+            "gets no EI.",
+            "With SI_EI 1.00 the block gives 6.28 -> 6.3, titanium metal's published EI; with "
+            "titanium's SI_EI 0.92 it gives 5.78, not titanium's published 5.4.",
+        ),
+    )
+}
 
-_MIX_LABEL_FIXES = {("rhenium", "processing"): "GSonly", ("scandium", "processing"): "GSonly",
-                    ("ytterbium", "processing"): "GSonly", ("cerium", "processing"): "GSonly"}
+_MIX_LABEL_FIXES = {
+    ("rhenium", "processing"): "GSonly",
+    ("scandium", "processing"): "GSonly",
+    ("ytterbium", "processing"): "GSonly",
+    ("cerium", "processing"): "GSonly",
+}
 
 
 def resolve_corrections(value: bool | str | Iterable[str] | None) -> list[str]:
@@ -608,8 +720,12 @@ def resolve_corrections(value: bool | str | Iterable[str] | None) -> list[str]:
         return []
     for n in names:
         if n not in CORRECTIONS:
-            raise UnknownNameError("correction", n, where="corrections=",
-                                   suggestions=closest(n, list(CORRECTIONS)) or list(CORRECTIONS))
+            raise UnknownNameError(
+                "correction",
+                n,
+                where="corrections=",
+                suggestions=closest(n, list(CORRECTIONS)) or list(CORRECTIONS),
+            )
     return list(dict.fromkeys(names))
 
 
@@ -623,8 +739,7 @@ def apply_corrections(inputs: EuCrmInputs, names: Sequence[str]) -> EuCrmInputs:
     if "titanium_metal_extraction" in names:
         ti = shares[(shares["material"] == "titanium") & (shares["stage"] == "extraction")]
         keep = ~((shares["material"] == "titanium_metal") & (shares["stage"] == "extraction"))
-        shares = pd.concat([shares[keep], ti.assign(material="titanium_metal")],
-                           ignore_index=True)
+        shares = pd.concat([shares[keep], ti.assign(material="titanium_metal")], ignore_index=True)
         params = params.copy()
         ir_e = params.loc[params["material"] == "titanium", "ir_extraction"]
         if len(ir_e):
@@ -634,8 +749,9 @@ def apply_corrections(inputs: EuCrmInputs, names: Sequence[str]) -> EuCrmInputs:
     if "titanium_metal_end_use" in names:
         end_use = end_use[end_use["material"] != "titanium_metal"].copy()
         end_use.loc[end_use["material"] == "titanium", "material"] = "titanium_metal"
-    return replace(inputs, shares=shares, parameters=params, end_use=end_use,
-                   mix_overrides=overrides)
+    return replace(
+        inputs, shares=shares, parameters=params, end_use=end_use, mix_overrides=overrides
+    )
 
 
 # --------------------------------------------------------------------------- all together
@@ -677,8 +793,9 @@ def eu_crm_scores(
     group_of = {m: g for g, ms in groups.items() for m in ms}
     individual = fixed.parameters[~fixed.parameters["material"].isin(list(groups))]
     hhi = hhi_wgi_t(fixed.shares, governance)
-    stages = supply_risk_by_stage(hhi, individual, group_of=group_of,
-                                  mix_overrides=fixed.mix_overrides)
+    stages = supply_risk_by_stage(
+        hhi, individual, group_of=group_of, mix_overrides=fixed.mix_overrides
+    )
     sr = bottleneck(stages)
     si_ei = fixed.parameters.set_index("material")["si_ei"]
     ei = economic_importance(fixed.end_use, si_ei, reference_va=reference_va)
@@ -686,13 +803,20 @@ def eu_crm_scores(
     scores["is_group"] = False
     if groups:
         means = group_means(scores, groups, ["sr", "sr_extraction", "sr_processing", "ei"])
-        means["stage_used"] = _stage_used(means["sr_extraction"], means["sr_processing"],
-                                          means["sr"])
+        means["stage_used"] = _stage_used(
+            means["sr_extraction"], means["sr_processing"], means["sr"]
+        )
         means["is_group"] = True
-        means["note"] = ("mean of " + means["n_members"].astype(str) + " members"
-                         + np.where(means["incomplete"] != "",
-                                    "; members without a value: " + means["incomplete"], ""))
-        scores = pd.concat([scores, means.drop(columns=["n_members", "incomplete"])],
-                           ignore_index=True)
+        means["note"] = (
+            "mean of "
+            + means["n_members"].astype(str)
+            + " members"
+            + np.where(
+                means["incomplete"] != "", "; members without a value: " + means["incomplete"], ""
+            )
+        )
+        scores = pd.concat(
+            [scores, means.drop(columns=["n_members", "incomplete"])], ignore_index=True
+        )
     scores["critical"] = is_critical(scores["sr"], scores["ei"])
     return scores.sort_values("material", ignore_index=True), stages

@@ -66,36 +66,58 @@ CU_CF_REFERENCE: Final = 0.409412948
 #: Status of each result row, in order of precedence (the first that applies is reported).
 STATUSES: Final[dict[str, str]] = {
     "not_assessable": "the material has no HS92 code in the mapping (or none at the chosen "
-                      "stage), or no BACI trade at all in that year (e.g. germanium, HS 811230 "
-                      "ends in 2016); only the HHI is reported",
+    "stage), or no BACI trade at all in that year (e.g. germanium, HS 811230 "
+    "ends in 2016); only the HHI is reported",
     "no_production_data": "no production data for the material in that year: HHI and the "
-                          "domestic production are unknown, so import risk and score are NaN",
+    "domestic production are unknown, so import risk and score are NaN",
     "no_import_quantity": "the importer has imports of the material, but none with a reported "
-                          "quantity: import risk, score and price are NaN",
+    "quantity: import risk, score and price are NaN",
     "no_imports": "the importer has no imports of the material: import risk is 0 if it "
-                  "produces the material (all supply domestic), else NaN; price and CF NaN",
+    "produces the material (all supply domestic), else NaN; price and CF NaN",
     "production_not_in_tonnes": "the importer produces the material in a non-mass unit (e.g. "
-                                "natural gas in million m3) that cannot be added to imports in "
-                                "tonnes: import risk and score are NaN",
+    "natural gas in million m3) that cannot be added to imports in "
+    "tonnes: import risk and score are NaN",
     "missing_governance": "some imports come from exporters without a governance value for "
-                          "that year: import risk, score and CF are NaN (see "
-                          "governance_coverage; missing_governance='fill' fills them)",
+    "that year: import risk, score and CF are NaN (see "
+    "governance_coverage; missing_governance='fill' fills them)",
     "governance_filled": "computed, with the fill value for exporters without a governance "
-                         "value (missing_governance='fill')",
+    "value (missing_governance='fill')",
     "governance_partial": "computed without the imports from exporters lacking a governance "
-                          "value, which are at most 1 - min_coverage of the import tonnage "
-                          "(missing_governance='exclude'; see governance_coverage)",
+    "value, which are at most 1 - min_coverage of the import tonnage "
+    "(missing_governance='exclude'; see governance_coverage)",
     "ok": "computed from complete inputs",
 }
 
 #: Columns of the default result (the CLI contract) and of the detailed result.
 DEFAULT_COLUMNS: Final[tuple[str, ...]] = (
-    "material", "importer", "year", "hhi", "import_risk", "score", "price", "cf", "status",
+    "material",
+    "importer",
+    "year",
+    "hhi",
+    "import_risk",
+    "score",
+    "price",
+    "cf",
+    "status",
 )
 DETAIL_COLUMNS: Final[tuple[str, ...]] = (
-    "material", "importer", "year", "hhi", "import_risk", "score", "price", "midpoint", "cf",
-    "cf_paper", "numerator", "imports_t", "imports_kusd", "domestic_production_t",
-    "governance_coverage", "quantity_coverage", "status",
+    "material",
+    "importer",
+    "year",
+    "hhi",
+    "import_risk",
+    "score",
+    "price",
+    "midpoint",
+    "cf",
+    "cf_paper",
+    "numerator",
+    "imports_t",
+    "imports_kusd",
+    "domestic_production_t",
+    "governance_coverage",
+    "quantity_coverage",
+    "status",
 )
 
 #: Unit of every numeric result column.
@@ -137,8 +159,9 @@ def _safe_divide(num: FloatArray, den: FloatArray) -> FloatArray:
     return out
 
 
-def import_risk(numerator: npt.ArrayLike, total_imports: npt.ArrayLike,
-                domestic_production: npt.ArrayLike) -> FloatArray:
+def import_risk(
+    numerator: npt.ArrayLike, total_imports: npt.ArrayLike, domestic_production: npt.ArrayLike
+) -> FloatArray:
     """Import risk (weighted trade average) ``WTA = sum_i g_i f_i / (p + F)``.
 
     Parameters
@@ -166,8 +189,12 @@ def import_risk(numerator: npt.ArrayLike, total_imports: npt.ArrayLike,
     return _safe_divide(_f64(numerator), _f64(total_imports) + _f64(domestic_production))
 
 
-def score(hhi: npt.ArrayLike, numerator: npt.ArrayLike, total_imports: npt.ArrayLike,
-          domestic_production: npt.ArrayLike) -> FloatArray:
+def score(
+    hhi: npt.ArrayLike,
+    numerator: npt.ArrayLike,
+    total_imports: npt.ArrayLike,
+    domestic_production: npt.ArrayLike,
+) -> FloatArray:
     """GeoPolRisk score ``HHI * sum_i g_i f_i / (p + F)`` (Koyamparambath et al. 2024, Eq. 1).
 
     Parameters
@@ -214,8 +241,9 @@ def midpoint(score_: npt.ArrayLike, price: npt.ArrayLike) -> FloatArray:
     return _f64(score_) * _f64(price)
 
 
-def cf_reference(score_: npt.ArrayLike, price: npt.ArrayLike,
-                 copper_cf: float = CU_CF_REFERENCE) -> FloatArray:
+def cf_reference(
+    score_: npt.ArrayLike, price: npt.ArrayLike, copper_cf: float = CU_CF_REFERENCE
+) -> FloatArray:
     """Characterisation factor as the reference implementation computes it.
 
     ``CF = Score * price / 0.409412948`` (kg Cu-eq/kg), the constant being copper's average
@@ -250,8 +278,10 @@ def _membership(units: Mapping[str, Sequence[str]] | pd.DataFrame) -> pd.DataFra
     if isinstance(units, pd.DataFrame):
         frame = units.loc[:, ["unit", "member"]]
     else:
-        frame = pd.DataFrame([(u, m) for u, ms in units.items() for m in dict.fromkeys(ms)],
-                             columns=["unit", "member"])
+        frame = pd.DataFrame(
+            [(u, m) for u, ms in units.items() for m in dict.fromkeys(ms)],
+            columns=["unit", "member"],
+        )
     return frame.astype({"unit": object, "member": object}).drop_duplicates()
 
 
@@ -270,15 +300,20 @@ class _Grid:
     def size(self) -> int:
         return len(self.materials) * len(self.units) * len(self.years)
 
-    def codes(self, values: pd.Series | npt.ArrayLike, index: Sequence[object] | pd.Index
-              ) -> npt.NDArray[np.int64]:
+    def codes(
+        self, values: pd.Series | npt.ArrayLike, index: Sequence[object] | pd.Index
+    ) -> npt.NDArray[np.int64]:
         idx = index if isinstance(index, pd.Index) else pd.Index(list(index))
-        arr = np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else \
-            values.astype(object).to_numpy()
+        arr = (
+            np.asarray(values, dtype=object)
+            if not isinstance(values, pd.Series)
+            else values.astype(object).to_numpy()
+        )
         return np.asarray(idx.get_indexer(arr), dtype=np.int64)
 
-    def expand(self, member_codes: npt.NDArray[np.int64]
-               ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    def expand(
+        self, member_codes: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Repeat each row once per unit its country belongs to.
 
         Returns the row index and the unit code of every expanded row.
@@ -312,9 +347,15 @@ class _TradeSums:
     selected_t: FloatArray
 
 
-def _trade_sums(trade: pd.DataFrame, grid: _Grid, g_matrix: FloatArray,
-                selected: npt.NDArray[np.bool_], *, intra_region: IntraRegion,
-                fill: float | None) -> _TradeSums:
+def _trade_sums(
+    trade: pd.DataFrame,
+    grid: _Grid,
+    g_matrix: FloatArray,
+    selected: npt.NDArray[np.bool_],
+    *,
+    intra_region: IntraRegion,
+    fill: float | None,
+) -> _TradeSums:
     """Sum the import flows of every unit into the material x unit x year grid."""
     n_units, n_years = len(grid.units), len(grid.years)
     mat = grid.codes(trade["material"], grid.materials)
@@ -422,8 +463,9 @@ def _check_columns(frame: pd.DataFrame, name: str, columns: Sequence[str]) -> No
     if missing:
         from critmat.params import ParameterError
 
-        raise ParameterError(f"{name} frame lacks column(s) {', '.join(missing)}; expected "
-                             f"{', '.join(columns)}")
+        raise ParameterError(
+            f"{name} frame lacks column(s) {', '.join(missing)}; expected {', '.join(columns)}"
+        )
 
 
 def geopolrisk_cube(
@@ -517,44 +559,61 @@ def geopolrisk_cube(
     Mining Data basis of the material (metal content, REO, Li2O, ...): the method adds
     them as published (p + F), as the paper and the reference implementation do.
     """
-    _check_columns(trade, "trade", ["material", "year", "exporter", "importer",
-                                    "quantity_t", "value_kusd"])
+    _check_columns(
+        trade, "trade", ["material", "year", "exporter", "importer", "quantity_t", "value_kusd"]
+    )
     _check_columns(production, "production", ["material", "country", "year", "quantity_t"])
     _check_columns(governance, "governance", ["country", "year", "g"])
     from critmat.params import ParameterError
 
-    for name, value, valid in (("intra_region", intra_region, ("zero_risk", "exclude")),
-                               ("missing_governance", missing_governance,
-                                ("nan", "fill", "exclude")),
-                               ("price_basis", price_basis, ("reported_quantity", "all_value"))):
+    for name, value, valid in (
+        ("intra_region", intra_region, ("zero_risk", "exclude")),
+        ("missing_governance", missing_governance, ("nan", "fill", "exclude")),
+        ("price_basis", price_basis, ("reported_quantity", "all_value")),
+    ):
         if value not in valid:
-            raise ParameterError(f"{name}={value!r} is not valid; expected one of "
-                                 f"{', '.join(repr(v) for v in valid)}")
+            raise ParameterError(
+                f"{name}={value!r} is not valid; expected one of "
+                f"{', '.join(repr(v) for v in valid)}"
+            )
     if not 0.0 < float(min_coverage) <= 1.0:
-        raise ParameterError(f"min_coverage={min_coverage!r} is not a share; expected a "
-                             "number in (0, 1]")
+        raise ParameterError(
+            f"min_coverage={min_coverage!r} is not a share; expected a number in (0, 1]"
+        )
     if not 0.0 <= float(fill_value) <= 1.0:
-        raise ParameterError(f"fill_value={fill_value!r} is not an instability; expected a "
-                             "number in [0, 1]")
+        raise ParameterError(
+            f"fill_value={fill_value!r} is not an instability; expected a number in [0, 1]"
+        )
 
     members = _membership(units)
     out_materials = list(dict.fromkeys(materials))
-    grid_materials = out_materials + ([reference_material]
-                                      if reference_material not in out_materials else [])
+    grid_materials = out_materials + (
+        [reference_material] if reference_material not in out_materials else []
+    )
     unit_names = list(dict.fromkeys(members["unit"]))
     year_list = sorted({int(y) for y in years})
-    countries = pd.Index(pd.unique(np.concatenate([
-        members["member"].to_numpy(dtype=object),
-        trade["importer"].astype(object).to_numpy(),
-        trade["exporter"].astype(object).to_numpy(),
-        production["country"].astype(object).to_numpy(),
-        governance["country"].astype(object).to_numpy(),
-    ])))
+    countries = pd.Index(
+        pd.unique(
+            np.concatenate(
+                [
+                    members["member"].to_numpy(dtype=object),
+                    trade["importer"].astype(object).to_numpy(),
+                    trade["exporter"].astype(object).to_numpy(),
+                    production["country"].astype(object).to_numpy(),
+                    governance["country"].astype(object).to_numpy(),
+                ]
+            )
+        )
+    )
     unit_index = pd.Index(unit_names)
-    grid = _Grid(grid_materials, unit_names, year_list, countries,
-                 np.asarray(unit_index.get_indexer(members["unit"].to_numpy()), dtype=np.int64),
-                 np.asarray(countries.get_indexer(members["member"].to_numpy()),
-                            dtype=np.int64))
+    grid = _Grid(
+        grid_materials,
+        unit_names,
+        year_list,
+        countries,
+        np.asarray(unit_index.get_indexer(members["unit"].to_numpy()), dtype=np.int64),
+        np.asarray(countries.get_indexer(members["member"].to_numpy()), dtype=np.int64),
+    )
     g_matrix = _governance_matrix(governance, grid)
     if exporters is None:
         selected = np.ones(len(countries), dtype=bool)
@@ -564,9 +623,14 @@ def geopolrisk_cube(
 
     ts = _trade_sums(trade, grid, g_matrix, selected, intra_region=intra_region, fill=fill)
     if reference_trade is not None:
-        ref = _trade_sums(reference_trade[reference_trade["material"] == reference_material],
-                          grid, g_matrix, np.ones(len(countries), dtype=bool),
-                          intra_region=intra_region, fill=fill)
+        ref = _trade_sums(
+            reference_trade[reference_trade["material"] == reference_material],
+            grid,
+            g_matrix,
+            np.ones(len(countries), dtype=bool),
+            intra_region=intra_region,
+            fill=fill,
+        )
     else:
         ref = ts
     ps = _production_sums(production, grid)
@@ -582,8 +646,9 @@ def geopolrisk_cube(
     nan_missing = missing_governance == "nan"
     exclude = missing_governance == "exclude"
 
-    def _values(s: _TradeSums, numerator: FloatArray, missing_t: FloatArray
-                ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def _values(
+        s: _TradeSums, numerator: FloatArray, missing_t: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         if exclude:  # drop flows without g from numerator and F if they are few enough
             known = _safe_divide(s.imports_t - s.missing_all_t, s.imports_t)
             num = np.where((s.missing_all_t > 0) & ~(known >= min_coverage), np.nan, numerator)
@@ -610,8 +675,7 @@ def geopolrisk_cube(
     sl = slice(r * n_u * n_y, (r + 1) * n_u * n_y)
     traded_ref = traded_c[sl]
     if reference_trade is not None:
-        own = _assessable(reference_trade[reference_trade["material"] == reference_material],
-                          grid)
+        own = _assessable(reference_trade[reference_trade["material"] == reference_material], grid)
         traded_ref = traded_ref | own.reshape(n_m, 1, n_y).repeat(n_u, axis=1).ravel()[sl]
     mid_ref = hhi[sl] * np.where(traded_ref, wta_ref[sl] * price_ref[sl], np.nan)
     cf_p = cf_paper(mid, np.tile(mid_ref, n_m))
@@ -621,39 +685,54 @@ def geopolrisk_cube(
     q_coverage = _safe_divide(ts.value_with_q, ts.value)
     if exclude:
         known_all = _safe_divide(ts.imports_t - ts.missing_all_t, ts.imports_t)
-        gov_label = np.where(known_all >= min_coverage, "governance_partial",
-                             "missing_governance")
+        gov_label = np.where(known_all >= min_coverage, "governance_partial", "missing_governance")
         gov_flag = ts.missing_all_t > 0
     else:
-        gov_label = np.full(grid.size, "missing_governance" if nan_missing
-                            else "governance_filled", dtype=object)
+        gov_label = np.full(
+            grid.size, "missing_governance" if nan_missing else "governance_filled", dtype=object
+        )
         gov_flag = ts.missing_t > 0
     status = np.select(
-        [~traded_c, np.isnan(hhi), (ts.imports_t == 0) & (ts.value > 0), ts.imports_t == 0,
-         np.isnan(p), gov_flag],
-        ["not_assessable", "no_production_data", "no_import_quantity", "no_imports",
-         "production_not_in_tonnes", gov_label],
+        [
+            ~traded_c,
+            np.isnan(hhi),
+            (ts.imports_t == 0) & (ts.value > 0),
+            ts.imports_t == 0,
+            np.isnan(p),
+            gov_flag,
+        ],
+        [
+            "not_assessable",
+            "no_production_data",
+            "no_import_quantity",
+            "no_imports",
+            "production_not_in_tonnes",
+            gov_label,
+        ],
         default="ok",
     )
 
     keep = slice(0, len(out_materials) * n_u * n_y)
-    return pd.DataFrame({
-        "material": np.repeat(np.asarray(out_materials, dtype=object), n_u * n_y),
-        "importer": np.tile(np.repeat(np.asarray(unit_names, dtype=object), n_y),
-                            len(out_materials)),
-        "year": np.tile(np.asarray(year_list, dtype=np.int64), len(out_materials) * n_u),
-        "hhi": hhi[keep],
-        "import_risk": wta[keep],
-        "score": sc[keep],
-        "price": price[keep],
-        "midpoint": mid[keep],
-        "cf": cf[keep],
-        "cf_paper": cf_p[keep],
-        "numerator": np.where(traded_c, num, np.nan)[keep],
-        "imports_t": np.where(traded_c, ts.imports_t, np.nan)[keep],
-        "imports_kusd": np.where(traded_c, ts.value, np.nan)[keep],
-        "domestic_production_t": p[keep],
-        "governance_coverage": np.where(traded_c, coverage, np.nan)[keep],
-        "quantity_coverage": np.where(traded_c, q_coverage, np.nan)[keep],
-        "status": status[keep],
-    })
+    return pd.DataFrame(
+        {
+            "material": np.repeat(np.asarray(out_materials, dtype=object), n_u * n_y),
+            "importer": np.tile(
+                np.repeat(np.asarray(unit_names, dtype=object), n_y), len(out_materials)
+            ),
+            "year": np.tile(np.asarray(year_list, dtype=np.int64), len(out_materials) * n_u),
+            "hhi": hhi[keep],
+            "import_risk": wta[keep],
+            "score": sc[keep],
+            "price": price[keep],
+            "midpoint": mid[keep],
+            "cf": cf[keep],
+            "cf_paper": cf_p[keep],
+            "numerator": np.where(traded_c, num, np.nan)[keep],
+            "imports_t": np.where(traded_c, ts.imports_t, np.nan)[keep],
+            "imports_kusd": np.where(traded_c, ts.value, np.nan)[keep],
+            "domestic_production_t": p[keep],
+            "governance_coverage": np.where(traded_c, coverage, np.nan)[keep],
+            "quantity_coverage": np.where(traded_c, q_coverage, np.nan)[keep],
+            "status": status[keep],
+        }
+    )

@@ -12,31 +12,48 @@ _FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12}
 
 
 def _layout(fig: Any, title: str, height: int = 520) -> Any:
-    fig.update_layout(title=title, font=_FONT, height=height, margin={"l": 60, "r": 20,
-                      "t": 60, "b": 50}, template="plotly_white", legend_title_text="")
+    fig.update_layout(
+        title=title,
+        font=_FONT,
+        height=height,
+        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        template="plotly_white",
+        legend_title_text="",
+    )
     return fig
 
 
-def criticality_chart(table: pd.DataFrame, *, ei_threshold: float = 2.8,
-                      sr_threshold: float = 1.0) -> Any:
+def criticality_chart(
+    table: pd.DataFrame, *, ei_threshold: float = 2.8, sr_threshold: float = 1.0
+) -> Any:
     """Scatter of economic importance (x) against supply risk (y) with the EU thresholds."""
     import plotly.graph_objects as go
 
     data = table.dropna(subset=["sr", "ei"])
     fig = go.Figure()
-    for label, sel, colour in (("critical", data["critical"].fillna(False).astype(bool),
-                                "#c0392b"),
-                               ("not critical", ~data["critical"].fillna(False).astype(bool),
-                                "#2c7fb8")):
+    for label, sel, colour in (
+        ("critical", data["critical"].fillna(False).astype(bool), "#c0392b"),
+        ("not critical", ~data["critical"].fillna(False).astype(bool), "#2c7fb8"),
+    ):
         d = data[sel]
-        fig.add_trace(go.Scatter(
-            x=d["ei"], y=d["sr"], mode="markers+text", name=label, text=d["material"],
-            textposition="top center", marker={"size": 9, "color": colour},
-            hovertemplate="%{text}<br>EI %{x:.1f}<br>SR %{y:.2f}<extra></extra>"))
-    fig.add_hline(y=sr_threshold, line_dash="dash", line_color="grey",
-                  annotation_text=f"SR {sr_threshold}")
-    fig.add_vline(x=ei_threshold, line_dash="dash", line_color="grey",
-                  annotation_text=f"EI {ei_threshold}")
+        fig.add_trace(
+            go.Scatter(
+                x=d["ei"],
+                y=d["sr"],
+                mode="markers+text",
+                name=label,
+                text=d["material"],
+                textposition="top center",
+                marker={"size": 9, "color": colour},
+                hovertemplate="%{text}<br>EI %{x:.1f}<br>SR %{y:.2f}<extra></extra>",
+            )
+        )
+    fig.add_hline(
+        y=sr_threshold, line_dash="dash", line_color="grey", annotation_text=f"SR {sr_threshold}"
+    )
+    fig.add_vline(
+        x=ei_threshold, line_dash="dash", line_color="grey", annotation_text=f"EI {ei_threshold}"
+    )
     fig.update_xaxes(title="economic importance (EI, 0-10)")
     fig.update_yaxes(title="supply risk (SR)")
     return _layout(fig, "Criticality matrix (EU method, critmat computation)", 620)
@@ -55,27 +72,43 @@ def supply_shares_chart(shares: pd.DataFrame, *, top: int = 8) -> Any:
     china = d[d["country"] == "CHN"].groupby("material")["share"].max()
     order = china.reindex(sorted(d["material"].unique())).fillna(0).sort_values().index
     stages = ["extraction", "processing"]
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=stages,
-                        horizontal_spacing=0.03)
+    fig = make_subplots(
+        rows=1, cols=2, shared_yaxes=True, subplot_titles=stages, horizontal_spacing=0.03
+    )
     palette = qualitative.Safe + qualitative.Pastel
     countries = [*leaders, "other"]
     for col, stage in enumerate(stages, start=1):
-        wide = (d[d["stage"] == stage].pivot_table(index="material", columns="country",
-                                                   values="share", aggfunc="sum")
-                .reindex(index=order, columns=countries).fillna(0.0))
+        wide = (
+            d[d["stage"] == stage]
+            .pivot_table(index="material", columns="country", values="share", aggfunc="sum")
+            .reindex(index=order, columns=countries)
+            .fillna(0.0)
+        )
         base = wide.cumsum(axis=1) - wide  # explicit offsets: one stack per material
         for i, country in enumerate(countries):
-            fig.add_trace(go.Bar(
-                x=wide[country].to_numpy(), base=base[country].to_numpy(), y=list(order),
-                orientation="h", name=country, legendgroup=country, showlegend=col == 1,
-                marker_color="#bbbbbb" if country == "other" else palette[i % len(palette)],
-                hovertemplate=f"%{{y}}, {stage}, {country}: %{{x:.1%}}<extra></extra>"),
-                row=1, col=col)
+            fig.add_trace(
+                go.Bar(
+                    x=wide[country].to_numpy(),
+                    base=base[country].to_numpy(),
+                    y=list(order),
+                    orientation="h",
+                    name=country,
+                    legendgroup=country,
+                    showlegend=col == 1,
+                    marker_color="#bbbbbb" if country == "other" else palette[i % len(palette)],
+                    hovertemplate=f"%{{y}}, {stage}, {country}: %{{x:.1%}}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
     fig.update_layout(barmode="overlay", bargap=0.25)
     fig.update_xaxes(tickformat=".0%", range=[0, 1.0])
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=list(order))
-    return _layout(fig, "Global supply shares by stage and country (EU 2023 study)",
-                   max(420, 20 * len(order) + 140))
+    return _layout(
+        fig,
+        "Global supply shares by stage and country (EU 2023 study)",
+        max(420, 20 * len(order) + 140),
+    )
 
 
 def china_share_chart(table: pd.DataFrame) -> Any:
@@ -83,16 +116,24 @@ def china_share_chart(table: pd.DataFrame) -> Any:
     import plotly.graph_objects as go
 
     d = table.sort_values("china_processing", ascending=False, na_position="last")
-    fig = go.Figure([
-        go.Bar(name="extraction", x=d["material"], y=d["china_extraction"],
-               marker_color="#e6550d"),
-        go.Bar(name="processing", x=d["material"], y=d["china_processing"],
-               marker_color="#756bb1"),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(
+                name="extraction", x=d["material"], y=d["china_extraction"], marker_color="#e6550d"
+            ),
+            go.Bar(
+                name="processing", x=d["material"], y=d["china_processing"], marker_color="#756bb1"
+            ),
+        ]
+    )
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.0], title="share of global supply")
-    fig.add_hline(y=0.65, line_dash="dot", line_color="grey",
-                  annotation_text="CRMA 65 % single-country benchmark")
+    fig.add_hline(
+        y=0.65,
+        line_dash="dot",
+        line_color="grey",
+        annotation_text="CRMA 65 % single-country benchmark",
+    )
     return _layout(fig, "China's share of global supply (EU 2023 study)")
 
 
@@ -101,7 +142,13 @@ def geopolrisk_chart(table: pd.DataFrame, importer: str, year: int) -> Any:
     import plotly.graph_objects as go
 
     d = table.dropna(subset=["geopolrisk"]).sort_values("geopolrisk", ascending=False)
-    fig = go.Figure(go.Bar(x=d["material"], y=d["geopolrisk"], marker_color="#31a354",
-                           hovertemplate="%{x}<br>score %{y:.4f}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=d["material"],
+            y=d["geopolrisk"],
+            marker_color="#31a354",
+            hovertemplate="%{x}<br>score %{y:.4f}<extra></extra>",
+        )
+    )
     fig.update_yaxes(title="GeoPolRisk score (0-1)")
     return _layout(fig, f"GeoPolRisk score of {importer}, {year}")

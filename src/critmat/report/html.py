@@ -57,7 +57,9 @@ def _table(assessment: Assessment) -> str:
     cols = [c for c in assessment.columns if c in assessment.table.columns]
     head = "".join(
         f"<th class='{'l' if i == 0 else ''}' title='{html.escape(assessment.columns[c][2])}'>"
-        f"{html.escape(assessment.columns[c][0])}</th>" for i, c in enumerate(cols))
+        f"{html.escape(assessment.columns[c][0])}</th>"
+        for i, c in enumerate(cols)
+    )
     rows = []
     for rec in assessment.table.to_dict("records"):
         cells = []
@@ -78,18 +80,23 @@ def _sources(kb: KnowledgeBase, assessment: Assessment) -> str:
         f"<tr><td class='l'>{html.escape(label)}</td><td class='l'>{html.escape(unit)}</td>"
         f"<td class='l'>{html.escape(method)}</td><td class='l'>"
         f"{', '.join(f'<code>{s}</code>' for s in srcs)}</td></tr>"
-        for label, unit, method, srcs in assessment.columns.values())
+        for label, unit, method, srcs in assessment.columns.values()
+    )
     used = set(assessment.provenance.get("sources", []))
     src = kb.sources()
     src = src[src["id"].isin(used)]
     items = "".join(
         f"<tr><td class='l'><code>{html.escape(r.id)}</code></td><td class='l'>"
-        + (f"<a href='{html.escape(_text(r.url))}'>{html.escape(_text(r.title))}</a>"
-           if _text(r.url) else html.escape(_text(r.title)))
+        + (
+            f"<a href='{html.escape(_text(r.url))}'>{html.escape(_text(r.title))}</a>"
+            if _text(r.url)
+            else html.escape(_text(r.title))
+        )
         + f"</td><td class='l'>{html.escape(_text(r.publisher))}, {_text(r.year)}</td>"
         f"<td class='l'>{html.escape(_text(r.licence))}</td>"
         f"<td class='l'>{html.escape(_text(r.transcription))}</td></tr>"
-        for r in src.itertuples(index=False))
+        for r in src.itertuples(index=False)
+    )
     prov = html.escape(json.dumps(assessment.provenance, indent=2, default=str))
     return (
         "<h3>Columns: method and sources</h3><table><thead><tr><th class='l'>column</th>"
@@ -98,11 +105,13 @@ def _sources(kb: KnowledgeBase, assessment: Assessment) -> str:
         "<h3>Sources</h3><table><thead><tr><th class='l'>id</th><th class='l'>title</th>"
         "<th class='l'>publisher, year</th><th class='l'>licence</th><th class='l'>via</th>"
         f"</tr></thead><tbody>{items}</tbody></table>"
-        f"<details><summary>Full provenance (JSON)</summary><pre>{prov}</pre></details>")
+        f"<details><summary>Full provenance (JSON)</summary><pre>{prov}</pre></details>"
+    )
 
 
-def assessment_html(kb: KnowledgeBase, assessment: Assessment,
-                    extra_sections: list[tuple[str, str]] | None = None) -> str:
+def assessment_html(
+    kb: KnowledgeBase, assessment: Assessment, extra_sections: list[tuple[str, str]] | None = None
+) -> str:
     """Return the report as one self-contained HTML string.
 
     Parameters
@@ -121,13 +130,16 @@ def assessment_html(kb: KnowledgeBase, assessment: Assessment,
         charts.supply_shares_chart(assessment.shares),
         charts.geopolrisk_chart(t, assessment.importer, assessment.year),
     ]
-    plots = [f.to_html(full_html=False, include_plotlyjs=(i == 0), config={
-        "displaylogo": False}) for i, f in enumerate(figs)]
+    plots = [
+        f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+        for i, f in enumerate(figs)
+    ]
     n_crit = int(t["critical"].fillna(False).astype(bool).sum())
     n_china = int((t["china_processing"] >= 0.65).sum())
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    extra = "".join(f"<h2>{html.escape(title)}</h2>{body}"
-                    for title, body in (extra_sections or []))
+    extra = "".join(
+        f"<h2>{html.escape(title)}</h2>{body}" for title, body in (extra_sections or [])
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>critmat assessment: {html.escape(assessment.importer)}</title>
@@ -152,8 +164,12 @@ method; the sources section lists every input.</p>
 """
 
 
-def write_assessment_report(kb: KnowledgeBase, assessment: Assessment, path: str | Path,
-                            extra_sections: list[tuple[str, str]] | None = None) -> Path:
+def write_assessment_report(
+    kb: KnowledgeBase,
+    assessment: Assessment,
+    path: str | Path,
+    extra_sections: list[tuple[str, str]] | None = None,
+) -> Path:
     """Write the HTML report to ``path`` and return it."""
     p = Path(path)
     p.write_text(assessment_html(kb, assessment, extra_sections), encoding="utf-8")

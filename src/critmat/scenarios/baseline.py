@@ -69,8 +69,9 @@ def supply_options(kb: KnowledgeBase) -> pd.DataFrame:
         ``material, stage, mix, n_countries, share_sum``.
     """
     s = _shares(kb)
-    return (s.groupby(["material", "stage", "mix"], as_index=False)
-            .agg(n_countries=("country", "size"), share_sum=("share", "sum")))
+    return s.groupby(["material", "stage", "mix"], as_index=False).agg(
+        n_countries=("country", "size"), share_sum=("share", "sum")
+    )
 
 
 def default_stage(options: pd.DataFrame, material: str) -> tuple[str, str] | None:
@@ -114,11 +115,11 @@ def _eol_rir(kb: KnowledgeBase) -> dict[str, float]:
 
 def _apparent_consumption(kb: KnowledgeBase) -> pd.DataFrame:
     """EU27 apparent consumption at extraction, mean of the latest 5 years with status ok."""
+
     def build() -> pd.DataFrame:
         years = kb.catalog.table("production").stats.get("years")
         span = f"{years[0]}-{years[1]}" if years else None  # no production, no consumption
-        nir = kb.indicators.net_import_reliance(importers="EU27", stage="extraction",
-                                                years=span)
+        nir = kb.indicators.net_import_reliance(importers="EU27", stage="extraction", years=span)
         ok = nir[(nir["status"] == "ok") & (nir["apparent_consumption_t"] > 0)]
         if ok.empty:
             return pd.DataFrame(columns=["material", "annual_t", "years"])
@@ -127,8 +128,13 @@ def _apparent_consumption(kb: KnowledgeBase) -> pd.DataFrame:
         for m, g in ok.groupby("material", sort=True):
             last = g.tail(5)
             years = f"{int(last['year'].min())}-{int(last['year'].max())}"
-            rows.append({"material": m, "annual_t": float(last["apparent_consumption_t"].mean()),
-                         "years": years})
+            rows.append(
+                {
+                    "material": m,
+                    "annual_t": float(last["apparent_consumption_t"].mean()),
+                    "years": years,
+                }
+            )
         return pd.DataFrame(rows)
 
     result: pd.DataFrame = _cached(kb, "apparent_consumption", build)
@@ -193,28 +199,34 @@ class Baseline:
             order = np.argsort(-sup)
             top = ", ".join(f"{self.countries[j]} {sup[j]:.0%}" for j in order[:3] if sup[j] > 0)
             chn = self.countries.index("CHN") if "CHN" in self.countries else None
-            rows.append({
-                "material": m, "stage": self.stage[i], "mix": self.mix[i],
-                "eol_rir": float(self.eol_rir[i]),
-                "china_share": float(sup[chn]) if chn is not None else 0.0,
-                "top_suppliers": top,
-                "annual_demand_t": float(self.annual_demand_t[i]),
-                "demand_basis": self.demand_basis[i],
-                "notes": "; ".join(self.notes.get(m, [])),
-            })
+            rows.append(
+                {
+                    "material": m,
+                    "stage": self.stage[i],
+                    "mix": self.mix[i],
+                    "eol_rir": float(self.eol_rir[i]),
+                    "china_share": float(sup[chn]) if chn is not None else 0.0,
+                    "top_suppliers": top,
+                    "annual_demand_t": float(self.annual_demand_t[i]),
+                    "demand_basis": self.demand_basis[i],
+                    "notes": "; ".join(self.notes.get(m, [])),
+                }
+            )
         return pd.DataFrame(rows)
 
     def supplier_frame(self) -> pd.DataFrame:
         """Tidy ``material, stage, mix, country, share, supply_share`` (non-zero rows)."""
         i, j = np.nonzero(self.shares)
-        return pd.DataFrame({
-            "material": np.asarray(self.materials, dtype=object)[i],
-            "stage": np.asarray(self.stage, dtype=object)[i],
-            "mix": np.asarray(self.mix, dtype=object)[i],
-            "country": np.asarray(self.countries, dtype=object)[j],
-            "share": self.shares[i, j],
-            "supply_share": self.supply[i, j],
-        })
+        return pd.DataFrame(
+            {
+                "material": np.asarray(self.materials, dtype=object)[i],
+                "stage": np.asarray(self.stage, dtype=object)[i],
+                "mix": np.asarray(self.mix, dtype=object)[i],
+                "country": np.asarray(self.countries, dtype=object)[j],
+                "share": self.shares[i, j],
+                "supply_share": self.supply[i, j],
+            }
+        )
 
 
 def build_baseline(
@@ -262,19 +274,23 @@ def build_baseline(
         if m in stages:
             mix = _mix_for(options, m, stages[m])
             if mix is None:
-                raise ScenarioError(f"{m} has no supply shares at the {stages[m]} stage in "
-                                    "eu_crm_2023", code="no_supply_data")
+                raise ScenarioError(
+                    f"{m} has no supply shares at the {stages[m]} stage in eu_crm_2023",
+                    code="no_supply_data",
+                )
             chosen.append((stages[m], mix))
         else:
             d = default_stage(options, m)
             if d is None:
-                raise ScenarioError(f"{m} has no supply shares in eu_crm_2023",
-                                    code="no_supply_data")
+                raise ScenarioError(
+                    f"{m} has no supply shares in eu_crm_2023", code="no_supply_data"
+                )
             chosen.append(d)
     rows = []
     for m, (stage, mix) in zip(materials, chosen, strict=True):
-        sel = shares[(shares["material"] == m) & (shares["stage"] == stage)
-                     & (shares["mix"] == mix)]
+        sel = shares[
+            (shares["material"] == m) & (shares["stage"] == stage) & (shares["mix"] == mix)
+        ]
         rows.append(dict(zip(sel["country"], sel["share"], strict=True)))
     countries = [*sorted({c for r in rows for c in r}), OTHER]
     col = {c: j for j, c in enumerate(countries)}
@@ -291,8 +307,10 @@ def build_baseline(
         else:
             mat[i, col[OTHER]] = 1.0 - total
             if 1.0 - total > 0.05:
-                notes[m].append(f"{1 - total:.0%} of sourcing not attributed to a country in "
-                                "the EU 2023 study (kept as OTHER, never cut by country shocks)")
+                notes[m].append(
+                    f"{1 - total:.0%} of sourcing not attributed to a country in "
+                    "the EU 2023 study (kept as OTHER, never cut by country shocks)"
+                )
         stage, mix = chosen[i]
         if mix == "global":
             notes[m].append(f"no EU sourcing shares at {stage}: global supply shares stand in")
@@ -302,28 +320,44 @@ def build_baseline(
             notes[m].append("no end-of-life recycling input rate: 0 assumed")
     demand = np.full(len(materials), np.nan)
     basis: list[str] = []
-    need_ac = any(m not in user_t and chosen[i][0] == "extraction"
-                  for i, m in enumerate(materials))
-    ac = _apparent_consumption(kb) if need_ac else pd.DataFrame(
-        columns=["material", "annual_t", "years"])
-    ac_map = {str(r.material): (float(r.annual_t), str(r.years))
-              for r in ac.itertuples(index=False)}
+    need_ac = any(m not in user_t and chosen[i][0] == "extraction" for i, m in enumerate(materials))
+    ac = (
+        _apparent_consumption(kb)
+        if need_ac
+        else pd.DataFrame(columns=["material", "annual_t", "years"])
+    )
+    ac_map = {
+        str(r.material): (float(r.annual_t), str(r.years)) for r in ac.itertuples(index=False)
+    }
     for i, m in enumerate(materials):
         if m in user_t:
             demand[i] = float(user_t[m])
             basis.append("user input (settings.annual_demand_t)")
         elif chosen[i][0] == "extraction" and m in ac_map:
             demand[i], years = ac_map[m]
-            basis.append(f"EU27 apparent consumption {years} mean, extraction stage (World "
-                         "Mining Data production + BACI extra-EU net imports; mixed content "
-                         "bases, see materials.measured_as)")
+            basis.append(
+                f"EU27 apparent consumption {years} mean, extraction stage (World "
+                "Mining Data production + BACI extra-EU net imports; mixed content "
+                "bases, see materials.measured_as)"
+            )
         elif chosen[i][0] == "extraction":
-            basis.append("normalised: no EU27 apparent consumption at extraction (missing "
-                         "HS codes, production or consumption)")
+            basis.append(
+                "normalised: no EU27 apparent consumption at extraction (missing "
+                "HS codes, production or consumption)"
+            )
         else:
-            basis.append("normalised: no tonnage at the processing stage (World Mining Data "
-                         "has no processing production)")
-    return Baseline(materials=list(materials), stage=[c[0] for c in chosen],
-                    mix=[c[1] for c in chosen], countries=countries, shares=mat,
-                    eol_rir=rir, annual_demand_t=demand, demand_basis=basis,
-                    notes={m: n for m, n in notes.items() if n})
+            basis.append(
+                "normalised: no tonnage at the processing stage (World Mining Data "
+                "has no processing production)"
+            )
+    return Baseline(
+        materials=list(materials),
+        stage=[c[0] for c in chosen],
+        mix=[c[1] for c in chosen],
+        countries=countries,
+        shares=mat,
+        eol_rir=rir,
+        annual_demand_t=demand,
+        demand_basis=basis,
+        notes={m: n for m, n in notes.items() if n},
+    )

@@ -119,8 +119,9 @@ class Triangular(_Dist):
     @model_validator(mode="after")
     def _order(self) -> Triangular:
         if not self.low <= self.mode <= self.high:
-            raise ValueError(f"needs low <= mode <= high, got {self.low:g}, {self.mode:g}, "
-                             f"{self.high:g}")
+            raise ValueError(
+                f"needs low <= mode <= high, got {self.low:g}, {self.mode:g}, {self.high:g}"
+            )
         return self
 
     def support(self) -> tuple[float, float]:
@@ -152,8 +153,10 @@ class Normal(_Dist):
         if self.sd == 0:
             v = float(self._clip(np.array([self.mean]), self.low, self.high)[0])
             return (v, v)
-        return (-math.inf if self.low is None else self.low,
-                math.inf if self.high is None else self.high)
+        return (
+            -math.inf if self.low is None else self.low,
+            math.inf if self.high is None else self.high,
+        )
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw ``n`` values (float64)."""
@@ -182,13 +185,14 @@ class LogNormal(_Dist):
         if self.sigma == 0:
             v = float(self._clip(np.array([self.median]), self.low, self.high)[0])
             return (v, v)
-        return (0.0 if self.low is None else max(0.0, self.low),
-                math.inf if self.high is None else self.high)
+        return (
+            0.0 if self.low is None else max(0.0, self.low),
+            math.inf if self.high is None else self.high,
+        )
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw ``n`` values (float64)."""
-        return self._clip(rng.lognormal(math.log(self.median), self.sigma, n), self.low,
-                          self.high)
+        return self._clip(rng.lognormal(math.log(self.median), self.sigma, n), self.low, self.high)
 
     def describe(self) -> str:
         """Short text."""
@@ -235,16 +239,20 @@ class Choice(_Dist):
     def _weights(self) -> Choice:
         if self.weights is not None:
             if len(self.weights) != len(self.values):
-                raise ValueError(f"weights has {len(self.weights)} entries for "
-                                 f"{len(self.values)} values")
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries for {len(self.values)} values"
+                )
             if min(self.weights) < 0 or sum(self.weights) <= 0:
                 raise ValueError("weights must be >= 0 with a positive sum")
         return self
 
     def support(self) -> tuple[float, float]:
         """Smallest and largest value a draw can take."""
-        vals = [v for v, w in zip(self.values, self.weights or [1.0] * len(self.values),
-                                  strict=True) if w > 0]
+        vals = [
+            v
+            for v, w in zip(self.values, self.weights or [1.0] * len(self.values), strict=True)
+            if w > 0
+        ]
         return (min(vals), max(vals))
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -282,5 +290,4 @@ def _serialise_param(value: Any, handler: Any) -> Any:
 
 
 #: A number or a distribution.
-Param = Annotated[Distribution, BeforeValidator(_number_to_fixed),
-                  WrapSerializer(_serialise_param)]
+Param = Annotated[Distribution, BeforeValidator(_number_to_fixed), WrapSerializer(_serialise_param)]

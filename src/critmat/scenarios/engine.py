@@ -59,9 +59,18 @@ _EPS = 1e-12
 OUTPUT_MONTHLY = ("shortfall", "stock", "price")
 
 #: Per-scenario outputs ([S, M], float64).
-OUTPUT_SUMMARY = ("cum_shortfall", "cum_defence_shortfall", "cum_supply_gap", "cum_release",
-                  "peak_shortfall", "peak_price", "first_shortfall_month", "stockout_month",
-                  "months_to_stockout", "first_onset")
+OUTPUT_SUMMARY = (
+    "cum_shortfall",
+    "cum_defence_shortfall",
+    "cum_supply_gap",
+    "cum_release",
+    "peak_shortfall",
+    "peak_price",
+    "first_shortfall_month",
+    "stockout_month",
+    "months_to_stockout",
+    "first_onset",
+)
 
 
 @dataclass(frozen=True)
@@ -156,8 +165,15 @@ class StaticInputs:
         return int(self.system_rate.shape[0])
 
     @classmethod
-    def simple(cls, *, horizon: int, shock_weight: Any, defence_share: Any = None,
-               stock0: Any = None, **kwargs: Any) -> StaticInputs:
+    def simple(
+        cls,
+        *,
+        horizon: int,
+        shock_weight: Any,
+        defence_share: Any = None,
+        stock0: Any = None,
+        **kwargs: Any,
+    ) -> StaticInputs:
         """Build inputs from a few arrays, the rest at neutral defaults (tests, examples).
 
         Parameters
@@ -175,20 +191,36 @@ class StaticInputs:
         k, m = w.shape
         zeros = np.zeros(m)
         base: dict[str, Any] = {
-            "horizon": horizon, "shock_weight": w, "shock_touch": w > 0,
-            "defence_share": zeros if defence_share is None else np.asarray(
-                defence_share, dtype=np.float64),
+            "horizon": horizon,
+            "shock_weight": w,
+            "shock_touch": w > 0,
+            "defence_share": zeros
+            if defence_share is None
+            else np.asarray(defence_share, dtype=np.float64),
             "stock0": zeros if stock0 is None else np.asarray(stock0, dtype=np.float64),
-            "release_cap": np.full(m, UNLIMITED), "release_delay": zeros, "reserve": zeros,
-            "release_defence": np.zeros(m, dtype=bool), "replenish": zeros,
-            "credit_material": np.zeros(0, dtype=np.int64), "credit_max": np.zeros(0),
-            "credit_lead": np.zeros(0), "credit_ramp": np.zeros(0),
-            "credit_start": np.zeros(0, dtype=bool), "credit_shock": np.zeros((k, 0)),
-            "restraint_share": zeros, "restraint_lead": zeros, "restraint_ramp": zeros,
-            "restraint_start": np.zeros(m, dtype=bool), "restraint_all": np.zeros(m, dtype=bool),
-            "defence_first": False, "eps_d": np.full(m, -0.3), "eps_s": np.full(m, 0.2),
-            "max_price_ratio": 10.0, "price_on_gap": False,
-            "system_rate": np.zeros(0), "system_uses": np.zeros((0, m), dtype=bool),
+            "release_cap": np.full(m, UNLIMITED),
+            "release_delay": zeros,
+            "reserve": zeros,
+            "release_defence": np.zeros(m, dtype=bool),
+            "replenish": zeros,
+            "credit_material": np.zeros(0, dtype=np.int64),
+            "credit_max": np.zeros(0),
+            "credit_lead": np.zeros(0),
+            "credit_ramp": np.zeros(0),
+            "credit_start": np.zeros(0, dtype=bool),
+            "credit_shock": np.zeros((k, 0)),
+            "restraint_share": zeros,
+            "restraint_lead": zeros,
+            "restraint_ramp": zeros,
+            "restraint_start": np.zeros(m, dtype=bool),
+            "restraint_all": np.zeros(m, dtype=bool),
+            "defence_first": False,
+            "eps_d": np.full(m, -0.3),
+            "eps_s": np.full(m, 0.2),
+            "max_price_ratio": 10.0,
+            "price_on_gap": False,
+            "system_rate": np.zeros(0),
+            "system_uses": np.zeros((0, m), dtype=bool),
         }
         base.update(kwargs)
         if "shock_touch" not in kwargs:
@@ -199,13 +231,27 @@ class StaticInputs:
         """Check shapes (raises ``ValueError`` naming the field)."""
         m, k, r, j = self.n_materials, self.n_shocks, self.n_credits, self.n_systems
         shapes = {
-            "shock_weight": (k, m), "shock_touch": (k, m), "stock0": (m,),
-            "release_cap": (m,), "release_delay": (m,), "reserve": (m,),
-            "release_defence": (m,), "replenish": (m,), "credit_material": (r,),
-            "credit_lead": (r,), "credit_ramp": (r,), "credit_start": (r,),
-            "credit_shock": (k, r), "restraint_share": (m,), "restraint_lead": (m,),
-            "restraint_ramp": (m,), "restraint_start": (m,), "restraint_all": (m,),
-            "eps_d": (m,), "eps_s": (m,), "system_uses": (j, m),
+            "shock_weight": (k, m),
+            "shock_touch": (k, m),
+            "stock0": (m,),
+            "release_cap": (m,),
+            "release_delay": (m,),
+            "reserve": (m,),
+            "release_defence": (m,),
+            "replenish": (m,),
+            "credit_material": (r,),
+            "credit_lead": (r,),
+            "credit_ramp": (r,),
+            "credit_start": (r,),
+            "credit_shock": (k, r),
+            "restraint_share": (m,),
+            "restraint_lead": (m,),
+            "restraint_ramp": (m,),
+            "restraint_start": (m,),
+            "restraint_all": (m,),
+            "eps_d": (m,),
+            "eps_s": (m,),
+            "system_uses": (j, m),
         }
         for name, shape in shapes.items():
             got = np.shape(getattr(self, name))
@@ -234,19 +280,36 @@ class ShockDraws:
         return ShockDraws(**{f.name: getattr(self, f.name)[start:stop] for f in fields(self)})
 
     @classmethod
-    def fixed(cls, n: int, *, onset: Any = 0.0, duration: Any = np.inf, severity: Any = 1.0,
-              leakage: Any = 0.0, ramp: Any = 0.0, occurs: Any = True, k: int = 1
-              ) -> ShockDraws:
+    def fixed(
+        cls,
+        n: int,
+        *,
+        onset: Any = 0.0,
+        duration: Any = np.inf,
+        severity: Any = 1.0,
+        leakage: Any = 0.0,
+        ramp: Any = 0.0,
+        occurs: Any = True,
+        k: int = 1,
+    ) -> ShockDraws:
         """Identical draws for ``n`` scenarios (values broadcast to ``[n, k]``)."""
+
         def full(v: Any, dtype: Any = np.float64) -> np.ndarray:
             return np.broadcast_to(np.asarray(v, dtype=dtype), (n, k)).copy()
 
-        return cls(full(onset), full(duration), full(severity), full(leakage), full(ramp),
-                   full(occurs, bool))
+        return cls(
+            full(onset),
+            full(duration),
+            full(severity),
+            full(leakage),
+            full(ramp),
+            full(occurs, bool),
+        )
 
 
-def _ramp_integral(u: np.ndarray, r: np.ndarray, inv2r: np.ndarray, out: np.ndarray,
-                   tmp: np.ndarray) -> np.ndarray:
+def _ramp_integral(
+    u: np.ndarray, r: np.ndarray, inv2r: np.ndarray, out: np.ndarray, tmp: np.ndarray
+) -> np.ndarray:
     """``G(u) = ∫_{-inf}^{u} clip(v / r, 0, 1) dv = clip(u, 0, r)^2 / (2r) + max(u - r, 0)``.
 
     Written into ``out`` (``tmp`` is scratch); ``inv2r = 1 / (2r)``, 0 where ``r = 0`` (a
@@ -261,8 +324,7 @@ def _ramp_integral(u: np.ndarray, r: np.ndarray, inv2r: np.ndarray, out: np.ndar
     return out
 
 
-def _window(big_t: int, start: np.ndarray, ramp: np.ndarray, end: np.ndarray | None
-            ) -> np.ndarray:
+def _window(big_t: int, start: np.ndarray, ramp: np.ndarray, end: np.ndarray | None) -> np.ndarray:
     """Mean over each month [t, t+1), t < ``big_t``, of the ramped indicator of [start, end).
 
     The indicator rises linearly from 0 at ``start`` to 1 at ``start + ramp`` and drops to
@@ -272,8 +334,9 @@ def _window(big_t: int, start: np.ndarray, ramp: np.ndarray, end: np.ndarray | N
     every value is >= 0).
     """
     edges = np.arange(big_t + 1, dtype=np.float64).reshape((-1,) + (1,) * np.ndim(start))
-    shape = np.broadcast_shapes(edges.shape, np.shape(start), np.shape(ramp),
-                                () if end is None else np.shape(end))
+    shape = np.broadcast_shapes(
+        edges.shape, np.shape(start), np.shape(ramp), () if end is None else np.shape(end)
+    )
     r = np.asarray(ramp, dtype=np.float64)
     r = np.where(r > 1e-9, r, 0.0)  # shorter ramps are steps (and 0.5 / r cannot overflow)
     inv2r = np.divide(0.5, r, out=np.zeros(r.shape), where=r > 0)
@@ -292,13 +355,13 @@ def _window(big_t: int, start: np.ndarray, ramp: np.ndarray, end: np.ndarray | N
 def bytes_per_scenario(static: StaticInputs) -> int:
     """Working memory of one scenario in :func:`simulate` (bytes, estimate)."""
     t, m = static.horizon, static.n_materials
-    per_month = 8 * (22 * m + 4 * static.n_shocks + 5 * static.n_credits
-                     + 2 * static.n_systems)
+    per_month = 8 * (22 * m + 4 * static.n_shocks + 5 * static.n_credits + 2 * static.n_systems)
     return int(t * per_month)
 
 
-def _credit_groups(st: StaticInputs) -> list[tuple[np.ndarray, np.ndarray, float, float,
-                                                     bool, np.ndarray | None]]:
+def _credit_groups(
+    st: StaticInputs,
+) -> list[tuple[np.ndarray, np.ndarray, float, float, bool, np.ndarray | None]]:
     """Credits grouped by (lead, ramp, trigger, partner-cut pattern), summed per material.
 
     Returns ``(materials, capacity, lead, ramp, at_start, shock_hits [K, M_g] or None)``.
@@ -307,8 +370,12 @@ def _credit_groups(st: StaticInputs) -> list[tuple[np.ndarray, np.ndarray, float
     hits: dict[tuple[float, float, bool, bytes], dict[int, np.ndarray]] = {}
     for r in range(st.n_credits):
         col = st.credit_shock[:, r]
-        key = (float(st.credit_lead[r]), float(st.credit_ramp[r]), bool(st.credit_start[r]),
-               col.tobytes() if col.any() else b"")
+        key = (
+            float(st.credit_lead[r]),
+            float(st.credit_ramp[r]),
+            bool(st.credit_start[r]),
+            col.tobytes() if col.any() else b"",
+        )
         mat = int(st.credit_material[r])
         g = groups.setdefault(key, {})
         g[mat] = g.get(mat, 0.0) + float(st.credit_max[r])
@@ -325,8 +392,9 @@ def _credit_groups(st: StaticInputs) -> list[tuple[np.ndarray, np.ndarray, float
     return out
 
 
-def simulate(static: StaticInputs, draws: ShockDraws, *, detail: bool = False
-             ) -> dict[str, np.ndarray]:
+def simulate(
+    static: StaticInputs, draws: ShockDraws, *, detail: bool = False
+) -> dict[str, np.ndarray]:
     """Simulate ``draws.n`` scenarios.
 
     Parameters
@@ -365,7 +433,7 @@ def simulate(static: StaticInputs, draws: ShockDraws, *, detail: bool = False
     n, big_t = draws.n, st.horizon
     m = st.n_materials
     shape = (big_t, n, m)
-    t0 = np.arange(big_t, dtype=np.float64)[:, None, None]            # [T, 1, 1]
+    t0 = np.arange(big_t, dtype=np.float64)[:, None, None]  # [T, 1, 1]
 
     # ---- shocks: cut [T, S, K] and lost supply [T, S, M]
     if st.n_shocks:
@@ -375,8 +443,7 @@ def simulate(static: StaticInputs, draws: ShockDraws, *, detail: bool = False
         np.subtract(1.0, base, out=base)
         touch = st.shock_touch[None, :, :] & draws.occurs[:, :, None]  # [S, K, M]
         first_onset = np.where(touch, draws.onset[:, :, None], np.inf).min(axis=1)  # [S, M]
-        last_end = np.where(touch, (draws.onset + draws.duration)[:, :, None],
-                            -np.inf).max(axis=1)
+        last_end = np.where(touch, (draws.onset + draws.duration)[:, :, None], -np.inf).max(axis=1)
     else:
         cut = np.zeros((big_t, n, 0))
         base = np.ones(shape)
@@ -390,7 +457,7 @@ def simulate(static: StaticInputs, draws: ShockDraws, *, detail: bool = False
         # one group = credits with the same lead time, ramp, trigger and partner country:
         # their ramp windows are computed directly in material columns
         trig = (np.zeros((n, len(mats_c))) if start else first_onset[:, mats_c]) + lead
-        amount = _window(big_t, trig, np.asarray(ramp), None)          # [T, S, M_g]
+        amount = _window(big_t, trig, np.asarray(ramp), None)  # [T, S, M_g]
         amount *= cap_c
         if hits is not None:  # a partner whose own country is cut loses that share
             pc = np.minimum(cut.reshape(-1, st.n_shocks) @ hits, 1.0).reshape(amount.shape)
@@ -432,7 +499,7 @@ def simulate(static: StaticInputs, draws: ShockDraws, *, detail: bool = False
         def_supply *= demand_def
     def_gap = np.subtract(demand_def, def_supply, out=def_supply)
     need = np.where(st.release_defence, def_gap, gap) if st.release_defence.any() else gap
-    cap = t0 + 1.0 - (first_onset + st.release_delay)[None]           # release allowed
+    cap = t0 + 1.0 - (first_onset + st.release_delay)[None]  # release allowed
     np.clip(cap, 0.0, 1.0, out=cap)
     cap *= st.release_cap
 
@@ -479,16 +546,18 @@ def simulate(static: StaticInputs, draws: ShockDraws, *, detail: bool = False
     hit_p = phi > 0
     if hit_p.any():
         expo = np.broadcast_to(1.0 / (st.eps_d - st.eps_s), shape)[hit_p]
-        price[hit_p] = np.minimum(np.power(np.maximum(1.0 - phi[hit_p], _EPS), expo),
-                                  st.max_price_ratio)
+        price[hit_p] = np.minimum(
+            np.power(np.maximum(1.0 - phi[hit_p], _EPS), expo), st.max_price_ratio
+        )
     del phi, hit_p
 
     # ---- systems not built (fixed recipe: the scarcest material binds)
     j = st.n_systems
     not_built = np.zeros((big_t, n, j))
     if j:
-        frac = np.divide(demand_def - short_def, demand_def, out=np.ones(shape),
-                         where=demand_def > 0)
+        frac = np.divide(
+            demand_def - short_def, demand_def, out=np.ones(shape), where=demand_def > 0
+        )
         for k in range(j):  # a handful of systems; vectorised over scenarios and months
             uses = st.system_uses[k]
             built = frac[:, :, uses].min(axis=-1) if uses.any() else np.ones((big_t, n))
@@ -503,8 +572,7 @@ def simulate(static: StaticInputs, draws: ShockDraws, *, detail: bool = False
     depleted &= stock_path <= st.reserve + 1e-9
     stockout = np.where(depleted, tidx, np.inf).min(axis=0)
     del depleted
-    to_stockout = np.maximum(stockout - np.where(np.isfinite(first_onset), first_onset, 0.0),
-                             0.0)
+    to_stockout = np.maximum(stockout - np.where(np.isfinite(first_onset), first_onset, 0.0), 0.0)
 
     def nan_inf(a: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(a), a, np.nan)
@@ -526,28 +594,37 @@ def simulate(static: StaticInputs, draws: ShockDraws, *, detail: bool = False
         "stockout_month": nan_inf(stockout),
         "months_to_stockout": nan_inf(to_stockout),
         "first_onset": nan_inf(first_onset),
-        "systems_not_built": np.ascontiguousarray(not_built.transpose(1, 2, 0),
-                                                  dtype=np.float32),
+        "systems_not_built": np.ascontiguousarray(not_built.transpose(1, 2, 0), dtype=np.float32),
         "cum_systems_not_built": not_built.sum(axis=0),
     }
     if detail:
+
         def sm(a: np.ndarray) -> np.ndarray:
             return np.broadcast_to(a, shape).transpose(1, 2, 0).copy()  # own, writable
 
-        out.update({
-            "demand": sm(demand), "defence_demand": sm(demand_def), "base_supply": sm(base),
-            "credit": sm(credit if credit is not None else np.zeros(shape)),
-            "supply": sm(supply), "gap": sm(gap), "release": sm(release),
-            "purchase": sm(purchase if purchase is not None else np.zeros(shape)),
-            "stock_path": sm(stock_path), "shortfall_f64": sm(short),
-            "defence_shortfall": sm(short_def), "price_f64": sm(price),
-            "stock_start": np.broadcast_to(st.stock0, (n, m)).astype(np.float64),
-        })
+        out.update(
+            {
+                "demand": sm(demand),
+                "defence_demand": sm(demand_def),
+                "base_supply": sm(base),
+                "credit": sm(credit if credit is not None else np.zeros(shape)),
+                "supply": sm(supply),
+                "gap": sm(gap),
+                "release": sm(release),
+                "purchase": sm(purchase if purchase is not None else np.zeros(shape)),
+                "stock_path": sm(stock_path),
+                "shortfall_f64": sm(short),
+                "defence_shortfall": sm(short_def),
+                "price_f64": sm(price),
+                "stock_start": np.broadcast_to(st.stock0, (n, m)).astype(np.float64),
+            }
+        )
     return out
 
 
-def check_stock_flow_balance(result: dict[str, np.ndarray], *, tol: float = 1e-9,
-                             strict: bool = True) -> float:
+def check_stock_flow_balance(
+    result: dict[str, np.ndarray], *, tol: float = 1e-9, strict: bool = True
+) -> float:
     """Check the inventory balance of a ``simulate(..., detail=True)`` result.
 
     Every month: ``Stock_t - Stock_{t-1} = Purchase_t - Release_t`` and
@@ -570,10 +647,14 @@ def check_stock_flow_balance(result: dict[str, np.ndarray], *, tol: float = 1e-9
     stock = result["stock_path"]
     prev = np.concatenate([result["stock_start"][:, :, None], stock[:, :, :-1]], axis=2)
     err_stock = np.abs((stock - prev) - (result["purchase"] - result["release"]))
-    err_flow = np.abs(result["supply"] + result["release"] + result["shortfall_f64"]
-                      - result["demand"])
-    worst = float(max(err_stock.max(initial=0.0), err_flow.max(initial=0.0),
-                      -min(stock.min(initial=0.0), 0.0)))
+    err_flow = np.abs(
+        result["supply"] + result["release"] + result["shortfall_f64"] - result["demand"]
+    )
+    worst = float(
+        max(
+            err_stock.max(initial=0.0), err_flow.max(initial=0.0), -min(stock.min(initial=0.0), 0.0)
+        )
+    )
     if worst > tol:
         msg = f"stock-flow balance violated by {worst:.3g} (tolerance {tol:g})"
         if strict:

@@ -135,8 +135,9 @@ class Plan:
         def arr(key: str, default: float) -> np.ndarray:
             return np.array([float(self.stocks.get(x, {}).get(key, default)) for x in mats])
 
-        release_defence = np.array([bool(self.stocks.get(x, {}).get("defence", False))
-                                    for x in mats])
+        release_defence = np.array(
+            [bool(self.stocks.get(x, {}).get("defence", False)) for x in mats]
+        )
         r = len(self.credits)
         credit_shock = np.zeros((k, r))
         for j, c in enumerate(self.credits):
@@ -146,22 +147,41 @@ class Plan:
                 if c.country in s.countries and c.material in s.materials:
                     credit_shock[s.index, j] = 1.0
         rs = [self.restraint.get(x) for x in mats]
-        ed = np.array([(sc.settings.get(x).elasticity_demand  # type: ignore[union-attr]
-                        if x in sc.settings and sc.settings[x].elasticity_demand is not None
-                        else sc.price.elasticity_demand) for x in mats])
-        es = np.array([(sc.settings.get(x).elasticity_supply  # type: ignore[union-attr]
-                        if x in sc.settings and sc.settings[x].elasticity_supply is not None
-                        else sc.price.elasticity_supply) for x in mats])
+        ed = np.array(
+            [
+                (
+                    sc.settings.get(x).elasticity_demand  # type: ignore[union-attr]
+                    if x in sc.settings and sc.settings[x].elasticity_demand is not None
+                    else sc.price.elasticity_demand
+                )
+                for x in mats
+            ]
+        )
+        es = np.array(
+            [
+                (
+                    sc.settings.get(x).elasticity_supply  # type: ignore[union-attr]
+                    if x in sc.settings and sc.settings[x].elasticity_supply is not None
+                    else sc.price.elasticity_supply
+                )
+                for x in mats
+            ]
+        )
         uses = np.zeros((len(self.systems), m), dtype=bool)
         for j, (_, _, used) in enumerate(self.systems):
             for x in used:
                 uses[j, mi[x]] = True
         static = StaticInputs(
-            horizon=sc.horizon_months, shock_weight=w, shock_touch=touch,
+            horizon=sc.horizon_months,
+            shock_weight=w,
+            shock_touch=touch,
             defence_share=np.array([self.defence_share.get(x, (0.0, ""))[0] for x in mats]),
-            stock0=arr("initial", 0.0), release_cap=arr("cap", UNLIMITED),
-            release_delay=arr("delay", 0.0), reserve=arr("reserve", 0.0),
-            release_defence=release_defence, replenish=arr("replenish", 0.0),
+            stock0=arr("initial", 0.0),
+            release_cap=arr("cap", UNLIMITED),
+            release_delay=arr("delay", 0.0),
+            reserve=arr("reserve", 0.0),
+            release_defence=release_defence,
+            replenish=arr("replenish", 0.0),
             credit_material=np.array([mi[c.material] for c in self.credits], dtype=np.int64),
             credit_max=np.array([c.max_share for c in self.credits]),
             credit_lead=np.array([c.lead_time for c in self.credits]),
@@ -173,9 +193,13 @@ class Plan:
             restraint_ramp=np.array([x.ramp if x else 0.0 for x in rs]),
             restraint_start=np.array([bool(x and x.trigger == "start") for x in rs]),
             restraint_all=np.array([bool(x and x.applies_to == "all") for x in rs]),
-            defence_first=sc.mitigations.defence_first, eps_d=ed, eps_s=es,
-            max_price_ratio=sc.price.max_ratio, price_on_gap=sc.price.basis == "supply_gap",
-            system_rate=np.array([s[1] for s in self.systems]), system_uses=uses,
+            defence_first=sc.mitigations.defence_first,
+            eps_d=ed,
+            eps_s=es,
+            max_price_ratio=sc.price.max_ratio,
+            price_on_gap=sc.price.basis == "supply_gap",
+            system_rate=np.array([s[1] for s in self.systems]),
+            system_uses=uses,
         )
         static.validate()
         return static
@@ -190,19 +214,36 @@ class _Collector:
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
 
-    def add(self, where: str, message: str, *, value: Any = None, expected: str | None = None,
-            suggestions: list[str] | tuple[str, ...] = ()) -> None:
-        self.problems.append(Problem(message=message, file=self.source, column=where,
-                                     value=None if value is None else str(value),
-                                     expected=expected, suggestions=tuple(suggestions)))
+    def add(
+        self,
+        where: str,
+        message: str,
+        *,
+        value: Any = None,
+        expected: str | None = None,
+        suggestions: list[str] | tuple[str, ...] = (),
+    ) -> None:
+        self.problems.append(
+            Problem(
+                message=message,
+                file=self.source,
+                column=where,
+                value=None if value is None else str(value),
+                expected=expected,
+                suggestions=tuple(suggestions),
+            )
+        )
 
     def material(self, name: str, where: str) -> str | None:
         try:
             return self.kb.materials_resolver.resolve(name)
         except UnknownNameError as exc:
-            self.add(where, f"unknown material '{name}'", suggestions=exc.suggestions,
-                     expected="a material id, name, symbol or alias (critmat data export "
-                     "materials)")
+            self.add(
+                where,
+                f"unknown material '{name}'",
+                suggestions=exc.suggestions,
+                expected="a material id, name, symbol or alias (critmat data export materials)",
+            )
             return None
 
     def countries(self, name: str, where: str, *, groups: bool = True) -> list[str]:
@@ -214,10 +255,12 @@ class _Collector:
         try:
             return [self.kb.countries_resolver.resolve(name)]
         except UnknownNameError:
-            self.add(where, f"unknown country '{name}'",
-                     suggestions=self.kb.countries_resolver.suggest_labelled(name),
-                     expected="ISO-3, ISO-2, a name" + (" or EU27, NATO, OECD, G7"
-                                                        if groups else ""))
+            self.add(
+                where,
+                f"unknown country '{name}'",
+                suggestions=self.kb.countries_resolver.suggest_labelled(name),
+                expected="ISO-3, ISO-2, a name" + (" or EU27, NATO, OECD, G7" if groups else ""),
+            )
             return []
 
     def raise_if_any(self) -> None:
@@ -233,8 +276,9 @@ def _names(value: Any) -> list[str]:
     return []
 
 
-def _raw_name_problems(data: dict[str, Any], kb: KnowledgeBase, source: str | None
-                       ) -> list[Problem]:
+def _raw_name_problems(
+    data: dict[str, Any], kb: KnowledgeBase, source: str | None
+) -> list[Problem]:
     """Unknown material and country names in a mapping that failed model validation."""
     col = _Collector(kb, source)
     wrapped = isinstance(data.get("scenario"), dict)
@@ -265,8 +309,9 @@ def _raw_name_problems(data: dict[str, Any], kb: KnowledgeBase, source: str | No
                 if isinstance(item, dict):
                     mats(item.get("material"), f"mitigations.{group}[{i}].material")
                     if group == "partners":
-                        countries(item.get("country"), f"mitigations.partners[{i}].country",
-                                  groups=False)
+                        countries(
+                            item.get("country"), f"mitigations.partners[{i}].country", groups=False
+                        )
     defence = sc.get("defence")
     if isinstance(defence, dict):
         for key in defence.get("share") or {}:
@@ -284,8 +329,9 @@ def _where(base: str, items: list[str], i: int) -> str:
     return base if len(items) == 1 else f"{base}[{i}]"
 
 
-def validate(spec: EnsembleSpec | Scenario | dict[str, Any], kb: KnowledgeBase, *,
-             source: str | None = None) -> Plan:
+def validate(
+    spec: EnsembleSpec | Scenario | dict[str, Any], kb: KnowledgeBase, *, source: str | None = None
+) -> Plan:
     """Check ``spec`` against the knowledge base and compile it.
 
     Parameters
@@ -327,8 +373,9 @@ class _Compiler:
         self.col = _Collector(kb, source)
         self.options = supply_options(kb)
         self.with_data = set(self.options["material"])
-        self.eu_sourced = sorted(set(self.options.loc[self.options["mix"] == "eu_sourcing",
-                                                      "material"]))
+        self.eu_sourced = sorted(
+            set(self.options.loc[self.options["mix"] == "eu_sourcing", "material"])
+        )
         self.named: dict[str, str] = {}  # material -> where it was first named
         self.universe: list[str] = []
 
@@ -364,22 +411,34 @@ class _Compiler:
         self.col.raise_if_any()
         settings = self.settings
         self.baseline = build_baseline(
-            self.kb, self.universe, stages,
-            annual_demand_t={m: s.annual_demand_t for m, s in settings.items()
-                             if s.annual_demand_t},
-            eol_rir={m: s.eol_rir for m, s in settings.items() if s.eol_rir is not None})
-        self.monthly_t = dict(zip(self.baseline.materials, self.baseline.monthly_demand_t,
-                                  strict=True))
+            self.kb,
+            self.universe,
+            stages,
+            annual_demand_t={
+                m: s.annual_demand_t for m, s in settings.items() if s.annual_demand_t
+            },
+            eol_rir={m: s.eol_rir for m, s in settings.items() if s.eol_rir is not None},
+        )
+        self.monthly_t = dict(
+            zip(self.baseline.materials, self.baseline.monthly_demand_t, strict=True)
+        )
         shocks = self._shocks()
         stocks = self._stocks()
         credits_ = self._credits()
         restraint = self._restraint()
         defence_share = self._defence()
         self.col.raise_if_any()
-        return Plan(spec=self.ens, baseline=self.baseline, shocks=shocks, stocks=stocks,
-                    credits=credits_, restraint=restraint, defence_share=defence_share,
-                    systems=[(n, r, tuple(kg)) for n, r, kg in self.systems],
-                    warnings=self.col.warnings)
+        return Plan(
+            spec=self.ens,
+            baseline=self.baseline,
+            shocks=shocks,
+            stocks=stocks,
+            credits=credits_,
+            restraint=restraint,
+            defence_share=defence_share,
+            systems=[(n, r, tuple(kg)) for n, r, kg in self.systems],
+            warnings=self.col.warnings,
+        )
 
     def _resolve_names(self) -> None:
         sc, col = self.sc, self.col
@@ -393,25 +452,36 @@ class _Compiler:
             self.shock_countries.append(list(dict.fromkeys(cs)))
             lo, _ = s.onset.support()
             if lo >= sc.horizon_months:
-                col.add(f"shocks[{i}].onset", f"the cut starts at month {lo:g} or later, after "
-                        f"the horizon of {sc.horizon_months} months",
-                        expected=f"an onset below {sc.horizon_months}")
+                col.add(
+                    f"shocks[{i}].onset",
+                    f"the cut starts at month {lo:g} or later, after "
+                    f"the horizon of {sc.horizon_months} months",
+                    expected=f"an onset below {sc.horizon_months}",
+                )
         mit = sc.mitigations
-        self.stock_mats = [self._mats(p.material, f"mitigations.stocks[{i}].material")
-                           for i, p in enumerate(mit.stocks)]
+        self.stock_mats = [
+            self._mats(p.material, f"mitigations.stocks[{i}].material")
+            for i, p in enumerate(mit.stocks)
+        ]
         self.credit_items: dict[str, list[Substitution | Recycling | Partner]] = {
-            "substitution": list(mit.substitution), "recycling": list(mit.recycling),
-            "partners": list(mit.partners)}
-        self.credit_mats = {g: [self._mats(p.material, f"mitigations.{g}[{i}].material")
-                                for i, p in enumerate(items)]
-                            for g, items in self.credit_items.items()}
-        self.restraint_mats = [self._mats(r.material,
-                                          f"mitigations.demand_restraint[{i}].material")
-                               for i, r in enumerate(mit.demand_restraint)]
+            "substitution": list(mit.substitution),
+            "recycling": list(mit.recycling),
+            "partners": list(mit.partners),
+        }
+        self.credit_mats = {
+            g: [
+                self._mats(p.material, f"mitigations.{g}[{i}].material")
+                for i, p in enumerate(items)
+            ]
+            for g, items in self.credit_items.items()
+        }
+        self.restraint_mats = [
+            self._mats(r.material, f"mitigations.demand_restraint[{i}].material")
+            for i, r in enumerate(mit.demand_restraint)
+        ]
         self.partner_country: list[str | None] = []
         for i, partner in enumerate(mit.partners):
-            c = col.countries(partner.country, f"mitigations.partners[{i}].country",
-                              groups=False)
+            c = col.countries(partner.country, f"mitigations.partners[{i}].country", groups=False)
             self.partner_country.append(c[0] if c else None)
         self.share_ids: dict[str, float] = {}
         for x, v in sc.defence.share.items():
@@ -449,16 +519,22 @@ class _Compiler:
             self.universe = list(dict.fromkeys(universe))
             for mid, where in self.named.items():
                 if mid not in self.universe:
-                    col.add(where, f"'{mid}' is not among the simulated materials",
-                            expected="a material listed in materials (or drop materials to "
-                            "simulate every material named)")
+                    col.add(
+                        where,
+                        f"'{mid}' is not among the simulated materials",
+                        expected="a material listed in materials (or drop materials to "
+                        "simulate every material named)",
+                    )
         else:
             self.universe = list(self.named)
             if any(m is None for m in self.shock_mats):
                 self.universe = list(dict.fromkeys(self.eu_sourced + self.universe))
         if not self.universe:
-            col.add("materials", "no material to simulate",
-                    expected="materials, or a shock with a material")
+            col.add(
+                "materials",
+                "no material to simulate",
+                expected="materials, or a shock with a material",
+            )
 
     def _choose_stages(self) -> dict[str, str]:
         col, opts = self.col, self.options
@@ -474,28 +550,38 @@ class _Compiler:
             for mid in self._targets(self.shock_mats[i]):
                 if mid in stages and stages[mid] != s.stage:
                     if stage_from[mid].startswith("shocks"):
-                        col.add(f"shocks[{i}].stage", f"asks for {mid} at the {s.stage} stage, "
-                                f"but {stage_from[mid]} asks for {stages[mid]}; one material "
-                                "is simulated at one stage",
-                                expected="the same stage for every shock on a material")
+                        col.add(
+                            f"shocks[{i}].stage",
+                            f"asks for {mid} at the {s.stage} stage, "
+                            f"but {stage_from[mid]} asks for {stages[mid]}; one material "
+                            "is simulated at one stage",
+                            expected="the same stage for every shock on a material",
+                        )
                     continue
                 stages.setdefault(mid, s.stage)
                 stage_from.setdefault(mid, f"shocks[{i}].stage")
         for mid in self.universe:
             where = self.named.get(mid, "materials")
             if mid not in self.with_data:
-                members = [x for x in self.kb.materials_resolver.members(mid)
-                           if x in self.with_data]
-                col.add(where, f"{mid} has no supply shares in the EU 2023 study "
-                        "(eu_crm_2023)", expected="a material with supply shares"
-                        + (f", e.g. its members {', '.join(members[:4])}" if members else ""),
-                        suggestions=members[:3])
+                members = [
+                    x for x in self.kb.materials_resolver.members(mid) if x in self.with_data
+                ]
+                col.add(
+                    where,
+                    f"{mid} has no supply shares in the EU 2023 study (eu_crm_2023)",
+                    expected="a material with supply shares"
+                    + (f", e.g. its members {', '.join(members[:4])}" if members else ""),
+                    suggestions=members[:3],
+                )
             elif mid in stages:
                 ok = opts[(opts["material"] == mid) & (opts["stage"] == stages[mid])]
                 if ok.empty:
                     have = sorted(set(opts.loc[opts["material"] == mid, "stage"]))
-                    col.add(stage_from[mid], f"{mid} has no supply shares at the "
-                            f"{stages[mid]} stage", expected=" or ".join(have))
+                    col.add(
+                        stage_from[mid],
+                        f"{mid} has no supply shares at the {stages[mid]} stage",
+                        expected=" or ".join(have),
+                    )
             elif default_stage(opts, mid) is None:  # pragma: no cover - caught above
                 col.add(where, f"{mid} has no supply shares")
         return stages
@@ -506,9 +592,11 @@ class _Compiler:
         if np.isfinite(v) and v > 0:
             return float(v)
         basis = self.baseline.demand_basis[self.baseline.index(mid)]
-        self.col.add(where, f"{mid} has no baseline demand in tonnes ({basis})",
-                     expected=f"a value in shares/months of demand, or settings.{mid}."
-                     "annual_demand_t")
+        self.col.add(
+            where,
+            f"{mid} has no baseline demand in tonnes ({basis})",
+            expected=f"a value in shares/months of demand, or settings.{mid}.annual_demand_t",
+        )
         return None
 
     def _shocks(self) -> list[ResolvedShock]:
@@ -520,8 +608,7 @@ class _Compiler:
         for i, s in enumerate(sc.shocks):
             mats = self._targets(self.shock_mats[i])
             label = s.name or f"{'+'.join(s.exporter)} {'+'.join(s.material)}"
-            resolved.append(ResolvedShock(i, label, tuple(self.shock_countries[i]),
-                                          tuple(mats)))
+            resolved.append(ResolvedShock(i, label, tuple(self.shock_countries[i]), tuple(mats)))
             cols = [cidx[c] for c in self.shock_countries[i] if c in cidx]
             bite = 0.0
             for mid in mats:
@@ -532,10 +619,12 @@ class _Compiler:
                     col.warnings.append(
                         f"shocks[{i}]: {', '.join(self.shock_countries[i][:5])} supply none of "
                         f"{mid} to the EU at {base.stage[k]} ({base.mix[k]} shares); this part "
-                        "of the shock has no effect")
+                        "of the shock has no effect"
+                    )
             if bite == 0 and mats:
-                col.warnings.append(f"shocks[{i}] cuts nothing: none of its exporters "
-                                    "supplies its materials")
+                col.warnings.append(
+                    f"shocks[{i}] cuts nothing: none of its exporters supplies its materials"
+                )
         for i, a in enumerate(resolved):
             wa = sc.shocks[i].window(horizon)
             for j in range(i):
@@ -547,13 +636,16 @@ class _Compiler:
                 both_m = [m for m in a.materials if m in other.materials]
                 if both_c and both_m:
                     more = len(both_c) * len(both_m) - 1
-                    col.add(f"shocks[{i}]", f"contradicts shocks[{j}]: both cut "
-                            f"{both_c[0]} x {both_m[0]}"
-                            + (f" (and {more} more pairs)" if more else "")
-                            + f" in overlapping months ({wb[0]:g}-{wb[1]:g} and "
-                            f"{wa[0]:g}-{wa[1]:g})",
-                            expected="one shock per country and material at a time: merge "
-                            "them, or make their windows disjoint")
+                    col.add(
+                        f"shocks[{i}]",
+                        f"contradicts shocks[{j}]: both cut "
+                        f"{both_c[0]} x {both_m[0]}"
+                        + (f" (and {more} more pairs)" if more else "")
+                        + f" in overlapping months ({wb[0]:g}-{wb[1]:g} and "
+                        f"{wa[0]:g}-{wa[1]:g})",
+                        expected="one shock per country and material at a time: merge "
+                        "them, or make their windows disjoint",
+                    )
         return resolved
 
     def _stocks(self) -> dict[str, dict[str, float | bool]]:
@@ -568,10 +660,13 @@ class _Compiler:
             for mid in self._targets(named_mats):
                 if named_mats is not None:
                     if mid in specific_src:
-                        col.add(f"{base}.material", f"{mid} already has a stock policy in "
-                                f"mitigations.stocks[{specific_src[mid]}]",
-                                expected="one policy per material (named policies override a "
-                                "policy for 'all')")
+                        col.add(
+                            f"{base}.material",
+                            f"{mid} already has a stock policy in "
+                            f"mitigations.stocks[{specific_src[mid]}]",
+                            expected="one policy per material (named policies override a "
+                            "policy for 'all')",
+                        )
                         continue
                     specific_src[mid] = i
                 initial = policy.initial_months
@@ -585,14 +680,21 @@ class _Compiler:
                 if initial is None:
                     continue
                 if policy.reserve_months > initial + 1e-12:
-                    col.add(f"{base}.reserve_months", f"the reserve "
-                            f"({policy.reserve_months:g} months) exceeds the stock of {mid} "
-                            f"({initial:g} months)", expected="a reserve no larger than the "
-                            "stock")
-                stocks[mid] = {"initial": initial, "cap": cap, "delay": policy.release_delay,
-                               "reserve": policy.reserve_months,
-                               "replenish": policy.replenish_rate,
-                               "defence": policy.release_for == "defence"}
+                    col.add(
+                        f"{base}.reserve_months",
+                        f"the reserve "
+                        f"({policy.reserve_months:g} months) exceeds the stock of {mid} "
+                        f"({initial:g} months)",
+                        expected="a reserve no larger than the stock",
+                    )
+                stocks[mid] = {
+                    "initial": initial,
+                    "cap": cap,
+                    "delay": policy.release_delay,
+                    "reserve": policy.reserve_months,
+                    "replenish": policy.replenish_rate,
+                    "defence": policy.release_for == "defence",
+                }
         return stocks
 
     def _credits(self) -> list[Credit]:
@@ -609,29 +711,43 @@ class _Compiler:
                             share = item.capacity_t / 12.0 / t if t else None
                         if share is None or country is None:
                             continue
-                        out.append(Credit("partner", f"partner {country}", mid, share,
-                                          item.lead_time, item.ramp, start, country))
+                        out.append(
+                            Credit(
+                                "partner",
+                                f"partner {country}",
+                                mid,
+                                share,
+                                item.lead_time,
+                                item.ramp,
+                                start,
+                                country,
+                            )
+                        )
                     else:
-                        out.append(Credit(g, g, mid, item.max_share, item.lead_time,
-                                          item.ramp, start))
+                        out.append(
+                            Credit(g, g, mid, item.max_share, item.lead_time, item.ramp, start)
+                        )
         return out
 
     def _restraint(self) -> dict[str, DemandRestraint]:
         mit = self.sc.mitigations
         restraint: dict[str, DemandRestraint] = {}
         src: dict[str, int] = {}
-        order = sorted(range(len(mit.demand_restraint)),
-                       key=lambda i: self.restraint_mats[i] is not None)
+        order = sorted(
+            range(len(mit.demand_restraint)), key=lambda i: self.restraint_mats[i] is not None
+        )
         for i in order:  # 'all' first, then named ones override
             named_mats = self.restraint_mats[i]
             for mid in self._targets(named_mats):
                 if named_mats is not None:
                     if mid in src:
-                        self.col.add(f"mitigations.demand_restraint[{i}].material", f"{mid} "
-                                     "already has demand restraint in "
-                                     f"mitigations.demand_restraint[{src[mid]}]",
-                                     expected="one restraint per material (named ones "
-                                     "override 'all')")
+                        self.col.add(
+                            f"mitigations.demand_restraint[{i}].material",
+                            f"{mid} "
+                            "already has demand restraint in "
+                            f"mitigations.demand_restraint[{src[mid]}]",
+                            expected="one restraint per material (named ones override 'all')",
+                        )
                         continue
                     src[mid] = i
                 restraint[mid] = mit.demand_restraint[i]
@@ -646,29 +762,39 @@ class _Compiler:
                 if np.isfinite(t) and t > 0:
                     derived[mid] = derived.get(mid, 0.0) + rate * v / 1000.0 / t
                 elif mid not in self.share_ids:
-                    col.add(f"defence.systems[{i}].kg_per_unit.{mid}", f"system '{name}' uses "
-                            f"{mid}, whose demand is not known in tonnes, and defence.share has "
-                            f"no value for {mid}",
-                            expected=f"defence.share.{mid} or settings.{mid}.annual_demand_t")
+                    col.add(
+                        f"defence.systems[{i}].kg_per_unit.{mid}",
+                        f"system '{name}' uses "
+                        f"{mid}, whose demand is not known in tonnes, and defence.share has "
+                        f"no value for {mid}",
+                        expected=f"defence.share.{mid} or settings.{mid}.annual_demand_t",
+                    )
         out: dict[str, tuple[float, str]] = {}
         for mid in self.universe:
             if mid in self.share_ids:
                 out[mid] = (self.share_ids[mid], "user input (defence.share)")
                 if derived.get(mid, 0.0) > self.share_ids[mid] + 1e-9:
-                    col.add(f"defence.share.{mid}", f"the defence systems need "
-                            f"{derived[mid]:.3g} of baseline demand of {mid}, more than the "
-                            f"defence share {self.share_ids[mid]:g}",
-                            expected="a share covering the systems")
+                    col.add(
+                        f"defence.share.{mid}",
+                        f"the defence systems need "
+                        f"{derived[mid]:.3g} of baseline demand of {mid}, more than the "
+                        f"defence share {self.share_ids[mid]:g}",
+                        expected="a share covering the systems",
+                    )
             elif mid in derived:
                 out[mid] = (derived[mid], "defence systems x build rates / demand")
                 if derived[mid] > 1:
-                    col.add(f"defence.share.{mid}", f"the defence systems need "
-                            f"{derived[mid]:.3g} times the baseline demand of {mid}",
-                            expected="build rates and contents within the EU demand")
+                    col.add(
+                        f"defence.share.{mid}",
+                        f"the defence systems need "
+                        f"{derived[mid]:.3g} times the baseline demand of {mid}",
+                        expected="build rates and contents within the EU demand",
+                    )
         missing = [m for m in self.universe if m not in out]
         if missing and self.systems:
-            col.warnings.append("no defence share for " + ", ".join(missing[:6])
-                                + ": defence demand 0 there")
+            col.warnings.append(
+                "no defence share for " + ", ".join(missing[:6]) + ": defence demand 0 there"
+            )
         return out
 
 
@@ -696,6 +822,7 @@ def plan_frame(plan: Plan) -> pd.DataFrame:
     """Baseline table of a plan with defence shares and initial stocks."""
     frame = plan.baseline.table()
     frame["defence_share"] = [plan.defence_share.get(m, (0.0, ""))[0] for m in frame["material"]]
-    frame["stock_months"] = [float(plan.stocks.get(m, {}).get("initial", 0.0))
-                             for m in frame["material"]]
+    frame["stock_months"] = [
+        float(plan.stocks.get(m, {}).get("initial", 0.0)) for m in frame["material"]
+    ]
     return frame

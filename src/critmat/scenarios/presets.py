@@ -37,14 +37,14 @@ __all__ = ["ASSUMPTIONS", "PRESET_EVENTS", "Preset", "all_presets", "preset", "p
 
 #: Preset name -> (title, event id) of the China instruments.
 PRESET_EVENTS: dict[str, tuple[str, str]] = {
-    "china-ga-ge-2023": ("China gallium and germanium export controls (Aug 2023)",
-                         "CN-2023-23"),
+    "china-ga-ge-2023": ("China gallium and germanium export controls (Aug 2023)", "CN-2023-23"),
     "china-graphite-2023": ("China graphite export controls (Dec 2023)", "CN-2023-39"),
     "china-antimony-2024": ("China antimony export controls (Sep 2024)", "CN-2024-33"),
-    "china-rare-earths-apr-2025": ("China medium and heavy rare-earth export controls "
-                                   "(Apr 2025)", "CN-2025-18"),
-    "china-rare-earths-oct-2025": ("China rare-earth export controls (Oct 2025)",
-                                   "CN-2025-OCT"),
+    "china-rare-earths-apr-2025": (
+        "China medium and heavy rare-earth export controls (Apr 2025)",
+        "CN-2025-18",
+    ),
+    "china-rare-earths-oct-2025": ("China rare-earth export controls (Oct 2025)", "CN-2025-OCT"),
 }
 
 _HORIZON = 60
@@ -62,17 +62,34 @@ ASSUMPTIONS = [
 ]
 
 
-def _shock(exporter: str, materials: list[str], onset: float, *, severity: Any = None,
-           name: str | None = None) -> Shock:
-    return Shock.model_validate({
-        "name": name, "exporter": exporter, "material": materials, "onset": round(onset, 3),
-        "duration": {"dist": "lognormal", "median": 18, "sigma": 0.6, "low": 1,
-                     "high": _HORIZON},
-        "severity": severity if severity is not None else {"dist": "uniform", "low": 0.5,
-                                                           "high": 1.0},
-        "leakage": {"dist": "uniform", "low": 0.0, "high": 0.2},
-        "ramp": 1.0,
-    })
+def _shock(
+    exporter: str,
+    materials: list[str],
+    onset: float,
+    *,
+    severity: Any = None,
+    name: str | None = None,
+) -> Shock:
+    return Shock.model_validate(
+        {
+            "name": name,
+            "exporter": exporter,
+            "material": materials,
+            "onset": round(onset, 3),
+            "duration": {
+                "dist": "lognormal",
+                "median": 18,
+                "sigma": 0.6,
+                "low": 1,
+                "high": _HORIZON,
+            },
+            "severity": severity
+            if severity is not None
+            else {"dist": "uniform", "low": 0.5, "high": 1.0},
+            "leakage": {"dist": "uniform", "low": 0.0, "high": 0.2},
+            "ramp": 1.0,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -130,65 +147,90 @@ def all_presets(kb: KnowledgeBase) -> dict[str, Preset]:
         first = rows.iloc[0]
         announced = pd.Timestamp(first["date_announced"])
         effective = first["date_effective"]
-        onset = 0.0 if pd.isna(effective) else max(
-            0.0, (pd.Timestamp(effective) - announced).days / _DAYS_PER_MONTH)
+        onset = (
+            0.0
+            if pd.isna(effective)
+            else max(0.0, (pd.Timestamp(effective) - announced).days / _DAYS_PER_MONTH)
+        )
         citation = str(first["citation"]) if pd.notna(first["citation"]) else ""
-        others = [str(i) for i in rows["item"] if i not in set(rows.loc[rows["material"]
-                                                                       .notna(), "item"])]
-        desc = (f"{first['instrument']} ({first['issuer']}), announced "
-                f"{_date(first['date_announced'])}, effective {_date(effective) or 'n/a'}; "
-                f"scope: {first['scope']}. Status: {first['status']}.")
+        others = [
+            str(i) for i in rows["item"] if i not in set(rows.loc[rows["material"].notna(), "item"])
+        ]
+        desc = (
+            f"{first['instrument']} ({first['issuer']}), announced "
+            f"{_date(first['date_announced'])}, effective {_date(effective) or 'n/a'}; "
+            f"scope: {first['scope']}. Status: {first['status']}."
+        )
         if others:
             desc += f" Items without a raw material in the knowledge base: {'; '.join(others)}."
         sc = Scenario(
-            name=name, description=f"{title}. {desc}", horizon_months=_HORIZON,
+            name=name,
+            description=f"{title}. {desc}",
+            horizon_months=_HORIZON,
             shocks=[_shock("CHN", mats, onset, name=f"{event} CHN")],
-            event=EventRef(event_ids=[event], citation=citation,
-                           date_announced=_date(first["date_announced"]),
-                           date_effective=_date(effective),
-                           status=str(first["status"]) if pd.notna(first["status"]) else None),
-            assumptions=[f"month 0 = announcement {_date(first['date_announced'])}; onset = "
-                         f"effective date ({onset:.2f} months later, from the event record)",
-                         *ASSUMPTIONS],
+            event=EventRef(
+                event_ids=[event],
+                citation=citation,
+                date_announced=_date(first["date_announced"]),
+                date_effective=_date(effective),
+                status=str(first["status"]) if pd.notna(first["status"]) else None,
+            ),
+            assumptions=[
+                f"month 0 = announcement {_date(first['date_announced'])}; onset = "
+                f"effective date ({onset:.2f} months later, from the event record)",
+                *ASSUMPTIONS,
+            ],
         )
-        out[name] = Preset(name, title, (event,), citation, tuple(mats),
-                           EnsembleSpec(scenario=sc))
+        out[name] = Preset(name, title, (event,), citation, tuple(mats), EnsembleSpec(scenario=sc))
     china_events = [e for _, e in PRESET_EVENTS.values()]
     sc = Scenario(
         name="china-full-cut",
         description="Hypothetical: China cuts every raw material it supplies to the EU "
-                    "(every material with EU sourcing shares in the EU 2023 study), fully, "
-                    "from month 0. No such event is recorded; China's 2023-2025 instruments "
-                    f"({', '.join(china_events)}) are the context.",
+        "(every material with EU sourcing shares in the EU 2023 study), fully, "
+        "from month 0. No such event is recorded; China's 2023-2025 instruments "
+        f"({', '.join(china_events)}) are the context.",
         horizon_months=_HORIZON,
         shocks=[_shock("CHN", ["all"], 0.0, severity=1.0, name="CHN full cut")],
-        event=EventRef(kind="hypothetical", event_ids=[],
-                       citation="hypothetical; supply shares: EU 2023 CRM study "
-                                "(doi:10.2873/725585); context: " + ", ".join(china_events)),
+        event=EventRef(
+            kind="hypothetical",
+            event_ids=[],
+            citation="hypothetical; supply shares: EU 2023 CRM study "
+            "(doi:10.2873/725585); context: " + ", ".join(china_events),
+        ),
         assumptions=["severity 1 (a full cut; hypothetical)", *ASSUMPTIONS[1:]],
     )
-    out["china-full-cut"] = Preset("china-full-cut",
-                                   "Full China cut of every material (hypothetical)", (),
-                                   sc.event.citation if sc.event else "", ("all",),
-                                   EnsembleSpec(scenario=sc))
+    out["china-full-cut"] = Preset(
+        "china-full-cut",
+        "Full China cut of every material (hypothetical)",
+        (),
+        sc.event.citation if sc.event else "",
+        ("all",),
+        EnsembleSpec(scenario=sc),
+    )
     ru = ["titanium_metal", "nickel", "palladium"]
     sc = Scenario(
         name="russia-ti-ni-pd",
         description="Hypothetical: Russia cuts titanium metal, nickel and palladium to the EU "
-                    "from month 0. No Russian export-control instrument is in the knowledge "
-                    "base; titanium metal and nickel use the EU 2023 study's EU sourcing "
-                    "shares, palladium its global supply shares (no EU sourcing shares).",
+        "from month 0. No Russian export-control instrument is in the knowledge "
+        "base; titanium metal and nickel use the EU 2023 study's EU sourcing "
+        "shares, palladium its global supply shares (no EU sourcing shares).",
         horizon_months=_HORIZON,
         shocks=[_shock("RUS", ru, 0.0, severity=1.0, name="RUS cut")],
-        event=EventRef(kind="hypothetical", event_ids=[],
-                       citation="hypothetical; supply shares: EU 2023 CRM study "
-                                "(doi:10.2873/725585)"),
+        event=EventRef(
+            kind="hypothetical",
+            event_ids=[],
+            citation="hypothetical; supply shares: EU 2023 CRM study (doi:10.2873/725585)",
+        ),
         assumptions=["severity 1 (a full cut; hypothetical)", *ASSUMPTIONS[1:]],
     )
-    out["russia-ti-ni-pd"] = Preset("russia-ti-ni-pd",
-                                    "Russian cut of titanium, nickel and palladium "
-                                    "(hypothetical)", (), sc.event.citation if sc.event else "",
-                                    tuple(ru), EnsembleSpec(scenario=sc))
+    out["russia-ti-ni-pd"] = Preset(
+        "russia-ti-ni-pd",
+        "Russian cut of titanium, nickel and palladium (hypothetical)",
+        (),
+        sc.event.citation if sc.event else "",
+        tuple(ru),
+        EnsembleSpec(scenario=sc),
+    )
     return out
 
 
@@ -214,9 +256,15 @@ def preset_table(kb: KnowledgeBase) -> pd.DataFrame:
     rows = []
     for p in all_presets(kb).values():
         ev = p.spec.scenario.event
-        rows.append({"preset": p.name, "title": p.title,
-                     "event_id": ", ".join(p.event_ids) or "hypothetical",
-                     "announced": ev.date_announced if ev else None,
-                     "effective": ev.date_effective if ev else None,
-                     "materials": ", ".join(p.materials), "citation": p.citation})
+        rows.append(
+            {
+                "preset": p.name,
+                "title": p.title,
+                "event_id": ", ".join(p.event_ids) or "hypothetical",
+                "announced": ev.date_announced if ev else None,
+                "effective": ev.date_effective if ev else None,
+                "materials": ", ".join(p.materials),
+                "citation": p.citation,
+            }
+        )
     return pd.DataFrame(rows)

@@ -44,8 +44,7 @@ UNITS = {
     "p_stockout": "probability",
 }
 
-_FRAMES = ("summary", "monthly", "outcomes", "draws", "systems", "systems_outcomes",
-           "baseline")
+_FRAMES = ("summary", "monthly", "outcomes", "draws", "systems", "systems_outcomes", "baseline")
 
 
 def pct_label(q: float) -> str:
@@ -132,35 +131,53 @@ class EnsembleResult:
     def __repr__(self) -> str:
         s = self.summary
         worst = s.sort_values("shortfall_mean", ascending=False).head(3)
-        lines = [f"<EnsembleResult '{self.name}': {self.samples} scenarios x "
-                 f"{len(s)} materials x {self.spec.scenario.horizon_months} months"
-                 + (f", run {self.run_id}" if self.run_id else "") + ">"]
+        lines = [
+            f"<EnsembleResult '{self.name}': {self.samples} scenarios x "
+            f"{len(s)} materials x {self.spec.scenario.horizon_months} months"
+            + (f", run {self.run_id}" if self.run_id else "")
+            + ">"
+        ]
         for r in worst.itertuples(index=False):
-            lines.append(f"  {r.material:<16} P(shortfall) {r.p_shortfall:6.1%}  expected "
-                         f"{r.shortfall_mean:6.2f} months of demand")
+            lines.append(
+                f"  {r.material:<16} P(shortfall) {r.p_shortfall:6.1%}  expected "
+                f"{r.shortfall_mean:6.2f} months of demand"
+            )
         return "\n".join(lines)
 
 
-def _provenance(frame: pd.DataFrame, spec: EnsembleSpec, meta: dict[str, Any],
-                name: str) -> pd.DataFrame:
+def _provenance(
+    frame: pd.DataFrame, spec: EnsembleSpec, meta: dict[str, Any], name: str
+) -> pd.DataFrame:
     from critmat.provenance import Provenance, attach
 
     prov = Provenance(
-        method=f"scenario_ensemble:{name}", method_version=str(meta.get("critmat_version", "")),
+        method=f"scenario_ensemble:{name}",
+        method_version=str(meta.get("critmat_version", "")),
         dataset_version=str(meta.get("dataset_version", "")),
         dataset_hash=str(meta.get("dataset_hash", "")),
         sources=list(meta.get("sources", [])),
-        parameters={"scenario": spec.scenario.name, "samples": meta.get("samples"),
-                    "seed": spec.seed, "cvar_level": spec.cvar_level,
-                    "horizon_months": spec.scenario.horizon_months},
+        parameters={
+            "scenario": spec.scenario.name,
+            "samples": meta.get("samples"),
+            "seed": spec.seed,
+            "cvar_level": spec.cvar_level,
+            "horizon_months": spec.scenario.horizon_months,
+        },
         units={k: v for k, v in UNITS.items() if k in frame.columns or k == name},
         notes=list(meta.get("notes", [])),
     )
     return attach(frame, prov)
 
 
-def assemble(plan: Plan, spec: EnsembleSpec, draws: ShockDraws, arrays: dict[str, np.ndarray],
-             meta: dict[str, Any], *, overwrite: bool = False) -> EnsembleResult:
+def assemble(
+    plan: Plan,
+    spec: EnsembleSpec,
+    draws: ShockDraws,
+    arrays: dict[str, np.ndarray],
+    meta: dict[str, Any],
+    *,
+    overwrite: bool = False,
+) -> EnsembleResult:
     """Turn the engine's arrays into an :class:`EnsembleResult` (pure reductions).
 
     Parameters
@@ -190,8 +207,15 @@ def assemble(plan: Plan, spec: EnsembleSpec, draws: ShockDraws, arrays: dict[str
     stock0 = np.array([float(plan.stocks.get(m, {}).get("initial", 0.0)) for m in mats])
 
     cum = arrays["cum_shortfall"]
-    summary = pd.DataFrame({"material": mats, "stage": b.stage, "mix": b.mix,
-                            "stock_months": stock0, "defence_share": dshare})
+    summary = pd.DataFrame(
+        {
+            "material": mats,
+            "stage": b.stage,
+            "mix": b.mix,
+            "stock_months": stock0,
+            "defence_share": dshare,
+        }
+    )
     summary["p_shortfall"] = stats.prob_positive(cum)
     summary["shortfall_mean"] = stats.expected(cum)
     for qq, v in zip(q, stats.percentiles(cum, q), strict=True):
@@ -204,17 +228,17 @@ def assemble(plan: Plan, spec: EnsembleSpec, draws: ShockDraws, arrays: dict[str
     summary["release_mean"] = stats.expected(arrays["cum_release"])
     dcum = arrays["cum_defence_shortfall"] / np.where(dshare > 0, dshare, 1.0)
     summary["defence_shortfall_mean"] = np.where(dshare > 0, stats.expected(dcum), np.nan)
-    summary[f"defence_shortfall_cvar{al}"] = np.where(dshare > 0, stats.cvar(dcum, alpha),
-                                                      np.nan)
+    summary[f"defence_shortfall_cvar{al}"] = np.where(dshare > 0, stats.cvar(dcum, alpha), np.nan)
     so = arrays["months_to_stockout"]
     affected = np.isfinite(arrays["first_onset"])
     summary["p_stockout"] = np.mean(np.isfinite(so), axis=0)
-    for qq, v in zip((5.0, 50.0, 95.0), stats.percentiles(
-            np.where(affected, so, np.nan) if affected.any() else so, (5, 50, 95)),
-            strict=True):
+    for qq, v in zip(
+        (5.0, 50.0, 95.0),
+        stats.percentiles(np.where(affected, so, np.nan) if affected.any() else so, (5, 50, 95)),
+        strict=True,
+    ):
         summary[f"months_to_stockout_{pct_label(qq)}"] = v
-    summary["first_shortfall_p50"] = stats.percentiles(arrays["first_shortfall_month"],
-                                                       [50])[0]
+    summary["first_shortfall_p50"] = stats.percentiles(arrays["first_shortfall_month"], [50])[0]
     pk = stats.percentiles(arrays["peak_price"], [50, 95])
     summary["peak_price_p50"] = pk[0]
     summary["peak_price_p95"] = pk[1]
@@ -231,8 +255,9 @@ def assemble(plan: Plan, spec: EnsembleSpec, draws: ShockDraws, arrays: dict[str
             "variable": var,
             "mean": stats.expected(a, axis=-1).reshape(-1),
         }
-        block["prob_positive"] = (stats.prob_positive(a, axis=-1).reshape(-1)
-                                  if var == "shortfall" else np.nan)
+        block["prob_positive"] = (
+            stats.prob_positive(a, axis=-1).reshape(-1) if var == "shortfall" else np.nan
+        )
         pct = stats.percentiles(a, q, axis=-1, overwrite_input=overwrite)  # sorts a if asked
         for qq, v in zip(q, pct, strict=True):
             block[pct_label(qq)] = v.reshape(-1)
@@ -241,60 +266,84 @@ def assemble(plan: Plan, spec: EnsembleSpec, draws: ShockDraws, arrays: dict[str
 
     # per-scenario outcomes
     idx_s = np.repeat(np.arange(n), len(mats))
-    outcomes = pd.DataFrame({
-        "scenario": idx_s,
-        "material": np.tile(np.asarray(mats, dtype=object), n),
-        "cum_shortfall": cum.reshape(-1),
-        "cum_shortfall_t": (cum * monthly_t).reshape(-1),
-        "cum_defence_shortfall": arrays["cum_defence_shortfall"].reshape(-1),
-        "cum_supply_gap": arrays["cum_supply_gap"].reshape(-1),
-        "peak_shortfall": arrays["peak_shortfall"].reshape(-1),
-        "first_shortfall_month": arrays["first_shortfall_month"].reshape(-1),
-        "months_to_stockout": so.reshape(-1),
-        "peak_price": arrays["peak_price"].reshape(-1),
-        "first_onset": arrays["first_onset"].reshape(-1),
-    })
+    outcomes = pd.DataFrame(
+        {
+            "scenario": idx_s,
+            "material": np.tile(np.asarray(mats, dtype=object), n),
+            "cum_shortfall": cum.reshape(-1),
+            "cum_shortfall_t": (cum * monthly_t).reshape(-1),
+            "cum_defence_shortfall": arrays["cum_defence_shortfall"].reshape(-1),
+            "cum_supply_gap": arrays["cum_supply_gap"].reshape(-1),
+            "peak_shortfall": arrays["peak_shortfall"].reshape(-1),
+            "first_shortfall_month": arrays["first_shortfall_month"].reshape(-1),
+            "months_to_stockout": so.reshape(-1),
+            "peak_price": arrays["peak_price"].reshape(-1),
+            "first_onset": arrays["first_onset"].reshape(-1),
+        }
+    )
 
     k = len(plan.shocks)
-    draws_frame = pd.DataFrame({
-        "scenario": np.repeat(np.arange(n), k),
-        "shock": np.tile(np.arange(k), n),
-        "label": np.tile(np.asarray([s.label for s in plan.shocks], dtype=object), n),
-        "onset": draws.onset.reshape(-1), "duration": draws.duration.reshape(-1),
-        "severity": draws.severity.reshape(-1), "leakage": draws.leakage.reshape(-1),
-        "ramp": draws.ramp.reshape(-1), "occurs": draws.occurs.reshape(-1),
-    })
+    draws_frame = pd.DataFrame(
+        {
+            "scenario": np.repeat(np.arange(n), k),
+            "shock": np.tile(np.arange(k), n),
+            "label": np.tile(np.asarray([s.label for s in plan.shocks], dtype=object), n),
+            "onset": draws.onset.reshape(-1),
+            "duration": draws.duration.reshape(-1),
+            "severity": draws.severity.reshape(-1),
+            "leakage": draws.leakage.reshape(-1),
+            "ramp": draws.ramp.reshape(-1),
+            "occurs": draws.occurs.reshape(-1),
+        }
+    )
 
     names = [s[0] for s in plan.systems]
     nb = arrays["cum_systems_not_built"]
     sys_rows = []
     for j, name in enumerate(names):
         col = nb[:, j]
-        row: dict[str, Any] = {"system": name, "build_rate": plan.systems[j][1],
-                               "materials": ", ".join(plan.systems[j][2]),
-                               "p_any_not_built": float(stats.prob_positive(col)),
-                               "not_built_mean": float(stats.expected(col))}
+        row: dict[str, Any] = {
+            "system": name,
+            "build_rate": plan.systems[j][1],
+            "materials": ", ".join(plan.systems[j][2]),
+            "p_any_not_built": float(stats.prob_positive(col)),
+            "not_built_mean": float(stats.expected(col)),
+        }
         for qq, v in zip(q, stats.percentiles(col, q), strict=True):
             row[f"not_built_{pct_label(qq)}"] = float(v)
         row[f"not_built_cvar{al}"] = float(stats.cvar(col, alpha))
         row["planned"] = plan.systems[j][1] * t_len
         sys_rows.append(row)
-    systems = pd.DataFrame(sys_rows, columns=["system", "build_rate", "materials",
-                                              "p_any_not_built", "not_built_mean"]
-                           if not sys_rows else None)
-    systems_outcomes = pd.DataFrame({
-        "scenario": np.repeat(np.arange(n), len(names)),
-        "system": np.tile(np.asarray(names, dtype=object), n),
-        "not_built": nb.reshape(-1),
-    })
+    systems = pd.DataFrame(
+        sys_rows,
+        columns=["system", "build_rate", "materials", "p_any_not_built", "not_built_mean"]
+        if not sys_rows
+        else None,
+    )
+    systems_outcomes = pd.DataFrame(
+        {
+            "scenario": np.repeat(np.arange(n), len(names)),
+            "system": np.tile(np.asarray(names, dtype=object), n),
+            "not_built": nb.reshape(-1),
+        }
+    )
     base = plan.baseline.table()
     base["defence_share"] = dshare
-    base["defence_share_basis"] = [plan.defence_share.get(m, (0.0, "none given: 0"))[1]
-                                   for m in mats]
+    base["defence_share_basis"] = [
+        plan.defence_share.get(m, (0.0, "none given: 0"))[1] for m in mats
+    ]
     base["stock_months"] = stock0
-    result = EnsembleResult(spec=spec, summary=summary, monthly=monthly, outcomes=outcomes,
-                            draws=draws_frame, systems=systems,
-                            systems_outcomes=systems_outcomes, baseline=base, meta=meta)
+    result = EnsembleResult(
+        spec=spec,
+        summary=summary,
+        monthly=monthly,
+        outcomes=outcomes,
+        draws=draws_frame,
+        systems=systems,
+        systems_outcomes=systems_outcomes,
+        baseline=base,
+        meta=meta,
+    )
     for name, frame in result.frames().items():
         _provenance(frame, spec, meta, name)
     return result

@@ -66,8 +66,7 @@ def chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
     return [(a, min(a + size, n)) for a in range(0, n, size)]
 
 
-def simulate_chunks(static: StaticInputs, draws: ShockDraws, size: int
-                    ) -> dict[str, np.ndarray]:
+def simulate_chunks(static: StaticInputs, draws: ShockDraws, size: int) -> dict[str, np.ndarray]:
     """Simulate ``draws`` chunk by chunk (``size`` scenarios each) and join the results.
 
     The unit of work of a Dask task: several cache-sized chunks, so that tasks are few and
@@ -91,8 +90,9 @@ class _Arrays:
 
     def __init__(self, n: int, static: StaticInputs) -> None:
         m, t, j = static.n_materials, static.horizon, static.n_systems
-        self.data: dict[str, np.ndarray] = {v: np.empty((m, t, n), np.float32)
-                                            for v in OUTPUT_MONTHLY}
+        self.data: dict[str, np.ndarray] = {
+            v: np.empty((m, t, n), np.float32) for v in OUTPUT_MONTHLY
+        }
         for v in OUTPUT_SUMMARY:
             self.data[v] = np.empty((n, m))
         self.data["systems_not_built"] = np.empty((j, t, n), np.float32)
@@ -119,16 +119,24 @@ def _progress(enabled: bool, total: int, description: str) -> Any:
         TimeRemainingColumn,
     )
 
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("scenarios"), TimeElapsedColumn(), TimeRemainingColumn(),
-                   console=Console(stderr=True), transient=True)
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("scenarios"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     bar.start()
     bar.add_task(description, total=total)
     return bar
 
 
-def _local(static: StaticInputs, draws: ShockDraws, bounds: list[tuple[int, int]]
-           ) -> Iterator[tuple[tuple[int, int], dict[str, np.ndarray]]]:
+def _local(
+    static: StaticInputs, draws: ShockDraws, bounds: list[tuple[int, int]]
+) -> Iterator[tuple[tuple[int, int], dict[str, np.ndarray]]]:
     for a, b in bounds:
         yield (a, b), simulate(static, draws.slice(a, b))
 
@@ -136,19 +144,27 @@ def _local(static: StaticInputs, draws: ShockDraws, bounds: list[tuple[int, int]
 def _check_address(address: str) -> None:
     if address == "local" or address.startswith(_SCHEMES):
         return
-    raise DaskError(f"--dask '{address}' is not a scheduler address; expected 'local' (a "
-                    "LocalCluster on this machine) or tcp://host:port of a running "
-                    "dask.distributed scheduler")
+    raise DaskError(
+        f"--dask '{address}' is not a scheduler address; expected 'local' (a "
+        "LocalCluster on this machine) or tcp://host:port of a running "
+        "dask.distributed scheduler"
+    )
 
 
-def _dask(static: StaticInputs, draws: ShockDraws, bounds: list[tuple[int, int]],
-          target: Any, workers: int | None, info: dict[str, Any]
-          ) -> Iterator[tuple[tuple[int, int], dict[str, np.ndarray]]]:
+def _dask(
+    static: StaticInputs,
+    draws: ShockDraws,
+    bounds: list[tuple[int, int]],
+    target: Any,
+    workers: int | None,
+    info: dict[str, Any],
+) -> Iterator[tuple[tuple[int, int], dict[str, np.ndarray]]]:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - dask is a dependency
-        raise DaskError("dask.distributed is not installed; pip install "
-                        "'dask[distributed]'") from exc
+        raise DaskError(
+            "dask.distributed is not installed; pip install 'dask[distributed]'"
+        ) from exc
     owned: list[Any] = []
     try:
         if isinstance(target, Client):
@@ -161,11 +177,16 @@ def _dask(static: StaticInputs, draws: ShockDraws, bounds: list[tuple[int, int]]
             # dynamic mmap threshold: every array temporary of the engine is then mmapped
             # and unmapped (about 15x more page faults, twice the run time). Unset it for
             # the cluster critmat starts (see docs/scenarios.md for existing clusters).
-            with dask.config.set({"distributed.nanny.pre-spawn-environ."
-                                  "MALLOC_TRIM_THRESHOLD_": None}):
-                cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
-                                       processes=True, dashboard_address=":0",
-                                       silence_logs=logging.ERROR)
+            with dask.config.set(
+                {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+            ):
+                cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=logging.ERROR,
+                )
             owned.append(cluster)
             client = Client(cluster)
             owned.insert(0, client)
@@ -175,9 +196,10 @@ def _dask(static: StaticInputs, draws: ShockDraws, bounds: list[tuple[int, int]]
             try:
                 client = Client(str(target), timeout="10s")
             except (OSError, TimeoutError) as exc:
-                raise DaskError(f"cannot reach the Dask scheduler at {target}: {exc}; start "
-                                "one (dask scheduler / dask worker) or use --dask local"
-                                ) from None
+                raise DaskError(
+                    f"cannot reach the Dask scheduler at {target}: {exc}; start "
+                    "one (dask scheduler / dask worker) or use --dask local"
+                ) from None
             owned.append(client)
             info["engine"] = "dask (existing cluster)"
         info["dask_workers"] = len(client.scheduler_info().get("workers", {}))
@@ -193,8 +215,14 @@ def _dask(static: StaticInputs, draws: ShockDraws, bounds: list[tuple[int, int]]
         futures = {}
         for i in range(0, len(bounds), per_task):
             a, b = bounds[i][0], bounds[min(i + per_task, len(bounds)) - 1][1]
-            fut = client.submit(simulate_chunks, static_f, draws.slice(a, b), size, pure=False,
-                                key=f"critmat-simulate-{token}-{i}")
+            fut = client.submit(
+                simulate_chunks,
+                static_f,
+                draws.slice(a, b),
+                size,
+                pure=False,
+                key=f"critmat-simulate-{token}-{i}",
+            )
             futures[fut] = (a, b)
         for fut, res in as_completed(futures, with_results=True):
             yield futures[fut], res
@@ -203,9 +231,16 @@ def _dask(static: StaticInputs, draws: ShockDraws, bounds: list[tuple[int, int]]
             obj.close()
 
 
-def run_plan(plan: Plan, *, dask: Any = None, workers: int | None = None,
-             chunk_size: int | None = None, memory_mb: float = 64.0, progress: bool = False,
-             keep_arrays: bool = False) -> EnsembleResult:
+def run_plan(
+    plan: Plan,
+    *,
+    dask: Any = None,
+    workers: int | None = None,
+    chunk_size: int | None = None,
+    memory_mb: float = 64.0,
+    progress: bool = False,
+    keep_arrays: bool = False,
+) -> EnsembleResult:
     """Run a validated :class:`~critmat.scenarios.plan.Plan`.
 
     See :func:`run` for the parameters.
@@ -215,8 +250,9 @@ def run_plan(plan: Plan, *, dask: Any = None, workers: int | None = None,
     notes: list[str] = []
     n = spec.samples
     if not plan.scenario.uncertain and n > 1:
-        notes.append(f"no uncertain parameter: one deterministic scenario instead of {n} "
-                     "identical draws")
+        notes.append(
+            f"no uncertain parameter: one deterministic scenario instead of {n} identical draws"
+        )
         n = 1
         spec = spec.model_copy(update={"samples": 1})
     static = plan.inputs()
@@ -227,8 +263,11 @@ def run_plan(plan: Plan, *, dask: Any = None, workers: int | None = None,
     info: dict[str, Any] = {"engine": "local"}
     bar = _progress(progress, n, f"{plan.scenario.name[:40]}")
     try:
-        stream = (_local(static, draws, bounds) if dask is None
-                  else _dask(static, draws, bounds, dask, workers, info))
+        stream = (
+            _local(static, draws, bounds)
+            if dask is None
+            else _dask(static, draws, bounds, dask, workers, info)
+        )
         for (a, b), chunk in stream:
             out.put(a, b, chunk)
             if bar is not None:
@@ -243,12 +282,21 @@ def run_plan(plan: Plan, *, dask: Any = None, workers: int | None = None,
     if plan.scenario.event is not None and plan.scenario.event.event_ids:
         kb_sources.append("china_export_controls")
     meta: dict[str, Any] = {
-        "samples": n, "seed": spec.seed, "chunk_size": size, "chunks": len(bounds),
-        "materials": len(plan.materials), "horizon_months": plan.scenario.horizon_months,
-        "critmat_version": __version__, "dataset_version": plan.meta.get("dataset_version", ""),
-        "dataset_hash": plan.meta.get("dataset_hash", ""), "numpy_version": np.__version__,
-        "python_version": platform.python_version(), "simulate_s": round(sim_s, 4),
-        "warnings": list(plan.warnings), "notes": notes, "sources": kb_sources,
+        "samples": n,
+        "seed": spec.seed,
+        "chunk_size": size,
+        "chunks": len(bounds),
+        "materials": len(plan.materials),
+        "horizon_months": plan.scenario.horizon_months,
+        "critmat_version": __version__,
+        "dataset_version": plan.meta.get("dataset_version", ""),
+        "dataset_hash": plan.meta.get("dataset_hash", ""),
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+        "simulate_s": round(sim_s, 4),
+        "warnings": list(plan.warnings),
+        "notes": notes,
+        "sources": kb_sources,
         **info,
     }
     result = assemble(plan, spec, draws, out.data, meta, overwrite=not keep_arrays)
@@ -258,11 +306,20 @@ def run_plan(plan: Plan, *, dask: Any = None, workers: int | None = None,
     return result
 
 
-def run(spec: EnsembleSpec | Scenario | dict[str, Any] | Plan, kb: KnowledgeBase, *,
-        dask: Any = None, workers: int | None = None, samples: int | None = None,
-        seed: int | None = None, chunk_size: int | None = None, memory_mb: float = 64.0,
-        progress: bool = False, keep_arrays: bool = False, source: str | None = None
-        ) -> EnsembleResult:
+def run(
+    spec: EnsembleSpec | Scenario | dict[str, Any] | Plan,
+    kb: KnowledgeBase,
+    *,
+    dask: Any = None,
+    workers: int | None = None,
+    samples: int | None = None,
+    seed: int | None = None,
+    chunk_size: int | None = None,
+    memory_mb: float = 64.0,
+    progress: bool = False,
+    keep_arrays: bool = False,
+    source: str | None = None,
+) -> EnsembleResult:
     """Validate and run an ensemble.
 
     Parameters
@@ -322,5 +379,12 @@ def run(spec: EnsembleSpec | Scenario | dict[str, Any] | Plan, kb: KnowledgeBase
     if update:
         plan.spec = parse_spec({**plan.spec.model_dump(mode="json"), **update})
     plan.meta = {"dataset_version": kb.version, "dataset_hash": kb.catalog.content_hash}
-    return run_plan(plan, dask=dask, workers=workers, chunk_size=chunk_size,
-                    memory_mb=memory_mb, progress=progress, keep_arrays=keep_arrays)
+    return run_plan(
+        plan,
+        dask=dask,
+        workers=workers,
+        chunk_size=chunk_size,
+        memory_mb=memory_mb,
+        progress=progress,
+        keep_arrays=keep_arrays,
+    )

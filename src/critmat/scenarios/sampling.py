@@ -45,8 +45,14 @@ def draw(scenario: Scenario, samples: int, seed: int) -> ShockDraws:
             rng = np.random.default_rng([seed, i, j])
             out[name][:, i] = np.inf if dist is None else dist.sample(rng, samples)
         rng = np.random.default_rng([seed, i, len(PARAMETERS) - 1])
-        out["occurs"][:, i] = (rng.random(samples) < shock.probability
-                               if shock.probability < 1 else 1.0)
-    return ShockDraws(onset=out["onset"], duration=out["duration"],
-                      severity=out["severity"], leakage=out["leakage"], ramp=out["ramp"],
-                      occurs=out["occurs"].astype(bool))
+        out["occurs"][:, i] = (
+            rng.random(samples) < shock.probability if shock.probability < 1 else 1.0
+        )
+    return ShockDraws(
+        onset=out["onset"],
+        duration=out["duration"],
+        severity=out["severity"],
+        leakage=out["leakage"],
+        ramp=out["ramp"],
+        occurs=out["occurs"].astype(bool),
+    )

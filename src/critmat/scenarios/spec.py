@@ -136,23 +136,32 @@ class ScenarioSpecError(ScenarioError):
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable description of the error."""
-        return {"code": self.code, "message": self.message, "source": self.source,
-                "problems": [p.to_dict() for p in self.problems]}
+        return {
+            "code": self.code,
+            "message": self.message,
+            "source": self.source,
+            "problems": [p.to_dict() for p in self.problems],
+        }
 
 
-def _check_range(name: str, dist: _Dist, low: float | None, high: float | None,
-                 meaning: str) -> _Dist:
+def _check_range(
+    name: str, dist: _Dist, low: float | None, high: float | None, meaning: str
+) -> _Dist:
     lo, hi = dist.support()
     if low is not None and lo < low:
         if isinstance(dist, Fixed):
             raise ValueError(f"{dist.value:g} is below {low:g}; {meaning}")
-        raise ValueError(f"the {dist.dist} distribution can give values below {low:g} "
-                         f"(down to {lo:g}); {meaning}; set low: {low:g}")
+        raise ValueError(
+            f"the {dist.dist} distribution can give values below {low:g} "
+            f"(down to {lo:g}); {meaning}; set low: {low:g}"
+        )
     if high is not None and hi > high:
         if isinstance(dist, Fixed):
             raise ValueError(f"{dist.value:g} is above {high:g}; {meaning}")
-        raise ValueError(f"the {dist.dist} distribution can give values above {high:g} "
-                         f"(up to {hi:g}); {meaning}; set high: {high:g}")
+        raise ValueError(
+            f"the {dist.dist} distribution can give values above {high:g} "
+            f"(up to {hi:g}); {meaning}; set high: {high:g}"
+        )
     return dist
 
 
@@ -215,28 +224,26 @@ class Shock(BaseModel):
     @field_validator("onset")
     @classmethod
     def _onset(cls, v: _Dist) -> _Dist:
-        return _check_range("onset", v, 0.0, None,
-                            "onset is the month the cut starts, 0 or later")
+        return _check_range("onset", v, 0.0, None, "onset is the month the cut starts, 0 or later")
 
     @field_validator("duration")
     @classmethod
     def _duration(cls, v: _Dist | None) -> _Dist | None:
         if v is None:
             return v
-        return _check_range("duration", v, 0.0, None,
-                            "a duration (months) cannot be negative")
+        return _check_range("duration", v, 0.0, None, "a duration (months) cannot be negative")
 
     @field_validator("severity")
     @classmethod
     def _severity(cls, v: _Dist) -> _Dist:
-        return _check_range("severity", v, 0.0, 1.0,
-                            "severity is the share of flows cut, 0 to 1")
+        return _check_range("severity", v, 0.0, 1.0, "severity is the share of flows cut, 0 to 1")
 
     @field_validator("leakage")
     @classmethod
     def _leakage(cls, v: _Dist) -> _Dist:
-        return _check_range("leakage", v, 0.0, 1.0,
-                            "leakage is the share of cut flows re-routed, between 0 and 1")
+        return _check_range(
+            "leakage", v, 0.0, 1.0, "leakage is the share of cut flows re-routed, between 0 and 1"
+        )
 
     @field_validator("ramp")
     @classmethod
@@ -245,14 +252,20 @@ class Shock(BaseModel):
 
     def params(self) -> dict[str, _Dist | None]:
         """The uncertain-capable parameters by name."""
-        return {"onset": self.onset, "duration": self.duration, "severity": self.severity,
-                "leakage": self.leakage, "ramp": self.ramp}
+        return {
+            "onset": self.onset,
+            "duration": self.duration,
+            "severity": self.severity,
+            "leakage": self.leakage,
+            "ramp": self.ramp,
+        }
 
     @property
     def uncertain(self) -> bool:
         """Whether any parameter is a distribution or the shock may not happen."""
         return self.probability < 1 or any(
-            p is not None and p.uncertain for p in self.params().values())
+            p is not None and p.uncertain for p in self.params().values()
+        )
 
     def window(self, horizon: float) -> tuple[float, float]:
         """Earliest start and latest end the shock can have (months)."""
@@ -306,13 +319,17 @@ class StockPolicy(BaseModel):
     @model_validator(mode="after")
     def _one_of(self) -> StockPolicy:
         if (self.initial_months is None) == (self.initial_t is None):
-            raise ValueError("give exactly one of initial_months (months of baseline demand) "
-                             "and initial_t (tonnes)")
+            raise ValueError(
+                "give exactly one of initial_months (months of baseline demand) "
+                "and initial_t (tonnes)"
+            )
         if self.release_cap is not None and self.release_cap_t is not None:
             raise ValueError("give at most one of release_cap and release_cap_t")
         if self.initial_months is not None and self.reserve_months > self.initial_months:
-            raise ValueError(f"reserve_months ({self.reserve_months:g}) exceeds the stock "
-                             f"(initial_months {self.initial_months:g})")
+            raise ValueError(
+                f"reserve_months ({self.reserve_months:g}) exceeds the stock "
+                f"(initial_months {self.initial_months:g})"
+            )
         return self
 
 
@@ -362,8 +379,10 @@ class Partner(_Ramped):
     @model_validator(mode="after")
     def _one_of(self) -> Partner:
         if (self.capacity is None) == (self.capacity_t is None):
-            raise ValueError("give exactly one of capacity (share of baseline demand) and "
-                             "capacity_t (tonnes per year)")
+            raise ValueError(
+                "give exactly one of capacity (share of baseline demand) and "
+                "capacity_t (tonnes per year)"
+            )
         return self
 
 
@@ -582,8 +601,9 @@ class EnsembleSpec(BaseModel):
     samples: int = Field(default=1000, ge=1, le=10_000_000)
     seed: int = Field(default=0, ge=0, lt=2**63)
     cvar_level: float = Field(default=0.95, gt=0, lt=1)
-    percentiles: list[float] = Field(default_factory=lambda: [5.0, 25.0, 50.0, 75.0, 95.0],
-                                     min_length=1)
+    percentiles: list[float] = Field(
+        default_factory=lambda: [5.0, 25.0, 50.0, 75.0, 95.0], min_length=1
+    )
 
     @field_validator("percentiles")
     @classmethod
@@ -632,8 +652,7 @@ _MEANING = {
 }
 
 
-def _problems(exc: ValidationError, file: str | None, prefix: Sequence[Any] = ()
-              ) -> list[Problem]:
+def _problems(exc: ValidationError, file: str | None, prefix: Sequence[Any] = ()) -> list[Problem]:
     from critmat.data.names import closest
 
     out: list[Problem] = []
@@ -641,7 +660,7 @@ def _problems(exc: ValidationError, file: str | None, prefix: Sequence[Any] = ()
         loc = _loc([*prefix, *err["loc"]])
         msg = str(err["msg"])
         if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         kind = err["type"]
         value = None
         expected = None
@@ -655,7 +674,12 @@ def _problems(exc: ValidationError, file: str | None, prefix: Sequence[Any] = ()
             msg = "a distribution needs 'dist:'"
             expected = "a number or e.g. {dist: uniform, low: 0.5, high: 1}"
         elif kind == "model_attributes_type" and loc.rsplit(".", 1)[-1] in (
-                "onset", "duration", "severity", "leakage", "ramp"):
+            "onset",
+            "duration",
+            "severity",
+            "leakage",
+            "ramp",
+        ):
             msg = "not a number or a distribution"
             value = repr(err.get("input"))
             expected = "a number or e.g. {dist: lognormal, median: 18, sigma: 0.5}"
@@ -671,8 +695,16 @@ def _problems(exc: ValidationError, file: str | None, prefix: Sequence[Any] = ()
                 msg += f"; {_MEANING[field]}"
         elif "input" in err and not isinstance(err["input"], dict | list):
             value = repr(err["input"])
-        out.append(Problem(message=msg, file=file, column=loc or "(spec)", value=value,
-                           expected=expected, suggestions=suggestions))
+        out.append(
+            Problem(
+                message=msg,
+                file=file,
+                column=loc or "(spec)",
+                value=value,
+                expected=expected,
+                suggestions=suggestions,
+            )
+        )
     return out
 
 
@@ -712,9 +744,17 @@ def parse_spec(data: Any, *, source: str | None = None) -> EnsembleSpec:
     if isinstance(data, Scenario):
         return EnsembleSpec(scenario=data)
     if not isinstance(data, dict):
-        raise ScenarioSpecError([Problem("the specification must be a mapping (YAML/JSON "
-                                         "object)", file=source, column="(spec)",
-                                         value=type(data).__name__)], source=source)
+        raise ScenarioSpecError(
+            [
+                Problem(
+                    "the specification must be a mapping (YAML/JSON object)",
+                    file=source,
+                    column="(spec)",
+                    value=type(data).__name__,
+                )
+            ],
+            source=source,
+        )
     try:
         if "scenario" in data:
             return EnsembleSpec.model_validate(data)
@@ -747,14 +787,16 @@ def read_spec_file(path: str | Path) -> Any:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ScenarioSpecError([Problem(f"cannot read the file: {exc.strerror}", file=name)],
-                                source=name) from None
+        raise ScenarioSpecError(
+            [Problem(f"cannot read the file: {exc.strerror}", file=name)], source=name
+        ) from None
     if p.suffix.lower() == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ScenarioSpecError([Problem(f"invalid JSON: {exc.msg}", file=name,
-                                             row=exc.lineno)], source=name) from None
+            raise ScenarioSpecError(
+                [Problem(f"invalid JSON: {exc.msg}", file=name, row=exc.lineno)], source=name
+            ) from None
     else:
         import yaml
 
@@ -763,8 +805,10 @@ def read_spec_file(path: str | Path) -> Any:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             row = mark.line + 1 if mark is not None else None
-            raise ScenarioSpecError([Problem(f"invalid YAML: {getattr(exc, 'problem', exc)}",
-                                             file=name, row=row)], source=name) from None
+            raise ScenarioSpecError(
+                [Problem(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=name, row=row)],
+                source=name,
+            ) from None
     return data
 
 

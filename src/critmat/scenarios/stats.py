@@ -61,8 +61,9 @@ def _lerp(s: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.where(frac == 0, a, out)
 
 
-def percentiles(x: np.ndarray, q: Sequence[float], axis: int = 0, *,
-                overwrite_input: bool = False) -> np.ndarray:
+def percentiles(
+    x: np.ndarray, q: Sequence[float], axis: int = 0, *, overwrite_input: bool = False
+) -> np.ndarray:
     """Percentiles ``q`` (0-100) over ``axis``; the result has a leading ``len(q)`` axis.
 
     Linear interpolation between order statistics (numpy's default definition), except

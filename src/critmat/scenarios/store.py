@@ -34,8 +34,7 @@ from critmat.scenarios.spec import parse_spec
 
 __all__ = ["RunStore", "compare_runs"]
 
-_FRAMES = ("summary", "monthly", "outcomes", "draws", "systems", "systems_outcomes",
-           "baseline")
+_FRAMES = ("summary", "monthly", "outcomes", "draws", "systems", "systems_outcomes", "baseline")
 
 _SCHEMA = """
 create table if not exists runs (
@@ -60,9 +59,20 @@ create table if not exists runs (
 )
 """
 
-_LIST_COLUMNS = ["run_id", "created_at", "name", "samples", "seed", "horizon_months",
-                 "materials", "engine", "wall_s", "worst_material", "worst_p_shortfall",
-                 "worst_shortfall_mean"]
+_LIST_COLUMNS = [
+    "run_id",
+    "created_at",
+    "name",
+    "samples",
+    "seed",
+    "horizon_months",
+    "materials",
+    "engine",
+    "wall_s",
+    "worst_material",
+    "worst_p_shortfall",
+    "worst_shortfall_mean",
+]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -148,8 +158,11 @@ class RunStore:
             tmp = self.runs_dir / f".tmp-{run_id}"
             tmp.mkdir()
             spec_json = result.spec.model_dump_json()
-            meta = {**result.meta, "run_id": run_id,
-                    "created_at": stamp.isoformat(timespec="seconds")}
+            meta = {
+                **result.meta,
+                "run_id": run_id,
+                "created_at": stamp.isoformat(timespec="seconds"),
+            }
             meta_json = json.dumps(meta, default=str, sort_keys=True)
             (tmp / "spec.json").write_text(spec_json, encoding="utf-8")
             (tmp / "meta.json").write_text(meta_json, encoding="utf-8")
@@ -165,16 +178,26 @@ class RunStore:
             _fsync_dir(self.runs_dir)
             s = result.summary.sort_values("shortfall_mean", ascending=False)
             worst = s.iloc[0] if len(s) else None
-            row = [run_id, result.name, stamp.replace(tzinfo=None), result.samples,
-                   result.spec.seed, result.spec.scenario.horizon_months, len(result.summary),
-                   str(result.meta.get("engine", "")), float(result.meta.get("wall_s", 0.0)),
-                   str(result.meta.get("critmat_version", "")),
-                   str(result.meta.get("dataset_version", "")),
-                   str(result.meta.get("dataset_hash", "")),
-                   None if worst is None else str(worst["material"]),
-                   None if worst is None else float(worst["p_shortfall"]),
-                   None if worst is None else float(worst["shortfall_mean"]),
-                   f"runs/{run_id}", spec_json, meta_json]
+            row = [
+                run_id,
+                result.name,
+                stamp.replace(tzinfo=None),
+                result.samples,
+                result.spec.seed,
+                result.spec.scenario.horizon_months,
+                len(result.summary),
+                str(result.meta.get("engine", "")),
+                float(result.meta.get("wall_s", 0.0)),
+                str(result.meta.get("critmat_version", "")),
+                str(result.meta.get("dataset_version", "")),
+                str(result.meta.get("dataset_hash", "")),
+                None if worst is None else str(worst["material"]),
+                None if worst is None else float(worst["p_shortfall"]),
+                None if worst is None else float(worst["shortfall_mean"]),
+                f"runs/{run_id}",
+                spec_json,
+                meta_json,
+            ]
             con = self._connect(read_only=False)
             try:
                 con.execute(_SCHEMA)
@@ -245,8 +268,10 @@ class RunStore:
         if len(hits) > 1:
             from critmat.params import ParameterError
 
-            raise ParameterError(f"run id prefix '{ref}' is ambiguous: it matches "
-                                 f"{', '.join(hits[:5])}; give more characters")
+            raise ParameterError(
+                f"run id prefix '{ref}' is ambiguous: it matches "
+                f"{', '.join(hits[:5])}; give more characters"
+            )
         from critmat.data.names import closest
 
         sugg = closest(ref, ids + [str(n) for n in runs["name"].unique()])
@@ -274,22 +299,40 @@ def compare_runs(a: EnsembleResult, b: EnsembleResult) -> pd.DataFrame:
         ``material, p_shortfall_a/_b, shortfall_mean_a/_b/_delta, cvar_a/_b,
         months_to_stockout_p50_a/_b, peak_price_p50_a/_b`` over the union of materials.
     """
+
     def pick(r: EnsembleResult) -> pd.DataFrame:
         s = r.summary
         cv = next((c for c in s.columns if c.startswith("shortfall_cvar")), None)
-        out = s[["material", "p_shortfall", "shortfall_mean", "months_to_stockout_p50",
-                 "peak_price_p50"]].copy()
+        out = s[
+            [
+                "material",
+                "p_shortfall",
+                "shortfall_mean",
+                "months_to_stockout_p50",
+                "peak_price_p50",
+            ]
+        ].copy()
         out["cvar"] = s[cv] if cv else float("nan")
         return out
 
     m = pick(a).merge(pick(b), on="material", how="outer", suffixes=("_a", "_b"))
     m["shortfall_mean_delta"] = m["shortfall_mean_b"] - m["shortfall_mean_a"]
     m["p_shortfall_delta"] = m["p_shortfall_b"] - m["p_shortfall_a"]
-    cols = ["material", "p_shortfall_a", "p_shortfall_b", "p_shortfall_delta",
-            "shortfall_mean_a", "shortfall_mean_b", "shortfall_mean_delta", "cvar_a", "cvar_b",
-            "months_to_stockout_p50_a", "months_to_stockout_p50_b", "peak_price_p50_a",
-            "peak_price_p50_b"]
-    out = m[cols].sort_values("shortfall_mean_delta", key=lambda s: -s.abs(),
-                              ignore_index=True)
+    cols = [
+        "material",
+        "p_shortfall_a",
+        "p_shortfall_b",
+        "p_shortfall_delta",
+        "shortfall_mean_a",
+        "shortfall_mean_b",
+        "shortfall_mean_delta",
+        "cvar_a",
+        "cvar_b",
+        "months_to_stockout_p50_a",
+        "months_to_stockout_p50_b",
+        "peak_price_p50_a",
+        "peak_price_p50_b",
+    ]
+    out = m[cols].sort_values("shortfall_mean_delta", key=lambda s: -s.abs(), ignore_index=True)
     out.attrs["runs"] = {"a": a.run_id, "b": b.run_id}
     return out
