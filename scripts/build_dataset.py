@@ -110,10 +110,50 @@ def _field_descriptor(f: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def load_schema() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Table specs and sources: ``tables.yaml`` and ``sources.yaml`` plus the fragments.
+
+    A part of the dataset may keep its specs in ``schema/tables.d/<part>.yaml`` and its sources
+    in ``schema/sources.d/<part>.yaml`` (read in name order after the main files). A table or
+    source id defined twice is an error.
+    """
+    tables: dict[str, Any] = dict(
+        yaml.safe_load((SCHEMA_DIR / "tables.yaml").read_text(encoding="utf-8"))
+    )
+    sources: list[dict[str, Any]] = list(
+        yaml.safe_load((SCHEMA_DIR / "sources.yaml").read_text(encoding="utf-8"))
+    )
+    for path in sorted((SCHEMA_DIR / "tables.d").glob("*.yaml")):
+        for name, spec in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            if name in tables:
+                sys.exit(f"{path}: table '{name}' is already defined")
+            tables[name] = spec
+    seen = {s["name"] for s in sources}
+    for path in sorted((SCHEMA_DIR / "sources.d").glob("*.yaml")):
+        for src in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            if src["name"] in seen:
+                sys.exit(f"{path}: source '{src['name']}' is already defined")
+            seen.add(src["name"])
+            sources.append(src)
+    return tables, sources
+
+
+def part_steps() -> list[Any]:
+    """Build steps of the dataset parts in ``scripts/build_parts/`` (name order).
+
+    Each module defines ``build(b: Build) -> None``; the steps run after the core tables and
+    before the materials and alias tables (which collect every name seen by any step).
+    """
+    import importlib
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    names = sorted(p.stem for p in (ROOT / "scripts" / "build_parts").glob("[!_]*.py"))
+    return [importlib.import_module(f"build_parts.{n}").build for n in names]
+
+
 def skeleton_descriptor() -> dict[str, Any]:
     """The datapackage descriptor from tables.yaml and sources.yaml (without stats)."""
-    tables = yaml.safe_load((SCHEMA_DIR / "tables.yaml").read_text(encoding="utf-8"))
-    sources = yaml.safe_load((SCHEMA_DIR / "sources.yaml").read_text(encoding="utf-8"))
+    tables, sources = load_schema()
     by_id = {s["name"]: s for s in sources}
     resources = []
     for name, t in tables.items():
@@ -1421,6 +1461,8 @@ def main(argv: list[str] | None = None) -> int:
     build_facts(b)
     build_lists(b)
     build_defence(b)
+    for step in part_steps():
+        step(b)
     build_materials(b)
     build_aliases(b)
     for name in ("trade", "production", "usgs_mcs2026"):
