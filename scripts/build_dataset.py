@@ -1179,8 +1179,119 @@ def _per_unit_mass(unit: object) -> str | None:
     return m.group(1) if m else None
 
 
+def _codes(b: Build, text: object, where: str) -> str:
+    """Check a ';'-separated list of ISO-3 codes ('EU' allowed) and return it unchanged."""
+    if not isinstance(text, str) or not text.strip():
+        return ""
+    codes = [c.strip() for c in text.split(";") if c.strip()]
+    for c in codes:
+        if c != "EU" and b.country(c, where) != c:
+            got = b.country(c, where)
+            sys.exit(f"{where}: {c!r} is not an ISO-3 code (it resolves to {got!r})")
+    return ";".join(codes)
+
+
+#: Months per year, for rates published per month.
+_PER_YEAR = {"units per year": 1.0, "units per month": 12.0}
+
+
+def _build_rates(b: Build, systems: pd.DataFrame) -> pd.DataFrame:
+    """defence_build_rates: every published rate, plan and capacity; derived rates re-computed."""
+    read = {"dtype": str, "keep_default_na": False}
+    r = pd.read_csv(CURATION / "defence_build_rates.csv", **read).replace("", pd.NA)
+    unknown = set(r["system"]) - set(systems["system"])
+    if unknown:
+        sys.exit(f"defence_build_rates names systems not in defence_systems.csv: {sorted(unknown)}")
+    r["producer"] = [_codes(b, c, "defence_build_rates") for c in r["producer"]]
+    for row in r.itertuples(index=False):
+        planned = str(row.planned).lower() == "true"
+        if planned != str(row.measure).startswith("planned"):
+            sys.exit(
+                f"defence_build_rates {row.rate_id}: planned={row.planned} but "
+                f"measure={row.measure}"
+            )
+        if row.basis != "derived":
+            continue
+        factor = _PER_YEAR.get(str(row.value_unit))
+        if factor is None:
+            sys.exit(
+                f"defence_build_rates {row.rate_id}: cannot derive a yearly rate from "
+                f"{row.value_unit!r}"
+            )
+        pairs = ((row.value, row.units_per_year), (row.value_high, row.units_per_year_high))
+        for val, out in pairs:
+            if isinstance(val, str) and abs(float(val) * factor - float(out)) > 1e-9:
+                sys.exit(f"defence_build_rates {row.rate_id}: {out} != {val} x {factor:g}")
+    for col in ("planned", "secondary_source"):
+        r[col] = r[col].str.lower().eq("true")
+    return r
+
+
+def _intermediate_supply(b: Build) -> pd.DataFrame:
+    """Supplier mixes of intermediate stages: curated rows plus USGS MCS 2026 titanium sponge."""
+    read = {"dtype": str, "keep_default_na": False}
+    cur = pd.read_csv(CURATION / "intermediate_supply.csv", **read).replace("", pd.NA)
+    cur["material"] = [b.material(m, "intermediate_supply") for m in cur["material"]]
+    cur["country"] = [b.country(c, "intermediate_supply") for c in cur["country"]]
+    qty = pd.to_numeric(cur["quantity"])
+    tot = pd.to_numeric(cur["total"])
+    derived = cur["share_bound"].eq("derived")
+    cur["share"] = pd.to_numeric(cur["share"]).where(~derived, qty / tot)
+    cur["status"] = np.select(
+        [derived, cur["share"].notna()], ["derived", "published"], default="share_unknown"
+    )
+    cur = cur.drop(columns=["basis"])
+    # titanium sponge, all producers: USGS MCS 2026 (reference table, shares derived here)
+    usgs = pd.read_csv(
+        b.ref / "usgs-mcs2026" / "mcs2026_world_production_reserves_ext.csv", dtype=str
+    )
+    ti = usgs[usgs["material"] == "Titanium (sponge metal)"]
+    rows = []
+    for col, year, basis in (
+        ("production_2024", 2024, "reference year stated in the source"),
+        ("production_2025e", 2025, "USGS estimate for the year"),
+    ):
+        vals = pd.to_numeric(ti[col], errors="coerce")
+        world = float(vals[ti["country"] == "World total (rounded)"].iloc[0])
+        for label, q, src in zip(ti["country"], vals, ti["source"], strict=True):
+            if label == "World total (rounded)" or not q > 0:
+                continue
+            rows.append(
+                {
+                    "product": "titanium sponge",
+                    "stage": "sponge production (all producers)",
+                    "material": "titanium_metal",
+                    "country": (
+                        pd.NA if label == "Other countries" else b.country(label, "usgs_mcs2026")
+                    ),
+                    "country_label": label,
+                    "share": q / world,
+                    "share_bound": "derived",
+                    "status": "derived",
+                    "quantity": q,
+                    "quantity_unit": "t",
+                    "total": world,
+                    "year": year,
+                    "year_basis": basis,
+                    "qualification": "all grades",
+                    "secondary_source": "false",
+                    "citation": src + "; share = country production / world total (rounded)",
+                    "note": "all grades; Chinese sponge is not qualified for critical aerospace "
+                    "use (Argus 2025)",
+                    "source_id": "usgs_mcs2026",
+                }
+            )
+    out = pd.concat([cur, pd.DataFrame(rows)], ignore_index=True)
+    out["secondary_source"] = out["secondary_source"].astype(str).str.lower().eq("true")
+    keys = ["product", "stage", "year", "qualification", "source_id"]
+    total = out.groupby(keys)["share"].sum(min_count=1)
+    if (total > 1.0 + 1e-9).any():
+        sys.exit(f"intermediate_supply: shares above 1: {total[total > 1.0 + 1e-9].to_dict()}")
+    return out
+
+
 def build_defence(b: Build) -> None:
-    """Defence systems and uses (scripts/curation/defence_*.csv): checked, cited, typed."""
+    """Defence systems, uses, build rates and intermediate stages: checked, cited, typed."""
     read = {"dtype": str, "keep_default_na": False}
     systems = pd.read_csv(CURATION / "defence_systems.csv", **read).replace("", pd.NA)
     uses = pd.read_csv(CURATION / "defence_uses.csv", **read).replace("", pd.NA)
@@ -1188,9 +1299,29 @@ def build_defence(b: Build) -> None:
     systems["country"] = [
         b.country(c, "defence_systems") if isinstance(c, str) else pd.NA for c in systems["country"]
     ]
+    for col in ("producer_countries", "operator_countries"):
+        systems[col] = [_codes(b, c, f"defence_systems.{col}") or pd.NA for c in systems[col]]
     unknown = set(uses["system"].dropna()) - set(systems["system"])
     if unknown:
         sys.exit(f"defence_uses names systems missing from defence_systems.csv: {sorted(unknown)}")
+    # every system has a cited use: named, or through its system class
+    covered = set(uses["system"].dropna()) | set(uses["system_class"])
+    bare = [
+        s
+        for s, c in zip(systems["system"], systems["system_class"], strict=True)
+        if s not in covered and c not in covered
+    ]
+    if bare:
+        sys.exit(f"defence systems without any cited use (named or by class): {bare}")
+    # titanium airframes and armour are titanium metal, not the TiO2 ore
+    ore = uses[(uses["material"] == "titanium") & uses["system_class"].ne("all defence uses")]
+    if len(ore):
+        sys.exit(f"defence_uses attach system uses to titanium ore: {ore['use_id'].tolist()}")
+    # content_status must agree with the quantity (a use without a number is content_unknown)
+    has_q = uses["quantity"].notna()
+    bad = uses[has_q == uses["content_status"].eq("content_unknown")]
+    if len(bad):
+        sys.exit(f"defence_uses content_status disagrees with quantity: {bad['use_id'].tolist()}")
     # derived numbers are re-computed from their published row through the unit table
     factors = b.tables["units"].set_index("unit")["factor_to_canonical"].astype(float)
     by_id = uses.set_index("use_id")
@@ -1213,31 +1344,54 @@ def build_defence(b: Build) -> None:
     systems["rate_secondary_source"] = (
         systems["rate_secondary_source"].fillna("false").str.lower().eq("true")
     )
+    rates = _build_rates(b, systems)
     naming = (
-        uses.dropna(subset=["system"])
-        .assign(sid=uses["source_id"].str.split(";"))
+        pd.concat(
+            [
+                uses.dropna(subset=["system"])[["system", "source_id"]],
+                rates[["system", "source_id"]],
+            ]
+        )
+        .assign(sid=lambda f: f["source_id"].str.split(";"))
         .explode("sid")
         .groupby("system")["sid"]
         .agg(set)
     )
     systems["source_id"] = [
         ";".join(sorted(naming.get(sy, set()) | ({rs} if isinstance(rs, str) else set())))
+        or "critmat_curation"
         for sy, rs in zip(systems["system"], systems["rate_source_id"], strict=True)
     ]
     b.add("defence_systems", systems)
     clean = b.add("defence_uses", uses)
+    clean_rates = b.add("defence_build_rates", rates)
+    inter = b.add("intermediate_supply", _intermediate_supply(b))
     quant = clean[clean["quantity"].notna()]
     counts = quant["kind"].value_counts().to_dict()
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     b.note(
         f"defence_uses: {len(clean)} cited uses of {clean['material'].nunique()} "
         f"materials; {len(quant)} carry a number ({kinds}); "
+        f"{int(clean['content_status'].eq('content_unknown').sum())} are content_unknown; "
         f"{int(clean['secondary_source'].sum())} rows rest on secondary sources"
     )
+    european = int(systems["origin"].eq("european").sum())
     rated = systems["units_per_year"].notna().sum()
     b.note(
-        f"defence_systems: {len(systems)} systems named by the sources, {rated} with a "
-        "published build/procurement rate (US programmes)"
+        f"defence_systems: {len(systems)} systems ({european} European programmes, "
+        f"{len(systems) - european} US); {rated} carry the reference rate used by "
+        "reference_build_rates (US programme rates only)"
+    )
+    b.note(
+        f"defence_build_rates: {len(clean_rates)} rates of "
+        f"{clean_rates['system'].nunique()} systems "
+        f"({int(clean_rates['planned'].sum())} plans, labelled planned); bases: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(clean_rates["basis"].value_counts().items()))
+    )
+    b.note(
+        f"intermediate_supply: {len(inter)} supplier shares of {inter['product'].nunique()} "
+        f"intermediate products ({int(inter['status'].eq('share_unknown').sum())} named suppliers "
+        "without a published share)"
     )
 
 
