@@ -104,7 +104,7 @@ def _field_descriptor(f: dict[str, Any]) -> dict[str, Any]:
         out["format"] = "default"
     if "constraints" in f:
         out["constraints"] = dict(f["constraints"])
-    for key in ("ref", "derived", "default"):
+    for key in ("ref", "derived", "default", "list"):
         if key in f:
             out[f"critmat:{key}"] = f[key]
     return out
