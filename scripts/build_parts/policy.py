@@ -1457,7 +1457,7 @@ DOD_MATERIALS: dict[str, str | None] = {
 #: Published totals of Table 10-1 ($M) and the gap of the transcribed rows to them.
 DOD_TOTALS = (1221.41, 642.66, 578.75)
 #: The transcribed rows' with-extra-buy column exceeds 642.66 (and their reductions fall short
-#: of 578.75) by this much: reductions of one or more zero-reduction rows are missing. The
+#: of 578.75) by this much: the extra-buy values of one or more rows are mis-transcribed. The
 #: build fails if the gap changes, so a corrected file is noticed.
 DOD_KNOWN_GAP_MUSD = 352.19
 
@@ -1559,7 +1559,8 @@ def build_dod_table(b: Build) -> None:
                 "usd_per_unit": per_unit,
                 "usd_per_t": per_unit / factor if factor and not pd.isna(per_unit) else pd.NA,
                 "values_text": text,
-                "extra_buy_doubtful": (not total) and numbers["reduction_musd"] == 0,
+                # rows re-ordered or inferred from the jumbled text layer (not 'clean')
+                "extra_buy_doubtful": (not total) and not r.transcription_note.startswith("clean"),
                 "transcription_note": _na(r.transcription_note),
                 "source_id": "dod_2013_nds_requirements",
             }
@@ -1569,12 +1570,17 @@ def build_dod_table(b: Build) -> None:
     problems = check_dod_table(mats)
     if problems:
         _fail("nds_2013_shortfalls arithmetic:\n  " + "\n  ".join(problems))
+    doubtful = mats[mats["extra_buy_doubtful"]]
+    tin = float(doubtful.loc[doubtful["listed_name"] == "Tin", "base_musd"].sum())
+    others = float(doubtful["base_musd"].sum()) - tin + 3.31 + 7.16  # with the Tb/Tm pair
     b.note(
         "nds_2013_shortfalls: every row has reduction = base - with extra buy (units within 1, "
         "$M within 0.01); the base column sums to the published 1,221.41 $M; the rows' "
-        f"with-extra-buy and reduction columns miss 642.66 / 578.75 by {DOD_KNOWN_GAP_MUSD} $M "
-        f"(reductions missing from the {int(mats['extra_buy_doubtful'].sum())} zero-reduction "
-        "rows, flagged extra_buy_doubtful; only tin, 416.09 $M, is large enough alone)"
+        f"with-extra-buy and reduction columns miss 642.66 / 578.75 by {DOD_KNOWN_GAP_MUSD} $M. "
+        f"The {len(doubtful)} rows re-ordered or inferred from the jumbled text layer are "
+        f"flagged extra_buy_doubtful; apart from tin ({tin:.2f} $M base) they total "
+        f"{others:.2f} $M, less than the gap, so (if the 'clean' rows are right) the tin row's "
+        "extra-buy value is wrong"
     )
 
 
