@@ -47,7 +47,7 @@ OUT = ROOT / "src" / "critmat" / "data" / "embedded"
 REPORT = ROOT / "docs" / "data-build-report.md"
 
 #: Version of the embedded dataset (bump when the data change).
-DATASET_VERSION = "2026.11.2"
+DATASET_VERSION = "2026.12.1"
 
 #: CEPII codes whose ISO-3 in the BACI country table is not an ISO 3166 code.
 CEPII_OVERRIDES = {490: "TWN", 849: "UMI"}
@@ -104,7 +104,7 @@ def _field_descriptor(f: dict[str, Any]) -> dict[str, Any]:
         out["format"] = "default"
     if "constraints" in f:
         out["constraints"] = dict(f["constraints"])
-    for key in ("ref", "derived", "default"):
+    for key in ("ref", "derived", "default", "list"):
         if key in f:
             out[f"critmat:{key}"] = f[key]
     return out

@@ -26,6 +26,14 @@ TABLES_REQUIRED = {
     "nato_2024",
     "units",
     "hs_codes",
+    "policy_events",
+    "policy_event_materials",
+    "crma_strategic_projects",
+    "crma_project_capacities",
+    "crma_benchmarks",
+    "eu_raw_material_partnerships",
+    "nds_2013_shortfalls",
+    "stockpile_facts",
 }
 
 

@@ -40,6 +40,7 @@ class FieldSpec:
     ref: str | None = None
     derived: str | None = None
     default: Any = None
+    list_sep: str | None = None
 
     @classmethod
     def from_descriptor(cls, d: dict[str, Any]) -> FieldSpec:
@@ -59,6 +60,7 @@ class FieldSpec:
             ref=d.get("critmat:ref"),
             derived=d.get("critmat:derived"),
             default=d.get("critmat:default"),
+            list_sep=d.get("critmat:list"),
         )
 
     def expected(self) -> str:
@@ -77,7 +79,10 @@ class FieldSpec:
             parts = ["a known country (ISO-3 code, ISO-2 code or name)"]
         elif self.ref == "unit":
             parts = ["a unit of the units table (t, kg, lb, ...)"]
-        if self.enum:
+        if self.list_sep:
+            each = "one of " + ", ".join(self.enum) if self.enum else parts[0]
+            parts = [f"a '{self.list_sep}'-separated list, each item {each}"]
+        elif self.enum:
             parts.append("one of " + ", ".join(self.enum))
         if self.minimum is not None and self.maximum is not None:
             parts.append(f"between {self.minimum:g} and {self.maximum:g}")

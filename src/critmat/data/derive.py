@@ -35,11 +35,40 @@ def _wgi_scaled(frame: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
     return wgi_scaled(wgi_mean(frame))
 
 
+def _year_of_date(frame: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
+    return pd.to_datetime(frame["date"]).dt.year.astype("Int64")
+
+
+def _first_actor(frame: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
+    return frame["actors"].astype("string").str.split(";").str[0].astype("string")
+
+
+def _filled(column: pd.Series) -> pd.Series:
+    text = column.astype("string").str.strip()
+    return (text.notna() & (text != "")).astype(bool)
+
+
+def _materials_status(frame: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
+    """Status of the material columns: resolved, partial, unresolved, general or none."""
+    known = _filled(frame["materials"])
+    unknown = _filled(frame["materials_unresolved"])
+    scope = _filled(frame["material_scope"])
+    status = pd.Series("none", index=frame.index, dtype="string")
+    status[scope] = "general"
+    status[unknown] = "unresolved"
+    status[known] = "resolved"
+    status[known & unknown] = "partial"
+    return status
+
+
 DERIVATIONS: dict[str, Derivation] = {
     "unit_to_tonnes": _unit_to_tonnes,
     "pv_normalised": _pv_normalised,
     "wgi_mean": _wgi_mean,
     "wgi_scaled": _wgi_scaled,
+    "year_of_date": _year_of_date,
+    "first_actor": _first_actor,
+    "materials_status": _materials_status,
 }
 
 

@@ -55,6 +55,8 @@ def render_data_dictionary(catalog: Catalog | None = None) -> str:
                 extra.append(f"resolved as {f.ref} name")
             if f.derived:
                 extra.append(f"derived ({f.derived})")
+            if f.list_sep:
+                extra.append(f"'{f.list_sep}'-separated list")
             if f.enum:
                 extra.append("one of " + ", ".join(f.enum))
             desc = _cell(f.description) + (f" ({'; '.join(extra)})" if extra else "")

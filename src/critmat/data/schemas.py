@@ -35,7 +35,7 @@ def _checks(f: FieldSpec) -> list[Any]:
         checks.append(pa.Check.ge(f.minimum))
     if f.maximum is not None:
         checks.append(pa.Check.le(f.maximum))
-    if f.enum is not None:
+    if f.enum is not None and f.list_sep is None:  # list items are checked on import
         checks.append(pa.Check.isin(list(f.enum)))
     if f.pattern is not None:
         checks.append(pa.Check.str_matches(f.pattern))

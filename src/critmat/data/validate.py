@@ -18,7 +18,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from critmat.data.catalog import TableSpec
+from critmat.data.catalog import FieldSpec, TableSpec
 from critmat.data.derive import apply_derivations
 from critmat.data.names import CountryResolver, MaterialResolver, closest
 from critmat.data.schemas import PANDAS_DTYPES, pandera_schema
@@ -139,13 +139,65 @@ def _structure(
     return out, missing_required
 
 
+def _list_item(f: FieldSpec, item: str, ctx: ValidationContext) -> tuple[str | None, list[str]]:
+    """Canonical form of one item of a list field and suggestions when it is invalid."""
+    if f.ref == "material":
+        return ctx.materials.lookup(item), ctx.materials.suggest(item)
+    if f.ref == "country":
+        return ctx.countries.lookup(item), ctx.countries.suggest_labelled(item)
+    if f.enum is not None:
+        by_key = {v.lower(): v for v in f.enum}
+        return by_key.get(item.lower()), closest(item, list(f.enum))
+    return item, []
+
+
+def _resolve_lists(
+    frame: pd.DataFrame, spec: TableSpec, ctx: ValidationContext, col: _Collector, skip: set[str]
+) -> pd.DataFrame:
+    """Check every item of the list fields (``critmat:list``) and join canonical items.
+
+    Each item is resolved like a single value of the field (material or country name, or an
+    enum value matched case-insensitively); duplicates are dropped, order is kept.
+    """
+    out = frame
+    for f in spec.fields:
+        if f.list_sep is None or f.name in skip or f.name not in out.columns:
+            continue
+        sep = f.list_sep
+        text = out[f.name].astype("string").str.strip()
+        values: list[object] = []
+        for idx, cell in text.items():
+            if pd.isna(cell) or cell == "":
+                values.append(pd.NA)
+                continue
+            good: list[str] = []
+            for item in (i.strip() for i in str(cell).split(sep)):
+                if not item:
+                    continue
+                canon, suggestions = _list_item(f, item, ctx)
+                if canon is None:
+                    col.add(
+                        f"unknown {f.ref or 'value'} in a list",
+                        row=int(idx),
+                        column=f.name,
+                        value=item,
+                        expected=f.expected(),
+                        suggestions=tuple(suggestions),
+                    )
+                else:
+                    good.append(canon)
+            values.append(sep.join(dict.fromkeys(good)) if good else pd.NA)
+        out[f.name] = pd.Series(values, index=text.index, dtype="string")
+    return out
+
+
 def _resolve_refs(
     frame: pd.DataFrame, spec: TableSpec, ctx: ValidationContext, col: _Collector, skip: set[str]
 ) -> pd.DataFrame:
     """Replace material/country/unit names by canonical ids; report unknown names."""
     out = frame
     for f in spec.fields:
-        if f.ref is None or f.name in skip or f.name not in out.columns:
+        if f.ref is None or f.list_sep is not None or f.name in skip or f.name not in out.columns:
             continue
         raw = out[f.name]
         text = raw.astype("string").str.strip()
@@ -333,6 +385,7 @@ def validate_frame(
     if not pd.api.types.is_integer_dtype(work.index.dtype):
         work = work.reset_index(drop=True)
     work, missing = _structure(work, spec, col)
+    work = _resolve_lists(work, spec, ctx, col, missing)
     work = _resolve_refs(work, spec, ctx, col, missing)
     work = _precoerce(work, spec, col, missing)
     derived = {f.name: f.derived for f in spec.fields if f.derived}
