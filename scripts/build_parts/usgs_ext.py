@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from critmat.checks import flag_supply_shares
+from critmat.checks import eu_import_reliance, flag_supply_shares
 
 if TYPE_CHECKING:
     from build_dataset import Build
@@ -634,23 +634,6 @@ def iea_shares(b: Build) -> pd.DataFrame:
     )
 
 
-def _import_reliance(b: Build) -> pd.DataFrame:
-    p = b.tables["eu_crm_2023_parameters"]
-    return pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "material": p["material"].astype(object),
-                    "stage": stage,
-                    "import_reliance": p[f"ir_{stage}"].astype("float64"),
-                }
-            )
-            for stage in ("extraction", "processing")
-        ],
-        ignore_index=True,
-    )
-
-
 _CHECK_SOURCES = {
     "eu_sourcing_inconsistent": "eu_crm_2023_eus;eu_crm_2023_params",
     "eu_sourcing_copies_global": "eu_crm_2023_eus;eu_crm_2023_gs",
@@ -660,14 +643,17 @@ _CHECK_SOURCES = {
 def build_supply_shares(b: Build, world_ext: pd.DataFrame) -> None:
     """``supply_shares``, ``supply_checks`` and ``supply_vintages``."""
     usgs, findings = usgs_shares(b, world_ext)
-    shares = pd.concat([eu_shares(b), usgs, iea_shares(b)], ignore_index=True)
+    parts = [eu_shares(b), usgs, iea_shares(b)]
+    columns = list(parts[0].columns)
+    shares = pd.concat(  # all-empty columns (e.g. no tonnes in the EU study) left to reindex
+        [p.dropna(axis=1, how="all") for p in parts], ignore_index=True
+    ).reindex(columns=columns)
     countries = b.tables["countries"]
     eu27 = sorted(countries.loc[countries["eu27"].astype(bool), "country"])
     flagged, flags = flag_supply_shares(
         shares,
-        import_reliance=_import_reliance(b),
+        import_reliance=eu_import_reliance(b.tables["eu_crm_2023_parameters"]),
         eu_countries=eu27,
-        sum_lower_tolerance={"eu_sourcing": 0.15},
     )
     clean = b.add("supply_shares", flagged)
 

@@ -18,6 +18,7 @@ import pandas as pd
 from critmat.errors import CritmatError
 
 __all__ = [
+    "SUM_LOWER_TOLERANCE",
     "SUPPLY_CHECK_FLAGS",
     "CheckFailed",
     "CheckWarning",
@@ -28,6 +29,7 @@ __all__ = [
     "check_supply_share_sums",
     "check_units_known",
     "coverage",
+    "eu_import_reliance",
     "flag_supply_shares",
 ]
 
@@ -175,6 +177,10 @@ SUPPLY_CHECK_FLAGS: tuple[str, ...] = (
     "eu_sourcing_copies_global",
     "share_sum_deviates",
 )
+
+#: Allowed shortfall of a mix's sum below 1 in :func:`flag_supply_shares`: EU-sourcing lists
+#: of the EU 2023 tables omit countries below 1 %, so they may sum to as little as 0.85.
+SUM_LOWER_TOLERANCE: dict[str, float] = {"eu_sourcing": 0.15}
 
 _SHARE_COLUMNS: tuple[str, ...] = ("material", "stage", "mix", "country", "share")
 _FLAG_COLUMNS: tuple[str, ...] = ("mix", "flag", "observed", "reference", "tolerance", "detail")
@@ -427,6 +433,38 @@ def check_supply_share_sums(
     )
 
 
+def eu_import_reliance(parameters: pd.DataFrame) -> pd.DataFrame:
+    """EU import reliance per material and stage, long, from ``eu_crm_2023_parameters``.
+
+    Parameters
+    ----------
+    parameters
+        Columns ``material, ir_extraction, ir_processing`` (fractions), as in the
+        ``eu_crm_2023_parameters`` table (or a user's version of it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``material, stage, import_reliance`` (missing values dropped), the input of
+        :func:`check_eu_sourcing_import_reliance`.
+    """
+    _need(parameters, ("material", "ir_extraction", "ir_processing"), "eu_import_reliance")
+    out = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "material": parameters["material"].astype(object).to_numpy(),
+                    "stage": stage,
+                    "import_reliance": _floats(parameters[f"ir_{stage}"]),
+                }
+            )
+            for stage in ("extraction", "processing")
+        ],
+        ignore_index=True,
+    )
+    return out.dropna(subset=["import_reliance"]).reset_index(drop=True)
+
+
 def _mark(shares: pd.DataFrame, keys: Sequence[str], groups: pd.DataFrame, flag: str) -> np.ndarray:
     """Boolean mask of the rows of ``shares`` that belong to one of ``groups`` (on keys)."""
     if groups.empty:
@@ -434,7 +472,7 @@ def _mark(shares: pd.DataFrame, keys: Sequence[str], groups: pd.DataFrame, flag:
     left = _key_frame(shares, keys).reset_index(drop=True)
     right = _key_frame(groups, keys).drop_duplicates().assign(**{f"_{flag}": True})
     hit = left.merge(right, on=list(keys), how="left")[f"_{flag}"]
-    return hit.fillna(False).to_numpy(dtype=bool)
+    return hit.notna().to_numpy(dtype=bool)  # True where matched, NaN elsewhere
 
 
 def flag_supply_shares(
@@ -464,7 +502,9 @@ def flag_supply_shares(
         Keys of one mix; default ``vintage`` (when present), ``material``, ``stage``.
     ir_tolerance, copy_tolerance, sum_tolerance, sum_lower_tolerance
         Tolerances of :func:`check_eu_sourcing_import_reliance`,
-        :func:`check_eu_sourcing_copies_global` and :func:`check_supply_share_sums`.
+        :func:`check_eu_sourcing_copies_global` and :func:`check_supply_share_sums`;
+        ``sum_lower_tolerance=None`` means :data:`SUM_LOWER_TOLERANCE` (the dataset build's
+        setting, so a mix gets the same flags at build, on import and in a scenario).
 
     Returns
     -------
@@ -518,9 +558,8 @@ def flag_supply_shares(
             ],
         )
     )
-    sums = check_supply_share_sums(
-        shares, by=keys, tolerance=sum_tolerance, lower_tolerance=sum_lower_tolerance
-    )
+    lower = SUM_LOWER_TOLERANCE if sum_lower_tolerance is None else sum_lower_tolerance
+    sums = check_supply_share_sums(shares, by=keys, tolerance=sum_tolerance, lower_tolerance=lower)
     masks["share_sum_deviates"] |= _mark(shares, [*keys, "mix"], sums, "sum")
     found.append(
         sums[[*keys, "mix"]].assign(

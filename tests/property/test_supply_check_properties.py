@@ -73,7 +73,9 @@ def test_import_reliance_far_below_the_listed_non_eu_share_is_flagged(
     non_eu = float(eu[~s["country"].isin(EU).to_numpy()].sum())
     if non_eu - off < 0:
         return
-    ir = pd.DataFrame({"material": ["m"], "stage": ["processing"], "import_reliance": [non_eu - off]})
+    ir = pd.DataFrame(
+        {"material": ["m"], "stage": ["processing"], "import_reliance": [non_eu - off]}
+    )
     bad = check_eu_sourcing_import_reliance(s, ir, EU, tolerance=0.10)
     assert len(bad) == 1 and abs(float(bad["gap"].iloc[0]) - off) < 1e-9
 

@@ -7,12 +7,14 @@ import pandas as pd
 import pytest
 
 from critmat.checks import (
+    SUM_LOWER_TOLERANCE,
     SUPPLY_CHECK_FLAGS,
     CheckFailed,
     CheckWarning,
     check_eu_sourcing_copies_global,
     check_eu_sourcing_import_reliance,
     check_supply_share_sums,
+    eu_import_reliance,
     flag_supply_shares,
 )
 from critmat.errors import CritmatError
@@ -55,9 +57,7 @@ def germanium() -> pd.DataFrame:
 
 
 def test_import_reliance_flags_germanium_with_its_numbers() -> None:
-    bad = check_eu_sourcing_import_reliance(
-        germanium(), ir("germanium", "processing", 0.42), EU
-    )
+    bad = check_eu_sourcing_import_reliance(germanium(), ir("germanium", "processing", 0.42), EU)
     assert len(bad) == 1
     row = bad.iloc[0]
     assert row["non_eu_share"] == pytest.approx(0.92)  # CHN+RUS+JPN+USA
@@ -153,7 +153,9 @@ def test_flag_supply_shares_marks_and_never_alters() -> None:
     eu_rows = out[out["mix"] == "eu_sourcing"]
     assert (eu_rows["check_flag"] == "eu_sourcing_inconsistent;eu_sourcing_copies_global").all()
     glob = out[out["mix"] == "global"]
-    assert glob["check_flag"].iloc[0] == "basis_differs" and glob["check_flag"].iloc[1:].isna().all()
+    assert (
+        glob["check_flag"].iloc[0] == "basis_differs" and glob["check_flag"].iloc[1:].isna().all()
+    )
     assert set(flags["flag"]) == {"eu_sourcing_inconsistent", "eu_sourcing_copies_global"}
     assert set(flags["flag"]) <= set(SUPPLY_CHECK_FLAGS)
     inc = flags.set_index("flag").loc["eu_sourcing_inconsistent"]
@@ -186,10 +188,34 @@ def test_clean_mix_gets_no_flag() -> None:
             mix("nb", "processing", "eu_sourcing", {"BRA": 0.82, "CAN": 0.16, "GBR": 0.02}),
         ]
     )
-    out, flags = flag_supply_shares(
-        s, import_reliance=ir("nb", "processing", 1.0), eu_countries=EU
-    )
+    out, flags = flag_supply_shares(s, import_reliance=ir("nb", "processing", 1.0), eu_countries=EU)
     assert flags.empty and out["check_flag"].isna().all()
     assert list(flags.columns) == [
         "material", "stage", "mix", "flag", "observed", "reference", "tolerance", "detail",
     ]  # fmt: skip
+
+
+def test_eu_import_reliance_long_and_the_default_lower_tolerance() -> None:
+    params = pd.DataFrame(
+        {"material": ["a", "b"], "ir_extraction": [0.9, None], "ir_processing": [0.2, 0.5]}
+    )
+    long = eu_import_reliance(params)
+    assert list(zip(long["material"], long["stage"], long["import_reliance"], strict=True)) == [
+        ("a", "extraction", 0.9),
+        ("a", "processing", 0.2),
+        ("b", "processing", 0.5),
+    ]
+    with pytest.raises(CritmatError, match="ir_processing"):
+        eu_import_reliance(params.drop(columns="ir_processing"))
+    # EU-sourcing lists omit countries below 1 %: 0.88 passes, 0.80 is flagged; a global mix
+    # keeps the +-5 % band
+    s = pd.concat(
+        [
+            mix("a", "extraction", "eu_sourcing", {"AUS": 0.5, "CHL": 0.38}),
+            mix("b", "extraction", "eu_sourcing", {"AUS": 0.5, "CHL": 0.30}),
+            mix("c", "extraction", "global", {"AUS": 0.5, "CHL": 0.38}),
+        ]
+    )
+    _, flags = flag_supply_shares(s)
+    assert set(flags["material"]) == {"b", "c"} and set(flags["flag"]) == {"share_sum_deviates"}
+    assert SUM_LOWER_TOLERANCE == {"eu_sourcing": 0.15}
