@@ -26,6 +26,15 @@ TABLES_REQUIRED = {
     "nato_2024",
     "units",
     "hs_codes",
+    "usgs_mcs2026_ext",
+    "usgs_mcs2026_salient_ext",
+    "usgs_mcs2026_import_sources_ext",
+    "supply_shares",
+    "supply_vintages",
+    "supply_checks",
+    "prices",
+    "price_units",
+    "fx_rates",
 }
 
 
