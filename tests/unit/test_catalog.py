@@ -34,6 +34,15 @@ TABLES_REQUIRED = {
     "eu_raw_material_partnerships",
     "nds_2013_shortfalls",
     "stockpile_facts",
+    "usgs_mcs2026_ext",
+    "usgs_mcs2026_salient_ext",
+    "usgs_mcs2026_import_sources_ext",
+    "supply_shares",
+    "supply_vintages",
+    "supply_checks",
+    "prices",
+    "price_units",
+    "fx_rates",
 }
 
 
