@@ -32,11 +32,11 @@ from importlib import import_module
 from typing import Any
 
 __all__ = [
+    "BlockSubproblem",
     "Candidate",
     "Frontier",
     "Lever",
     "MaterialParameters",
-    "MaterialSubproblem",
     "OptimizeError",
     "PolicyComparison",
     "ReshoringProject",
@@ -89,7 +89,7 @@ _WHERE = {
     "efficient_frontier": "critmat.optimize.frontier",
     "PolicyComparison": "critmat.optimize.policies",
     "reference_policies": "critmat.optimize.policies",
-    "MaterialSubproblem": "critmat.optimize.decompose",
+    "BlockSubproblem": "critmat.optimize.decompose",
     "solve_decomposed": "critmat.optimize.decompose",
     "Candidate": "critmat.optimize.sourcing",
     "SourcingInfeasibleError": "critmat.optimize.sourcing",

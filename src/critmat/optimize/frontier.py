@@ -10,6 +10,7 @@ end of the bracket, optionally refined by bisection).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +18,21 @@ import numpy as np
 import pandas as pd
 
 from critmat._version import __version__
+from critmat.optimize._solver import (
+    OptimizeError,
+    SolverReport,
+    SolveStatus,
+    raise_for_status,
+    run_highs,
+)
 from critmat.optimize.scenario_set import ScenarioSet
 from critmat.optimize.stockpile import (
     StockpileOptions,
+    StockpileProblem,
     StockpileResult,
     build_model,
     prepare,
+    result_from_stock,
     solve,
 )
 from critmat.provenance import Provenance, attach
@@ -52,11 +62,76 @@ class Frontier:
     entry: pd.DataFrame
 
 
-def _solve_at(prob_args: dict[str, Any], budget: float) -> StockpileResult:
-    opts: StockpileOptions = prob_args["options"]
-    options = StockpileOptions(**{**opts.model_dump(), "budget_eur": float(budget)})
-    model = build_model(prob_args["scenarios"], prob_args["parameters"], options)
-    return solve(model, threads=prob_args.get("threads"))
+class _BudgetSweep:
+    """One LP with a budget row, re-solved warm in HiGHS for each budget (row bound change)."""
+
+    def __init__(self, prob: StockpileProblem, threads: int | None) -> None:
+        floor = float(prob.min_cover_t @ prob.params.price)
+        opts = StockpileOptions(**{**prob.options.model_dump(), "budget_eur": floor})
+        self.prob = StockpileProblem(
+            prob.scenarios, prob.params, opts, prob.formulation, prob.min_cover_t, prob.notes
+        )
+        self.model = build_model(self.prob)
+        self.report = run_highs(self.model, threads=threads)
+        raise_for_status(self.report.status, "stockpile LP (frontier)")
+        solver = self.model.solver
+        if solver is None:  # pragma: no cover - linopy keeps the solver after solve()
+            raise OptimizeError("linopy did not keep the HiGHS instance after solving")
+        self.highs = solver.solver_model
+        vlabels = np.asarray(self.model.matrices.vlabels)
+        clabels = np.asarray(self.model.matrices.clabels)
+        stock = np.ravel(self.model.variables["stock"].labels.values)
+        self.cols = np.array([int(np.flatnonzero(vlabels == lab)[0]) for lab in stock])
+        lab = int(np.ravel(self.model.constraints["budget"].labels.values)[0])
+        self.row = int(np.flatnonzero(clabels == lab)[0])
+
+    def solve(self, budget: float) -> StockpileResult:
+        import highspy
+
+        self.highs.changeRowBounds(self.row, -highspy.kHighsInf, float(budget))
+        start = time.perf_counter()
+        self.highs.run()
+        elapsed = time.perf_counter() - start
+        status = SolveStatus.OPTIMAL
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            status = SolveStatus.from_linopy(
+                self.highs.modelStatusToString(self.highs.getModelStatus()).lower()
+            )
+            raise_for_status(status, f"stockpile LP at a budget of {budget:,.0f} EUR")
+        sol = self.highs.getSolution()
+        x = np.maximum(np.asarray(sol.col_value)[self.cols], 0.0)
+        dual = max(-float(np.asarray(sol.row_dual)[self.row]), 0.0)
+        opts = StockpileOptions(**{**self.prob.options.model_dump(), "budget_eur": float(budget)})
+        prob = StockpileProblem(
+            self.prob.scenarios,
+            self.prob.params,
+            opts,
+            self.prob.formulation,
+            self.prob.min_cover_t,
+            self.prob.notes,
+        )
+        report = SolverReport(
+            solver_version=self.report.solver_version,
+            status=status,
+            termination=str(status),
+            solve_s=round(elapsed, 4),
+            n_variables=self.report.n_variables,
+            n_constraints=self.report.n_constraints,
+            n_nonzeros=self.report.n_nonzeros,
+            notes=["warm re-solve with a new budget"],
+        )
+        sp = pd.DataFrame(
+            {
+                "constraint": pd.array(["budget"], dtype="string"),
+                "material": pd.array(["(all)"], dtype="string"),
+                "value": np.array([dual]),
+                "unit": pd.array(["EUR per EUR of budget"], dtype="string"),
+                "meaning": pd.array(
+                    ["objective saved by one more euro of purchase budget"], dtype="string"
+                ),
+            }
+        )
+        return result_from_stock(prob, x, status=status, report=report, shadow_prices=sp)
 
 
 def efficient_frontier(
@@ -93,9 +168,8 @@ def efficient_frontier(
         opts = StockpileOptions(**{**opts.model_dump(), **overrides})
     opts = StockpileOptions(**{**opts.model_dump(), "budget_eur": None})
     prob = prepare(scenarios, parameters, opts)
-    args = {"scenarios": prob.scenarios, "parameters": prob.params, "options": opts}
-    args["threads"] = threads
     free = solve(build_model(prob), threads=threads)
+    sweep = _BudgetSweep(prob, threads)
     top = float(free.totals["purchase_cost_eur"])
     floor = float((prob.min_cover_t * prob.params.price).sum())
     if budgets is None:
@@ -108,7 +182,7 @@ def efficient_frontier(
             raise ValueError("budgets must be >= 0")
     results: list[tuple[float, StockpileResult]] = []
     for b in grid:
-        res = free if b >= top * (1 + 1e-12) and budgets is None else _solve_at(args, b)
+        res = free if b >= top * (1 + 1e-12) and budgets is None else sweep.solve(b)
         results.append((float(b), res))
     mats = list(prob.scenarios.materials)
     rows = []
@@ -158,7 +232,7 @@ def efficient_frontier(
             step = refine_tol * max(float(grid[-1]), 1.0)
             while hi - lo > step:
                 mid = 0.5 * (lo + hi)
-                if _solve_at(args, mid).allocation["stock_t"].iloc[j] > tol:
+                if sweep.solve(mid).allocation["stock_t"].iloc[j] > tol:
                     hi = mid
                 else:
                     lo = mid

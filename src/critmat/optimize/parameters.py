@@ -172,7 +172,7 @@ class ResolvedParameters:
         demand = np.where(fill, monthly * 12.0, self.annual_demand)
         table = self.table.copy()
         table["annual_demand_t"] = demand
-        basis = table["annual_demand_basis"].astype(object).to_numpy()
+        basis = np.array(table["annual_demand_basis"].astype(object).tolist(), dtype=object)
         basis[fill] = f"scenario baseline ({source})"
         table["annual_demand_basis"] = pd.array(basis.tolist(), dtype="string")
         return replace(self, annual_demand=demand, table=table)
