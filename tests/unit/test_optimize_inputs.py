@@ -178,3 +178,43 @@ def test_select_truncate_and_names() -> None:
         sc.truncate(4)
     with pytest.raises(KeyError, match="did you mean 'ga'"):
         sc.index("gaa")
+
+
+def test_from_plan_on_the_knowledge_base(kb: object) -> None:
+    """A scenario spec on the knowledge base -> gaps in tonnes -> a stock decision."""
+    from critmat.scenarios.plan import validate
+
+    spec = {
+        "scenario": {
+            "name": "ga cut",
+            "horizon_months": 24,
+            "shocks": [
+                {
+                    "exporter": "CHN",
+                    "material": ["gallium", "germanium"],
+                    "onset": 2,
+                    "duration": {"dist": "uniform", "low": 3, "high": 12},
+                    "severity": {"dist": "uniform", "low": 0.5, "high": 1.0},
+                }
+            ],
+            "settings": {"gallium": {"annual_demand_t": 60.0}},
+        },
+        "samples": 40,
+        "seed": 3,
+    }
+    plan = validate(spec, kb)  # type: ignore[arg-type]
+    demand = dict(zip(plan.materials, plan.baseline.annual_demand_t, strict=True))
+    if not np.isfinite(demand["germanium"]):
+        with pytest.raises(OptimizeError, match="not known for germanium"):
+            ScenarioSet.from_plan(plan)
+    sc = ScenarioSet.from_plan(plan, drop_missing_tonnes=True)
+    assert "gallium" in sc.materials and sc.n_scenarios == 40 and sc.horizon == 24
+    assert sc.source == "plan:ga cut"
+    g = sc.index("gallium")
+    assert sc.monthly_demand_t[g] == pytest.approx(5.0)
+    assert sc.gap_t[:, g, :2].max() == 0.0  # nothing before the onset
+    assert sc.gap_t[:, g, :].sum() > 0
+    res = optimize_stockpile(
+        sc, [{"material": m, "price_eur_t": 500_000.0, "priority_weight": 5} for m in sc.materials]
+    )
+    assert res.ok and np.isfinite(res.allocation["months_of_demand"]).all()

@@ -152,10 +152,10 @@ def test_lever_errors() -> None:
     no_demand = [{k: v for k, v in PAR[0].items() if k != "annual_demand_t"}]
     with pytest.raises(OptimizeError, match="needs the monthly demand"):
         evaluate_levers(scen(), no_demand, [LEVERS[3]])
-    from pydantic import ValidationError
-
-    with pytest.raises(ValidationError):
+    with pytest.raises(OptimizeError, match=r"invalid levers: levers\[0\].*kinds: stock"):
         evaluate_levers(scen(), PAR, [{"kind": "magic", "name": "m", "material": "x"}])
+    with pytest.raises(OptimizeError, match=r"levers\[0.partner.capacity_t_yr\]"):
+        evaluate_levers(scen(), PAR, [{"kind": "partner", "name": "p", "material": "x"}])
 
 
 def test_ramp_window() -> None:

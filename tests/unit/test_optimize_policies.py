@@ -144,3 +144,15 @@ def test_frontier_default_grid_and_refined_entry() -> None:
     # A enters once B's first block (1.0 M EUR) is bought
     assert e.loc["A", "enters_at_budget_eur"] == pytest.approx(1e6, abs=5e6 * 1e-4 + 1)
     assert e.loc["B", "enters_at_budget_eur"] > 0
+
+
+def test_frontier_under_cvar_is_monotone_and_matches_single_solves() -> None:
+    budgets = [0.0, 1.3e6, 3.3e6, 4.7e6]  # away from breakpoints (duals unique)
+    f = efficient_frontier(hand(), HAND, objective="cvar", alpha=0.9, budgets=budgets)
+    obj = f.points["objective_eur"].to_numpy()
+    assert np.all(np.diff(obj) <= 1e-6)
+    one = optimize_stockpile(hand(), HAND, objective="cvar", alpha=0.9, budget_eur=3.3e6)
+    assert obj[2] == pytest.approx(one.objective_eur, rel=1e-9)
+    assert f.points["budget_shadow_price"].iloc[2] == pytest.approx(
+        one.budget_shadow_price(), rel=1e-6
+    )

@@ -292,6 +292,13 @@ def test_status_enum_maps_linopy_conditions() -> None:
     assert str(SolveStatus.OPTIMAL) == "optimal"
 
 
+def test_bad_options_are_input_errors() -> None:
+    with pytest.raises(OptimizeError, match=r"invalid stockpile options: alpha.*got 1\.5"):
+        optimize_stockpile(hand_scenarios(), HAND, objective="cvar", alpha=1.5)
+    with pytest.raises(OptimizeError, match="objective"):
+        optimize_stockpile(hand_scenarios(), HAND, objective="mean")
+
+
 def test_missing_parameters_name_the_material() -> None:
     with pytest.raises(UnknownNameError, match=r"unknown material 'B'.*price_eur_t"):
         optimize_stockpile(hand_scenarios(), HAND[:1])

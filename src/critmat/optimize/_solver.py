@@ -15,9 +15,14 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from critmat.errors import CritmatError, InfeasibleError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+_M = TypeVar("_M", bound="BaseModel")
 
 __all__ = [
     "OptimizeError",
@@ -25,6 +30,7 @@ __all__ = [
     "SolverReport",
     "raise_for_status",
     "run_highs",
+    "validated",
 ]
 
 
@@ -32,6 +38,26 @@ class OptimizeError(CritmatError, ValueError):
     """The inputs of a decision model are invalid (what, where, what would be valid)."""
 
     code = "optimize_invalid"
+
+
+def validated(model: type[_M], data: Any, what: str) -> _M:
+    """Build a pydantic ``model`` from ``data``; a validation error becomes an OptimizeError.
+
+    The message lists every field with what is wrong and the value given, so that faces
+    (CLI, API) report it like any other critmat input error.
+    """
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err.get("loc", ())) or "(input)"
+            value = err.get("input")
+            shown = "" if isinstance(value, dict) else f" (got {value!r})"
+            parts.append(f"{loc}: {err.get('msg', 'invalid')}{shown}")
+        raise OptimizeError(f"invalid {what}: " + "; ".join(parts)) from None
 
 
 class SolveStatus(StrEnum):

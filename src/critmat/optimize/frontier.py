@@ -24,6 +24,7 @@ from critmat.optimize._solver import (
     SolveStatus,
     raise_for_status,
     run_highs,
+    validated,
 )
 from critmat.optimize.scenario_set import ScenarioSet
 from critmat.optimize.stockpile import (
@@ -164,9 +165,9 @@ def efficient_frontier(
         HiGHS threads.
     """
     opts = options or StockpileOptions()
-    if overrides:
-        opts = StockpileOptions(**{**opts.model_dump(), **overrides})
-    opts = StockpileOptions(**{**opts.model_dump(), "budget_eur": None})
+    opts = validated(
+        StockpileOptions, {**opts.model_dump(), **overrides, "budget_eur": None}, "options"
+    )
     prob = prepare(scenarios, parameters, opts)
     free = solve(build_model(prob), threads=threads)
     sweep = _BudgetSweep(prob, threads)

@@ -37,7 +37,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from critmat._version import __version__
-from critmat.optimize._solver import OptimizeError
+from critmat.optimize._solver import OptimizeError, validated
 from critmat.optimize.evaluate import cvar_weighted, greedy_release
 from critmat.optimize.parameters import ResolvedParameters, resolve_parameters
 from critmat.optimize.scenario_set import ScenarioSet
@@ -160,14 +160,33 @@ def _is_nan(value: Any) -> bool:
 
 
 def parse_levers(data: Any) -> list[StockLever | SupplyLever | RestraintLever]:
-    """Validate a list of lever records (dicts with ``kind``) or lever models."""
+    """Validate a list of lever records (dicts with ``kind``) or lever models.
+
+    Raises
+    ------
+    critmat.optimize.OptimizeError
+        Naming each lever (by position) and field that is invalid.
+    """
+    from pydantic import ValidationError
+
     if isinstance(data, pd.DataFrame):
-        recs = [
+        recs: list[Any] = [
             {k: v for k, v in r.items() if not (v is None or v is pd.NA or _is_nan(v))}
             for r in data.to_dict(orient="records")
         ]
+    else:
+        recs = list(data)
+    try:
         return list(_LEVERS.validate_python(recs))
-    return list(_LEVERS.validate_python(list(data)))
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err.get("loc", ()))
+            parts.append(f"levers[{loc}]: {err.get('msg', 'invalid')}")
+        raise OptimizeError(
+            "invalid levers: " + "; ".join(parts) + " (kinds: stock, partner, reshoring, "
+            "recycling, substitution, restraint)"
+        ) from None
 
 
 class ReshoringProject(BaseModel):
@@ -553,7 +572,10 @@ def evaluate_reshoring(
     to the CRMA 2030 benchmark of its stage (10 % extraction, 40 % processing, 25 %
     recycling). The EU's current ratio comes from the knowledge base (wiring).
     """
-    projs = [p if isinstance(p, ReshoringProject) else ReshoringProject(**p) for p in projects]
+    projs = [
+        p if isinstance(p, ReshoringProject) else validated(ReshoringProject, p, "project")
+        for p in projects
+    ]
     frame = evaluate_levers(
         scenarios,
         parameters,

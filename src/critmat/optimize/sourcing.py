@@ -59,6 +59,7 @@ from critmat.optimize._solver import (
     SolveStatus,
     raise_for_status,
     run_highs,
+    validated,
 )
 from critmat.provenance import Provenance, attach
 
@@ -535,9 +536,11 @@ def optimize_sourcing(
         The demand cannot be met; the message names the binding constraints.
     """
     if options is None:
-        options = SourcingOptions(**overrides)
+        options = validated(SourcingOptions, overrides, "sourcing options")
     elif overrides:
-        options = SourcingOptions(**{**options.model_dump(), **overrides})
+        options = validated(
+            SourcingOptions, {**options.model_dump(), **overrides}, "sourcing options"
+        )
     opts = options
     if opts.objective == "risk_adjusted" and opts.loss_eur_t is None:
         raise OptimizeError(

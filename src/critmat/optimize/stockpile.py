@@ -53,6 +53,7 @@ from critmat.optimize._solver import (
     SolveStatus,
     raise_for_status,
     run_highs,
+    validated,
 )
 from critmat.optimize.evaluate import StockOutcome, evaluate_stock
 from critmat.optimize.parameters import ResolvedParameters, resolve_parameters
@@ -177,7 +178,7 @@ def prepare(
     """
     opts = options or StockpileOptions()
     if overrides:  # validated like the model itself
-        opts = StockpileOptions(**{**opts.model_dump(), **overrides})
+        opts = validated(StockpileOptions, {**opts.model_dump(), **overrides}, "stockpile options")
     sc = scenarios.truncate(opts.horizon_months) if opts.horizon_months else scenarios
     params = resolve_parameters(parameters, sc.materials).with_demand(
         sc.monthly_demand_t, sc.source
