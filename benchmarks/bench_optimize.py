@@ -137,6 +137,7 @@ def child(case: str, data: str, budget: float) -> dict[str, Any]:
         subs = res.report.details["subproblems"]
         out["largest_subproblem_vars"] = max(s["n_variables"] for s in subs)
         out["subproblem_build_s"] = sum(s["build_s"] for s in subs)
+        out["worker_peak_rss_mb"] = max(s["process_peak_rss_mb"] for s in subs)
         out["note"] = res.report.notes[0]
     else:
         form = "aggregate" if case.startswith("aggregate") else "monthly"
@@ -243,7 +244,8 @@ def main() -> None:
         if "note" in r:  # decomposed
             print(
                 f"      {r['note']}; largest subproblem {r['largest_subproblem_vars']:,} "
-                f"variables; HiGHS set-up of the subproblems {r['subproblem_build_s']:.1f} s"
+                f"variables; HiGHS set-up of the subproblems {r['subproblem_build_s']:.1f} s; "
+                f"peak of the process holding them {r['worker_peak_rss_mb']:,.0f} MB"
             )
 
     print(

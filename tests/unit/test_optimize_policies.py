@@ -156,3 +156,12 @@ def test_frontier_under_cvar_is_monotone_and_matches_single_solves() -> None:
     assert f.points["budget_shadow_price"].iloc[2] == pytest.approx(
         one.budget_shadow_price(), rel=1e-6
     )
+
+
+def test_frontier_budget_below_the_required_cover() -> None:
+    from critmat.optimize import OptimizeError
+
+    with pytest.raises(OptimizeError, match="at least the cost of the required cover"):
+        efficient_frontier(hand(), HAND, min_cover_months=1.0, budgets=[0.0, 5e6])
+    f = efficient_frontier(hand(), HAND, min_cover_months=1.0, points=3)
+    assert f.points["budget_eur"].iloc[0] == pytest.approx(100 * 10_000 + 50 * 20_000)

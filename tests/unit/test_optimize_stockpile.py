@@ -360,3 +360,22 @@ def test_each_cvar_scope_is_optimal_for_its_own_objective() -> None:
     )
     # the sum of per-material CVaRs bounds the portfolio CVaR from above (subadditivity)
     assert port.totals["objective_cvar_eur"] <= port.totals["objective_cvar_material_eur"] + 1e-6
+
+
+def test_solving_prints_nothing(tmp_path: object) -> None:
+    """HiGHS prints a banner to stdout once per process; critmat swallows it (JSON faces)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from critmat.optimize import ScenarioSet, optimize_stockpile\n"
+        "sc = ScenarioSet.from_arrays(np.array([[[0.0]], [[10.0]]]), materials=['x'])\n"
+        "r = optimize_stockpile(sc, [{'material': 'x', 'price_eur_t': 1.0,"
+        " 'shortage_cost_eur_t': 5.0}])\n"
+        "import json; print(json.dumps({'stock': float(r.stock['x'])}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert proc.stdout.strip() == '{"stock": 10.0}'

@@ -275,7 +275,20 @@ class BlockSubproblem:
             "solve_s": round(self.solve_s, 4),
             "solves": self.solves,
             "cached": self.cached,
+            "process_peak_rss_mb": _peak_rss_mb(),
         }
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process (MB; Linux ``VmHWM``, NaN elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:  # noqa: PTH123
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
 
 
 class SubproblemGroup:

@@ -175,12 +175,15 @@ def efficient_frontier(
     floor = float((prob.min_cover_t * prob.params.price).sum())
     if budgets is None:
         if points < 2:
-            raise ValueError("points must be >= 2")
-        grid = np.linspace(floor, max(top, floor), points)
+            raise OptimizeError(f"points must be >= 2 (got {points})")
+        grid = np.unique(np.linspace(floor, max(top, floor), points))
     else:
         grid = np.unique(np.asarray(budgets, dtype=np.float64))
-        if (grid < 0).any():
-            raise ValueError("budgets must be >= 0")
+        if not np.isfinite(grid).all() or (grid < floor * (1 - 1e-9)).any():
+            raise OptimizeError(
+                f"budgets must be finite and at least the cost of the required cover "
+                f"({floor:,.0f} EUR); got {grid.min():,.0f} EUR"
+            )
     results: list[tuple[float, StockpileResult]] = []
     for b in grid:
         res = free if b >= top * (1 + 1e-12) and budgets is None else sweep.solve(b)
