@@ -278,6 +278,10 @@ def test_non_optimal_status_raises_or_is_returned() -> None:
     assert res.status in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED)
     assert not res.ok
     assert set(res.allocation["status"]) == {str(res.status)}
+    # no solution: the figures after purchase are unknown (NaN), never a silent 0
+    assert res.allocation["stock_t"].isna().all()
+    assert res.allocation["expected_shortfall_t_after"].isna().all()
+    assert res.allocation["expected_shortfall_t_before"].notna().all()
     with pytest.raises(InfeasibleError):
         res.raise_for_status()
 

@@ -609,7 +609,17 @@ def solve(
             model=model,
             extra_notes=[f"not optimal: solver status '{status}'"],
         )
-        res.allocation["stock_t"] = x
+        if np.isnan(x).any():  # no solution to show: every figure after purchase is unknown
+            after = [
+                c
+                for c in res.allocation.columns
+                if c not in ("material", "status", "rank")
+                and not c.endswith("_before")
+                and res.allocation[c].dtype.kind == "f"
+            ]
+            res.allocation[after] = np.nan
+            res.allocation["rank"] = pd.array([pd.NA] * len(x), dtype="Int64")
+            res.objective_eur = float("nan")
         return res
     x = np.asarray(model.variables["stock"].solution.values, dtype=np.float64)
     x = np.maximum(np.nan_to_num(x), 0.0)
