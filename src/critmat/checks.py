@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from critmat.errors import CritmatError
+from critmat.errors import CheckFailed, CheckWarning
 
 __all__ = [
     "CheckFailed",
@@ -25,16 +25,6 @@ __all__ = [
     "check_units_known",
     "coverage",
 ]
-
-
-class CheckFailed(CritmatError, AssertionError):
-    """An invariant does not hold (strict mode)."""
-
-    code = "check_failed"
-
-
-class CheckWarning(UserWarning):
-    """An invariant does not hold (warn mode)."""
 
 
 def _report(name: str, violations: pd.DataFrame, strict: bool, detail: str) -> pd.DataFrame:

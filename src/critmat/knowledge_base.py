@@ -448,8 +448,7 @@ class KnowledgeBase:
         if vintage is not None:
             known = sorted(frame["vintage"].dropna().unique()) if len(frame) else []
             if vintage not in known and known:
-                from critmat.data.names import closest
-                from critmat.errors import UnknownNameError
+                from critmat.errors import UnknownNameError, closest
 
                 raise UnknownNameError("vintage", vintage, suggestions=closest(vintage, known))
             frame = frame[frame["vintage"] == vintage].reset_index(drop=True)

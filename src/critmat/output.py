@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from critmat.errors import CritmatError
+from critmat.errors import OutputError, closest
 from critmat.provenance import provenance_of
 
 __all__ = ["FORMATS", "OutputError", "format_number", "infer_format", "render_table", "write_frame"]
@@ -31,18 +31,10 @@ _BY_SUFFIX = {
 }
 
 
-class OutputError(CritmatError, ValueError):
-    """An output format or destination is not usable."""
-
-    code = "bad_output"
-
-
 def infer_format(fmt: str | None, out: Path | None) -> str:
     """Return the output format: the one given, else from ``out``'s suffix, else ``table``."""
     if fmt:
         if fmt not in FORMATS:
-            from critmat.data.names import closest
-
             hint = closest(fmt, list(FORMATS))
             raise OutputError(
                 f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}"

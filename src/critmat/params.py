@@ -18,17 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from critmat.errors import CritmatError
+from critmat.errors import ParameterError
 
 __all__ = ["ParameterError", "Selection", "is_all", "parse_years", "split_list"]
 
 Selection = str | Iterable[str] | None
-
-
-class ParameterError(CritmatError, ValueError):
-    """A selection parameter cannot be parsed."""
-
-    code = "bad_parameter"
 
 
 def is_all(value: object) -> bool:

@@ -208,8 +208,9 @@ def importance(
     >>> import critmat
     >>> kb = critmat.load(user_data=False)
     >>> di = importance(kb)
-    >>> di.iloc[0][["material", "defence_importance"]].round(2).tolist()
-    ['rare_earths', 7.71]
+    >>> top = di.iloc[0]
+    >>> top["material"], round(float(top["defence_importance"]), 2)
+    ('rare_earths', 7.71)
     """
     if basis not in BASES:
         raise ParameterError(f"basis must be one of {', '.join(BASES)}, got '{basis}'")

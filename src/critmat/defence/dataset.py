@@ -107,7 +107,7 @@ def uses(
         known = set(frame[col].dropna())
         bad = [i for i in items if i not in known]
         if bad:
-            from critmat.data.names import closest
+            from critmat.errors import closest
 
             raise ParameterError(
                 f"unknown {col.replace('_', ' ')} {bad[0]!r} in {col}s=; known: "

@@ -327,7 +327,7 @@ def exposure(
     >>> kb = critmat.load(user_data=False)
     >>> e = exposure(kb, by="material", stage="processing")
     >>> e[["material", "china_share", "proxy"]].round(2).to_dict("records")
-    [{'material': 'rare_earths', 'china_share': 0.98, 'proxy': 'neodymium'}]
+    [{'material': 'rare_earths', 'china_share': 0.84, 'proxy': 'neodymium'}]
     """
     if by not in BY:
         raise ParameterError(f"by must be one of {', '.join(BY)}, got '{by}'")

@@ -127,7 +127,7 @@ def _wgi(
     gov = kb.table("governance")
     vintages = sorted(gov["vintage"].dropna().unique())
     if vintage not in vintages:
-        from critmat.data.names import closest
+        from critmat.errors import closest
 
         raise UnknownNameError(
             "WGI vintage",

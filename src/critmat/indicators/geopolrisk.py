@@ -135,8 +135,7 @@ def geopolrisk_inputs(
     """
     vintages = kb.sql("select distinct vintage from governance")["vintage"].tolist()
     if governance_vintage not in vintages:
-        from critmat.data.names import closest
-        from critmat.errors import UnknownNameError
+        from critmat.errors import UnknownNameError, closest
 
         raise UnknownNameError(
             "governance vintage",

@@ -54,7 +54,7 @@ def hhi(frame: pd.DataFrame, by: Sequence[str], *, value: str, normalise: bool =
     --------
     >>> import pandas as pd
     >>> f = pd.DataFrame({"m": ["a", "a"], "q": [80.0, 20.0]})
-    >>> float(hhi(f, ["m"], value="q").iloc[0])
+    >>> round(float(hhi(f, ["m"], value="q").iloc[0]), 12)
     0.68
     """
     s = group_shares(frame, by, value=value, normalise=normalise)

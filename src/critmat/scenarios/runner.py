@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from critmat._version import __version__
-from critmat.errors import CritmatError
+from critmat.errors import DaskError
 from critmat.scenarios.engine import (
     OUTPUT_MONTHLY,
     OUTPUT_SUMMARY,
@@ -47,12 +47,6 @@ log = logging.getLogger(__name__)
 
 #: Accepted scheme prefixes of a scheduler address.
 _SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
-
-
-class DaskError(CritmatError, RuntimeError):
-    """The Dask cluster cannot be reached or used."""
-
-    code = "dask_unavailable"
 
 
 def chunk_size_for(static: StaticInputs, memory_mb: float = 64.0) -> int:
