@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from critmat.vocab import ConcentrationStatus
+
 __all__ = ["concentration", "group_shares", "hhi"]
 
 
@@ -124,8 +126,9 @@ def concentration(
             .groupby([work[c] for c in keys], observed=True, dropna=False)
             .sum()
         )
-    out["status"] = np.where(out["total"] > 0, "ok", "no_supply")
-    no_supply = out["status"] == "no_supply"
+    ok = (out["total"] > 0).to_numpy()
+    out["status"] = np.where(ok, ConcentrationStatus.OK.value, ConcentrationStatus.NO_SUPPLY.value)
+    no_supply = ~ok
     share_cols = [
         "hhi",
         "hhi_pct",
