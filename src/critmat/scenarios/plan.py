@@ -330,16 +330,16 @@ def _where(base: str, items: list[str], i: int) -> str:
 
 
 def validate(
-    spec: EnsembleSpec | Scenario | dict[str, Any], kb: KnowledgeBase, *, source: str | None = None
+    kb: KnowledgeBase, spec: EnsembleSpec | Scenario | dict[str, Any], *, source: str | None = None
 ) -> Plan:
     """Check ``spec`` against the knowledge base and compile it.
 
     Parameters
     ----------
-    spec
-        Ensemble specification, scenario, or the parsed YAML/JSON mapping.
     kb
         Knowledge base.
+    spec
+        Ensemble specification, scenario, or the parsed YAML/JSON mapping.
     source
         File name for messages.
 
@@ -798,8 +798,15 @@ class _Compiler:
         return out
 
 
-def load_checked(path: str | Path, kb: KnowledgeBase) -> EnsembleSpec:
+def load_checked(kb: KnowledgeBase, path: str | Path) -> EnsembleSpec:
     """Read a specification file; on any problem report all of them, names included.
+
+    Parameters
+    ----------
+    kb
+        Knowledge base (unknown material and country names are reported with the rest).
+    path
+        YAML or JSON file.
 
     Raises
     ------

@@ -355,7 +355,7 @@ def run(
     Examples
     --------
     >>> import critmat
-    >>> from critmat.scenarios import run
+    >>> from critmat.scenarios.runner import run
     >>> kb = critmat.load(user_data=False)
     >>> res = run({"name": "Ga cut", "horizon_months": 24, "shocks": [
     ...     {"exporter": "CHN", "material": "gallium", "duration": 12}]}, kb)
@@ -364,7 +364,7 @@ def run(
     """
     if dask is not None and isinstance(dask, str):
         _check_address(dask)
-    plan = spec if isinstance(spec, Plan) else validate(spec, kb, source=source)
+    plan = spec if isinstance(spec, Plan) else validate(kb, spec, source=source)
     update: dict[str, Any] = {}
     if samples is not None:
         update["samples"] = samples
