@@ -506,7 +506,7 @@ _DEFS = [
     _p(
         "by",
         str,
-        "Level of the rows: system, programme or material.",
+        "Level of the rows.",
         "system",
         choices=("system", "programme", "material"),
     ),

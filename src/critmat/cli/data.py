@@ -19,12 +19,10 @@ from critmat.cli.common import (
     open_kb,
     reports_errors,
 )
-from critmat.cli.options import Materials, Out, Years, opt
+from critmat.cli.options import App, Materials, Out, Years, opt
 from critmat.errors import CritmatError, ParameterError
 
-app = typer.Typer(
-    help="The knowledge base: list, describe, import, export tables.", no_args_is_help=True
-)
+app = App(help="The knowledge base: list, describe, import, export tables.", no_args_is_help=True)
 
 TableArg = Annotated[str, typer.Argument(help="Table name (see `critmat data list`).")]
 

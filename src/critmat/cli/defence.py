@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from critmat.cli.common import emit, open_kb, reports_errors, shown
-from critmat.cli.options import DataDir, Format, Materials, NoUserData, Out, Stage, opt
+from critmat.cli.options import App, DataDir, Format, Materials, NoUserData, Out, Stage, opt
 from critmat.params import param
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "register"]
 
-app = typer.Typer(
+app = App(
     help="Defence layer: systems, uses, exposure, capability at risk, "
     "criticality, energy transition.",
     no_args_is_help=True,

@@ -16,14 +16,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from critmat.params import ParamDef, param
 
 __all__ = [
+    "App",
+    "Command",
     "DataDir",
     "Detail",
     "Exporters",
     "Format",
+    "Group",
     "GroupBy",
     "Importers",
     "Materials",
@@ -85,6 +89,41 @@ def param_of(info: Any) -> ParamDef | None:
     """The definition an option was built from (``None`` for a plain ``typer.Option``)."""
     p = getattr(info, _ATTR, None)
     return p if isinstance(p, ParamDef) else None
+
+
+def _quiet(option: Any) -> Any:
+    if option is not None and getattr(option, "metavar", None) is None:
+        option.metavar = ""  # --help is a flag: no <bool> placeholder
+    return option
+
+
+class Command(TyperCommand):
+    """A critmat command: its ``--help`` flag shows no ``<bool>`` placeholder either."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        """The help option, without a value placeholder."""
+        return _quiet(super().get_help_option(ctx))
+
+
+class Group(TyperGroup):
+    """A critmat command group (same help display as :class:`Command`)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        """The help option, without a value placeholder."""
+        return _quiet(super().get_help_option(ctx))
+
+
+class App(typer.Typer):
+    """``typer.Typer`` whose commands and groups are :class:`Command` and :class:`Group`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("cls", Group)
+        super().__init__(**kwargs)
+
+    def command(self, name: str | None = None, **kwargs: Any) -> Any:
+        """Register a command (class :class:`Command` unless ``cls`` is given)."""
+        kwargs.setdefault("cls", Command)
+        return super().command(name, **kwargs)
 
 
 Materials = Annotated[str | None, opt("materials")]

@@ -15,7 +15,7 @@ from critmat.cli.common import (
     open_kb,
     reports_errors,
 )
-from critmat.cli.options import DataDir, Format, NoUserData, Out, opt
+from critmat.cli.options import App, DataDir, Format, NoUserData, Out, opt
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "register"]
 
-app = typer.Typer(
+app = App(
     help="Disruption scenarios: shocks, mitigations, monthly stock-flow simulation and "
     "Monte Carlo ensembles (locally or on Dask); stored runs.",
     no_args_is_help=True,
@@ -164,6 +164,7 @@ def run_cmd(
         float | None,
         opt(
             "stock_months",
+            annotation=float | None,
             default=None,
             help="Give every material a stock of this many months of demand "
             "(released as needed, no cap).",
