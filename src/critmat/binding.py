@@ -44,13 +44,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
 
-__all__ = ["Accessor", "bind"]
+__all__ = ["Accessor", "bind", "lazy_exports"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -115,3 +116,35 @@ class bind(Generic[P, R]):
         functools.update_wrapper(method, func)
         method.__signature__ = self.signature  # type: ignore[attr-defined]
         return method
+
+
+def lazy_exports(
+    package: str, where: Mapping[str, str], names: list[str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``__getattr__`` and ``__dir__`` of a package whose public names load on first use.
+
+    Parameters
+    ----------
+    package
+        The package's name (for the error message).
+    where
+        ``{name: module}`` of every lazily exported name.
+    names
+        The package's ``__all__``.
+
+    Examples
+    --------
+    >>> getattr_, dir_ = lazy_exports("pkg", {"sqrt": "math"}, ["sqrt"])
+    >>> getattr_("sqrt")(4.0), dir_()
+    (2.0, ['sqrt'])
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name in where:
+            return getattr(import_module(where[name]), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted(names)
+
+    return __getattr__, __dir__

@@ -320,6 +320,7 @@ class Selector:
         years: Sequence[int] | None = None,
         columns: Sequence[str] | None = None,
         attribute: bool | None = None,
+        codes: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """BACI trade rows of a resolved selection, attributed to materials when asked.
 
@@ -336,15 +337,19 @@ class Selector:
         columns
             Trade columns (default all of the table).
         attribute
-            Attach ``material`` and ``stage`` (default: when ``materials`` or ``stage`` is
-            given). A code mapped to two materials yields one row per material.
+            Attach ``material`` and ``stage`` (default: when ``materials``, ``stage`` or
+            ``codes`` is given). A code mapped to two materials yields one row per material.
+        codes
+            The HS codes to attribute through, from :meth:`hs_codes` (instead of
+            ``materials`` and ``stage``).
 
         Returns
         -------
         pandas.DataFrame
             ``[material, stage,] <columns>`` in the table's row order.
         """
-        attribute = (materials is not None or stage is not None) if attribute is None else attribute
+        if attribute is None:
+            attribute = materials is not None or stage is not None or codes is not None
         cols = (
             list(columns)
             if columns is not None
@@ -355,7 +360,8 @@ class Selector:
         select = ", ".join(_ident(c) for c in cols)
         clauses: list[str] = []
         params: list[Any] = []
-        codes = self.hs_codes(materials, stage) if attribute else None
+        if attribute and codes is None:
+            codes = self.hs_codes(materials, stage)
         for column, values in (
             ("year", years),
             ("importer", importers),
@@ -391,11 +397,16 @@ class Selector:
         )
         return frame["importer"].astype(str).tolist()
 
-    def traded(
-        self, materials: Sequence[str], years: Sequence[int], stage: str | None = None
-    ) -> pd.DataFrame:
-        """``material, year`` pairs with any BACI trade world-wide (of the stage's codes)."""
-        codes = self.hs_codes(materials, stage)
+    def traded(self, codes: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
+        """``material, year`` pairs with any BACI trade world-wide, of the given HS codes.
+
+        Parameters
+        ----------
+        codes
+            ``hs6, material`` rows (:meth:`hs_codes`).
+        years
+            Years.
+        """
         if codes.empty or not years:
             return pd.DataFrame(
                 {"material": pd.Series(dtype=object), "year": pd.Series(dtype="int64")}

@@ -30,8 +30,7 @@ figures rest on assumptions. Nothing is imported until used.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from critmat.binding import lazy_exports
 
 __all__ = [
     "DemandSource",
@@ -78,11 +77,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'critmat.defence' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports("critmat.defence", _WHERE, __all__)

@@ -114,10 +114,11 @@ def geopolrisk_inputs(
     sel = kb.select
     sel.vintage(governance_vintage)
     st = parse_stage(stage).value if stage is not None else None
-    if is_all(materials):
+    resolved = sel.materials(materials)
+    if resolved is None:  # all: every material with an HS code or production
         mats = sorted(set(sel.hs_codes()["material"]) | set(sel.produced_materials()))
     else:
-        mats = sel.materials(materials) or []
+        mats = resolved
     year_list = sel.years(years, ["trade", "production"], indicator="geopolrisk")
     if year_list is None:
         year_list = sel.covered_years(["production", "trade"])
@@ -126,10 +127,9 @@ def geopolrisk_inputs(
     units = sel.importer_units(importers, groupby, universe=universe)
     members = sorted({m for ms in units.values() for m in ms})
 
-    trade = sel.trade(
-        materials=wanted, stage=st, importers=members, years=year_list, columns=_TRADE_COLUMNS
-    )
-    assessable = sel.traded(wanted, year_list, stage=st)
+    codes = sel.hs_codes(wanted, st)
+    trade = sel.trade(codes=codes, importers=members, years=year_list, columns=_TRADE_COLUMNS)
+    assessable = sel.traded(codes, year_list)
     reference_trade = None
     if st is not None:
         reference_trade = sel.trade(
@@ -138,17 +138,15 @@ def geopolrisk_inputs(
             years=year_list,
             columns=_TRADE_COLUMNS,
         )
-    production = sel.production(
-        wanted, year_list, columns=["material", "country", "year", "quantity", "unit", "quantity_t"]
-    )
+    production = sel.production(wanted, year_list)
     governance = sel.governance(
         governance_vintage, year_list, columns=["country", "year", "pv_normalised"]
     ).rename(columns={"pv_normalised": "g"})
     sources = (
         sel.sources("trade", year=year_list)
-        | sel.sources("production", material=wanted)
         | sel.sources("hs_codes")
         | sel.sources("governance", vintage=[governance_vintage])
+        | {s for v in production["source_id"].dropna().unique() for s in str(v).split(";")}
     )
     return GeoPolRiskInputs(
         trade=trade,

@@ -108,8 +108,13 @@ def concentration(
     g = work.groupby(keys, observed=True, dropna=False, sort=True)
     out = g.agg(n_countries=(country, "nunique"), total=(value, "sum"), hhi=("share2", "sum"))
     out["hhi_pct"] = out["hhi"] * 10_000.0
+    # ties (equal shares) go to the first country in code order: the result never depends
+    # on the order of the input rows
     ranked = work.sort_values(
-        [*keys, "share"], ascending=[True] * len(keys) + [False], na_position="last"
+        [*keys, "share", country],
+        ascending=[True] * len(keys) + [False, True],
+        na_position="last",
+        kind="stable",
     )
     rank = ranked.groupby(keys, observed=True, dropna=False).cumcount()
     first = ranked[rank == 0].set_index(keys)

@@ -16,8 +16,7 @@ Nothing heavy (plotly) is imported until a figure is drawn.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from critmat.binding import lazy_exports
 
 __all__ = [
     "Column",
@@ -46,11 +45,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'critmat.report' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports("critmat.report", _WHERE, __all__)

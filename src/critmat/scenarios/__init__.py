@@ -28,8 +28,7 @@ Nothing heavy is imported until used (dask only when a cluster is asked for).
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from critmat.binding import lazy_exports
 
 __all__ = [
     "EnsembleResult",
@@ -64,11 +63,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'critmat.scenarios' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports("critmat.scenarios", _WHERE, __all__)
