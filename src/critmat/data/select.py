@@ -91,11 +91,38 @@ class Selector:
         items = split_list(materials)
         if items is None:
             return None
-        resolver = self._kb.materials_resolver
-        ids = resolver.resolve_many(items, where=where)
+        ids = [self.material(item, where=where) for item in items]
         if expand_groups:
-            ids = ids + [m for i in ids for m in resolver.members(i)]
+            ids = ids + [m for i in ids for m in self.members(i)]
         return list(dict.fromkeys(ids))
+
+    def material(self, name: object, *, where: str | None = None) -> str:
+        """The canonical id of one material name.
+
+        Raises
+        ------
+        critmat.errors.UnknownNameError
+            With "did you mean" suggestions.
+        """
+        return self._kb.materials_resolver.resolve(name, where=where)
+
+    def members(self, group_material: str) -> list[str]:
+        """The individual materials of a group material (``hree``, ``pgm``, ...)."""
+        return self._kb.materials_resolver.members(group_material)
+
+    def country(self, name: object, *, where: str | None = None) -> str:
+        """The ISO-3 code of one country name or code (no groups).
+
+        Raises
+        ------
+        critmat.errors.UnknownNameError
+            With "did you mean" suggestions (ISO-3 codes).
+        """
+        return self._kb.countries_resolver.resolve(name, where=where)
+
+    def country_suggestions(self, name: object, n: int = 3) -> list[str]:
+        """The closest countries to ``name`` as ``"DEU (Germany)"`` labels."""
+        return self._kb.countries_resolver.suggest_labelled(name, n)
 
     def groups(self, groupby: GroupBy = None) -> dict[str, list[str]]:
         """Members of the built-in groups (EU27, NATO, OECD, G7) and the ``groupby`` groups.
@@ -132,7 +159,7 @@ class Selector:
             if match is not None:
                 out.extend(groups[match])
             else:
-                out.append(self._kb.countries_resolver.resolve(item, where=where))
+                out.append(self.country(item, where=where))
         return list(dict.fromkeys(out))
 
     def importer_units(
@@ -178,7 +205,7 @@ class Selector:
             if match is not None:
                 units[match] = groups[match]
             else:
-                code = self._kb.countries_resolver.resolve(key, where=where)
+                code = self.country(key, where=where)
                 units[code] = [code]
         return units
 

@@ -271,17 +271,14 @@ def capability_at_risk(
     dshare = pd.Series(np.nan, index=mats, dtype="float64")
     if eu_demand_t:
         eu = pd.Series(
-            {
-                kb.materials_resolver.resolve(k, where="eu_demand_t"): float(v)
-                for k, v in eu_demand_t.items()
-            },
+            {kb.select.material(k, where="eu_demand_t"): float(v) for k, v in eu_demand_t.items()},
             dtype="float64",
         ).reindex(mats)
         dshare = (dem / eu).where(eu > 0, np.nan)
     if defence_share:
         given = pd.Series(
             {
-                kb.materials_resolver.resolve(k, where="defence_share"): float(v)
+                kb.select.material(k, where="defence_share"): float(v)
                 for k, v in defence_share.items()
             },
             dtype="float64",
@@ -294,7 +291,7 @@ def capability_at_risk(
     if isinstance(stock_months, Mapping):
         st = pd.Series(
             {
-                kb.materials_resolver.resolve(k, where="stock_months"): float(v)
+                kb.select.material(k, where="stock_months"): float(v)
                 for k, v in stock_months.items()
             },
             dtype="float64",

@@ -137,7 +137,7 @@ def _resolve_map(kb: KnowledgeBase, values: Mapping[str, float] | None, where: s
     if not values:
         return pd.Series(dtype="float64")
     out = pd.Series(
-        {kb.materials_resolver.resolve(k, where=where): float(v) for k, v in values.items()},
+        {kb.select.material(k, where=where): float(v) for k, v in values.items()},
         dtype="float64",
     )
     if (out < 0).any():

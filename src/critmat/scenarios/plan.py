@@ -236,7 +236,7 @@ class _Collector:
 
     def material(self, name: str, where: str) -> str | None:
         try:
-            return self.kb.materials_resolver.resolve(name)
+            return self.kb.select.material(name)
         except UnknownNameError as exc:
             self.add(
                 where,
@@ -248,17 +248,16 @@ class _Collector:
 
     def countries(self, name: str, where: str, *, groups: bool = True) -> list[str]:
         if groups:
-            from critmat.dims import GROUPS
-
-            if name.strip().upper() in GROUPS:
-                return self.kb.countries_resolver.group_members(name.strip().upper())
+            builtin = self.kb.select.groups()
+            if name.strip().upper() in builtin:
+                return builtin[name.strip().upper()]
         try:
-            return [self.kb.countries_resolver.resolve(name)]
+            return [self.kb.select.country(name)]
         except UnknownNameError:
             self.add(
                 where,
                 f"unknown country '{name}'",
-                suggestions=self.kb.countries_resolver.suggest_labelled(name),
+                suggestions=self.kb.select.country_suggestions(name),
                 expected="ISO-3, ISO-2, a name" + (" or EU27, NATO, OECD, G7" if groups else ""),
             )
             return []
@@ -563,9 +562,7 @@ class _Compiler:
         for mid in self.universe:
             where = self.named.get(mid, "materials")
             if mid not in self.with_data:
-                members = [
-                    x for x in self.kb.materials_resolver.members(mid) if x in self.with_data
-                ]
+                members = [x for x in self.kb.select.members(mid) if x in self.with_data]
                 col.add(
                     where,
                     f"{mid} has no supply shares in the EU 2023 study (eu_crm_2023)",
