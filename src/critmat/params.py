@@ -604,6 +604,14 @@ _DEFS = [
     ),
     _p("seed", int | None, "Random seed.", minimum=0, default_text="the spec's, 0"),
     _p(
+        "cvar_level",
+        float | None,
+        "Level alpha of VaR and CVaR (CVaR: mean of the worst 1 - alpha of the scenarios).",
+        minimum=0.5,
+        maximum=0.999,
+        default_text="the spec's, 0.95",
+    ),
+    _p(
         "dask",
         str | None,
         "Run on Dask: 'local' (a LocalCluster) or tcp://host:port of a running scheduler.",

@@ -16,6 +16,7 @@ from critmat.cli.common import (
     reports_errors,
 )
 from critmat.cli.options import App, DataDir, Format, NoUserData, Out, opt
+from critmat.params import param
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -159,6 +160,7 @@ def run_cmd(
     spec: Annotated[Path | None, opt("spec")] = None,
     samples: Annotated[int | None, opt("samples")] = None,
     seed: Annotated[int | None, opt("seed")] = None,
+    cvar_level: Annotated[float | None, opt("cvar_level")] = None,
     horizon_months: Annotated[int | None, opt("horizon_months")] = None,
     stock_months: Annotated[
         float | None,
@@ -200,6 +202,8 @@ def run_cmd(
         source = str(spec)
     if horizon_months is not None:
         ens.scenario.horizon_months = horizon_months
+    if cvar_level is not None:
+        ens.cvar_level = float(param("cvar_level").check(cvar_level))
     if stock_months is not None:
         ens.scenario.mitigations.stocks = [
             StockPolicy.model_validate({"initial_months": stock_months})

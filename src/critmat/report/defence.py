@@ -15,6 +15,7 @@ import pandas as pd
 
 from critmat.report.builder import Column, Figure, Section, Table, Text
 from critmat.report.charts import FONT
+from critmat.report.format import format_value
 
 if TYPE_CHECKING:
     from critmat.defence.bom import DemandSource
@@ -43,7 +44,7 @@ def exposure_heatmap(summary: pd.DataFrame) -> Any:
     ).reindex(index=z.index, columns=z.columns)
     text = np.where(
         np.isfinite(z.to_numpy()),
-        np.vectorize(lambda v: f"{v:,.3g}")(np.nan_to_num(z.to_numpy())),
+        np.vectorize(lambda v: format_value(float(v), "sig3"))(np.nan_to_num(z.to_numpy())),
         "",
     )
     fig = go.Figure(
