@@ -107,7 +107,7 @@ def child(mode: str, samples: int, months: int, n_materials: int) -> dict[str, A
 
     kb = critmat.load(user_data=False)
     spec = build_spec(kb, n_materials, months, samples)
-    plan = validate(spec, kb)
+    plan = validate(kb, spec)
     plan.inputs()
     t0 = time.perf_counter()
     result = run(

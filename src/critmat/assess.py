@@ -9,73 +9,67 @@ critical flag. Every column names its source and method in :attr:`Assessment.col
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from critmat.params import Selection
+from critmat.columns import family
+from critmat.params import GroupBy, Selection
+from critmat.vocab import CriticalBasis
 
 if TYPE_CHECKING:
+    from critmat.defence.bom import DemandSource
     from critmat.knowledge_base import KnowledgeBase
+    from critmat.scenarios.whatif import WhatIf
 
-__all__ = ["COLUMNS", "Assessment", "assess", "crma_materials"]
+__all__ = ["COLUMNS", "Assessment", "ColumnInfo", "assess", "crma_materials"]
 
-#: Column -> (label, unit, method, source ids) of the assessment table.
-COLUMNS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
-    "material": ("Material", "", "canonical id", ("critmat_curation",)),
+
+class ColumnInfo(NamedTuple):
+    """Label, unit, method and source ids of a column of the assessment table."""
+
+    label: str
+    unit: str
+    method: str
+    sources: tuple[str, ...]
+
+
+#: Method and source ids of each column of the assessment table (label and unit come from
+#: :mod:`critmat.columns`, family ``assess``).
+_METHODS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "material": ("canonical id", ("critmat_curation",)),
     "crma": (
-        "CRMA",
-        "",
         "Annex I strategic (S) / Annex II critical (C); empty: NATO list only",
         ("crma_2024",),
     ),
-    "nato": ("NATO", "", "on NATO's 2024 defence-critical list", ("nato_2024",)),
+    "nato": ("on NATO's 2024 defence-critical list", ("nato_2024",)),
     "china_extraction": (
-        "China E",
-        "fraction",
         "China's share of global supply at extraction (EU 2023 study)",
         ("eu_crm_2023_gs",),
     ),
     "china_processing": (
-        "China P",
-        "fraction",
         "China's share of global supply at processing (EU 2023 study)",
         ("eu_crm_2023_gs",),
     ),
     "hhi": (
-        "HHI",
-        "0-1",
         "HHI of global supply at the EU bottleneck stage (EU 2023 shares)",
         ("eu_crm_2023_gs",),
     ),
     "import_reliance": (
-        "IR",
-        "fraction",
         "EU import reliance at the bottleneck stage (EU 2023 study)",
         ("eu_crm_2023_params",),
     ),
     "geopolrisk": (
-        "GeoPolRisk",
-        "0-1",
         "GeoPolRisk score of the importer (Koyamparambath et al. 2024), latest year",
         ("baci_hs92_v202401b", "wmd_bmf", "wgi_pv_geopolrisk"),
     ),
     "sr": (
-        "EU SR",
-        "",
         "EU supply risk computed by critmat (2017 Guidelines, 2023 inputs)",
         ("eu_crm_2023_gs", "eu_crm_2023_eus", "eu_crm_2023_params", "wgi_2023"),
     ),
-    "ei": (
-        "EU EI",
-        "0-10",
-        "EU economic importance computed by critmat",
-        ("eu_crm_2023_use", "eu_crm_2023_params"),
-    ),
+    "ei": ("EU economic importance computed by critmat", ("eu_crm_2023_use", "eu_crm_2023_params")),
     "critical": (
-        "Critical",
-        "",
         "SR >= 1 and EI >= 2.8 (EU thresholds); where EI cannot be "
         "computed (no end-use shares) the published EI is used (critical_basis)",
         ("eu_crm_2023_gs", "eu_crm_2023_use", "eu_crm_2023_results"),
@@ -83,9 +77,41 @@ COLUMNS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
 }
 
 
+def _columns() -> dict[str, ColumnInfo]:
+    fam = family("assess")
+    out = {}
+    for name, (method, sources) in _METHODS.items():
+        col = fam.column(name)
+        out[name] = ColumnInfo(col.label or name, col.unit or "", method, sources)
+    return out
+
+
+#: Column -> (label, unit, method, source ids) of the assessment table.
+COLUMNS: dict[str, ColumnInfo] = _columns()
+
+
 @dataclass
 class Assessment:
-    """Result of :func:`assess`: the summary table and the frames behind it."""
+    """Result of :func:`assess`: the summary table and the frames behind it.
+
+    Attributes
+    ----------
+    table
+        One row per material (:data:`COLUMNS` and more; family ``assess`` of
+        :mod:`critmat.columns`).
+    importer, year
+        The importer unit and the year of the GeoPolRisk column.
+    shares, geopolrisk, eu, concentration
+        The indicator results behind the table.
+    provenance
+        Provenance of the table (also in ``table.attrs["critmat"]``).
+    defence
+        The defence summary (:func:`critmat.defence.summary.assessment_summary`), if asked.
+    whatif
+        The presets' small ensembles (:func:`critmat.scenarios.whatif.whatif`), if asked.
+    demand
+        Where the defence demand came from (``None``: the default source).
+    """
 
     table: pd.DataFrame
     importer: str
@@ -96,9 +122,11 @@ class Assessment:
     concentration: pd.DataFrame
     provenance: dict[str, Any] = field(default_factory=dict)
     defence: pd.DataFrame | None = None
+    whatif: WhatIf | None = None
+    demand: DemandSource | None = None
 
     @property
-    def columns(self) -> dict[str, tuple[str, str, str, tuple[str, ...]]]:
+    def columns(self) -> dict[str, ColumnInfo]:
         """Label, unit, method and sources of every table column."""
         return COLUMNS
 
@@ -127,11 +155,15 @@ def assess(
     kb: KnowledgeBase,
     *,
     materials: Selection = None,
-    importer: str = "EU27",
-    year: int | None = None,
+    importers: Selection = "EU27",
+    years: Any = None,
+    groupby: GroupBy = None,
     defence: bool = True,
+    demand: DemandSource | None = None,
+    whatif_samples: int = 300,
+    seed: int = 2023,
 ) -> Assessment:
-    """Run the assessment.
+    """Run the assessment: indicators, the defence summary and the "what if" scenarios.
 
     Parameters
     ----------
@@ -140,21 +172,30 @@ def assess(
     materials
         Materials to assess (default: CRMA Annex I and II materials and NATO's 2024 list,
         see :func:`crma_materials`).
-    importer
-        Importer unit for GeoPolRisk (ISO-3 or a group such as EU27).
-    year
-        Year of the GeoPolRisk score (default: the latest year with trade data).
+    importers
+        The one importer unit of the GeoPolRisk column (ISO-3 or a group such as EU27).
+    years
+        The one year of the GeoPolRisk score (default: the latest year with trade data).
+    groupby
+        User-defined country groups, usable in ``importers``.
     defence
         Add the defence summary (:attr:`Assessment.defence`: defence importance, demand of
         your bills of materials or the cited reference systems, China's share of it).
+    demand
+        Where the defence BOMs and build rates come from
+        (:class:`~critmat.defence.bom.DemandSource`).
+    whatif_samples
+        Monte Carlo draws per preset for :attr:`Assessment.whatif` (0 to skip).
+    seed
+        Seed of those draws.
 
     Returns
     -------
     Assessment
     """
-    mats = kb.resolve_materials(materials) or crma_materials(kb)
-    if year is None:
-        year = int(kb.sql("select max(year) as y from trade")["y"].iloc[0])
+    mats = kb.select.materials(materials) or crma_materials(kb)
+    importer, _members = kb.select.one_importer(importers, groupby)
+    year = kb.select.one_year(years, ["trade", "production"], indicator="assess")
     eu = kb.indicators.eu_supply_risk(materials=mats)
     # a handful of tonnes from an exporter without a governance value (e.g. Guyana in the
     # geopolrisk-bundle vintage) should not blank a whole row: leave out at most 1 % of the
@@ -163,6 +204,7 @@ def assess(
         materials=mats,
         importers=importer,
         years=year,
+        groupby=groupby,
         missing_governance="exclude",
         min_coverage=0.99,
     )
@@ -202,8 +244,8 @@ def assess(
     fallback = ~computed & t["sr"].notna() & t["published_ei"].notna()
     t["critical_basis"] = np.select(
         [computed.to_numpy(), fallback.to_numpy()],
-        ["computed SR and EI", "computed SR, published EI"],
-        default="not assessed",
+        [CriticalBasis.COMPUTED.value, CriticalBasis.PUBLISHED_EI.value],
+        default=CriticalBasis.NOT_ASSESSED.value,
     )
     t["critical"] = t["critical"].astype("boolean")
     t.loc[fallback, "critical"] = (t.loc[fallback, "sr"] >= 1.0) & (
@@ -212,10 +254,14 @@ def assess(
     t = t.reset_index().sort_values(
         ["sr", "ei"], ascending=False, na_position="last", ignore_index=True
     )
-    prov = kb.provenance("assess", None, materials=mats, importer=importer, year=year).to_dict()
-    prov["sources"] = sorted({s for *_, srcs in COLUMNS.values() for s in srcs})
+    prov_record = kb.provenance(
+        "assess", None, materials=mats, importers=importer, years=year, groupby=groupby
+    )
+    prov_record.units = {k: v.unit for k, v in COLUMNS.items() if v.unit}
+    prov = prov_record.to_dict()
+    prov["sources"] = sorted({s for c in COLUMNS.values() for s in c.sources})
     prov["columns"] = {
-        k: {"label": v[0], "unit": v[1], "method": v[2], "sources": list(v[3])}
+        k: {"label": v.label, "unit": v.unit, "method": v.method, "sources": list(v.sources)}
         for k, v in COLUMNS.items()
     }
     prov["inputs"] = {
@@ -232,9 +278,12 @@ def assess(
         eu=eu,
         concentration=conc,
         provenance=prov,
+        demand=demand,
     )
     if defence:
-        from critmat.defence.report import assess_frame
-
-        result.defence = assess_frame(kb, result)
+        result.defence = kb.defence.summary(
+            list(t["material"]), demand=demand, importers=importer, years=year
+        )
+    if whatif_samples > 0:
+        result.whatif = kb.scenarios.whatif(samples=whatif_samples, seed=seed)
     return result

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from critmat.errors import CritmatError
+from critmat.errors import CheckFailed, CheckWarning
 
 __all__ = [
     "SUM_LOWER_TOLERANCE",
@@ -32,16 +32,6 @@ __all__ = [
     "eu_import_reliance",
     "flag_supply_shares",
 ]
-
-
-class CheckFailed(CritmatError, AssertionError):
-    """An invariant does not hold (strict mode)."""
-
-    code = "check_failed"
-
-
-class CheckWarning(UserWarning):
-    """An invariant does not hold (warn mode)."""
 
 
 def _report(name: str, violations: pd.DataFrame, strict: bool, detail: str) -> pd.DataFrame:

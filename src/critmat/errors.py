@@ -2,7 +2,19 @@
 
 Every error says what went wrong, where, and what would be valid. Errors carry a stable
 ``code`` so callers (CLI, API, tests) can react without parsing messages, and they pickle
-cleanly so they can cross process boundaries (Dask workers).
+cleanly so they can cross process boundaries (Dask workers). Every exception class of
+critmat lives here (other modules re-export the ones they raise), together with the
+"did you mean" helper :func:`closest`::
+
+    CritmatError
+    ├── UnknownNameError (KeyError) ── UnknownTableError
+    ├── DataValidationError (ValueError)      every problem of an input, nothing written
+    ├── ParameterError (ValueError)           a selection or option that cannot be used
+    ├── OutputError (ValueError)              an output format or destination
+    ├── ScenarioError (ValueError) ── ScenarioSpecError
+    ├── CheckFailed (AssertionError)          an invariant, strict mode (CheckWarning: warn)
+    ├── DaskError (RuntimeError)              the cluster cannot be reached
+    └── InfeasibleError (RuntimeError)        an optimisation without feasible solution
 
 Examples
 --------
@@ -19,14 +31,52 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
+    "CheckFailed",
+    "CheckWarning",
     "CritmatError",
+    "DaskError",
     "DataValidationError",
     "InfeasibleError",
+    "OutputError",
+    "ParameterError",
     "Problem",
     "ScenarioError",
+    "ScenarioSpecError",
     "UnknownNameError",
     "UnknownTableError",
+    "closest",
 ]
+
+
+def closest(name: str, choices: Sequence[str], n: int = 3, cutoff: float = 60.0) -> list[str]:
+    """Return up to ``n`` choices closest to ``name`` (rapidfuzz WRatio), best first.
+
+    The "did you mean" helper of every error message.
+
+    Examples
+    --------
+    >>> closest("galium", ["gallium", "germanium", "tungsten"])[0]
+    'gallium'
+    """
+    from rapidfuzz import fuzz, process, utils
+
+    if not choices:
+        return []
+    hits = process.extract(
+        str(name),
+        list(choices),
+        scorer=fuzz.WRatio,
+        processor=utils.default_process,
+        limit=max(n * 3, n),
+        score_cutoff=cutoff,
+    )
+    out: list[str] = []
+    for choice, _score, _idx in hits:
+        if choice not in out:
+            out.append(choice)
+        if len(out) == n:
+            break
+    return out
 
 
 class CritmatError(Exception):
@@ -230,10 +280,89 @@ class DataValidationError(CritmatError, ValueError):
         }
 
 
+class ParameterError(CritmatError, ValueError):
+    """A selection or option parameter cannot be parsed or does not apply."""
+
+    code = "bad_parameter"
+
+
+class OutputError(CritmatError, ValueError):
+    """An output format or destination is not usable."""
+
+    code = "bad_output"
+
+
+class CheckFailed(CritmatError, AssertionError):
+    """An invariant does not hold (strict mode)."""
+
+    code = "check_failed"
+
+
+class CheckWarning(UserWarning):
+    """An invariant does not hold (warn mode)."""
+
+
 class ScenarioError(CritmatError, ValueError):
     """A scenario specification is invalid or contradictory."""
 
     code = "scenario_invalid"
+
+
+class ScenarioSpecError(ScenarioError):
+    """A scenario specification has problems; nothing was computed.
+
+    Parameters
+    ----------
+    problems
+        Every problem found; ``Problem.column`` holds the location in the specification
+        (e.g. ``shocks[1].severity``) and ``Problem.file`` the file, if any.
+    source
+        File or description of the specification.
+    """
+
+    code = "scenario_invalid"
+
+    def __init__(self, problems: Sequence[Problem], *, source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the scenario"
+        if source:
+            head += f" {source}"
+        lines = [head + "; nothing was computed:"]
+        for p in self.problems[:30]:
+            where = p.column or "(spec)"
+            text = f"  - {where}: {p.message}"
+            if p.value is not None:
+                text += f" (got {p.value})"
+            if p.expected:
+                text += f"; expected {p.expected}"
+            if p.suggestions:
+                text += "; did you mean " + ", ".join(f"'{s}'" for s in p.suggestions[:3]) + "?"
+            lines.append(text)
+        if n > 30:
+            lines.append(f"  ... and {n - 30} more")
+        super().__init__("\n".join(lines))
+
+    @property
+    def locations(self) -> list[str]:
+        """Locations of the problems, in order."""
+        return [p.column or "" for p in self.problems]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description of the error."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "source": self.source,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+class DaskError(CritmatError, RuntimeError):
+    """The Dask cluster cannot be reached or used."""
+
+    code = "dask_unavailable"
 
 
 class InfeasibleError(CritmatError, RuntimeError):

@@ -15,18 +15,21 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from critmat._version import __version__
+from critmat.data.cache import Cache
 from critmat.data.catalog import Catalog, TableSpec, embedded_dir
 from critmat.data.names import CountryResolver, MaterialResolver
+from critmat.data.select import Selector
 from critmat.data.store import Store
 from critmat.data.userdata import UserData, default_data_dir
 from critmat.data.validate import ValidationContext
 from critmat.dims import GROUPS, parse_stage
-from critmat.params import Selection, parse_years, split_list
+from critmat.params import Selection, parse_years
 from critmat.provenance import Provenance, attach
 
 if TYPE_CHECKING:
     from critmat.defence.accessor import Defence
     from critmat.indicators.accessor import Indicators
+    from critmat.scenarios.accessor import Scenarios
 
 __all__ = ["KnowledgeBase"]
 
@@ -95,6 +98,8 @@ class KnowledgeBase:
         self.user: UserData | None = None
         if user_data:
             self.user = UserData(Path(data_dir) if data_dir is not None else default_data_dir())
+        #: Derived data of this knowledge base (emptied whenever its data may change).
+        self.cache = Cache()
 
     # ------------------------------------------------------------------ plumbing
 
@@ -117,17 +122,34 @@ class KnowledgeBase:
 
         return Defence(self)
 
+    @cached_property
+    def scenarios(self) -> Scenarios:
+        """Disruption scenarios (``kb.scenarios.run(spec)``, ``kb.scenarios.preset(name)``)."""
+        from critmat.scenarios.accessor import Scenarios
+
+        return Scenarios(self)
+
+    @cached_property
+    def select(self) -> Selector:
+        """The selection layer: names, importer units, years, attributed trade, ..."""
+        return Selector(self)
+
     @property
     def version(self) -> str:
         """Dataset version."""
         return self.catalog.version
 
     def close(self) -> None:
-        """Close the database connection (it reopens on the next query)."""
+        """Close the database connection and forget derived data (both rebuild on next use).
+
+        The cache (:attr:`cache`) and the name resolvers are emptied too, so that nothing
+        computed from the old state of the data outlives it.
+        """
         if "store" in self.__dict__:
             self.__dict__.pop("store").close()
         for name in ("materials_resolver", "countries_resolver"):
             self.__dict__.pop(name, None)
+        self.cache.clear()
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -215,20 +237,11 @@ class KnowledgeBase:
         critmat.errors.UnknownNameError
             With "did you mean" suggestions.
         """
-        items = split_list(names)
-        if items is None:
-            return None
-        ids = self.materials_resolver.resolve_many(items, where="materials=")
-        if expand_groups:
-            ids = ids + [m for i in ids for m in self.materials_resolver.members(i)]
-        return list(dict.fromkeys(ids))
+        return self.select.materials(names, expand_groups=expand_groups)
 
     def resolve_countries(self, names: Selection) -> list[str] | None:
         """Resolve country names/codes to ISO-3, expanding groups (EU27, NATO, OECD, G7)."""
-        items = split_list(names)
-        if items is None:
-            return None
-        return self.countries_resolver.expand(items, where="countries=")
+        return self.select.countries(names)
 
     # ------------------------------------------------------------------ tables
 
@@ -403,20 +416,14 @@ class KnowledgeBase:
             ``[material, stage,] year, exporter, importer, hs6, value_kusd, quantity_t,
             source_id``.
         """
-        spec = self.catalog.table("trade")
-        w = self._where(spec, importers=importers, exporters=exporters, years=years, prefix="t.")
-        if materials is None and stage is None:
-            sql = f"select t.* from trade t{w.sql()}"
-        else:
-            hs_spec = self.catalog.table("hs_codes")
-            hw = self._where(hs_spec, materials=materials, stage=stage, prefix="h.")
-            w.clauses += hw.clauses
-            w.params += hw.params
-            sql = (
-                "select h.material, h.stage, t.* from trade t "
-                f"join hs_codes h on t.hs6 = h.hs6{w.sql()}"
-            )
-        frame = self.sql(sql, w.params or None)
+        frame = self.select.trade(
+            materials=self.select.materials(materials),
+            stage=parse_stage(stage).value if stage is not None else None,
+            importers=self.select.countries(importers, where="importers="),
+            exporters=self.select.countries(exporters, where="exporters="),
+            years=parse_years(years),
+            attribute=materials is not None or stage is not None,
+        )
         return self._result(
             frame,
             "trade",
@@ -446,12 +453,7 @@ class KnowledgeBase:
         """
         frame = self.table("governance", countries=countries, years=years)
         if vintage is not None:
-            known = sorted(frame["vintage"].dropna().unique()) if len(frame) else []
-            if vintage not in known and known:
-                from critmat.data.names import closest
-                from critmat.errors import UnknownNameError
-
-                raise UnknownNameError("vintage", vintage, suggestions=closest(vintage, known))
+            self.select.vintage(vintage, where="vintage=")
             frame = frame[frame["vintage"] == vintage].reset_index(drop=True)
             frame.attrs = dict(frame.attrs)
         return frame

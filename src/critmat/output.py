@@ -1,7 +1,9 @@
 """Write result frames as a readable table or as CSV, JSON, Parquet or XLSX files.
 
 Files get a provenance sidecar ``<file>.provenance.json`` when the frame carries provenance
-(pandas ``attrs`` do not travel inside CSV). Used by the CLI; usable from Python.
+(pandas ``attrs`` do not travel inside CSV), with the description, unit and allowed values
+of every column of known results (:func:`critmat.columns.describe`). Printed tables use the
+one number formatter of :mod:`critmat.report.format`. Used by the CLI; usable from Python.
 """
 
 from __future__ import annotations
@@ -13,13 +15,25 @@ from typing import IO, Any
 
 import pandas as pd
 
-from critmat.errors import CritmatError
+from critmat.columns import describe, family_of
+from critmat.errors import OutputError, closest
+from critmat.params import OUTPUT_FORMATS
 from critmat.provenance import provenance_of
+from critmat.report.format import format_number
+from critmat.report.terminal import frame_table
 
-__all__ = ["FORMATS", "OutputError", "format_number", "infer_format", "render_table", "write_frame"]
+__all__ = [
+    "FORMATS",
+    "OutputError",
+    "format_number",
+    "infer_format",
+    "render_table",
+    "sidecar",
+    "write_frame",
+]
 
 #: Output formats every frame-printing command accepts.
-FORMATS = ("table", "csv", "json", "parquet", "xlsx")
+FORMATS = OUTPUT_FORMATS
 
 _BY_SUFFIX = {
     ".csv": "csv",
@@ -31,18 +45,10 @@ _BY_SUFFIX = {
 }
 
 
-class OutputError(CritmatError, ValueError):
-    """An output format or destination is not usable."""
-
-    code = "bad_output"
-
-
 def infer_format(fmt: str | None, out: Path | None) -> str:
     """Return the output format: the one given, else from ``out``'s suffix, else ``table``."""
     if fmt:
         if fmt not in FORMATS:
-            from critmat.data.names import closest
-
             hint = closest(fmt, list(FORMATS))
             raise OutputError(
                 f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}"
@@ -67,47 +73,31 @@ def _records_json(frame: pd.DataFrame) -> str:
     return json.dumps(records, default=_json_default, ensure_ascii=False, indent=1)
 
 
-def format_number(value: float) -> str:
-    """Readable number: thousands separators for large values, 4 significant digits else.
-
-    Examples
-    --------
-    >>> [format_number(v) for v in (85936.0, 616.0, 1.318, 0.000325)]
-    ['85,936', '616', '1.318', '0.000325']
-    """
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
-
-
 def render_table(frame: pd.DataFrame, *, title: str | None = None, max_rows: int = 60) -> Any:
     """Return a Rich ``Table`` of ``frame`` (first ``max_rows`` rows)."""
-    from rich.table import Table
+    return frame_table(frame, title=title, max_rows=max_rows)
 
-    table = Table(title=title, show_lines=False, header_style="bold")
-    for col in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(
-            frame[col]
-        )
-        table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
-    for row in frame.head(max_rows).itertuples(index=False):
-        cells = []
-        for v in row:
-            if v is None or (not isinstance(v, str) and pd.isna(v)):
-                cells.append("")
-            elif isinstance(v, float):
-                cells.append(format_number(v))
-            elif isinstance(v, pd.Timestamp):
-                cells.append(v.date().isoformat())
-            else:
-                cells.append(str(v))
-        table.add_row(*cells)
-    if len(frame) > max_rows:
-        table.caption = (
-            f"{max_rows} of {len(frame):,} rows shown; "
-            "use --format csv|json|parquet|xlsx --out FILE for all"
-        )
-    return table
+
+def sidecar(frame: pd.DataFrame) -> dict[str, Any] | None:
+    """The provenance sidecar of ``frame``: its provenance and its columns' metadata.
+
+    ``columns`` maps each column of a known result family to its description, unit and
+    allowed values (the metadata of :mod:`critmat.columns`); ``None`` without provenance.
+    """
+    prov = provenance_of(frame)
+    if prov is None:
+        return None
+    out = dict(prov)
+    fam = family_of(str(prov.get("method", "")))
+    if fam is not None:
+        described = describe(fam.name, [str(c) for c in frame.columns])
+        given = dict(prov.get("columns") or {})  # e.g. the assessment's method and sources
+        for name, entry in given.items():
+            described[name] = {**described.get(name, {}), **dict(entry)}
+        if described:
+            out["columns"] = described
+            out["result"] = fam.name
+    return out
 
 
 def write_frame(
@@ -180,8 +170,10 @@ def write_frame(
 
         with out.open("w", encoding="utf-8") as fh:
             Console(file=fh, width=200).print(render_table(frame, title=title, max_rows=len(frame)))
-    prov = provenance_of(frame)
-    if prov is not None:
+    meta = sidecar(frame)
+    if meta is not None:
         side = out.with_name(out.name + ".provenance.json")
-        side.write_text(json.dumps(prov, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        side.write_text(
+            json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+        )
     return out

@@ -1,7 +1,12 @@
-"""The shared parameter vocabulary: materials, countries, years and stage selections.
+"""The shared parameter vocabulary: one definition per concept, for every face.
 
 Every indicator, accessor, CLI command and API route takes the same selections with the same
-meaning. ``None`` or ``"all"`` means no restriction.
+meaning (``materials=, importers=, exporters=, countries=, years=, stage=, groupby=``;
+``None`` or ``"all"`` means no restriction), and every option a face offers is declared once
+here as a :class:`ParamDef`: its name, Python type, help text, default, CLI flags, choices,
+and the parser that turns face input (text) into the library's value. The CLI builds its
+options from these (:func:`critmat.cli.options.opt`), the REST API its query models
+(:func:`query_model`), so a new face costs no new declarations.
 
 Examples
 --------
@@ -11,24 +16,50 @@ Examples
 [2020, 2022]
 >>> split_list("gallium, germanium")
 ['gallium', 'germanium']
+>>> param("importers").flags
+('--importers', '-i')
+>>> param("importers", default="EU27").default
+'EU27'
+>>> Q = query_model("GeoPolRiskQuery", ["materials", "importers", "years"])
+>>> Q(materials="gallium").model_dump()
+{'materials': 'gallium', 'importers': None, 'years': None}
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
-from critmat.errors import CritmatError
+from critmat.errors import ParameterError, closest
 
-__all__ = ["ParameterError", "Selection", "is_all", "parse_years", "split_list"]
+__all__ = [
+    "OUTPUT_FORMATS",
+    "PARAMS",
+    "GroupBy",
+    "ParamDef",
+    "ParameterError",
+    "Selection",
+    "is_all",
+    "param",
+    "parse_groupby",
+    "parse_pairs",
+    "parse_years",
+    "pydantic_fields",
+    "query_model",
+    "split_list",
+]
+
+#: Output formats of every frame-printing command (and of file outputs).
+OUTPUT_FORMATS: tuple[str, ...] = ("table", "csv", "json", "parquet", "xlsx")
 
 Selection = str | Iterable[str] | None
-
-
-class ParameterError(CritmatError, ValueError):
-    """A selection parameter cannot be parsed."""
-
-    code = "bad_parameter"
+#: User-defined country groups: ``{"AUKUS": ["AUS", "GBR", "USA"]}``, ``"AUKUS=AUS,GBR,USA"``
+#: or a list of such texts (CLI ``--groupby``, repeatable).
+GroupBy = Mapping[str, Sequence[str]] | Iterable[str] | str | None
 
 
 def is_all(value: object) -> bool:
@@ -85,3 +116,672 @@ def parse_years(value: int | str | Iterable[int | str] | None) -> list[int] | No
                     f"'{text}' is not a year; expected e.g. 2022, 2018-2022 or 2018,2020"
                 )
     return sorted(years) or None
+
+
+def parse_groupby(groupby: GroupBy) -> dict[str, list[str]]:
+    """Turn ``{"A": [...]}``, ``"A=X,Y"`` or ``["A=X,Y", "B=Z"]`` into ``{name: members}``.
+
+    Raises
+    ------
+    critmat.errors.ParameterError
+        For text without ``NAME=member,member``.
+
+    Examples
+    --------
+    >>> parse_groupby("AUKUS=AUS,GBR,USA")
+    {'AUKUS': ['AUS', 'GBR', 'USA']}
+    """
+    if groupby is None:
+        return {}
+    if isinstance(groupby, Mapping):
+        return {str(k): [str(m) for m in v] for k, v in groupby.items()}
+    items = [groupby] if isinstance(groupby, str) else list(groupby)
+    out: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, members = str(item).partition("=")
+        if not sep or not name.strip() or not members.strip():
+            raise ParameterError(
+                f"groupby entry '{item}' is not NAME=member,member (e.g. AUKUS=AUS,GBR,USA)"
+            )
+        out[name.strip()] = [m.strip() for m in members.split(",") if m.strip()]
+    return out
+
+
+def parse_pairs(
+    value: Iterable[str] | str | Mapping[str, float] | None, *, option: str = "value"
+) -> dict[str, float] | None:
+    """Parse ``MATERIAL=number`` items (repeatable, or comma-separated) into a mapping.
+
+    Raises
+    ------
+    critmat.errors.ParameterError
+        For an item that is not ``NAME=number``.
+
+    Examples
+    --------
+    >>> parse_pairs(["gallium=0.05,germanium=0.1"])
+    {'gallium': 0.05, 'germanium': 0.1}
+    """
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): float(v) for k, v in value.items()} or None
+    items = [value] if isinstance(value, str) else list(value)
+    out: dict[str, float] = {}
+    for item in (x for v in items for x in str(v).split(",") if x.strip()):
+        name, sep, num = item.partition("=")
+        try:
+            number = float(num)
+        except ValueError:
+            number = math.nan
+        if not sep or not name.strip() or math.isnan(number):
+            raise ParameterError(
+                f"{option} entry '{item}' is not MATERIAL=number (e.g. {option} gallium=0.05)"
+            )
+        out[name.strip()] = number
+    return out or None
+
+
+# ----------------------------------------------------------------------------- definitions
+
+
+@dataclass(frozen=True)
+class ParamDef:
+    """One parameter of critmat's vocabulary, for every face.
+
+    Attributes
+    ----------
+    name
+        Python keyword (``materials``); the CLI flag is ``--materials`` unless ``flags``.
+    annotation
+        Python type of the value a face receives (``str | None``, ``int``, ``bool``, ...).
+    help
+        One-sentence help, shared by the CLI help, the API field description and the docs.
+    default
+        Default value (``None``: no restriction, or the library's own default).
+    flags
+        CLI flags (default ``--<name with dashes>``).
+    choices
+        Allowed values (listed in the help; checked by :meth:`check`).
+    default_text
+        What the default means when it is ``None`` (shown as ``[default: ...]``).
+    parse
+        Turns the face's value (text) into the library's (e.g. :func:`parse_pairs`);
+        ``None``: passed as is (the library parses selections itself).
+    envvar
+        Environment variable the CLI reads.
+    minimum, maximum
+        Bounds of a number.
+    path
+        ``"file"`` or ``"dir"`` for paths (``"existing file"`` must exist).
+    """
+
+    name: str
+    annotation: Any
+    help: str
+    default: Any = None
+    flags: tuple[str, ...] = ()
+    choices: tuple[str, ...] | None = None
+    default_text: str | None = None
+    parse: Callable[[Any], Any] | None = None
+    envvar: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cli_flags(self) -> tuple[str, ...]:
+        """The CLI flags of the option."""
+        return self.flags or (f"--{self.name.replace('_', '-')}",)
+
+    @property
+    def description(self) -> str:
+        """Help text with the choices (the CLI help and the API description)."""
+        text = self.help
+        if self.choices:
+            text += f" One of: {', '.join(self.choices)}."
+        return text
+
+    def with_(self, **changes: Any) -> ParamDef:
+        """A copy with some attributes changed (e.g. another default for one command)."""
+        return replace(self, **changes)
+
+    def check(self, value: Any) -> Any:
+        """Parse and check a face's value; return the library's value.
+
+        Raises
+        ------
+        critmat.errors.ParameterError
+            For a value outside the choices (with the closest ones) or the bounds.
+        """
+        if self.choices and value is not None and str(value) not in self.choices:
+            hint = closest(str(value), list(self.choices))
+            raise ParameterError(
+                f"{self.cli_flags[0]} {value!r} is not valid; expected one of "
+                f"{', '.join(self.choices)}" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+            )
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if self.minimum is not None and value < self.minimum:
+                raise ParameterError(f"{self.cli_flags[0]} must be >= {self.minimum}, got {value}")
+            if self.maximum is not None and value > self.maximum:
+                raise ParameterError(f"{self.cli_flags[0]} must be <= {self.maximum}, got {value}")
+        return self.parse(value) if self.parse is not None and value is not None else value
+
+
+def _p(name: str, annotation: Any, help: str, default: Any = None, **kw: Any) -> ParamDef:  # noqa: A002
+    return ParamDef(name, annotation, help, default, **kw)
+
+
+_DEMAND = "Defence demand: "
+
+_DEFS = [
+    # -------------------------------------------------------------- selections
+    _p(
+        "materials",
+        str | None,
+        "Materials: comma-separated ids, names, symbols or aliases (e.g. gallium,Ge,"
+        "'Rare Earths (REO)'), or 'all'.",
+        flags=("--materials", "-m"),
+        default_text="all",
+    ),
+    _p(
+        "importers",
+        str | None,
+        "Importers: ISO-3 codes or names, groups EU27, NATO, OECD, G7 or a --groupby name "
+        "(a group is one economic unit), or 'all'.",
+        flags=("--importers", "-i"),
+        default_text="all",
+    ),
+    _p(
+        "exporters",
+        str | None,
+        "Exporters / supplier countries (groups expand to their members), or 'all'.",
+        flags=("--exporters", "-e"),
+        default_text="all",
+    ),
+    _p(
+        "countries",
+        str | None,
+        "Countries: ISO-3 codes, names or groups (EU27, NATO, OECD, G7), or 'all'.",
+        flags=("--countries", "-c"),
+        default_text="all",
+    ),
+    _p(
+        "years",
+        str | None,
+        "Years: 2022, 2018-2022 or 2018,2020; 'all'.",
+        flags=("--years", "-y"),
+        default_text="all years with data",
+    ),
+    _p(
+        "stage",
+        str | None,
+        "Supply-chain stage: extraction or processing (E, P, mining, refining).",
+        flags=("--stage", "-s"),
+        default_text="both",
+    ),
+    _p(
+        "groupby",
+        list[str] | None,
+        "Define a country group NAME=ISO3,ISO3,... (repeatable), usable in "
+        "--importers/--exporters.",
+        flags=("--groupby", "-g"),
+        default_text="none",
+    ),
+    _p(
+        "adversaries",
+        str | None,
+        "Countries or groups whose combined share is reported as adversary_share, e.g. CHN,RUS.",
+        default_text="none",
+    ),
+    # -------------------------------------------------------------- output and data
+    _p(
+        "format",
+        str | None,
+        "Output format.",
+        flags=("--format", "-f"),
+        choices=OUTPUT_FORMATS,
+        default_text="from --out's suffix, else table",
+    ),
+    _p(
+        "out",
+        Path | None,
+        "Write the result to this file (with a <file>.provenance.json sidecar).",
+        flags=("--out", "-o"),
+        path="file",
+        default_text="print",
+    ),
+    _p(
+        "data_dir",
+        Path | None,
+        "User data directory whose imported tables overlay the embedded dataset.",
+        envvar="CRITMAT_DATA_DIR",
+        path="dir",
+        default_text="the platform user data folder",
+    ),
+    _p("no_user_data", bool, "Use the embedded dataset only.", False),
+    _p("detail", bool, "Add the detail columns (see the command's help).", False),
+    # -------------------------------------------------------------- indicators
+    _p(
+        "source",
+        str | None,
+        "Supply data: wmd (World Mining Data by year, extraction) or eu_crm_2023 (EU 2023 "
+        "global shares, extraction and processing).",
+        choices=("wmd", "eu_crm_2023"),
+        default_text="both",
+    ),
+    _p(
+        "governance_vintage",
+        str,
+        "Governance release (governance table vintage): wgi_pv_geopolrisk, wgi_2023, wgi_2024 "
+        "or a user vintage.",
+        "wgi_pv_geopolrisk",
+    ),
+    _p(
+        "missing_governance",
+        str,
+        "Exporters without a governance value: nan gives NaN (status missing_governance); "
+        "fill uses --fill-value (status governance_filled); exclude leaves such imports out "
+        "when they are at most 1 - --min-coverage of the tonnage (status governance_partial).",
+        "nan",
+        choices=("nan", "fill", "exclude"),
+    ),
+    _p(
+        "min_coverage",
+        float,
+        "Least share of import tonnage with a governance value, with --missing-governance exclude.",
+        0.99,
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    _p(
+        "fill_value",
+        float,
+        "Instability g for exporters without governance value with --missing-governance fill.",
+        0.5,
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    _p(
+        "intra_region",
+        str,
+        "A group's imports from its members: zero_risk counts them with g = 0; exclude "
+        "leaves them out as domestic.",
+        "zero_risk",
+        choices=("zero_risk", "exclude"),
+    ),
+    _p(
+        "price_basis",
+        str,
+        "Unit price: reported_quantity (value / quantity of flows with a quantity) or "
+        "all_value (all values / reported quantities, as geopolrisk-py).",
+        "reported_quantity",
+        choices=("reported_quantity", "all_value"),
+    ),
+    _p(
+        "peer_compatible",
+        bool,
+        "Follow geopolrisk-py 2.0.1 where it has a choice: --missing-governance fill "
+        "--fill-value 0.5 --price-basis all_value.",
+        False,
+    ),
+    _p(
+        "year",
+        int,
+        "EU assessment: 2023 is computed; 2011, 2014, 2017, 2020 show the published values.",
+        2023,
+    ),
+    _p(
+        "wgi_years",
+        str,
+        "WGI data year or range averaged, e.g. 2017 (best fit to the published values) or "
+        "2016-2020.",
+        "2017",
+    ),
+    _p(
+        "wgi_measure",
+        str,
+        "Governance measure: auto, mean (six-dimension WGI mean) or pv (political stability).",
+        "auto",
+        choices=("auto", "mean", "pv"),
+    ),
+    _p(
+        "corrections",
+        str,
+        "Input corrections: none, all, or names (kaolin_eol, titanium_metal_extraction, "
+        "mix_labels, titanium_metal_end_use).",
+        "none",
+    ),
+    _p(
+        "scheme",
+        str,
+        "Matrix: eu (EI >= 2.8 and SR >= 1) or doe (levels 1-4 per axis).",
+        "eu",
+        choices=("eu", "doe"),
+    ),
+    _p("importance", str, "Importance axis.", "eu_ei", choices=("eu_ei", "published_ei")),
+    _p("supply_risk", str, "Supply-risk axis.", "eu_sr", choices=("eu_sr", "published_sr")),
+    # -------------------------------------------------------------- defence
+    _p(
+        "bom",
+        Path | None,
+        _DEMAND + "bill-of-materials file (CSV/XLSX/Parquet: system, component, material, "
+        "kg_per_unit, kind, source), validated like an import, nothing written.",
+        path="existing file",
+        default_text="your bom table, else the cited reference data",
+    ),
+    _p(
+        "build_rates",
+        Path | None,
+        _DEMAND + "build-rate file (programme, system, units_per_year, priority, kind, source).",
+        path="existing file",
+        default_text="your build_rates table, else the published rates",
+    ),
+    _p(
+        "which",
+        str,
+        _DEMAND + "auto (your tables if they have rows, else the reference data), user, "
+        "reference or both.",
+        "auto",
+        choices=("auto", "user", "reference", "both"),
+    ),
+    _p(
+        "default_intensity_kg",
+        float | None,
+        _DEMAND + "placeholder kg per unit for cited uses without a published quantity "
+        "(reference data; flagged assumption).",
+        flags=("--default-intensity",),
+        minimum=0.0,
+        default_text="none",
+    ),
+    _p(
+        "default_build_rate",
+        float | None,
+        _DEMAND + "placeholder units per year for named systems without a published rate "
+        "(reference data; flagged assumption).",
+        minimum=0.0,
+        default_text="none",
+    ),
+    _p(
+        "by",
+        str,
+        "Level of the rows.",
+        "system",
+        choices=("system", "programme", "material"),
+    ),
+    _p(
+        "mix",
+        str,
+        "Supply mix: eu_sourcing (EU 2023 EU sourcing shares, else global), global, or "
+        "imports (BACI extra-EU imports).",
+        "eu_sourcing",
+        choices=("eu_sourcing", "global", "imports"),
+    ),
+    _p(
+        "system_classes",
+        str | None,
+        "System classes, comma-separated (e.g. 'guided missile,radar').",
+        default_text="all",
+    ),
+    _p("cut", float, "Share of the exporters' deliveries lost (0-1).", 1.0, minimum=0, maximum=1),
+    _p("months", int, "Duration of the cut in months.", 12, minimum=0),
+    _p(
+        "stock_months",
+        float,
+        "Stock at the start in months of demand (released as needed, no cap).",
+        0.0,
+        minimum=0,
+    ),
+    _p(
+        "defence_share",
+        list[str] | None,
+        "Defence share of EU demand, MATERIAL=share (repeatable).",
+        parse=lambda v: parse_pairs(v, option="--defence-share"),
+        default_text="none",
+    ),
+    _p(
+        "eu_demand_t",
+        list[str] | None,
+        "EU demand in t per year, MATERIAL=t (repeatable).",
+        flags=("--eu-demand",),
+        parse=lambda v: parse_pairs(v, option="--eu-demand"),
+        default_text="from the data",
+    ),
+    _p(
+        "world_demand_t",
+        list[str] | None,
+        "World demand in t per year, MATERIAL=t (repeatable).",
+        flags=("--world-demand",),
+        parse=lambda v: parse_pairs(v, option="--world-demand"),
+        default_text="from the data",
+    ),
+    _p(
+        "substitution_lead_months",
+        int,
+        "Months before substitutes take effect.",
+        0,
+        flags=("--substitution-lead",),
+        minimum=0,
+    ),
+    _p("monthly", bool, "One row per system and month.", False),
+    _p(
+        "risk_threshold",
+        float | None,
+        "Supply-risk threshold.",
+        default_text="1 for SR, 0.25 HHI, 0.65 China share",
+    ),
+    _p(
+        "basis",
+        str,
+        "Defence importance breadth from the cited uses, your bom, or auto.",
+        "auto",
+        choices=("auto", "uses", "bom"),
+    ),
+    _p(
+        "shortfall",
+        float | None,
+        "Share of EU supply lost: show who is served first under --rule.",
+        minimum=0,
+        maximum=1,
+        default_text="no allocation",
+    ),
+    _p(
+        "rule",
+        str,
+        "Who is served first in a shortfall.",
+        "defence_first",
+        choices=("defence_first", "energy_first", "pro_rata"),
+    ),
+    # -------------------------------------------------------------- scenarios and assess
+    _p(
+        "samples",
+        int | None,
+        "Monte Carlo draws.",
+        flags=("--samples", "-n"),
+        minimum=1,
+        default_text="the spec's, 1000",
+    ),
+    _p("seed", int | None, "Random seed.", minimum=0, default_text="the spec's, 0"),
+    _p(
+        "cvar_level",
+        float | None,
+        "Level alpha of VaR and CVaR (CVaR: mean of the worst 1 - alpha of the scenarios).",
+        minimum=0.5,
+        maximum=0.999,
+        default_text="the spec's, 0.95",
+    ),
+    _p(
+        "dask",
+        str | None,
+        "Run on Dask: 'local' (a LocalCluster) or tcp://host:port of a running scheduler.",
+        default_text="in this process",
+    ),
+    _p(
+        "workers",
+        int | None,
+        "Workers of --dask local.",
+        minimum=1,
+        default_text="dask's choice",
+    ),
+    _p(
+        "horizon_months",
+        int | None,
+        "Months simulated.",
+        flags=("--horizon",),
+        minimum=1,
+        maximum=1200,
+        default_text="the spec's",
+    ),
+    _p(
+        "preset",
+        str | None,
+        "A preset scenario (critmat scenario presets).",
+        flags=("--preset", "-p"),
+        default_text="none",
+    ),
+    _p(
+        "spec",
+        Path | None,
+        "Scenario or ensemble file (.yaml, .json).",
+        path="file",
+        default_text="none",
+    ),
+    _p(
+        "result_table",
+        str,
+        "Result table of a run.",
+        "summary",
+        flags=("--table", "-t"),
+        choices=(
+            "summary",
+            "monthly",
+            "outcomes",
+            "draws",
+            "systems",
+            "systems_outcomes",
+            "baseline",
+        ),
+    ),
+    _p(
+        "html",
+        Path | None,
+        "Also write an HTML report (fan charts, stock-out table).",
+        path="file",
+        default_text="none",
+    ),
+    _p("save", bool, "Store the run in the user data folder.", True, flags=("--save/--no-save",)),
+    _p("quiet", bool, "No progress bar.", False, flags=("--quiet", "-q")),
+    _p(
+        "table",
+        str | None,
+        "Target table (see `critmat data list`).",
+        flags=("--table", "-t"),
+        default_text="required",
+    ),
+    _p(
+        "mode",
+        str,
+        "merge: upsert into your earlier rows of the table; replace: the file becomes your "
+        "whole table.",
+        "merge",
+        choices=("merge", "replace"),
+    ),
+    _p(
+        "combine",
+        str,
+        "upsert: your rows replace embedded rows with the same key; replace: hide the "
+        "embedded table.",
+        "upsert",
+        choices=("upsert", "replace"),
+    ),
+    _p("sheet", str | None, "Worksheet of an XLSX file.", default_text="the first"),
+    _p("note", str, "Note stored in the import log.", ""),
+    _p(
+        "problems_report",
+        Path | None,
+        "Write every problem to this JSON file if validation fails.",
+        flags=("--report",),
+        path="file",
+        default_text="none",
+    ),
+    _p(
+        "whatif_samples",
+        int,
+        "Monte Carlo draws per preset for the 'what if' section (0 to skip).",
+        300,
+        minimum=0,
+    ),
+    _p(
+        "report",
+        Path | None,
+        "Write a self-contained HTML report with charts and sources.",
+        path="file",
+        default_text="none",
+    ),
+]
+
+#: Every parameter definition by name.
+PARAMS: dict[str, ParamDef] = {p.name: p for p in _DEFS}
+
+
+def param(name: str, **overrides: Any) -> ParamDef:
+    """The definition of ``name``, with per-command ``overrides`` (default, choices, ...).
+
+    Raises
+    ------
+    critmat.errors.ParameterError
+        For an unknown name (with the closest names).
+    """
+    if name not in PARAMS:
+        hint = closest(name, list(PARAMS))
+        raise ParameterError(
+            f"no parameter definition '{name}'"
+            + (f"; did you mean {', '.join(repr(h) for h in hint)}?" if hint else "")
+        )
+    p = PARAMS[name]
+    return p.with_(**overrides) if overrides else p
+
+
+def pydantic_fields(
+    names: Iterable[str | ParamDef], **overrides: Mapping[str, Any]
+) -> dict[str, tuple[Any, Any]]:
+    """``{name: (type, FieldInfo)}`` of parameter definitions, for ``pydantic.create_model``.
+
+    Parameters
+    ----------
+    names
+        Parameter names (or definitions, e.g. ``param("importers", default="EU27")``).
+    **overrides
+        ``name={"default": ...}``: per-model changes, as for :func:`param`.
+    """
+    from pydantic import Field
+
+    out: dict[str, tuple[Any, Any]] = {}
+    for item in names:
+        p = item if isinstance(item, ParamDef) else param(item, **dict(overrides.get(item, {})))
+        kw: dict[str, Any] = {"description": p.description}
+        if p.minimum is not None:
+            kw["ge"] = p.minimum
+        if p.maximum is not None:
+            kw["le"] = p.maximum
+        if p.choices:
+            kw["json_schema_extra"] = {"enum": list(p.choices)}
+        out[p.name] = (p.annotation, Field(default=p.default, **kw))
+    return out
+
+
+def query_model(
+    model_name: str, names: Iterable[str | ParamDef], **overrides: Mapping[str, Any]
+) -> Any:
+    """A pydantic model whose fields are the given parameters (the API's query model).
+
+    Field types, defaults and descriptions are the parameter definitions', so the CLI and
+    the API cannot drift apart.
+    """
+    from pydantic import ConfigDict, create_model
+
+    fields = pydantic_fields(names, **overrides)
+    return create_model(  # type: ignore[call-overload]
+        model_name, __config__=ConfigDict(extra="forbid"), **fields
+    )

@@ -1,4 +1,9 @@
-"""Unit conversion through the knowledge base's unit table (no inline unit strings).
+"""Units of results (one spelling each) and conversion through the knowledge base's unit table.
+
+The constants below are the only spellings of result units: every result's provenance
+(``frame.attrs["critmat"]["units"]``), the column metadata (:mod:`critmat.columns`) and the
+documentation use them. Shares in 0-1 are ``fraction`` everywhere (never "0-1" or
+"fraction (0-1)"); a percentage is a formatting choice of the report, not a unit.
 
 Examples
 --------
@@ -13,7 +18,84 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["mass_factors", "to_tonnes", "unknown_units"]
+__all__ = [
+    "COUNT",
+    "FACTOR",
+    "FRACTION",
+    "HHI_POINTS",
+    "KG_CU_EQ_PER_KG",
+    "KG_PER_UNIT",
+    "KUSD",
+    "KUSD_PER_T",
+    "MEUR",
+    "MONTHS",
+    "MONTHS_OF_DEFENCE_DEMAND",
+    "MONTHS_OF_DEMAND",
+    "PROBABILITY",
+    "RATIO",
+    "SCORE",
+    "SCORE_0_10",
+    "SHARE_OF_EU_DEMAND",
+    "TONNES",
+    "TONNES_WEIGHTED",
+    "T_PER_MONTH",
+    "T_PER_YEAR",
+    "UNITS",
+    "UNITS_PER_MONTH",
+    "UNITS_PER_YEAR",
+    "USD_PER_KG",
+    "YEAR",
+    "mass_factors",
+    "to_tonnes",
+    "unknown_units",
+]
+
+#: A share between 0 and 1 (supply shares, HHI, import reliance, GeoPolRisk score, ...).
+FRACTION = "fraction"
+#: A dimensionless score without a fixed range (EU supply risk, ranking scores).
+SCORE = "score"
+#: A dimensionless score on 0 (lowest) ... 10 (highest) (EU economic importance, DI).
+SCORE_0_10 = "score (0-10)"
+#: The HHI in anti-trust points, 0 ... 10,000 (10,000 x the fraction).
+HHI_POINTS = "points (0-10,000)"
+#: A dimensionless multiplier (substitution indices).
+FACTOR = "factor"
+#: A probability (0-1) over Monte Carlo scenarios.
+PROBABILITY = "probability"
+#: A ratio to a reference value (price relative to the pre-shock price).
+RATIO = "ratio"
+#: Metric tonnes.
+TONNES = "t"
+#: Tonnes weighted by a 0-1 factor (GeoPolRisk numerator: instability-weighted imports).
+TONNES_WEIGHTED = "t (instability-weighted)"
+#: Tonnes per year and per month.
+T_PER_YEAR = "t per year"
+T_PER_MONTH = "t per month"
+#: Thousand US dollars, BACI's value unit.
+KUSD = "kUSD"
+#: Thousand US dollars per tonne (= US dollars per kilogram).
+KUSD_PER_T = "kUSD/t"
+#: US dollars per kilogram.
+USD_PER_KG = "USD/kg"
+#: Characterisation factor of the GeoPolRisk method.
+KG_CU_EQ_PER_KG = "kg Cu-eq/kg"
+#: Million euros (value added).
+MEUR = "million EUR"
+#: Defence bills of materials and build rates.
+KG_PER_UNIT = "kg per unit"
+UNITS = "units"
+UNITS_PER_YEAR = "units per year"
+UNITS_PER_MONTH = "units per month"
+#: Counts (systems, origins, uses, ...).
+COUNT = "count"
+#: A calendar year.
+YEAR = "year"
+#: Months, and months of baseline (defence) demand (scenario shortfalls and stocks).
+MONTHS = "months"
+MONTHS_OF_DEMAND = "months of baseline demand"
+MONTHS_OF_DEFENCE_DEMAND = "months of baseline defence demand"
+#: A share of EU demand (0-1) in a shortfall allocation.
+SHARE_OF_EU_DEMAND = "share of EU demand"
 
 
 def mass_factors(units: pd.DataFrame) -> dict[str, float]:

@@ -17,7 +17,7 @@ runner = CliRunner()
 
 
 def test_assessment_table(kb: KnowledgeBase) -> None:
-    a = assess(kb, year=2022, defence=True)
+    a = assess(kb, years=2022, defence=True, whatif_samples=0)
     t = a.table.set_index("material")
     # default selection: CRMA Annex I + II (Regulation (EU) 2024/1252) and NATO 2024
     assert set(crma_materials(kb)) == set(t.index)
@@ -37,7 +37,7 @@ def test_assessment_table(kb: KnowledgeBase) -> None:
 def test_assess_cli_table_and_report(tmp_path: Path) -> None:
     report = tmp_path / "assess.html"
     r = runner.invoke(
-        app, ["assess", "--year", "2022", "--report", str(report), "--whatif-samples", "60"]
+        app, ["assess", "--years", "2022", "--report", str(report), "--whatif-samples", "60"]
     )
     assert r.exit_code == 0, r.output
     assert "gallium" in r.output and "What if" in r.output and "Defence" in r.output
@@ -66,7 +66,7 @@ def test_assess_cli_csv(tmp_path: Path) -> None:
             "assess",
             "-m",
             "gallium,tungsten",
-            "--year",
+            "--years",
             "2022",
             "--whatif-samples",
             "0",
@@ -78,4 +78,4 @@ def test_assess_cli_csv(tmp_path: Path) -> None:
     f = pd.read_csv(out)
     assert set(f["material"]) == {"gallium", "tungsten"}
     side = json.loads((tmp_path / "a.csv.provenance.json").read_text())
-    assert side["method"] == "assess" and side["parameters"]["importer"] == "EU27"
+    assert side["method"] == "assess" and side["parameters"]["importers"] == "EU27"

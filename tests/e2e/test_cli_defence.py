@@ -91,7 +91,7 @@ def test_exposure_with_files_and_countries(tmp_path: Path) -> None:
         str(bom),
         "--build-rates",
         str(rates),
-        "--countries",
+        "--detail",
         "--stage",
         "processing",
         "-f",
@@ -110,7 +110,7 @@ def test_capability_at_risk_and_options() -> None:
     code, out = run(
         "defence",
         "capability-at-risk",
-        "--supplier",
+        "--exporters",
         "CHN",
         "--cut",
         "1",
@@ -128,7 +128,7 @@ def test_capability_at_risk_and_options() -> None:
     assert code == 2 and "MATERIAL=number" in out
     code, out = run("defence", "capability-at-risk", "--cut", "1.5")
     assert code == 2 and "between 0 and 1" in out
-    code, out = run("defence", "capability-at-risk", "--supplier", "Chnia")
+    code, out = run("defence", "capability-at-risk", "--exporters", "Chnia")
     assert code == 2 and "did you mean" in out
 
 

@@ -111,8 +111,11 @@ def test_published_only_year_and_wgi_options(tmp_path: Path) -> None:
         (("--year", "2019"), "computed: 2023"),
         (("--corrections", "kaolin"), "did you mean 'kaolin_eol'"),
         (("--wgi-years", "2030"), "not in WGI vintage 'wgi_2023'"),
-        (("--wgi-vintage", "wgi_2025"), "did you mean"),
-        (("--wgi-vintage", "wgi_pv_geopolrisk", "--wgi-measure", "mean"), "use wgi_measure='pv'"),
+        (("--governance-vintage", "wgi_2025"), "did you mean"),
+        (
+            ("--governance-vintage", "wgi_pv_geopolrisk", "--wgi-measure", "mean"),
+            "use wgi_measure='pv'",
+        ),
         (("-m", "galium"), "did you mean 'gallium'"),
     ],
 )

@@ -43,6 +43,17 @@ def test_hhi_ignores_order_and_scale(q: list[float], rnd) -> None:
     assert np.isclose(a, b, rtol=1e-9)
 
 
+@given(st.lists(st.sampled_from([1.0, 2.0, 5.0]), min_size=1, max_size=12), st.randoms())
+def test_the_top_supplier_does_not_depend_on_row_order(q: list[float], rnd) -> None:
+    # equal shares are frequent (0.5/0.5): the tie goes to the first country code
+    frame = _frame(q)
+    shuffled = frame.sample(frac=1.0, random_state=rnd.randint(0, 10_000))
+    a, b = concentration(frame).iloc[0], concentration(shuffled).iloc[0]
+    assert a["top1_country"] == b["top1_country"]
+    top = frame[frame["quantity_t"] == frame["quantity_t"].max()]["country"]
+    assert a["top1_country"] == min(top)
+
+
 @given(quantities, st.floats(min_value=0, max_value=1e6))
 def test_more_domestic_production_never_raises_nir(q: list[float], extra: float) -> None:
     trade = pd.DataFrame(

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from critmat.defence.bom import annual_demand
+from critmat.defence.bom import DemandSource, annual_demand
 from critmat.defence.capability import served_share, simulate_builds
 from critmat.defence.energy import allocate_shortfall
 from critmat.defence.exposure import supplier_exposure, supply_mix
@@ -136,8 +136,10 @@ def test_capability_at_risk_on_the_kb(kb: KnowledgeBase) -> None:
     double = kb.defence.exposure(
         by="material",
         stage="processing",
-        build_rates=kb.defence.build_rates().assign(
-            units_per_year=lambda f: 2 * f["units_per_year"]
+        demand=DemandSource(
+            build_rates=kb.defence.build_rates().assign(
+                units_per_year=lambda f: 2 * f["units_per_year"]
+            )
         ),
     )
     assert double["china_t"].iloc[0] == pytest.approx(2 * half["china_t"].iloc[0])

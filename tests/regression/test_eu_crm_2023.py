@@ -251,7 +251,7 @@ def test_corrections_fix_exactly_what_the_notes_say(
 
 def test_provenance_names_the_governance_measure(default: pd.DataFrame, kb: KnowledgeBase) -> None:
     prov = default.attrs["critmat"]
-    assert prov["parameters"]["wgi_vintage"] == "wgi_2023"
+    assert prov["parameters"]["governance_vintage"] == "wgi_2023"
     assert prov["parameters"]["wgi_years"] == [2017]
     assert prov["parameters"]["wgi_measure"] == "mean"
     assert any("six-dimension WGI mean" in n for n in prov["notes"])
@@ -263,7 +263,7 @@ def test_provenance_names_the_governance_measure(default: pd.DataFrame, kb: Know
         "eu_crm_2023_results",
         "wgi_2023",
     } <= set(prov["sources"])
-    assert prov["units"]["ei"].startswith("1")
-    pv = kb.indicators.eu_supply_risk(materials="tungsten", wgi_vintage="wgi_pv_geopolrisk")
+    assert prov["units"]["ei"] == "score (0-10)"
+    pv = kb.indicators.eu_supply_risk(materials="tungsten", governance_vintage="wgi_pv_geopolrisk")
     assert any("political stability" in n for n in pv.attrs["critmat"]["notes"])
     assert pv.attrs["critmat"]["parameters"]["wgi_measure"] == "pv"

@@ -204,9 +204,14 @@ def test_importance_and_criticality(kb: KnowledgeBase) -> None:
 
 
 def test_defence_axis_in_the_criticality_indicator(kb: KnowledgeBase) -> None:
-    c = kb.indicators.criticality(importance="defence").set_index("material")
+    # indicators sit below the defence layer: the defence axis is passed in as scores
+    di = kb.defence.importance().set_index("material")["defence_importance"]
+    c = kb.indicators.criticality(importance=di).set_index("material")
     assert c.loc["gallium", "category"] == "critical"
     assert c.loc["feldspar", "category"] == "not_assessed"  # no cited defence use
+    assert c.attrs["critmat"]["parameters"]["importance"] == "defence_importance"
+    with pytest.raises(ParameterError, match=r"kb\.defence\.criticality\(\)"):
+        kb.indicators.criticality(importance="defence")
 
 
 def test_compare_lists_explains_disagreements(kb: KnowledgeBase) -> None:
@@ -244,17 +249,19 @@ def test_energy_competition_shares(kb: KnowledgeBase) -> None:
     assert s.loc[s["sector"] == "defence", "served_share"].tolist() == [1.0]
 
 
-def test_report_section_and_assess_frame(kb: KnowledgeBase) -> None:
-    from critmat.assess import assess
-    from critmat.defence.report import ASSESS_COLUMNS, assess_frame, defence_section
+def test_report_section_and_assessment_summary(kb: KnowledgeBase) -> None:
+    from critmat.defence.summary import SUMMARY_COLUMNS
+    from critmat.report.builder import Figure, Report
+    from critmat.report.defence import defence_section
 
-    a = assess(kb, materials="gallium,tungsten,neodymium")
-    title, body = defence_section(kb, a)
-    assert title == "Defence exposure"
-    assert body.count("plotly-graph-div") == 2 and "<script src=" not in body
+    section = defence_section(kb, ["gallium", "tungsten", "neodymium"])
+    assert section.title == "Defence exposure"
+    assert sum(isinstance(b, Figure) for b in section.blocks) == 2
+    body = str(Report("t", sections=[section]).render("html"))
+    assert body.count("plotly-graph-div") == 2
     assert "F-35 Lightning II" in body and "cited reference data" in body
-    frame = assess_frame(kb, a)
-    assert list(frame.columns) == list(ASSESS_COLUMNS)
+    frame = kb.defence.summary("gallium,tungsten,neodymium")
+    assert list(frame.columns) == SUMMARY_COLUMNS
     assert set(frame["material"]) == {"gallium", "tungsten", "neodymium"}
     assert frame.set_index("material").loc["gallium", "defence_category"] == "critical"
 
@@ -262,7 +269,7 @@ def test_report_section_and_assess_frame(kb: KnowledgeBase) -> None:
 def test_exposure_mixes(kb: KnowledgeBase) -> None:
     eu = kb.defence.exposure(by="material", stage="processing").iloc[0]
     assert eu["mix_used"] == "eu_sourcing" and eu["proxy"] == "neodymium"
-    imp = kb.defence.exposure(by="material", mix="imports", year=2022).iloc[0]
+    imp = kb.defence.exposure(by="material", mix="imports", years=2022).iloc[0]
     # BACI has rare-earth codes of its own: no proxy needed, shares of extra-EU imports
     assert imp["mix_used"] == "imports" and imp["proxy"] is None
     assert imp["shares_covered"] == pytest.approx(1.0)

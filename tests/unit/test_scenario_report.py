@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from critmat.knowledge_base import KnowledgeBase
-from critmat.report.scenario_charts import fan_chart, stockout_table, table_html
-from critmat.scenarios.report import illustrative_stock_months, scenario_html, whatif_section
-from critmat.scenarios.runner import run
+from critmat.report.builder import Report
+from critmat.report.scenario import (
+    fan_chart,
+    scenario_html,
+    stockout_table,
+    table_html,
+    whatif_section,
+)
+from critmat.scenarios.whatif import illustrative_stock_months
 
 
 def test_fan_chart_and_stockout_table(kb: KnowledgeBase) -> None:
-    res = run(
+    res = kb.scenarios.run(
         {
             "shocks": [
                 {
@@ -20,7 +26,6 @@ def test_fan_chart_and_stockout_table(kb: KnowledgeBase) -> None:
             ],
             "mitigations": {"stocks": [{"initial_months": 2}]},
         },
-        kb,
         samples=50,
     )
     fig = fan_chart(res.monthly, variable="shortfall")
@@ -36,14 +41,19 @@ def test_fan_chart_and_stockout_table(kb: KnowledgeBase) -> None:
     assert page.startswith("<!DOCTYPE html>") and "plotly" in page
 
 
+def _html(section: object) -> str:
+    return str(Report("t", sections=[section]).render("html"))  # type: ignore[list-item]
+
+
 def test_whatif_section(kb: KnowledgeBase) -> None:
     months, cite = illustrative_stock_months(kb)
     assert months == 60 / (365.25 / 12) and "DF-26" in cite
-    title, html = whatif_section(kb, samples=40, seed=1)
-    assert title.startswith("What if")
+    section = whatif_section(kb.scenarios.whatif(samples=40, seed=1))
+    assert section.title.startswith("What if")
+    html = _html(section)
     for event in ("CN-2023-23", "CN-2023-39", "CN-2024-33", "CN-2025-18", "CN-2025-OCT"):
         assert event in html
     assert "hypothetical" in html and "JOGMEC" in html and "gallium" in html
-    assert "<script" not in html.split("plotly")[0]  # no plotly.js: the report has it
-    title, html = whatif_section(kb, presets=["china-antimony-2024"], samples=20, stock_months=0)
+    w = kb.scenarios.whatif(presets=["china-antimony-2024"], samples=20, stock_months=0)
+    html = _html(whatif_section(w))
     assert "no stocks" in html and "antimony" in html

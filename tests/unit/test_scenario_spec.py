@@ -22,15 +22,15 @@ from critmat.scenarios.spec import (
 GA = {"exporter": "CHN", "material": "gallium", "duration": 12}
 
 
-def problems(spec: dict, kb: KnowledgeBase) -> ScenarioSpecError:
+def problems(kb: KnowledgeBase, spec: dict) -> ScenarioSpecError:
     with pytest.raises(ScenarioSpecError) as err:
-        validate(spec, kb)
+        validate(kb, spec)
     return err.value
 
 
 def test_unknown_material_and_country_with_suggestions(kb: KnowledgeBase) -> None:
     err = problems(
-        {"shocks": [{"exporter": "Chnia", "material": ["gallium", "galium"], "duration": 12}]}, kb
+        kb, {"shocks": [{"exporter": "Chnia", "material": ["gallium", "galium"], "duration": 12}]}
     )
     by = {p.column: p for p in err.problems}
     assert by["shocks[0].material[1]"].suggestions[0] == "gallium"
@@ -41,6 +41,7 @@ def test_unknown_material_and_country_with_suggestions(kb: KnowledgeBase) -> Non
 
 def test_impossible_numbers_are_located(kb: KnowledgeBase) -> None:
     err = problems(
+        kb,
         {
             "shocks": [
                 {
@@ -53,7 +54,6 @@ def test_impossible_numbers_are_located(kb: KnowledgeBase) -> None:
             ],
             "mitigations": {"stocks": [{"initial_months": -1}]},
         },
-        kb,
     )
     msg = {p.column: p.message for p in err.problems}
     assert "severity is the share of flows cut, 0 to 1" in msg["shocks[0].severity"]
@@ -64,64 +64,65 @@ def test_impossible_numbers_are_located(kb: KnowledgeBase) -> None:
 
 def test_distribution_support_and_names(kb: KnowledgeBase) -> None:
     err = problems(
+        kb,
         {
             "shocks": [
                 {**GA, "duration": {"dist": "normal", "mean": 12, "sd": 4}},
                 {**GA, "exporter": "USA", "onset": {"dist": "lognormall", "median": 3}},
             ]
         },
-        kb,
     )
     by = {p.column: p for p in err.problems}
     assert "can give values below 0" in by["shocks[0].duration"].message
     assert by["shocks[1].onset"].suggestions[0] == "lognormal"
     # all problems of the file at once, also the unknown names
-    err = problems({"shocks": [{"exporter": "CHN", "material": "germainum", "severity": 2}]}, kb)
+    err = problems(kb, {"shocks": [{"exporter": "CHN", "material": "germainum", "severity": 2}]})
     assert set(err.locations) == {"shocks[0].severity", "shocks[0].material"}
 
 
 def test_contradictory_shocks(kb: KnowledgeBase) -> None:
-    err = problems({"shocks": [GA, {**GA, "onset": 6, "severity": 0.5}]}, kb)
+    err = problems(kb, {"shocks": [GA, {**GA, "onset": 6, "severity": 0.5}]})
     (p,) = err.problems
     assert p.column == "shocks[1]" and "contradicts shocks[0]" in p.message
     assert "CHN x gallium" in p.message and "months (0-12 and 6-18)" in p.message
     # sequential windows, other countries or other materials are fine
-    validate({"shocks": [GA, {**GA, "onset": 12}]}, kb)
-    validate({"shocks": [GA, {**GA, "exporter": "USA"}]}, kb)
+    validate(kb, {"shocks": [GA, {**GA, "onset": 12}]})
+    validate(kb, {"shocks": [GA, {**GA, "exporter": "USA"}]})
     # a group overlapping a country is a contradiction too
     err = problems(
-        {"shocks": [{**GA, "exporter": "NATO"}, {**GA, "exporter": "USA", "onset": 3}]}, kb
+        kb, {"shocks": [{**GA, "exporter": "NATO"}, {**GA, "exporter": "USA", "onset": 3}]}
     )
     assert "USA x gallium" in err.problems[0].message
     # stages that disagree for one material
     err = problems(
+        kb,
         {
             "shocks": [
                 {**GA, "material": "nickel", "stage": "extraction"},
                 {**GA, "material": "nickel", "stage": "processing", "exporter": "RUS"},
             ]
         },
-        kb,
     )
     assert err.locations == ["shocks[1].stage"]
 
 
 def test_stage_data_tonnes_and_horizon(kb: KnowledgeBase) -> None:
-    err = problems({"shocks": [{**GA, "stage": "extraction"}]}, kb)
+    err = problems(kb, {"shocks": [{**GA, "stage": "extraction"}]})
     assert err.locations == ["shocks[0].stage"] and "expected processing" in str(err)
-    err = problems({"shocks": [GA], "mitigations": {"stocks": [{"initial_t": 5}]}}, kb)
+    err = problems(kb, {"shocks": [GA], "mitigations": {"stocks": [{"initial_t": 5}]}})
     assert err.locations == ["mitigations.stocks[0].initial_t"]
     assert "no baseline demand in tonnes" in str(err)
-    err = problems({"horizon_months": 24, "shocks": [{**GA, "onset": 30}]}, kb)
+    err = problems(kb, {"horizon_months": 24, "shocks": [{**GA, "onset": 30}]})
     assert err.locations == ["shocks[0].onset"]
-    err = problems({"shocks": [{**GA, "material": "rare earths"}]}, kb)
+    err = problems(kb, {"shocks": [{**GA, "material": "rare earths"}]})
     assert "no supply shares" in str(err) and "dysprosium" in str(err)
-    err = problems({"materials": ["gallium"], "shocks": [{**GA, "material": "germanium"}]}, kb)
+    err = problems(kb, {"materials": ["gallium"], "shocks": [{**GA, "material": "germanium"}]})
     assert "not among the simulated materials" in str(err)
 
 
 def test_duplicate_policies_and_defence_checks(kb: KnowledgeBase) -> None:
     err = problems(
+        kb,
         {
             "shocks": [GA],
             "mitigations": {
@@ -131,32 +132,32 @@ def test_duplicate_policies_and_defence_checks(kb: KnowledgeBase) -> None:
                 ]
             },
         },
-        kb,
     )
     assert err.locations == ["mitigations.stocks[1].material"]
     # a policy for 'all' is overridden by a named one
     plan = validate(
+        kb,
         {
             "shocks": [GA, {**GA, "material": "germanium"}],
             "mitigations": {
                 "stocks": [{"material": "gallium", "initial_months": 1}, {"initial_months": 3}]
             },
         },
-        kb,
     )
     assert plan.stocks["gallium"]["initial"] == 1 and plan.stocks["germanium"]["initial"] == 3
     err = problems(
+        kb,
         {
             "shocks": [GA],
             "defence": {
                 "systems": [{"name": "radar", "build_rate": 2, "kg_per_unit": {"gallium": 0.5}}]
             },
         },
-        kb,
     )
     assert err.locations == ["defence.systems[0].kg_per_unit.gallium"]
     # with tonnes the systems give the defence share (constructed numbers)
     plan = validate(
+        kb,
         {
             "shocks": [GA],
             "settings": {"gallium": {"annual_demand_t": 120}},
@@ -164,11 +165,11 @@ def test_duplicate_policies_and_defence_checks(kb: KnowledgeBase) -> None:
                 "systems": [{"name": "radar", "build_rate": 100, "kg_per_unit": {"gallium": 10}}]
             },
         },
-        kb,
     )
     share, basis = plan.defence_share["gallium"]
     assert share == pytest.approx(100 * 10 / 1000 / 10) and "systems" in basis
     err = problems(
+        kb,
         {
             "shocks": [GA],
             "settings": {"gallium": {"annual_demand_t": 120}},
@@ -177,18 +178,17 @@ def test_duplicate_policies_and_defence_checks(kb: KnowledgeBase) -> None:
                 "systems": [{"name": "radar", "build_rate": 100, "kg_per_unit": {"gallium": 10}}],
             },
         },
-        kb,
     )
     assert err.locations == ["defence.share.gallium"]
 
 
 def test_warnings_for_shocks_without_bite(kb: KnowledgeBase) -> None:
-    plan = validate({"shocks": [{**GA, "exporter": "BRA"}]}, kb)
+    plan = validate(kb, {"shocks": [{**GA, "exporter": "BRA"}]})
     assert any("no effect" in w for w in plan.warnings)
 
 
 def test_unknown_field_and_bad_types(kb: KnowledgeBase) -> None:
-    err = problems({"shocks": [{**GA, "duration": "long"}], "colour": "red"}, kb)
+    err = problems(kb, {"shocks": [{**GA, "duration": "long"}], "colour": "red"})
     by = {p.column: p for p in err.problems}
     assert by["colour"].message == "unknown field 'colour'"
     assert "not a number or a distribution" in by["shocks[0].duration"].message
@@ -217,7 +217,7 @@ seed: 7
     )
     spec = load_spec(y)
     assert spec.samples == 200 and spec.scenario.shocks[0].uncertain
-    plan = validate(spec, kb)
+    plan = validate(kb, spec)
     assert plan.materials == ["gallium"] and plan.shocks[0].countries == ("CHN",)
     # round trip through YAML and JSON
     for fmt, suffix in (("yaml", ".yaml"), ("json", ".json")):

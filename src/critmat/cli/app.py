@@ -9,8 +9,9 @@ import typer
 from critmat._version import __version__
 from critmat.cli import assess, data, defence, eu_crm, geopolrisk, indicators, scenario
 from critmat.cli.common import DataDirOpt, NoUserDataOpt, console, open_kb, reports_errors
+from critmat.cli.options import App
 
-app = typer.Typer(
+app = App(
     name="critmat",
     help="Critical raw materials supply security for European defence.",
     no_args_is_help=True,

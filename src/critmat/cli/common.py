@@ -1,4 +1,7 @@
-"""Options and helpers shared by every CLI command."""
+"""Helpers shared by every CLI command: consoles, the knowledge base, output, errors.
+
+The options themselves are built from :mod:`critmat.params` in :mod:`critmat.cli.options`.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +10,27 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import pandas as pd
 import typer
 from rich.console import Console
 
+from critmat.cli.options import (
+    DataDir,
+    Exporters,
+    Format,
+    GroupBy,
+    Importers,
+    Materials,
+    NoUserData,
+    Out,
+    Stage,
+    Years,
+)
 from critmat.errors import CritmatError, DataValidationError
 from critmat.knowledge_base import KnowledgeBase
-from critmat.output import FORMATS, write_frame
+from critmat.output import write_frame
 
 __all__ = [
     "DataDirOpt",
@@ -32,9 +47,11 @@ __all__ = [
     "emit",
     "err_console",
     "fail",
+    "is_screen",
     "open_kb",
     "report_error",
     "reports_errors",
+    "shown",
 ]
 
 
@@ -53,88 +70,38 @@ R = TypeVar("R")
 console = _console()
 err_console = _console(stderr=True)
 
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        envvar="CRITMAT_DATA_DIR",
-        show_envvar=True,
-        help="User data directory whose imported tables overlay the embedded "
-        "dataset [default: the platform user data folder].",
-        file_okay=False,
-    ),
-]
-NoUserDataOpt = Annotated[
-    bool,
-    typer.Option("--no-user-data", help="Use the embedded dataset only."),
-]
-FormatOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--format",
-        "-f",
-        help=f"Output format: {'|'.join(FORMATS)} [default: from --out's suffix, else table].",
-    ),
-]
-OutOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--out",
-        "-o",
-        help="Write the result to this file (with a <file>.provenance.json sidecar).",
-        dir_okay=False,
-    ),
-]
-
-
-MaterialsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--materials",
-        "-m",
-        help="Materials: comma-separated ids, names, symbols or "
-        "aliases (e.g. gallium,Ge,'Rare Earths (REO)'), or 'all'.",
-    ),
-]
-ImportersOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--importers",
-        "-i",
-        help="Importers: ISO-3 codes or names, groups EU27, "
-        "NATO, OECD, G7 or a --groupby name (a group is one economic unit), or 'all'.",
-    ),
-]
-ExportersOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--exporters",
-        "-e",
-        help="Exporters / supplier countries (groups expand to their members), or 'all'.",
-    ),
-]
-YearsOpt = Annotated[
-    str | None,
-    typer.Option("--years", "-y", help="Years: 2022, 2018-2022 or 2018,2020; 'all'."),
-]
-StageOpt = Annotated[
-    str | None,
-    typer.Option("--stage", "-s", help="Supply-chain stage: extraction or processing."),
-]
-GroupByOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--groupby",
-        "-g",
-        help="Define a country group NAME=ISO3,ISO3,... "
-        "(repeatable), usable in --importers/--exporters.",
-    ),
-]
+# the option aliases of the earlier API, now built from critmat.params (cli/options.py)
+DataDirOpt = DataDir
+NoUserDataOpt = NoUserData
+FormatOpt = Format
+OutOpt = Out
+MaterialsOpt = Materials
+ImportersOpt = Importers
+ExportersOpt = Exporters
+YearsOpt = Years
+StageOpt = Stage
+GroupByOpt = GroupBy
 
 
 def open_kb(data_dir: Path | None, no_user_data: bool = False) -> KnowledgeBase:
     """Open the knowledge base for a command."""
     return KnowledgeBase(data_dir, user_data=not no_user_data)
+
+
+def is_screen(fmt: str | None, out: Path | None) -> bool:
+    """Whether the result goes to the terminal as a table (not to a file or a format)."""
+    return fmt in (None, "table") and out is None
+
+
+def shown(
+    frame: pd.DataFrame, fmt: str | None, out: Path | None, columns: list[str]
+) -> pd.DataFrame:
+    """All columns for files and machine formats; the readable subset for the terminal."""
+    if not is_screen(fmt, out):
+        return frame
+    out_frame = frame[[c for c in columns if c in frame.columns]]
+    out_frame.attrs = dict(frame.attrs)
+    return out_frame
 
 
 def emit(

@@ -19,11 +19,10 @@ from critmat.cli.common import (
     open_kb,
     reports_errors,
 )
-from critmat.errors import CritmatError
+from critmat.cli.options import App, Materials, Out, Years, opt
+from critmat.errors import CritmatError, ParameterError
 
-app = typer.Typer(
-    help="The knowledge base: list, describe, import, export tables.", no_args_is_help=True
-)
+app = App(help="The knowledge base: list, describe, import, export tables.", no_args_is_help=True)
 
 TableArg = Annotated[str, typer.Argument(help="Table name (see `critmat data list`).")]
 
@@ -84,31 +83,21 @@ def sources(
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="CSV/TSV, XLSX or Parquet file.")],
-    table: Annotated[str, typer.Option("--table", "-t", help="Target table.")],
-    mode: Annotated[
-        str,
-        typer.Option(
-            help="merge: upsert into your earlier rows of the "
-            "table; replace: the file becomes your whole table."
-        ),
-    ] = "merge",
-    combine: Annotated[
-        str,
-        typer.Option(
-            help="upsert: your rows replace embedded rows with "
-            "the same key; replace: hide the embedded table."
-        ),
-    ] = "upsert",
-    sheet: Annotated[str | None, typer.Option(help="Worksheet of an XLSX file.")] = None,
-    note: Annotated[str, typer.Option(help="Note stored in the import log.")] = "",
-    report: Annotated[
-        Path | None, typer.Option(help="Write every problem to this JSON file if validation fails.")
-    ] = None,
+    table: Annotated[str | None, opt("table")] = None,
+    mode: Annotated[str, opt("mode")] = "merge",
+    combine: Annotated[str, opt("combine")] = "upsert",
+    sheet: Annotated[str | None, opt("sheet")] = None,
+    note: Annotated[str, opt("note")] = "",
+    report: Annotated[Path | None, opt("problems_report")] = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Validate a file and add it to your data directory (all or nothing)."""
     try:
         kb = open_kb(data_dir)
+        if table is None:
+            raise ParameterError(
+                "give the target table with --table; tables: " + ", ".join(kb.catalog.tables)
+            )
         result = kb.import_file(file, table, mode=mode, combine=combine, sheet=sheet, note=note)
         console.print(f"[green]{result.summary()}[/]")
     except CritmatError as exc:
@@ -118,16 +107,18 @@ def import_(
 @app.command()
 def export(
     table: TableArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="File to write.", dir_okay=False)],
+    out: Out = None,
     fmt: FormatOpt = None,
-    materials: Annotated[str | None, typer.Option(help="Materials to keep.")] = None,
-    countries: Annotated[str | None, typer.Option(help="Countries to keep.")] = None,
-    years: Annotated[str | None, typer.Option(help="Years, e.g. 2018-2022.")] = None,
+    materials: Materials = None,
+    countries: Annotated[str | None, opt("countries")] = None,
+    years: Years = None,
     data_dir: DataDirOpt = None,
     no_user_data: NoUserDataOpt = False,
 ) -> None:
     """Export a table (embedded plus your rows) as csv, parquet, xlsx or json."""
     try:
+        if out is None:
+            raise ParameterError("critmat data export writes a file: give --out FILE")
         kb = open_kb(data_dir, no_user_data)
         spec = kb.catalog.table(table)
         filters = {}

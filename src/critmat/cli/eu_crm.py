@@ -7,21 +7,19 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from critmat.cli.common import (
-    DataDirOpt,
-    ExportersOpt,
-    FormatOpt,
-    GroupByOpt,
-    ImportersOpt,
-    MaterialsOpt,
-    NoUserDataOpt,
-    OutOpt,
-    StageOpt,
-    YearsOpt,
-    emit,
-    err_console,
-    open_kb,
-    reports_errors,
+from critmat.cli.common import emit, err_console, is_screen, open_kb, reports_errors
+from critmat.cli.options import (
+    DataDir,
+    Exporters,
+    Format,
+    GroupBy,
+    Importers,
+    Materials,
+    NoUserData,
+    Out,
+    Stage,
+    Years,
+    opt,
 )
 from critmat.indicators.eu_crm import (
     CONTRACT_COLUMNS,
@@ -29,7 +27,6 @@ from critmat.indicators.eu_crm import (
     DEFAULT_WGI_YEARS,
     MEASURES,
 )
-from critmat.output import infer_format
 
 __all__ = ["DETAIL_COLUMNS", "eu_sr", "register"]
 
@@ -68,54 +65,30 @@ def _summary(frame: pd.DataFrame) -> str:
 
 @reports_errors
 def eu_sr(
-    year: Annotated[
-        int,
-        typer.Option(
-            help="EU assessment: 2023 is computed; 2011, 2014, "
-            "2017, 2020 show the published values only."
-        ),
-    ] = 2023,
-    materials: MaterialsOpt = None,
-    stage: StageOpt = None,
-    wgi_vintage: Annotated[
-        str,
-        typer.Option(
-            help="Governance vintage: wgi_2023, wgi_2024, wgi_pv_geopolrisk or a user vintage."
-        ),
+    year: Annotated[int, opt("year")] = 2023,
+    materials: Materials = None,
+    stage: Stage = None,
+    governance_vintage: Annotated[
+        str, opt("governance_vintage", default=DEFAULT_WGI_VINTAGE)
     ] = DEFAULT_WGI_VINTAGE,
-    wgi_years: Annotated[
-        str,
-        typer.Option(
-            help="WGI data year or range averaged, e.g. 2017 (best fit to the published values) "
-            "or 2016-2020."
-        ),
-    ] = str(DEFAULT_WGI_YEARS),
-    wgi_measure: Annotated[
-        str,
-        typer.Option(help="auto, mean (six-dimension WGI mean) or pv (political stability only)."),
-    ] = "auto",
-    corrections: Annotated[
-        str,
-        typer.Option(
-            help="Input corrections: none, all, or names (kaolin_eol, titanium_metal_extraction, "
-            "mix_labels, titanium_metal_end_use)."
-        ),
-    ] = "none",
+    wgi_years: Annotated[str, opt("wgi_years")] = str(DEFAULT_WGI_YEARS),
+    wgi_measure: Annotated[str, opt("wgi_measure")] = "auto",
+    corrections: Annotated[str, opt("corrections")] = "none",
     detail: Annotated[
         bool,
-        typer.Option(
-            "--detail",
+        opt(
+            "detail",
             help="Add published stage values, agreement flags, mixes, status and reasons.",
         ),
     ] = False,
-    importers: ImportersOpt = None,
-    exporters: ExportersOpt = None,
-    years: YearsOpt = None,
-    groupby: GroupByOpt = None,
-    fmt: FormatOpt = None,
-    out: OutOpt = None,
-    data_dir: DataDirOpt = None,
-    no_user_data: NoUserDataOpt = False,
+    importers: Importers = None,
+    exporters: Exporters = None,
+    years: Years = None,
+    groupby: GroupBy = None,
+    fmt: Format = None,
+    out: Out = None,
+    data_dir: DataDir = None,
+    no_user_data: NoUserData = False,
 ) -> None:
     """EU supply risk and economic importance, computed next to the published values.
 
@@ -130,7 +103,7 @@ def eu_sr(
         materials=materials,
         year=year,
         stage=stage,
-        wgi_vintage=wgi_vintage,
+        governance_vintage=governance_vintage,
         wgi_years=wgi_years,
         wgi_measure=wgi_measure,
         corrections=corrections,
@@ -139,7 +112,7 @@ def eu_sr(
         years=years,
         groupby=groupby,
     )
-    to_screen = infer_format(fmt, out) == "table" and out is None
+    to_screen = is_screen(fmt, out)
     if detail:
         cols = DETAIL_COLUMNS
     elif to_screen:

@@ -6,20 +6,19 @@ from typing import Annotated
 
 import typer
 
-from critmat.cli.common import (
-    DataDirOpt,
-    ExportersOpt,
-    FormatOpt,
-    GroupByOpt,
-    ImportersOpt,
-    MaterialsOpt,
-    NoUserDataOpt,
-    OutOpt,
-    StageOpt,
-    YearsOpt,
-    emit,
-    open_kb,
-    reports_errors,
+from critmat.cli.common import emit, open_kb, reports_errors
+from critmat.cli.options import (
+    DataDir,
+    Exporters,
+    Format,
+    GroupBy,
+    Importers,
+    Materials,
+    NoUserData,
+    Out,
+    Stage,
+    Years,
+    opt,
 )
 
 __all__ = ["register"]
@@ -27,76 +26,31 @@ __all__ = ["register"]
 
 @reports_errors
 def geopolrisk(
-    materials: MaterialsOpt = None,
-    importers: ImportersOpt = None,
-    exporters: ExportersOpt = None,
-    years: YearsOpt = None,
-    stage: StageOpt = None,
-    groupby: GroupByOpt = None,
-    governance_vintage: Annotated[
-        str,
-        typer.Option(
-            help="Governance release for the exporters' political instability: "
-            "wgi_pv_geopolrisk, wgi_2023, wgi_2024 or a user vintage."
-        ),
-    ] = "wgi_pv_geopolrisk",
-    missing_governance: Annotated[
-        str,
-        typer.Option(
-            help="nan: imports from an exporter without governance value give NaN "
-            "(status missing_governance); fill: use --fill-value (status "
-            "governance_filled); exclude: leave such imports out when they are at most "
-            "1 - --min-coverage of the tonnage (status governance_partial)."
-        ),
-    ] = "nan",
-    min_coverage: Annotated[
-        float,
-        typer.Option(
-            help="Least share of import tonnage with a governance value, with "
-            "--missing-governance exclude."
-        ),
-    ] = 0.99,
-    fill_value: Annotated[
-        float,
-        typer.Option(
-            help="Instability g for exporters without governance value with "
-            "--missing-governance fill."
-        ),
-    ] = 0.5,
-    intra_region: Annotated[
-        str,
-        typer.Option(
-            help="zero_risk: a group's imports from its members count with g = 0; exclude: "
-            "they are domestic and left out."
-        ),
-    ] = "zero_risk",
-    price_basis: Annotated[
-        str,
-        typer.Option(
-            help="reported_quantity: value / quantity of flows with a quantity; all_value: "
-            "all values / reported quantities (geopolrisk-py)."
-        ),
-    ] = "reported_quantity",
-    peer_compatible: Annotated[
-        bool,
-        typer.Option(
-            "--peer-compatible",
-            help="Follow geopolrisk-py 2.0.1 where it has a choice: --missing-governance fill "
-            "--fill-value 0.5 --price-basis all_value.",
-        ),
-    ] = False,
+    materials: Materials = None,
+    importers: Importers = None,
+    exporters: Exporters = None,
+    years: Years = None,
+    stage: Stage = None,
+    groupby: GroupBy = None,
+    governance_vintage: Annotated[str, opt("governance_vintage")] = "wgi_pv_geopolrisk",
+    missing_governance: Annotated[str, opt("missing_governance")] = "nan",
+    min_coverage: Annotated[float, opt("min_coverage")] = 0.99,
+    fill_value: Annotated[float, opt("fill_value")] = 0.5,
+    intra_region: Annotated[str, opt("intra_region")] = "zero_risk",
+    price_basis: Annotated[str, opt("price_basis")] = "reported_quantity",
+    peer_compatible: Annotated[bool, opt("peer_compatible")] = False,
     detail: Annotated[
         bool,
-        typer.Option(
-            "--detail",
+        opt(
+            "detail",
             help="Add midpoint, cf_paper, numerator, imports_t, imports_kusd, "
             "domestic_production_t, governance_coverage, quantity_coverage.",
         ),
     ] = False,
-    fmt: FormatOpt = None,
-    out: OutOpt = None,
-    data_dir: DataDirOpt = None,
-    no_user_data: NoUserDataOpt = False,
+    fmt: Format = None,
+    out: Out = None,
+    data_dir: DataDir = None,
+    no_user_data: NoUserData = False,
 ) -> None:
     """GeoPolRisk score, import risk and CF per material x importer x year.
 
@@ -120,11 +74,11 @@ def geopolrisk(
         stage=stage,
         groupby=groupby,
         governance_vintage=governance_vintage,
-        missing_governance=missing_governance,
+        missing_governance=missing_governance,  # type: ignore[arg-type]
         fill_value=fill_value,
         min_coverage=min_coverage,
-        intra_region=intra_region,
-        price_basis=price_basis,
+        intra_region=intra_region,  # type: ignore[arg-type]
+        price_basis=price_basis,  # type: ignore[arg-type]
         detail=detail,
     )
     emit(frame, fmt, out, title="GeoPolRisk")

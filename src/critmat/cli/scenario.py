@@ -8,16 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from critmat.cli.common import (
-    DataDirOpt,
-    FormatOpt,
-    NoUserDataOpt,
-    OutOpt,
     console,
     emit,
     err_console,
+    is_screen,
     open_kb,
     reports_errors,
 )
+from critmat.cli.options import App, DataDir, Format, NoUserData, Out, opt
+from critmat.params import param
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,27 +26,14 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "register"]
 
-app = typer.Typer(
+app = App(
     help="Disruption scenarios: shocks, mitigations, monthly stock-flow simulation and "
     "Monte Carlo ensembles (locally or on Dask); stored runs.",
     no_args_is_help=True,
 )
 
-TableOpt = Annotated[
-    str,
-    typer.Option(
-        "--table",
-        "-t",
-        help="Result table: summary, monthly, outcomes, draws, systems, "
-        "systems_outcomes, baseline.",
-    ),
-]
-HtmlOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--html", help="Also write an HTML report (fan charts, stock-out table).", dir_okay=False
-    ),
-]
+TableOpt = Annotated[str, opt("result_table")]
+HtmlOpt = Annotated[Path | None, opt("html")]
 
 _SHOWN = [
     "material",
@@ -74,13 +60,9 @@ def _store(data_dir: Path | None) -> RunStore:
     return RunStore((data_dir or default_data_dir()) / "scenarios")
 
 
-def _is_table(fmt: str | None, out: Path | None) -> bool:
-    return (fmt in (None, "table")) and out is None
-
-
 def _frame(result: EnsembleResult, table: str, fmt: str | None, out: Path | None) -> pd.DataFrame:
     frame = result.frame(table)
-    if table == "summary" and _is_table(fmt, out):
+    if table == "summary" and is_screen(fmt, out):
         cols = [c for c in _SHOWN if c in frame.columns]
         if frame["defence_share"].eq(0).all():
             cols.remove("defence_shortfall_mean")
@@ -95,9 +77,9 @@ def _frame(result: EnsembleResult, table: str, fmt: str | None, out: Path | None
 def _write_html(result: EnsembleResult, path: Path | None) -> None:
     if path is None:
         return
-    from critmat.scenarios.report import scenario_html
+    from critmat.report.scenario import scenario_report
 
-    path.write_text(scenario_html(result), encoding="utf-8")
+    scenario_report(result).write(path)
     err_console.print(f"wrote the report to {path}")
 
 
@@ -111,10 +93,10 @@ def presets_cmd(
             "and run with --spec."
         ),
     ] = None,
-    fmt: FormatOpt = None,
-    out: OutOpt = None,
-    data_dir: DataDirOpt = None,
-    no_user_data: NoUserDataOpt = False,
+    fmt: Format = None,
+    out: Out = None,
+    data_dir: DataDir = None,
+    no_user_data: NoUserData = False,
 ) -> None:
     """Preset scenarios from the event record (China 2023-2025 controls) and hypotheticals."""
     kb = open_kb(data_dir, no_user_data)
@@ -122,13 +104,13 @@ def presets_cmd(
 
     if name is None:
         table = preset_table(kb)
-        if _is_table(fmt, out):  # citations are long: in csv/json/xlsx output
+        if is_screen(fmt, out):  # citations are long: in csv/json/xlsx output
             table = table.drop(columns=["citation"])
         emit(table, fmt, out, title="scenario presets (citations: --format csv|json)")
         return
     from critmat.scenarios.spec import dump_spec
 
-    text = dump_spec(preset(kb, name, where=None).spec, "json" if fmt == "json" else "yaml")
+    text = dump_spec(preset(kb, name).spec, "json" if fmt == "json" else "yaml")
     if out is not None:
         out.write_text(text, encoding="utf-8")
         err_console.print(f"wrote {name} to {out}")
@@ -142,14 +124,14 @@ def validate_cmd(
     spec: Annotated[
         Path, typer.Argument(help="Scenario or ensemble file (.yaml, .json).", dir_okay=False)
     ],
-    data_dir: DataDirOpt = None,
-    no_user_data: NoUserDataOpt = False,
+    data_dir: DataDir = None,
+    no_user_data: NoUserData = False,
 ) -> None:
     """Check a specification (names, numbers, contradictions) without running it."""
-    from critmat.scenarios.plan import load_checked, plan_frame, validate
+    from critmat.scenarios.plan import plan_frame
 
     kb = open_kb(data_dir, no_user_data)
-    plan = validate(load_checked(spec, kb), kb, source=str(spec))
+    plan = kb.scenarios.validate(kb.scenarios.load(spec), source=str(spec))
     for w in plan.warnings:
         err_console.print(f"[yellow]warning:[/] {w}")
     emit(
@@ -174,60 +156,36 @@ def validate_cmd(
 @app.command("run")
 @reports_errors
 def run_cmd(
-    preset: Annotated[
-        str | None, typer.Option("--preset", "-p", help="A preset name (critmat scenario presets).")
-    ] = None,
-    spec: Annotated[
-        Path | None,
-        typer.Option("--spec", help="Scenario or ensemble file (.yaml, .json).", dir_okay=False),
-    ] = None,
-    samples: Annotated[
-        int | None,
-        typer.Option(
-            "--samples", "-n", help="Monte Carlo draws [default: the spec's, 1000].", min=1
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Random seed [default: the spec's, 0].", min=0)
-    ] = None,
-    horizon: Annotated[
-        int | None, typer.Option("--horizon", help="Months simulated.", min=1, max=1200)
-    ] = None,
+    preset: Annotated[str | None, opt("preset")] = None,
+    spec: Annotated[Path | None, opt("spec")] = None,
+    samples: Annotated[int | None, opt("samples")] = None,
+    seed: Annotated[int | None, opt("seed")] = None,
+    cvar_level: Annotated[float | None, opt("cvar_level")] = None,
+    horizon_months: Annotated[int | None, opt("horizon_months")] = None,
     stock_months: Annotated[
         float | None,
-        typer.Option(
-            "--stock-months",
+        opt(
+            "stock_months",
+            annotation=float | None,
+            default=None,
             help="Give every material a stock of this many months of demand "
             "(released as needed, no cap).",
-            min=0,
+            default_text="the spec's",
         ),
     ] = None,
-    dask: Annotated[
-        str | None,
-        typer.Option(
-            "--dask",
-            help="Run on Dask: 'local' (a LocalCluster) or tcp://host:port of a running scheduler.",
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", help="Workers of --dask local [default: dask's choice].", min=1),
-    ] = None,
+    dask: Annotated[str | None, opt("dask")] = None,
+    workers: Annotated[int | None, opt("workers")] = None,
     table: TableOpt = "summary",
-    fmt: FormatOpt = None,
-    out: OutOpt = None,
+    fmt: Format = None,
+    out: Out = None,
     html: HtmlOpt = None,
-    save: Annotated[
-        bool, typer.Option("--save/--no-save", help="Store the run in the user data folder.")
-    ] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    data_dir: DataDirOpt = None,
-    no_user_data: NoUserDataOpt = False,
+    save: Annotated[bool, opt("save")] = True,
+    quiet: Annotated[bool, opt("quiet")] = False,
+    data_dir: DataDir = None,
+    no_user_data: NoUserData = False,
 ) -> None:
     """Run an ensemble from a preset or a file; print (or write) the results and store the run."""
     from critmat.params import ParameterError
-    from critmat.scenarios.plan import load_checked
-    from critmat.scenarios.runner import run
     from critmat.scenarios.spec import StockPolicy
 
     if (preset is None) == (spec is None):
@@ -236,23 +194,22 @@ def run_cmd(
         )
     kb = open_kb(data_dir, no_user_data)
     if preset is not None:
-        from critmat.scenarios.presets import preset as get_preset
-
-        ens = get_preset(kb, preset).spec.model_copy(deep=True)
+        ens = kb.scenarios.preset(preset, where="--preset").spec.model_copy(deep=True)
         source = f"preset {preset}"
     else:
         assert spec is not None
-        ens = load_checked(spec, kb)
+        ens = kb.scenarios.load(spec)
         source = str(spec)
-    if horizon is not None:
-        ens.scenario.horizon_months = horizon
+    if horizon_months is not None:
+        ens.scenario.horizon_months = horizon_months
+    if cvar_level is not None:
+        ens.cvar_level = float(param("cvar_level").check(cvar_level))
     if stock_months is not None:
         ens.scenario.mitigations.stocks = [
             StockPolicy.model_validate({"initial_months": stock_months})
         ]
-    result = run(
+    result = kb.scenarios.run(
         ens,
-        kb,
         dask=dask,
         workers=workers,
         samples=samples,
@@ -280,10 +237,10 @@ def run_cmd(
 
 @app.command("list")
 @reports_errors
-def list_cmd(fmt: FormatOpt = None, out: OutOpt = None, data_dir: DataDirOpt = None) -> None:
+def list_cmd(fmt: Format = None, out: Out = None, data_dir: DataDir = None) -> None:
     """Stored runs, newest first."""
     runs = _store(data_dir).list()
-    if runs.empty and _is_table(fmt, out):
+    if runs.empty and is_screen(fmt, out):
         console.print("no stored runs yet; critmat scenario run --preset NAME")
         return
     emit(runs, fmt, out, title="stored scenario runs")
@@ -296,14 +253,14 @@ def show_cmd(
         str, typer.Argument(metavar="RUN", help="Run id, unique prefix, run name or 'latest'.")
     ],
     table: TableOpt = "summary",
-    fmt: FormatOpt = None,
-    out: OutOpt = None,
+    fmt: Format = None,
+    out: Out = None,
     html: HtmlOpt = None,
-    data_dir: DataDirOpt = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Show a stored run: its specification summary and a result table."""
     result = _store(data_dir).load(run_ref)
-    if _is_table(fmt, out):
+    if is_screen(fmt, out):
         m = result.meta
         sc = result.spec.scenario
         console.print(
@@ -326,9 +283,9 @@ def show_cmd(
 def compare_cmd(
     run_a: Annotated[str, typer.Argument(metavar="RUN_A")],
     run_b: Annotated[str, typer.Argument(metavar="RUN_B")],
-    fmt: FormatOpt = None,
-    out: OutOpt = None,
-    data_dir: DataDirOpt = None,
+    fmt: Format = None,
+    out: Out = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Compare two stored runs material by material (delta = B - A)."""
     from critmat.scenarios.store import compare_runs

@@ -238,6 +238,6 @@ class Catalog:
         try:
             return self.tables[name]
         except KeyError:
-            from critmat.data.names import closest
+            from critmat.errors import closest
 
             raise UnknownTableError(name, suggestions=closest(name, list(self.tables))) from None

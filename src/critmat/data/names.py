@@ -16,7 +16,7 @@ from functools import cached_property
 import pandas as pd
 
 from critmat.dims import GROUP_MATERIALS, GROUPS
-from critmat.errors import UnknownNameError
+from critmat.errors import UnknownNameError, closest
 
 __all__ = ["CountryResolver", "MaterialResolver", "closest", "normalise_name"]
 
@@ -34,35 +34,6 @@ def normalise_name(value: object) -> str:
     s = unicodedata.normalize("NFKC", str(value)).translate(_DASHES)
     s = s.replace("_", " ").strip().lower()
     return re.sub(r"\s+", " ", s)
-
-
-def closest(name: str, choices: Sequence[str], n: int = 3, cutoff: float = 60.0) -> list[str]:
-    """Return up to ``n`` choices closest to ``name`` (rapidfuzz WRatio), best first.
-
-    Examples
-    --------
-    >>> closest("galium", ["gallium", "germanium", "tungsten"])[0]
-    'gallium'
-    """
-    from rapidfuzz import fuzz, process, utils
-
-    if not choices:
-        return []
-    hits = process.extract(
-        str(name),
-        list(choices),
-        scorer=fuzz.WRatio,
-        processor=utils.default_process,
-        limit=max(n * 3, n),
-        score_cutoff=cutoff,
-    )
-    out: list[str] = []
-    for choice, _score, _idx in hits:
-        if choice not in out:
-            out.append(choice)
-        if len(out) == n:
-            break
-    return out
 
 
 class _Resolver:

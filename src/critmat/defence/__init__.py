@@ -19,7 +19,10 @@ What it answers, on the knowledge base (``kb.defence``) or as plain functions:
   ranked and on the criticality matrix; comparison with the NATO 2024 and CRMA lists.
 * **Energy transition** (:mod:`~critmat.defence.energy`): defence demand against EU and
   world demand and the EU 2023 end-use shares; who is served first in a shortfall.
-* **Report** (:mod:`~critmat.defence.report`): the defence section of ``critmat assess``.
+* **Summary** (:mod:`~critmat.defence.summary`): one defence row per assessed material for
+  ``critmat assess`` (drawn by :mod:`critmat.report.defence`).
+* **Demand source** (:class:`~critmat.defence.bom.DemandSource`): where BOMs and build rates
+  come from, one model for every function above.
 
 Every number keeps its kind (published, derived, user, assumption) so results show which
 figures rest on assumptions. Nothing is imported until used.
@@ -27,17 +30,18 @@ figures rest on assumptions. Nothing is imported until used.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from critmat.binding import lazy_exports
 
 __all__ = [
+    "DemandSource",
     "allocate_shortfall",
     "annual_demand",
+    "assessment_summary",
     "capability_at_risk",
     "compare_lists",
     "defence_criticality",
     "defence_demand",
-    "defence_section",
+    "demand_source",
     "energy_competition",
     "exposure",
     "importance",
@@ -45,6 +49,7 @@ __all__ = [
     "read_build_rates",
     "reference_bom",
     "scenario_systems",
+    "shortfall_allocation",
     "systems",
     "uses",
 ]
@@ -65,15 +70,11 @@ _WHERE = {
     "compare_lists": "critmat.defence.criticality",
     "energy_competition": "critmat.defence.energy",
     "allocate_shortfall": "critmat.defence.energy",
-    "defence_section": "critmat.defence.report",
+    "shortfall_allocation": "critmat.defence.energy",
+    "assessment_summary": "critmat.defence.summary",
+    "DemandSource": "critmat.defence.bom",
+    "demand_source": "critmat.defence.bom",
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'critmat.defence' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports("critmat.defence", _WHERE, __all__)

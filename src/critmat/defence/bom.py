@@ -14,11 +14,13 @@ substitution factor, which capability-at-risk applies)::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from critmat.defence.common import KIND_RANK, kind_of_rank, worst_kind
 from critmat.defence.dataset import (
@@ -27,13 +29,24 @@ from critmat.defence.dataset import (
     reference_bom,
     reference_build_rates,
 )
-from critmat.params import ParameterError
+from critmat.errors import ParameterError
 from critmat.provenance import attach
+from critmat.units import FRACTION, KG_PER_UNIT, UNITS_PER_YEAR
+from critmat.vocab import DefenceDemandStatus
 
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
 
-__all__ = ["DEMAND_COLUMNS", "SOURCES", "BomInput", "annual_demand", "read_bom", "read_build_rates"]
+__all__ = [
+    "DEMAND_COLUMNS",
+    "SOURCES",
+    "BomInput",
+    "DemandSource",
+    "annual_demand",
+    "demand_source",
+    "read_bom",
+    "read_build_rates",
+]
 
 #: Which data to use: ``auto`` (your table if it has rows, else the reference data),
 #: ``user``, ``reference`` or ``both``.
@@ -41,6 +54,86 @@ SOURCES = ("auto", "user", "reference", "both")
 
 #: A BOM or build-rate input: a frame, a file (CSV/TSV/XLSX/Parquet) or ``None`` (tables).
 BomInput: TypeAlias = pd.DataFrame | str | Path | None
+
+Which = Literal["auto", "user", "reference", "both"]
+
+
+class DemandSource(BaseModel):
+    """Where defence demand comes from: bills of materials and build rates.
+
+    One model for every function of the defence layer that needs demand (demand, exposure,
+    capability at risk, importance, criticality, energy competition, the reports) and for
+    the faces (CLI options ``--bom --build-rates --which --default-intensity
+    --default-build-rate``, an API body).
+
+    Attributes
+    ----------
+    bom, build_rates
+        Frames or files (CSV/TSV/XLSX/Parquet), validated like an import with nothing
+        written; ``None`` reads your user tables ``bom`` / ``build_rates`` (see ``which``).
+    which
+        With tables: ``auto`` (your rows if you have any, else the cited reference data),
+        ``user``, ``reference`` or ``both``.
+    default_intensity_kg
+        Placeholder kg per unit for cited uses without a published quantity (reference data
+        only; flagged ``assumption``).
+    default_build_rate
+        Placeholder units per year for named systems without a published rate (reference
+        data only; flagged ``assumption``).
+
+    Examples
+    --------
+    >>> DemandSource().which
+    'auto'
+    >>> DemandSource(bom="my_bom.csv").bom
+    PosixPath('my_bom.csv')
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    bom: pd.DataFrame | Path | None = None
+    build_rates: pd.DataFrame | Path | None = None
+    which: Which = "auto"
+    default_intensity_kg: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    default_build_rate: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+    @field_validator("bom", "build_rates", mode="before")
+    @classmethod
+    def _path(cls, value: Any) -> Any:
+        return Path(value) if isinstance(value, str) else value
+
+    @property
+    def given(self) -> bool:
+        """A BOM frame or file was passed (not the tables)."""
+        return self.bom is not None
+
+
+def demand_source(value: DemandSource | Mapping[str, Any] | None = None) -> DemandSource:
+    """Return ``value`` as a :class:`DemandSource` (``None``: the defaults).
+
+    Raises
+    ------
+    critmat.errors.ParameterError
+        For invalid fields, naming each one and what is valid.
+
+    Examples
+    --------
+    >>> demand_source({"which": "usr"})
+    Traceback (most recent call last):
+    ...
+    critmat.errors.ParameterError: demand source: which: Input should be 'auto', ... (got 'usr')
+    """
+    if isinstance(value, DemandSource):
+        return value
+    try:
+        return DemandSource.model_validate(dict(value or {}))
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})"
+            for e in exc.errors()
+        ]
+        raise ParameterError("demand source: " + "; ".join(problems)) from None
+
 
 #: Columns of :func:`annual_demand`.
 DEMAND_COLUMNS = [
@@ -134,7 +227,7 @@ def read_bom(
     )
     out = _pick(kb, bom, "bom", which, ref)[BOM_COLUMNS].reset_index(drop=True)
     prov = kb.provenance("defence.bom", out, which=which, default_intensity_kg=default_intensity_kg)
-    prov.units = {"kg_per_unit": "kg per unit", "substitutable_share": "fraction"}
+    prov.units = {"kg_per_unit": KG_PER_UNIT, "substitutable_share": FRACTION}
     return attach(out, prov)
 
 
@@ -161,7 +254,7 @@ def read_build_rates(
     prov = kb.provenance(
         "defence.build_rates", out, which=which, default_build_rate=default_build_rate
     )
-    prov.units = {"units_per_year": "units per year"}
+    prov.units = {"units_per_year": UNITS_PER_YEAR}
     return attach(out, prov)
 
 
@@ -232,8 +325,8 @@ def annual_demand(bom: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     )
     m["status"] = np.select(
         [m["_merge"].eq("both"), m["_merge"].eq("left_only")],
-        ["ok", "no_build_rate"],
-        default="no_bom",
+        [DefenceDemandStatus.OK.value, DefenceDemandStatus.NO_BUILD_RATE.value],
+        default=DefenceDemandStatus.NO_BOM.value,
     )
     m["demand_t"] = m["units_per_year"] * m["kg_per_unit"] / 1000.0
     m["kind"] = worst_kind(m["bom_kind"].astype(object), m["rate_kind"].astype(object))

@@ -26,15 +26,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from critmat.columns import units as column_units
+from critmat.defence.bom import DemandSource
 from critmat.defence.common import KIND_RANK, kind_of_rank, proxy_map
 from critmat.defence.demand import defence_demand
 from critmat.defence.exposure import supply_mix
 from critmat.dims import STAGES, parse_stage
-from critmat.params import ParameterError, Selection
+from critmat.params import GroupBy, ParameterError, Selection
 from critmat.provenance import attach
+from critmat.vocab import CapabilitySupplyStatus, DefenceDemandStatus
 
 if TYPE_CHECKING:
-    from critmat.defence.bom import BomInput
     from critmat.knowledge_base import KnowledgeBase
 
 __all__ = ["capability_at_risk", "served_share", "simulate_builds"]
@@ -161,7 +163,11 @@ def _supplier_share(
     rec = out["material"].map(eol).fillna(src.map(eol)).astype("float64").fillna(0.0)
     out["eol_rir"] = rec if recycling else 0.0
     out["w"] = (1.0 - out["eol_rir"]) * out["w"].astype("float64")
-    out["status"] = np.where(out["stage"].isna(), "no_supply_shares", "ok")
+    out["status"] = np.where(
+        out["stage"].isna(),
+        CapabilitySupplyStatus.NO_SUPPLY_SHARES.value,
+        CapabilitySupplyStatus.OK.value,
+    )
     out["w"] = out["w"].fillna(0.0)
     return out
 
@@ -169,7 +175,7 @@ def _supplier_share(
 def capability_at_risk(
     kb: KnowledgeBase,
     *,
-    supplier: Selection = "CHN",
+    exporters: Selection = "CHN",
     materials: Selection = None,
     cut: float = 1.0,
     months: int = 12,
@@ -181,12 +187,9 @@ def capability_at_risk(
     substitution_lead_months: int = 0,
     recycling: bool = True,
     monthly: bool = False,
-    bom: BomInput = None,
-    build_rates: BomInput = None,
+    groupby: GroupBy = None,
     proxies: Mapping[str, str] | None = None,
-    which: str = "auto",
-    default_intensity_kg: float | None = None,
-    default_build_rate: float | None = None,
+    demand: DemandSource | None = None,
 ) -> pd.DataFrame:
     """Systems that cannot be built during a supply cut, without and with mitigation.
 
@@ -194,8 +197,8 @@ def capability_at_risk(
     ----------
     kb
         Knowledge base.
-    supplier
-        Country or group whose deliveries are cut (default ``CHN``).
+    exporters
+        Countries or groups whose deliveries are cut (default ``CHN``).
     materials
         Materials the cut applies to (default: every material in the BOMs).
     cut
@@ -221,8 +224,13 @@ def capability_at_risk(
         Deduct the end-of-life recycling input rate (recycled supply is not cut).
     monthly
         Return one row per system and month instead of totals over the cut.
-    bom, build_rates, proxies, which, default_intensity_kg, default_build_rate
-        As in :func:`critmat.defence.exposure.exposure`.
+    groupby
+        User-defined country groups, usable in ``exporters``.
+    proxies
+        Proxy materials for supply shares (default ``{"rare_earths": "neodymium"}``).
+    demand
+        Where the BOMs and build rates come from (see
+        :func:`critmat.defence.demand.defence_demand`).
 
     Returns
     -------
@@ -238,7 +246,7 @@ def capability_at_risk(
     --------
     >>> import critmat
     >>> kb = critmat.load(user_data=False)
-    >>> r = capability_at_risk(kb, supplier="CHN", cut=1.0, months=12)
+    >>> r = capability_at_risk(kb, exporters="CHN", cut=1.0, months=12)
     >>> r[["system", "not_built_fixed"]].round(1).to_dict("records")[0]
     {'system': 'DDG-51 Arleigh Burke-class destroyer', 'not_built_fixed': 1.7}
     """
@@ -247,19 +255,12 @@ def capability_at_risk(
     if int(months) != months or months < 0:
         raise ParameterError(f"months must be a whole number >= 0, got {months}")
     months = int(months)
-    sup = kb.resolve_countries(supplier) or []
+    sup = kb.select.countries(exporters, groupby, where="exporters=") or []
     if not sup:
-        raise ParameterError("supplier= must name at least one country or group (e.g. CHN)")
-    d = defence_demand(
-        kb,
-        bom=bom,
-        build_rates=build_rates,
-        which=which,
-        default_intensity_kg=default_intensity_kg,
-        default_build_rate=default_build_rate,
-    )
-    d = d[(d["status"] == "ok") & (d["kg_per_unit"] > 0)]
-    cut_mats = kb.resolve_materials(materials)
+        raise ParameterError("exporters= must name at least one country or group (e.g. CHN)")
+    d = defence_demand(kb, demand=demand)
+    d = d[(d["status"] == DefenceDemandStatus.OK) & (d["kg_per_unit"] > 0)]
+    cut_mats = kb.select.materials(materials)
     mats = sorted(set(d["material"]))
     ws = _supplier_share(kb, mats, sup, stage, mix, recycling, proxies)
     hit = ws["w"].to_numpy() * float(cut)
@@ -270,17 +271,14 @@ def capability_at_risk(
     dshare = pd.Series(np.nan, index=mats, dtype="float64")
     if eu_demand_t:
         eu = pd.Series(
-            {
-                kb.materials_resolver.resolve(k, where="eu_demand_t"): float(v)
-                for k, v in eu_demand_t.items()
-            },
+            {kb.select.material(k, where="eu_demand_t"): float(v) for k, v in eu_demand_t.items()},
             dtype="float64",
         ).reindex(mats)
         dshare = (dem / eu).where(eu > 0, np.nan)
     if defence_share:
         given = pd.Series(
             {
-                kb.materials_resolver.resolve(k, where="defence_share"): float(v)
+                kb.select.material(k, where="defence_share"): float(v)
                 for k, v in defence_share.items()
             },
             dtype="float64",
@@ -293,7 +291,7 @@ def capability_at_risk(
     if isinstance(stock_months, Mapping):
         st = pd.Series(
             {
-                kb.materials_resolver.resolve(k, where="stock_months"): float(v)
+                kb.select.material(k, where="stock_months"): float(v)
                 for k, v in stock_months.items()
             },
             dtype="float64",
@@ -391,7 +389,7 @@ def capability_at_risk(
     prov = kb.provenance(
         "defence.capability_at_risk",
         d,
-        supplier=sup,
+        exporters=sup,
         materials=materials,
         cut=float(cut),
         months=months,
@@ -399,17 +397,10 @@ def capability_at_risk(
         mix=mix,
         substitution_lead_months=substitution_lead_months,
         recycling=recycling,
-        which=which,
+        which=(demand or DemandSource()).which,
     )
     prov.sources = sorted(set(prov.sources) | {"eu_crm_2023_eus", "eu_crm_2023_gs"})
-    prov.units = {
-        "units_per_month": "units per month",
-        "planned_units": "units",
-        "not_built_fixed": "units",
-        "not_built_mitigated": "units",
-        "share_lost_fixed": "fraction",
-        "share_lost_mitigated": "fraction",
-    }
+    prov.units = column_units("defence.capability_at_risk", out.columns)
     prov.notes = [
         "fixed: fixed recipe, pro-rata supply, no substitution (the scenario engine's systems "
         "not built); mitigated: substitution (BOM substitutable_share) and defence-first "

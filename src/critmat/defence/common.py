@@ -18,6 +18,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from critmat.vocab import Kind
+
 __all__ = [
     "DEFAULT_ADVERSARIES",
     "KINDS",
@@ -29,8 +31,8 @@ __all__ = [
     "worst_kind",
 ]
 
-#: Kinds of numbers, from most to least certain.
-KINDS: tuple[str, ...] = ("published", "derived", "user", "assumption")
+#: Kinds of numbers, from most to least certain (:class:`critmat.vocab.Kind`).
+KINDS: tuple[str, ...] = tuple(k.value for k in Kind)
 
 #: Rank of each kind (higher = less certain).
 KIND_RANK: dict[str, int] = {k: i for i, k in enumerate(KINDS)}

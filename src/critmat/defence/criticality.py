@@ -31,14 +31,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from critmat.columns import units as column_units
+from critmat.defence.bom import DemandSource, demand_source
 from critmat.defence.common import SUBSTITUTABILITY_SCORES, proxy_map
 from critmat.dims import GROUP_MATERIALS
 from critmat.methods.criticality import criticality_matrix
-from critmat.params import ParameterError, Selection
+from critmat.params import GroupBy, ParameterError, Selection
 from critmat.provenance import attach
+from critmat.vocab import CriticalityCategory as Category
+from critmat.vocab import DefenceDemandStatus
 
 if TYPE_CHECKING:
-    from critmat.defence.bom import BomInput
     from critmat.knowledge_base import KnowledgeBase
 
 __all__ = [
@@ -169,8 +172,7 @@ def importance(
     *,
     materials: Selection = None,
     basis: str = "auto",
-    bom: BomInput = None,
-    build_rates: BomInput = None,
+    demand: DemandSource | None = None,
     scores: Mapping[str, float] | None = None,
     half_breadth: float = 2.0,
     proxies: Mapping[str, str] | None = None,
@@ -186,8 +188,10 @@ def importance(
     basis
         ``uses`` (breadth from the cited uses), ``bom`` (from your BOMs and build-rate
         priorities) or ``auto`` (``bom`` when a BOM is given or imported, else ``uses``).
-    bom, build_rates
-        Frames or files; default your ``bom``/``build_rates`` tables.
+    demand
+        BOMs and build rates for ``basis="bom"``
+        (:class:`~critmat.defence.bom.DemandSource`; default your ``bom``/``build_rates``
+        tables, never the reference data unless ``which`` says so).
     scores
         Override the non-substitutability scores (``{"limited": 0.8, ...}``).
     half_breadth
@@ -208,13 +212,15 @@ def importance(
     >>> import critmat
     >>> kb = critmat.load(user_data=False)
     >>> di = importance(kb)
-    >>> di.iloc[0][["material", "defence_importance"]].round(2).tolist()
-    ['rare_earths', 7.71]
+    >>> top = di.iloc[0]
+    >>> top["material"], round(float(top["defence_importance"]), 2)
+    ('rare_earths', 7.71)
     """
     if basis not in BASES:
         raise ParameterError(f"basis must be one of {', '.join(BASES)}, got '{basis}'")
+    src = demand_source(demand)
     if basis == "auto":
-        basis = "bom" if (bom is not None or len(kb.table("bom"))) else "uses"
+        basis = "bom" if (src.bom is not None or len(kb.table("bom"))) else "uses"
     mats = kb.materials()
     params = kb.table("eu_crm_2023_parameters").set_index("material")["si_ei"].astype("float64")
     ids = mats["material"].astype(object)
@@ -227,10 +233,9 @@ def importance(
     if basis == "bom":
         from critmat.defence.demand import defence_demand
 
-        d = defence_demand(
-            kb, bom=bom, build_rates=build_rates, which="user" if bom is None else "auto"
-        )
-        d = d[(d["status"] == "ok") & (d["kg_per_unit"] > 0)]
+        which = src.which if src.which != "auto" else ("user" if src.bom is None else "auto")
+        d = defence_demand(kb, demand=src.model_copy(update={"which": which}))
+        d = d[(d["status"] == DefenceDemandStatus.OK) & (d["kg_per_unit"] > 0)]
         per = (
             d.drop_duplicates(["programme", "system", "material"])
             .groupby("material")
@@ -266,7 +271,7 @@ def importance(
         on="material",
         how="left",
     )
-    wanted = kb.resolve_materials(materials)
+    wanted = kb.select.materials(materials)
     if wanted is not None:
         out = out[out["material"].isin(wanted)]
     cols = [
@@ -302,11 +307,7 @@ def importance(
         half_breadth=half_breadth,
     )
     prov.sources = sorted(set(prov.sources) | {"eu_crm_2023_params", "nato_2024", "crma_2024"})
-    prov.units = {
-        "defence_importance": "0-10",
-        "breadth": "system classes (uses) or priority-weighted systems (bom)",
-        "substitutability_score": "0-1",
-    }
+    prov.units = column_units("defence.importance", out.columns)
     prov.notes = [
         "DI = 10 x non-substitutability x n / (n + half_breadth): critmat's own "
         "indicator (not a published method), see critmat.defence.criticality",
@@ -319,8 +320,9 @@ def _supply_risk(
     kb: KnowledgeBase,
     mats: list[str],
     proxies: Mapping[str, str] | None,
-    importer: str,
-    year: int | None,
+    importers: Selection,
+    year: int,
+    groupby: GroupBy,
 ) -> pd.DataFrame:
     """EU SR (computed, published), HHI and China shares, GeoPolRisk per material or proxy."""
     src = proxy_map(pd.Series(mats, dtype=object), proxies)
@@ -335,9 +337,9 @@ def _supply_risk(
     ).add_prefix("china_")
     hhi = conc[["material", "stage", "hhi"]]
     gpr_mats = sorted(set(frame["material"]) | set(frame["src"]))
-    if year is None:
-        year = int(kb.sql("select max(year) as y from trade")["y"].iloc[0])
-    gpr = kb.indicators.geopolrisk(materials=gpr_mats, importers=importer, years=year)
+    gpr = kb.indicators.geopolrisk(
+        materials=gpr_mats, importers=importers, years=year, groupby=groupby
+    )
     g = gpr.set_index("material")["score"]
 
     def pick(values: pd.DataFrame, key: str = "material") -> pd.DataFrame:
@@ -389,10 +391,14 @@ def defence_criticality(
     scheme: str = "eu",
     thresholds: Mapping[str, float] | None = None,
     cutoffs: Mapping[str, Any] | None = None,
-    importer: str = "EU27",
-    year: int | None = None,
+    importers: Selection = "EU27",
+    years: Any = None,
+    groupby: GroupBy = None,
     proxies: Mapping[str, str] | None = None,
-    **importance_options: Any,
+    basis: str = "auto",
+    demand: DemandSource | None = None,
+    scores: Mapping[str, float] | None = None,
+    half_breadth: float = 2.0,
 ) -> pd.DataFrame:
     """Rank materials by defence importance x supply risk and place them on the matrix.
 
@@ -412,12 +418,15 @@ def defence_criticality(
         ``{"importance": 2.8, "supply_risk": <axis default>}`` overrides.
     cutoffs
         DOE-style cut-offs (see :mod:`critmat.methods.criticality`).
-    importer, year
-        GeoPolRisk importer unit and year (default EU27, latest year with trade).
+    importers, years
+        The one importer unit and the one year of the GeoPolRisk column (default EU27, the
+        latest year with trade).
+    groupby
+        User-defined country groups, usable in ``importers``.
     proxies
         Proxy materials for supply data (default ``{"rare_earths": "neodymium"}``).
-    **importance_options
-        Passed to :func:`importance` (``basis``, ``bom``, ``build_rates``, ``scores``).
+    basis, demand, scores, half_breadth
+        Passed to :func:`importance`.
 
     Returns
     -------
@@ -442,9 +451,19 @@ def defence_criticality(
             f"the {supply_risk} axis has no published threshold; give one "
             "with thresholds={'supply_risk': x}"
         )
-    imp = importance(kb, materials=materials, proxies=proxies, **importance_options)
+    unit, _members = kb.select.one_importer(importers, groupby)
+    year = kb.select.one_year(years, ["trade", "production"], indicator="defence criticality")
+    imp = importance(
+        kb,
+        materials=materials,
+        proxies=proxies,
+        basis=basis,
+        demand=demand,
+        scores=scores,
+        half_breadth=half_breadth,
+    )
     imp = imp[imp["defence_importance"].notna()]
-    risk = _supply_risk(kb, list(imp["material"]), proxies, importer, year)
+    risk = _supply_risk(kb, list(imp["material"]), proxies, unit, year, groupby)
     frame = imp.merge(risk, on="material", how="left")
     out = criticality_matrix(
         frame,
@@ -466,12 +485,12 @@ def defence_criticality(
             "supply_risk_level"
         ].astype("float64")
     order = {
-        "critical": 0,
-        "near_critical": 1,
-        "high_importance": 2,
-        "high_supply_risk": 3,
-        "not_critical": 4,
-        "not_assessed": 5,
+        Category.CRITICAL.value: 0,
+        Category.NEAR_CRITICAL.value: 1,
+        Category.HIGH_IMPORTANCE.value: 2,
+        Category.HIGH_SUPPLY_RISK.value: 3,
+        Category.NOT_CRITICAL.value: 4,
+        Category.NOT_ASSESSED.value: 5,
     }
     out = (
         out.assign(_o=out["category"].map(order))
@@ -515,8 +534,8 @@ def defence_criticality(
         scheme=scheme,
         thresholds=th,
         cutoffs=cutoffs,
-        importer=importer,
-        year=year,
+        importers=unit,
+        years=year,
     )
     prov.sources = sorted(
         set(imp.attrs.get("critmat", {}).get("sources", []))
@@ -530,14 +549,7 @@ def defence_criticality(
             "wgi_pv_geopolrisk",
         }
     )
-    prov.units = {
-        "defence_importance": "0-10",
-        "eu_sr": "EU SR",
-        "hhi": "fraction",
-        "china_processing": "fraction",
-        "geopolrisk": "0-1",
-        "rank_score": "(DI / DI threshold) x (risk / risk threshold)",
-    }
+    prov.units = column_units("defence.criticality", out.columns)
     prov.notes = [
         f"matrix axes: defence importance (threshold {th['importance']}) x "
         f"{supply_risk} ({th.get('supply_risk')}); scheme {scheme}",
@@ -546,7 +558,20 @@ def defence_criticality(
     return attach(out, prov)
 
 
-def compare_lists(kb: KnowledgeBase, **options: Any) -> pd.DataFrame:
+def compare_lists(
+    kb: KnowledgeBase,
+    *,
+    supply_risk: str = "eu_sr",
+    thresholds: Mapping[str, float] | None = None,
+    importers: Selection = "EU27",
+    years: Any = None,
+    groupby: GroupBy = None,
+    proxies: Mapping[str, str] | None = None,
+    basis: str = "auto",
+    demand: DemandSource | None = None,
+    scores: Mapping[str, float] | None = None,
+    half_breadth: float = 2.0,
+) -> pd.DataFrame:
     """Compare critmat's defence criticality with the NATO 2024 and EU CRM lists.
 
     The universe is every material on NATO's 2024 list or in CRMA Annex I/II or with a
@@ -558,8 +583,9 @@ def compare_lists(kb: KnowledgeBase, **options: Any) -> pd.DataFrame:
     ----------
     kb
         Knowledge base.
-    **options
-        Passed to :func:`defence_criticality`.
+    supply_risk, thresholds, importers, years, groupby, proxies, basis, demand, scores,
+    half_breadth
+        Passed to :func:`defence_criticality` (scheme ``eu``).
 
     Returns
     -------
@@ -568,7 +594,19 @@ def compare_lists(kb: KnowledgeBase, **options: Any) -> pd.DataFrame:
         eu_critical_2023, critmat_category, critmat_critical, defence_importance, eu_sr,
         eu_ei, n_uses, agree, reason``.
     """
-    crit = defence_criticality(kb, **options)
+    crit = defence_criticality(
+        kb,
+        supply_risk=supply_risk,
+        thresholds=thresholds,
+        importers=importers,
+        years=years,
+        groupby=groupby,
+        proxies=proxies,
+        basis=basis,
+        demand=demand,
+        scores=scores,
+        half_breadth=half_breadth,
+    )
     nato = kb.table("nato_2024")[["material", "listed_name"]]
     crma = kb.table("crma_2024")
     mats = kb.materials()[["material", "name", "nato_2024", "crma_strategic", "crma_critical"]]
@@ -589,8 +627,8 @@ def compare_lists(kb: KnowledgeBase, **options: Any) -> pd.DataFrame:
     )
     uses = kb.table("defence_uses").groupby("material")["use_id"].nunique()
     t["n_uses"] = t["material"].map(uses).fillna(0).astype(int)
-    t["critmat_category"] = t["critmat_category"].fillna("no cited defence use")
-    t["critmat_critical"] = t["critmat_category"].eq("critical")
+    t["critmat_category"] = t["critmat_category"].fillna(Category.NO_DEFENCE_USE.value)
+    t["critmat_critical"] = t["critmat_category"].eq(Category.CRITICAL.value)
     nat = t["nato_2024"].fillna(False).astype(bool).to_numpy()
     crm = t["crma_critical"].fillna(False).astype(bool).to_numpy()
     cm = t["critmat_critical"].to_numpy(dtype=bool)

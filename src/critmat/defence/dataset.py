@@ -17,6 +17,7 @@ import pandas as pd
 
 from critmat.params import ParameterError, Selection, split_list
 from critmat.provenance import attach
+from critmat.units import KG_PER_UNIT, UNITS_PER_YEAR
 
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
@@ -93,9 +94,7 @@ def uses(
     >>> sorted(u["system_class"].unique())
     ['communications and electronics', 'radar']
     """
-    wanted = kb.resolve_materials(materials)
-    if wanted is not None and include_members:
-        wanted = wanted + [m for w in wanted for m in kb.materials_resolver.members(w)]
+    wanted = kb.select.materials(materials, expand_groups=include_members)
     frame = kb.table("defence_uses")
     keep = np.ones(len(frame), dtype=bool)
     if wanted is not None:
@@ -107,7 +106,7 @@ def uses(
         known = set(frame[col].dropna())
         bad = [i for i in items if i not in known]
         if bad:
-            from critmat.data.names import closest
+            from critmat.errors import closest
 
             raise ParameterError(
                 f"unknown {col.replace('_', ' ')} {bad[0]!r} in {col}s=; known: "
@@ -146,7 +145,7 @@ def systems(kb: KnowledgeBase) -> pd.DataFrame:
     out["quantified"] = out["quantified"].astype("boolean").fillna(False).astype(bool)
     out = out.reset_index(drop=True)
     prov = kb.provenance("defence.systems", pd.concat([sy[["source_id"]], u[["source_id"]]]))
-    prov.units = {"units_per_year": "units per year"}
+    prov.units = {"units_per_year": UNITS_PER_YEAR}
     return attach(out, prov)
 
 
@@ -219,7 +218,7 @@ def reference_bom(kb: KnowledgeBase, *, default_intensity_kg: float | None = Non
         )
     bom = bom[BOM_COLUMNS].reset_index(drop=True)
     prov = kb.provenance("defence.reference_bom", bom, default_intensity_kg=default_intensity_kg)
-    prov.units = {"kg_per_unit": "kg per unit"}
+    prov.units = {"kg_per_unit": KG_PER_UNIT}
     return attach(bom, prov)
 
 
@@ -284,5 +283,5 @@ def reference_build_rates(
     prov = kb.provenance(
         "defence.reference_build_rates", rates, default_build_rate=default_build_rate
     )
-    prov.units = {"units_per_year": "units per year"}
+    prov.units = {"units_per_year": UNITS_PER_YEAR}
     return attach(rates, prov)

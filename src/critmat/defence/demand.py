@@ -15,10 +15,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from critmat.defence.bom import BomInput, annual_demand, read_bom, read_build_rates
+from critmat.columns import units as column_units
+from critmat.defence.bom import (
+    DemandSource,
+    annual_demand,
+    demand_source,
+    read_bom,
+    read_build_rates,
+)
 from critmat.defence.common import KIND_RANK, kind_of_rank
 from critmat.params import ParameterError, Selection
 from critmat.provenance import attach
+from critmat.vocab import DefenceDemandStatus
 
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
@@ -30,28 +38,21 @@ BY = ("system", "programme", "material")
 
 
 def _inputs(
-    kb: KnowledgeBase,
-    bom: BomInput,
-    build_rates: BomInput,
-    which: str,
-    default_intensity_kg: float | None,
-    default_build_rate: float | None,
+    kb: KnowledgeBase, src: DemandSource
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    b = read_bom(kb, bom, which=which, default_intensity_kg=default_intensity_kg)
-    r = read_build_rates(kb, build_rates, which=which, default_build_rate=default_build_rate)
+    b = read_bom(kb, src.bom, which=src.which, default_intensity_kg=src.default_intensity_kg)
+    r = read_build_rates(
+        kb, src.build_rates, which=src.which, default_build_rate=src.default_build_rate
+    )
     return b, r, annual_demand(b, r)
 
 
 def defence_demand(
     kb: KnowledgeBase,
     *,
-    bom: BomInput = None,
-    build_rates: BomInput = None,
     materials: Selection = None,
     by: str = "system",
-    which: str = "auto",
-    default_intensity_kg: float | None = None,
-    default_build_rate: float | None = None,
+    demand: DemandSource | None = None,
 ) -> pd.DataFrame:
     """Annual defence demand from bills of materials x build rates.
 
@@ -59,19 +60,14 @@ def defence_demand(
     ----------
     kb
         Knowledge base.
-    bom, build_rates
-        Frames or files (validated like an import, nothing written); ``None`` reads the user
-        tables ``bom`` / ``build_rates`` (see ``which``).
     materials
         Materials to keep.
     by
         ``system`` (one row per programme, system, material), ``programme`` or ``material``.
-    which
-        ``auto`` (your tables if they have rows, else the cited reference data), ``user``,
-        ``reference`` or ``both``.
-    default_intensity_kg, default_build_rate
-        Placeholders for cited uses without a published quantity and named systems without
-        a published rate (reference data only); flagged ``assumption``.
+    demand
+        Where the BOMs and build rates come from (:class:`~critmat.defence.bom.DemandSource`:
+        your files or frames, your tables, or the cited reference data; default: your
+        tables if they have rows, else the reference data).
 
     Returns
     -------
@@ -95,8 +91,9 @@ def defence_demand(
     """
     if by not in BY:
         raise ParameterError(f"by must be one of {', '.join(BY)}, got '{by}'")
-    b, r, d = _inputs(kb, bom, build_rates, which, default_intensity_kg, default_build_rate)
-    wanted = kb.resolve_materials(materials)
+    src = demand_source(demand)
+    b, r, d = _inputs(kb, src)
+    wanted = kb.select.materials(materials)
     if wanted is not None:
         d = d[d["material"].isin(wanted)]
     d = d.rename(columns={"demand_t": "demand_t_per_year"})
@@ -121,7 +118,9 @@ def defence_demand(
         ]
         out = d[cols].reset_index(drop=True)
     else:
-        ok = d[d["status"] == "ok"].assign(rank=d["kind"].map(KIND_RANK).astype("float64"))
+        ok = d[d["status"] == DefenceDemandStatus.OK].assign(
+            rank=d["kind"].map(KIND_RANK).astype("float64")
+        )
         keys = ["programme", "material"] if by == "programme" else ["material"]
         agg: dict[str, Any] = {
             "demand_t_per_year": ("demand_t_per_year", "sum"),
@@ -146,18 +145,11 @@ def defence_demand(
         pd.concat([b[["source_id"]], r[["source_id"]]]),
         materials=materials,
         by=by,
-        which=which,
-        default_intensity_kg=default_intensity_kg,
-        default_build_rate=default_build_rate,
+        which=src.which,
+        default_intensity_kg=src.default_intensity_kg,
+        default_build_rate=src.default_build_rate,
     )
-    prov.units = {
-        "kg_per_unit": "kg per unit",
-        "units_per_year": "units per year",
-        "units_per_month": "units per month",
-        "demand_t_per_year": "t per year",
-        "demand_t_per_month": "t per month",
-        "substitutable_share": "fraction",
-    }
+    prov.units = column_units("defence.demand", out.columns)
     prov.notes = [
         "demand = units_per_year x kg_per_unit / 1000 (METHODS.md §6.4 without the "
         "substitution factor); kind = least certain of BOM and rate kinds",
@@ -167,15 +159,16 @@ def defence_demand(
 
 
 def scenario_systems(
-    kb: KnowledgeBase,
-    *,
-    bom: BomInput = None,
-    build_rates: BomInput = None,
-    which: str = "auto",
-    default_intensity_kg: float | None = None,
-    default_build_rate: float | None = None,
+    kb: KnowledgeBase, *, demand: DemandSource | None = None
 ) -> list[dict[str, Any]]:
     """Defence systems in the form of a scenario spec's ``defence.systems`` entries.
+
+    Parameters
+    ----------
+    kb
+        Knowledge base.
+    demand
+        Where the BOMs and build rates come from (see :func:`defence_demand`).
 
     Returns
     -------
@@ -184,15 +177,10 @@ def scenario_systems(
         ``{"name": "<programme>: <system>", "build_rate": <units per month>,
         "kg_per_unit": {<material id>: <kg>}}`` (materials with kg > 0 only).
     """
-    d = defence_demand(
-        kb,
-        bom=bom,
-        build_rates=build_rates,
-        which=which,
-        default_intensity_kg=default_intensity_kg,
-        default_build_rate=default_build_rate,
-    )
-    d = d[(d["status"] == "ok") & (d["units_per_year"] > 0) & (d["kg_per_unit"] > 0)]
+    d = defence_demand(kb, demand=demand)
+    d = d[
+        (d["status"] == DefenceDemandStatus.OK) & (d["units_per_year"] > 0) & (d["kg_per_unit"] > 0)
+    ]
     if d.empty:
         return []
     kg = d.pivot_table(

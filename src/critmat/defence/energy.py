@@ -30,12 +30,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from critmat.columns import units as column_units
+from critmat.defence.bom import DemandSource
 from critmat.defence.common import proxy_map
-from critmat.params import ParameterError, Selection, parse_years
+from critmat.params import ParameterError, Selection
 from critmat.provenance import attach
+from critmat.vocab import NirStatus
 
 if TYPE_CHECKING:
-    from critmat.defence.bom import BomInput
     from critmat.knowledge_base import KnowledgeBase
 
 __all__ = [
@@ -135,7 +137,7 @@ def _resolve_map(kb: KnowledgeBase, values: Mapping[str, float] | None, where: s
     if not values:
         return pd.Series(dtype="float64")
     out = pd.Series(
-        {kb.materials_resolver.resolve(k, where=where): float(v) for k, v in values.items()},
+        {kb.select.material(k, where=where): float(v) for k, v in values.items()},
         dtype="float64",
     )
     if (out < 0).any():
@@ -147,13 +149,11 @@ def energy_competition(
     kb: KnowledgeBase,
     *,
     materials: Selection = None,
-    bom: BomInput = None,
-    build_rates: BomInput = None,
     eu_demand_t: Mapping[str, float] | None = None,
     world_demand_t: Mapping[str, float] | None = None,
     years: Any = "2018-2022",
     proxies: Mapping[str, str] | None = None,
-    which: str = "auto",
+    demand: DemandSource | None = None,
 ) -> pd.DataFrame:
     """Defence demand against EU and world demand and the EU 2023 end-use shares.
 
@@ -163,14 +163,15 @@ def energy_competition(
         Knowledge base.
     materials
         Materials (default :data:`SHARED_MATERIALS`).
-    bom, build_rates, which
-        As in :func:`critmat.defence.demand.defence_demand`.
     eu_demand_t, world_demand_t
         Your values in t per year per material (override the data).
     years
         Years averaged for apparent consumption and world production.
     proxies
         Proxy materials for the end-use shares (default ``{"rare_earths": "neodymium"}``).
+    demand
+        Where the BOMs and build rates come from (see
+        :func:`critmat.defence.demand.defence_demand`).
 
     Returns
     -------
@@ -182,9 +183,9 @@ def energy_competition(
     """
     from critmat.defence.demand import defence_demand
 
-    mats = kb.resolve_materials(materials) or list(SHARED_MATERIALS)
-    yrs = parse_years(years)
-    d = defence_demand(kb, bom=bom, build_rates=build_rates, by="material", which=which)
+    mats = kb.select.materials(materials) or list(SHARED_MATERIALS)
+    yrs = kb.select.years(years, ["production"], indicator="defence energy competition")
+    d = defence_demand(kb, by="material", demand=demand)
     t = pd.DataFrame({"material": mats})
     t = t.merge(
         d[["material", "demand_t_per_year", "kind", "rests_on_assumption"]].rename(
@@ -206,7 +207,7 @@ def energy_competition(
     nir = kb.indicators.net_import_reliance(
         materials=mats, importers="EU27", years=yrs, stage="extraction"
     )
-    okr = nir[(nir["status"] == "ok") & (nir["apparent_consumption_t"] > 0)]
+    okr = nir[(nir["status"] == NirStatus.OK) & (nir["apparent_consumption_t"] > 0)]
     eu = okr.groupby("material")["apparent_consumption_t"].mean()
     t["eu_demand_t"] = t["material"].map(eu)
     t["eu_demand_basis"] = pd.Series(
@@ -269,24 +270,18 @@ def energy_competition(
     ]
     t = t[cols]
     prov = kb.provenance(
-        "defence.energy_competition", None, materials=mats, years=years, which=which
+        "defence.energy_competition",
+        None,
+        materials=mats,
+        years=years,
+        which=(demand or DemandSource()).which,
     )
     prov.sources = sorted(
         set(d.attrs.get("critmat", {}).get("sources", []))
         | {"eu_crm_2023_use", "wmd_bmf", "baci_hs92_v202401b"}
     )
     prov.user_data = d.attrs.get("critmat", {}).get("user_data", [])
-    prov.units = {
-        "defence_demand_t": "t per year",
-        "eu_demand_t": "t per year",
-        "world_demand_t": "t per year",
-        "defence_share_eu": "fraction",
-        "defence_share_world": "fraction",
-        "energy_transition_share": "fraction",
-        "magnets_share": "fraction",
-        "aerospace_defence_share": "fraction",
-        "published_defence_share_upper": "fraction",
-    }
+    prov.units = column_units("defence.energy_competition", t.columns)
     prov.notes = [
         "tonnages use each source's measured basis (see *_basis); REO or Li2O tonnages are "
         "not element content",
@@ -370,7 +365,12 @@ def shortfall_allocation(
     rule: str | Sequence[str] = "defence_first",
     defence_share: Mapping[str, float] | None = None,
     include_magnets: bool = False,
-    **options: Any,
+    materials: Selection = None,
+    eu_demand_t: Mapping[str, float] | None = None,
+    world_demand_t: Mapping[str, float] | None = None,
+    years: Any = "2018-2022",
+    proxies: Mapping[str, str] | None = None,
+    demand: DemandSource | None = None,
 ) -> pd.DataFrame:
     """Who is served first when EU supply of a shared material falls short.
 
@@ -390,7 +390,7 @@ def shortfall_allocation(
         Defence share of EU demand per material (user input; overrides the computed one).
     include_magnets
         Count permanent magnets as energy transition.
-    **options
+    materials, eu_demand_t, world_demand_t, years, proxies, demand
         Passed to :func:`energy_competition`.
 
     Returns
@@ -400,7 +400,15 @@ def shortfall_allocation(
         (``demand`` in shares of EU demand); materials without a defence share are left out
         (listed in ``attrs``).
     """
-    comp = energy_competition(kb, **options)
+    comp = energy_competition(
+        kb,
+        materials=materials,
+        eu_demand_t=eu_demand_t,
+        world_demand_t=world_demand_t,
+        years=years,
+        proxies=proxies,
+        demand=demand,
+    )
     ds = comp.set_index("material")["defence_share_eu"]
     given = _resolve_map(kb, defence_share, "defence_share")
     if (given > 1).any():
@@ -436,12 +444,7 @@ def shortfall_allocation(
         include_magnets=include_magnets,
     )
     prov.sources = comp.attrs.get("critmat", {}).get("sources", [])
-    prov.units = {
-        "demand": "share of EU demand",
-        "served": "share of EU demand",
-        "unserved": "share of EU demand",
-        "served_share": "fraction",
-    }
+    prov.units = column_units("defence.shortfall_allocation", out.columns)
     missing = sorted(set(comp["material"]) - set(known))
     prov.notes = (
         ["no defence share (no EU demand and no defence_share=) for: " + ", ".join(missing)]

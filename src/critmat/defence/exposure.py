@@ -17,19 +17,22 @@ groupby over all programmes, systems, materials, stages and countries at once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from critmat.columns import units as column_units
+from critmat.defence.bom import DemandSource
 from critmat.defence.common import DEFAULT_ADVERSARIES, KIND_RANK, kind_of_rank, proxy_map
 from critmat.defence.demand import defence_demand
 from critmat.dims import STAGES, parse_stage
-from critmat.params import ParameterError, Selection
+from critmat.methods import dependency as dep
+from critmat.params import GroupBy, ParameterError, Selection
 from critmat.provenance import attach
+from critmat.vocab import DefenceDemandStatus
 
 if TYPE_CHECKING:
-    from critmat.defence.bom import BomInput
     from critmat.knowledge_base import KnowledgeBase
 
 __all__ = ["BY", "MIXES", "exposure", "exposure_summary", "supplier_exposure", "supply_mix"]
@@ -240,18 +243,12 @@ def _aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def _import_shares(
-    kb: KnowledgeBase, materials: list[str], year: int | None, proxies: Mapping[str, str] | None
+    kb: KnowledgeBase, materials: list[str], year: int, proxies: Mapping[str, str] | None
 ) -> pd.DataFrame:
     """BACI extra-EU import tonnage shares by origin for one year (mix ``imports``)."""
-    from critmat.methods import dependency as dep
-
     src = sorted(set(materials) | set(proxy_map(pd.Series(materials, dtype=object), proxies)))
-    if year is None:
-        year = int(kb.sql("select max(year) as y from trade")["y"].iloc[0])
-    raw = kb.trade(years=year)
-    trade = dep.attribute_trade(raw, kb.table("hs_codes"))
-    trade = trade[trade["material"].isin(src)]
-    units = dep.units_frame({"EU27": kb.countries_resolver.group_members("EU27")})
+    trade = kb.select.trade(materials=src, years=[year])
+    units = dep.units_frame(kb.select.importer_units("EU27"))
     flows = dep.unit_flows(trade, units, keys=("material", "stage"))
     flows = flows[flows["quantity_t"].fillna(0) > 0]
     total = flows.groupby(["material", "stage"])["quantity_t"].transform("sum")
@@ -269,20 +266,17 @@ def _import_shares(
 def exposure(
     kb: KnowledgeBase,
     *,
-    bom: BomInput = None,
-    build_rates: BomInput = None,
     materials: Selection = None,
     stage: str | None = None,
     mix: str = "eu_sourcing",
     adversaries: Selection = DEFAULT_ADVERSARIES,
     by: str = "system",
-    countries: bool = False,
+    detail: bool = False,
     recycling: bool = True,
-    year: int | None = None,
+    years: Any = None,
+    groupby: GroupBy = None,
     proxies: Mapping[str, str] | None = None,
-    which: str = "auto",
-    default_intensity_kg: float | None = None,
-    default_build_rate: float | None = None,
+    demand: DemandSource | None = None,
 ) -> pd.DataFrame:
     """Annual defence demand exposed to supplier countries, China and adversaries.
 
@@ -290,8 +284,6 @@ def exposure(
     ----------
     kb
         Knowledge base.
-    bom, build_rates, which, default_intensity_kg, default_build_rate
-        As in :func:`critmat.defence.demand.defence_demand`.
     materials
         Materials to keep.
     stage
@@ -304,21 +296,27 @@ def exposure(
     by
         ``system`` (programme, system, material), ``programme`` (programme, material) or
         ``material``.
-    countries
+    detail
         Return one row per supplier country (``exposed_t``) instead of the summary.
     recycling
         Deduct the end-of-life recycling input rate before exposing demand.
-    year
-        Year of the BACI import shares (``mix="imports"``; default the latest).
+    years
+        One year of the BACI import shares (``mix="imports"``; default the latest); not
+        used by the EU 2023 mixes.
+    groupby
+        User-defined country groups, usable in ``adversaries``.
     proxies
         Proxy materials for supply shares (default ``{"rare_earths": "neodymium"}``).
+    demand
+        Where the BOMs and build rates come from (see
+        :func:`critmat.defence.demand.defence_demand`).
 
     Returns
     -------
     pandas.DataFrame
         Summary: ``<keys>, stage, demand_t_per_year, shares_covered, china_t, china_share,
         adversary_t, adversary_share, top_supplier, top_supplier_share, mix_used, proxy,
-        eol_rir, kind, rests_on_assumption``. With ``countries=True``: ``<keys>, stage,
+        eol_rir, kind, rests_on_assumption``. With ``detail=True``: ``<keys>, stage,
         country, share, exposed_t, ...``.
 
     Examples
@@ -327,25 +325,25 @@ def exposure(
     >>> kb = critmat.load(user_data=False)
     >>> e = exposure(kb, by="material", stage="processing")
     >>> e[["material", "china_share", "proxy"]].round(2).to_dict("records")
-    [{'material': 'rare_earths', 'china_share': 0.98, 'proxy': 'neodymium'}]
+    [{'material': 'rare_earths', 'china_share': 0.84, 'proxy': 'neodymium'}]
     """
     if by not in BY:
         raise ParameterError(f"by must be one of {', '.join(BY)}, got '{by}'")
     stages = STAGES if stage is None else (parse_stage(stage).value,)
-    d = defence_demand(
-        kb,
-        bom=bom,
-        build_rates=build_rates,
-        materials=materials,
-        which=which,
-        default_intensity_kg=default_intensity_kg,
-        default_build_rate=default_build_rate,
-    )
-    d = d[d["status"] == "ok"]
+    year = None
+    if mix == "imports":
+        year = kb.select.one_year(years, ["trade"], indicator="defence exposure (mix imports)")
+    elif years is not None:
+        raise ParameterError(
+            f"years= applies to mix='imports' only (the {mix} shares are the EU 2023 "
+            "study's); drop it or use mix='imports'"
+        )
+    d = defence_demand(kb, materials=materials, demand=demand)
+    d = d[d["status"] == DefenceDemandStatus.OK]
     mats = sorted(set(d["material"]))
     wanted = sorted(set(mats) | set(proxy_map(pd.Series(mats, dtype=object), proxies)))
     shares = kb.eu_crm_2023(materials=wanted or None)
-    if mix == "imports" and mats:
+    if year is not None and mats:
         imp = _import_shares(kb, mats, year, proxies)
         shares = pd.concat([shares, imp], ignore_index=True) if len(imp) else shares
     mx = supply_mix(shares, mats, stages=stages, mix=mix, proxies=proxies)
@@ -354,15 +352,15 @@ def exposure(
         m = kb.materials()[["material", "eol_rir"]].set_index("material")["eol_rir"]
         eol = proxy_map(pd.Series(mats, index=mats, dtype=object), proxies).map(m)
         eol = eol.where(eol.notna(), pd.Series(mats, index=mats).map(m))
-    detail = supplier_exposure(d, mx, eol)
+    exposed = supplier_exposure(d, mx, eol)
     keys = {
         "system": ["programme", "system", "material"],
         "programme": ["programme", "material"],
         "material": ["material"],
     }[by]
-    adv = kb.resolve_countries(adversaries) or []
+    adv = kb.select.countries(adversaries, groupby, where="adversaries=") or []
     per = (
-        detail.groupby([*keys, "stage", "country"], sort=False, dropna=False)
+        exposed.groupby([*keys, "stage", "country"], sort=False, dropna=False)
         .agg(
             share=("share", "first"),
             exposed_t=("exposed_t", "sum"),
@@ -372,9 +370,9 @@ def exposure(
         )
         .reset_index()
     )
-    demand = _aggregate(d, keys)
-    if countries:
-        out = per.merge(demand, on=keys, how="left")
+    demand_t = _aggregate(d, keys)
+    if detail:
+        out = per.merge(demand_t, on=keys, how="left")
         out["adversary"] = out["country"].isin(adv)
         out = out.sort_values(
             [*keys, "stage", "exposed_t"],
@@ -382,7 +380,7 @@ def exposure(
             ignore_index=True,
         )
     else:
-        out = exposure_summary(per, demand, keys, adversaries=adv)
+        out = exposure_summary(per, demand_t, keys, adversaries=adv)
         out = out.sort_values([*keys, "stage"], ignore_index=True)
     missing = sorted(set(mats) - set(mx["material"]))
     prov = kb.provenance(
@@ -396,7 +394,7 @@ def exposure(
         recycling=recycling,
         year=year,
         proxies=dict(proxies) if proxies else None,
-        which=which,
+        which=(demand or DemandSource()).which,
     )
     base = d.attrs.get("critmat", {})
     prov.sources = sorted(
@@ -405,18 +403,7 @@ def exposure(
         | ({"critmat_curation"} if recycling else set())
     )
     prov.user_data = sorted(set(prov.user_data) | set(base.get("user_data", [])))
-    prov.units = {
-        "demand_t_per_year": "t per year",
-        "exposed_t": "t per year",
-        "china_t": "t per year",
-        "adversary_t": "t per year",
-        "china_share": "fraction of demand",
-        "adversary_share": "fraction of demand",
-        "top_supplier_share": "fraction of demand",
-        "share": "fraction",
-        "shares_covered": "fraction",
-        "eol_rir": "fraction",
-    }
+    prov.units = column_units("defence.exposure", out.columns)
     prov.notes = [
         "exposed_t = demand x (1 - eol_rir) x supplier share at the stage; EU sourcing shares "
         "list origins >= 1 % only, so shares_covered < 1 leaves the rest unattributed",

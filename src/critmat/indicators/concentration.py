@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from critmat.columns import units as column_units
 from critmat.dims import parse_stage
-from critmat.indicators.common import GroupBy, reject, require_years, resolve_member_list
+from critmat.indicators.common import reject
 from critmat.methods.concentration import concentration as _concentration
-from critmat.params import ParameterError, Selection, parse_years
+from critmat.params import GroupBy, ParameterError, Selection, parse_years
+from critmat.provenance import attach
 
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
@@ -65,7 +67,7 @@ def concentration(
     if source is not None and source not in SOURCES:
         raise ParameterError(f"source must be one of {', '.join(SOURCES)}, got '{source}'")
     sets: dict[str, list[str]] = {"china": ["CHN"]}
-    adv = resolve_member_list(kb, adversaries, groupby)
+    adv = kb.select.countries(adversaries, groupby, where="adversaries=")
     if adv:
         sets["adversary"] = adv
     st = parse_stage(stage).value if stage is not None else None
@@ -74,7 +76,7 @@ def concentration(
     if source == "wmd" or (
         source is None and years is not None and 2023 not in (parse_years(years) or [])
     ):
-        require_years(kb, years, ["production"], "concentration")
+        kb.select.years(years, ["production"], indicator="concentration")
     if source in (None, "wmd") and st in (None, "extraction"):
         prod = kb.production(materials=materials, years=years)
         used.append(prod)
@@ -119,21 +121,11 @@ def concentration(
         adversaries=adv,
         top_n=top_n,
     )
-    prov.units = {
-        "total": "t (wmd_bmf) or sum of shares (eu_crm_2023)",
-        "hhi": "fraction",
-        "hhi_pct": "0-10,000",
-        "top1_share": "fraction",
-        f"top{top_n}_share": "fraction",
-        "china_share": "fraction",
-        "adversary_share": "fraction",
-    }
+    prov.units = column_units("concentration", out.columns)
     prov.notes = [
         "HHI = sum of squared supplier shares (METHODS.md §0.1); hhi_pct = 10,000 x hhi",
         "wmd_bmf: World Mining Data production shares by year (extraction stage)",
         "eu_crm_2023: EU 2023 study global supply shares as published (not renormalised; "
         "'<0.1%' taken as 0.001); they average 2016-2020",
     ]
-    from critmat.provenance import attach
-
     return attach(out, prov)

@@ -6,16 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from critmat.columns import units as column_units
 from critmat.dims import STAGES, parse_stage
-from critmat.indicators.common import (
-    GroupBy,
-    require_years,
-    resolve_importer_units,
-    resolve_member_list,
-)
 from critmat.methods import dependency as dep
-from critmat.params import Selection
+from critmat.params import GroupBy, Selection
 from critmat.provenance import attach
+from critmat.vocab import DependencyStatus, NirStatus
 
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
@@ -34,16 +30,12 @@ def _inputs(
     groupby: GroupBy,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[int] | None]:
     """Attributed trade of the selection and the importer-unit membership table."""
+    sel = kb.select
     st = parse_stage(stage).value if stage is not None else None
-    year_list = require_years(kb, years, ["trade"], "dependency")
-    raw = kb.trade(years=year_list)
-    trade = dep.attribute_trade(raw, kb.table("hs_codes"), stage=st)
-    wanted = kb.resolve_materials(materials)
-    if wanted is not None:
-        trade = trade[trade["material"].isin(wanted)]
-    trade.attrs = raw.attrs
+    year_list = sel.years(years, ["trade"], indicator="dependency")
+    trade = sel.trade(materials=sel.materials(materials), stage=st, years=year_list, attribute=True)
     universe = pd.unique(trade["importer"]) if len(trade) else []
-    units = dep.units_frame(resolve_importer_units(kb, importers, groupby, universe=universe))
+    units = dep.units_frame(sel.importer_units(importers, groupby, universe=universe))
     return trade, units, year_list
 
 
@@ -86,7 +78,7 @@ def dependency(
     """
     trade, units, year_list = _inputs(kb, materials, importers, years, stage, groupby)
     sets: dict[str, list[str]] = {"china": ["CHN"]}
-    origins = resolve_member_list(kb, exporters, groupby)
+    origins = kb.select.countries(exporters, groupby, where="exporters=")
     if origins:
         sets["exporters"] = origins
     flows = dep.unit_flows(trade, units, keys=_KEYS)
@@ -105,7 +97,7 @@ def dependency(
             on=[*_KEYS, "importer"],
             how="outer",
         )
-        out["status"] = out["status"].fillna("no_imports")
+        out["status"] = out["status"].fillna(DependencyStatus.NO_IMPORTS.value)
         out["imports_t"] = out["imports_t"].fillna(0.0)
         notes.append(
             "nir = (imports - exports) / (production + imports - exports); net "
@@ -128,18 +120,7 @@ def dependency(
     )
     if with_nir:
         prov.sources = sorted(set(prov.sources) | {"wmd_bmf"})
-    prov.units = {
-        "imports_t": "t",
-        "imports_kusd": "kUSD",
-        "exports_t": "t",
-        "production_t": "t",
-        "import_hhi": "fraction",
-        "top_origin_share": "fraction",
-        "top3_share": "fraction",
-        "china_share": "fraction",
-        "exporters_share": "fraction",
-        "nir": "fraction",
-    }
+    prov.units = column_units("dependency", out.columns)
     prov.notes = notes
     return attach(out, prov)
 
@@ -151,16 +132,20 @@ def _add_unmapped(
 
     Absence is reported, not dropped: gallium, for instance, has no HS92 code of its own.
     """
-    wanted = kb.resolve_materials(materials)
+    wanted = kb.select.materials(materials)
     if not wanted:
         return frame
-    mapped = set(kb.table("hs_codes")["material"])
+    mapped = set(kb.select.hs_codes()["material"])
     missing = [m for m in wanted if m not in mapped]
     if not missing:
         return frame
     importers = list(dict.fromkeys(units["unit"]))
     extra = pd.DataFrame(
-        [{"material": m, "importer": i, "status": "no_hs_code"} for m in missing for i in importers]
+        [
+            {"material": m, "importer": i, "status": DependencyStatus.NO_HS_CODE.value}
+            for m in missing
+            for i in importers
+        ]
     )
     out = pd.concat([frame, extra], ignore_index=True)
     out["year"] = out["year"].astype("Int64")
@@ -169,16 +154,16 @@ def _add_unmapped(
 
 def _mark_untraded(kb: KnowledgeBase, frame: pd.DataFrame) -> pd.DataFrame:
     """Status ``no_hs_code`` (and NaN NIR) where the material has no HS code at the stage."""
-    hs = kb.table("hs_codes")
+    hs = kb.select.hs_codes()
     traded = set(zip(hs["material"], hs["stage"], strict=True))
     mask = [(m, s) not in traded for m, s in zip(frame["material"], frame["stage"], strict=True)]
     out = frame.copy()
-    out.loc[mask, "status"] = "no_hs_code"
+    out.loc[mask, "status"] = DependencyStatus.NO_HS_CODE.value
     for col in ("nir", "exports_t", "imports_t"):
         if col in out.columns:
             out.loc[mask, col] = float("nan")
     if "nir_status" in out.columns:
-        out.loc[mask, "nir_status"] = "no_hs_code"
+        out.loc[mask, "nir_status"] = NirStatus.NO_HS_CODE.value
         out.loc[mask, "net_exporter"] = False
     return out
 
@@ -190,7 +175,7 @@ def _nir(
     exports = dep.unit_flows(trade, units, direction="exports", keys=_KEYS)
     materials = sorted(pd.unique(trade["material"])) if len(trade) else []
     prod = (
-        kb.production(materials=materials or None, years=year_list)
+        kb.select.production(materials, year_list)
         if materials
         else pd.DataFrame(columns=["material", "country", "year", "stage", "quantity_t"])
     )
@@ -241,8 +226,7 @@ def net_import_reliance(
         groupby=groupby,
     )
     prov.sources = sorted(set(prov.sources) | {"wmd_bmf"})
-    tonnes = ("imports_t", "exports_t", "production_t", "apparent_consumption_t")
-    prov.units = dict.fromkeys(tonnes, "t") | {"nir": "fraction"}
+    prov.units = column_units("net_import_reliance", out.columns)
     prov.notes = [
         "stage-specific HS codes; processing-stage production is not in World "
         "Mining Data, so processing NIR is NaN (no_production_data) unless you "

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from critmat.columns import units as column_units
 from critmat.dims import GROUP_MATERIALS, parse_stage
-from critmat.errors import UnknownNameError
-from critmat.indicators.common import GroupBy, reject
+from critmat.indicators.common import reject
 from critmat.methods.eu_crm import (
     CORRECTIONS,
     EI_THRESHOLD,
@@ -29,8 +29,9 @@ from critmat.methods.eu_crm import (
     resolve_corrections,
     scaled_governance,
 )
-from critmat.params import ParameterError, Selection, parse_years
+from critmat.params import GroupBy, ParameterError, Selection, parse_years
 from critmat.provenance import attach
+from critmat.vocab import EuCrmStatus
 
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
@@ -82,29 +83,6 @@ _MEASURE_TEXT = {
     "pv": "political stability and absence of violence (PV) only",
 }
 
-_UNITS = {
-    "sr": "1 (score; critical from 1.0)",
-    "sr_extraction": "1 (score)",
-    "sr_processing": "1 (score)",
-    "ei": "1 (score 0-10; critical from 2.8)",
-    "published_sr": "1 (score)",
-    "published_ei": "1 (score 0-10)",
-    "published_sr_extraction": "1 (score)",
-    "published_sr_processing": "1 (score)",
-    "ir_extraction": "fraction",
-    "ir_processing": "fraction",
-    "eol_rir": "fraction",
-    "si_sr": "1",
-    "si_ei": "1",
-    "hhi_gs_extraction": "1 (HHI x scaled WGI 0-10 x t)",
-    "hhi_eu_extraction": "1 (HHI x scaled WGI 0-10 x t)",
-    "hhi_gs_processing": "1 (HHI x scaled WGI 0-10 x t)",
-    "hhi_eu_processing": "1 (HHI x scaled WGI 0-10 x t)",
-    "ei_unscaled_meur": "million EUR",
-    "reference_va_meur": "million EUR",
-    "ei_share_unallocated": "fraction",
-}
-
 
 def _year(year: Any) -> int:
     try:
@@ -124,18 +102,7 @@ def _wgi(
     kb: KnowledgeBase, vintage: str, years: Any, measure: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[int], str]:
     """Scaled governance per country for the vintage, years and measure asked for."""
-    gov = kb.table("governance")
-    vintages = sorted(gov["vintage"].dropna().unique())
-    if vintage not in vintages:
-        from critmat.data.names import closest
-
-        raise UnknownNameError(
-            "WGI vintage",
-            vintage,
-            where="wgi_vintage=",
-            suggestions=closest(vintage, vintages) or vintages,
-        )
-    gov = gov[gov["vintage"] == vintage]
+    gov = kb.select.governance(vintage, where="governance_vintage=")
     key = _MEASURE_NAMES.get(str(measure).strip().lower())
     if key is None:
         raise ParameterError(
@@ -216,11 +183,11 @@ def _published_only(
     out["critical"] = pd.Series(pd.NA, index=out.index, dtype="boolean")
     out["published_sr"] = pub["sr"].to_numpy()
     out["published_ei"] = pub["ei"].to_numpy()
-    out["status"] = f"published values only: critmat has no inputs for the {year} assessment"
+    out["status"] = EuCrmStatus.PUBLISHED_ONLY.format(year=year)
     out["reason"] = None
     out = out.sort_values("material", ignore_index=True)
     prov = kb.provenance("eu_supply_risk", pub, **params)
-    prov.units = {k: v for k, v in _UNITS.items() if k in out.columns}
+    prov.units = column_units("eu_supply_risk", out.columns)
     prov.notes = [
         f"the {year} assessment: critmat has its published SR and EI "
         "(eu_crm_assessments) but not its inputs, so nothing is computed; "
@@ -237,7 +204,7 @@ def eu_supply_risk(
     materials: Selection = None,
     year: int = 2023,
     stage: str | None = None,
-    wgi_vintage: str = DEFAULT_WGI_VINTAGE,
+    governance_vintage: str = DEFAULT_WGI_VINTAGE,
     wgi_years: Any = DEFAULT_WGI_YEARS,
     wgi_measure: str = "auto",
     corrections: bool | str | Iterable[str] | None = False,
@@ -265,7 +232,7 @@ def eu_supply_risk(
         ``None``: SR at the bottleneck stage (the maximum over the assessed stages, as the
         EU method). ``extraction`` or ``processing``: ``sr``, ``stage_used``, ``critical``
         and ``published_sr`` refer to that stage instead.
-    wgi_vintage
+    governance_vintage
         Governance table vintage: ``wgi_2023`` (default), ``wgi_2024``,
         ``wgi_pv_geopolrisk`` or a user vintage.
     wgi_years
@@ -317,7 +284,7 @@ def eu_supply_risk(
     )
     year = _year(year)
     st = parse_stage(stage).value if stage is not None else None
-    mats = kb.resolve_materials(materials)
+    mats = kb.select.materials(materials)
     names = resolve_corrections(corrections)
     params: dict[str, Any] = {"materials": mats, "year": year, "stage": st}
     if year not in COMPUTED_YEARS:
@@ -325,7 +292,7 @@ def eu_supply_risk(
             name
             for name, value, default in (
                 ("stage", st, None),
-                ("wgi_vintage", wgi_vintage, DEFAULT_WGI_VINTAGE),
+                ("governance_vintage", governance_vintage, DEFAULT_WGI_VINTAGE),
                 ("wgi_years", str(wgi_years), str(DEFAULT_WGI_YEARS)),
                 ("wgi_measure", wgi_measure, "auto"),
                 ("corrections", names or None, None),
@@ -340,7 +307,7 @@ def eu_supply_risk(
             )
         return _published_only(kb, year, mats, params)
 
-    wgi, gov_used, wgi_year_list, measure = _wgi(kb, wgi_vintage, wgi_years, wgi_measure)
+    wgi, gov_used, wgi_year_list, measure = _wgi(kb, governance_vintage, wgi_years, wgi_measure)
     inputs, used = _inputs(kb)
     material_table = kb.materials()
     groups = _groups(material_table, inputs.parameters["material"])
@@ -395,7 +362,7 @@ def eu_supply_risk(
         frame["critical"] = is_critical(frame["sr"], frame["ei"])
         assessed_at = frame["material"].map(pr["stages_assessed"]).astype("string")
         off = assessed_at.notna() & ~assessed_at.str.contains(st, regex=False).fillna(False)
-        frame.loc[off.astype(bool), "status"] = f"{st} stage not assessed"
+        frame.loc[off.astype(bool), "status"] = EuCrmStatus.STAGE_NOT_ASSESSED.format(stage=st)
     if mats is not None:
         frame = frame[frame["material"].isin(mats)]
     frame = frame.loc[:, _COLUMNS].sort_values("material", ignore_index=True)
@@ -405,7 +372,7 @@ def eu_supply_risk(
         "eu_supply_risk",
         pd.concat([f.loc[:, ["source_id"]] for f in used if "source_id" in f.columns]),
         **params,
-        wgi_vintage=wgi_vintage,
+        governance_vintage=governance_vintage,
         wgi_years=wgi_year_list,
         wgi_measure=measure,
         corrections=names,
@@ -414,8 +381,8 @@ def eu_supply_risk(
         ei_threshold=EI_THRESHOLD,
     )
     prov.method = "eu_supply_risk (EU CRM method, 2017 Guidelines; METHODS.md §1)"
-    prov.units = {k: v for k, v in _UNITS.items() if k in frame.columns}
-    prov.notes = _notes(wgi_vintage, wgi_year_list, measure, names, wgi, st)
+    prov.units = column_units("eu_supply_risk", frame.columns)
+    prov.notes = _notes(governance_vintage, wgi_year_list, measure, names, wgi, st)
     return attach(frame, prov)
 
 
@@ -458,9 +425,9 @@ def _status(frame: pd.DataFrame, assessed: set[str]) -> pd.Series:
     """Why values are missing: not assessed, stage notes, EI notes (vectorised)."""
     in_study = frame["material"].isin(list(assessed))
     individual = ~frame["is_group"].fillna(False).astype(bool)
-    no_ei = frame["ei_note"].fillna("no end-use shares in the inputs (EI not computable)")
+    no_ei = frame["ei_note"].fillna(EuCrmStatus.EI_NOT_COMPUTABLE.value)
     parts = [
-        pd.Series("not assessed in the EU 2023 study", index=frame.index).where(~in_study),
+        pd.Series(EuCrmStatus.NOT_IN_STUDY.value, index=frame.index).where(~in_study),
         frame["note"],
         no_ei.where(in_study & frame["ei"].isna() & individual),
     ]
@@ -468,7 +435,7 @@ def _status(frame: pd.DataFrame, assessed: set[str]) -> pd.Series:
     for part in parts:  # three columns, each joined over every row at once
         text = part.astype("string")
         joined = (joined + "; " + text).fillna(joined).fillna(text)
-    return joined.fillna("ok").astype(object)
+    return joined.fillna(EuCrmStatus.OK.value).astype(object)
 
 
 def _notes(

@@ -13,15 +13,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 
+from critmat.columns import units as column_units
 from critmat.dims import parse_stage
-from critmat.indicators.common import (
-    GroupBy,
-    require_years,
-    resolve_importer_units,
-    resolve_member_list,
-)
 from critmat.methods import geopolrisk as gpr
-from critmat.params import Selection, is_all
+from critmat.params import GroupBy, Selection, is_all
 from critmat.provenance import attach
 
 if TYPE_CHECKING:
@@ -90,25 +85,7 @@ class GeoPolRiskInputs:
     sources: list[str] = field(default_factory=list)
 
 
-_TRADE_COLUMNS = ["year", "exporter", "importer", "hs6", "value_kusd", "quantity_t"]
-
-
-def _trade(
-    kb: KnowledgeBase,
-    years: list[int],
-    codes: list[str],
-    importers: list[str] | None,
-    columns: str = ", ".join(_TRADE_COLUMNS),
-) -> pd.DataFrame:
-    """Trade rows of the years and HS codes (and importers, unless ``None``)."""
-    if not codes or (importers is not None and not importers):
-        return kb.sql(f"select {columns} from trade where false")
-    sql = f"select {columns} from trade where list_contains(?, year) and list_contains(?, hs6)"
-    params: list[Any] = [years, codes]
-    if importers is not None:
-        sql += " and list_contains(?, importer)"
-        params.append(importers)
-    return kb.sql(sql, params)
+_TRADE_COLUMNS = ("year", "exporter", "importer", "hs6", "value_kusd", "quantity_t")
 
 
 def geopolrisk_inputs(
@@ -127,76 +104,49 @@ def geopolrisk_inputs(
 
     Parameters are those of :func:`geopolrisk`. Useful to inspect or modify an input (e.g.
     a governance scenario) before calling :func:`critmat.methods.geopolrisk.geopolrisk_cube`.
+    Every selection goes through the data layer's selector (``kb.select``).
 
     Returns
     -------
     GeoPolRiskInputs
         The frames and the result grid.
     """
-    vintages = kb.sql("select distinct vintage from governance")["vintage"].tolist()
-    if governance_vintage not in vintages:
-        from critmat.data.names import closest
-        from critmat.errors import UnknownNameError
-
-        raise UnknownNameError(
-            "governance vintage",
-            governance_vintage,
-            suggestions=closest(governance_vintage, vintages) or vintages,
-            where="governance_vintage=",
-        )
+    sel = kb.select
+    sel.vintage(governance_vintage)
     st = parse_stage(stage).value if stage is not None else None
-    hs = kb.sql("select hs6, material, stage from hs_codes")
-    produced = kb.sql("select distinct material from production")["material"].tolist()
-    if is_all(materials):
-        mats = sorted(set(hs["material"]) | set(produced))
+    resolved = sel.materials(materials)
+    if resolved is None:  # all: every material with an HS code or production
+        mats = sorted(set(sel.hs_codes()["material"]) | set(sel.produced_materials()))
     else:
-        mats = kb.resolve_materials(materials) or []
-    year_list = require_years(kb, years, ["trade", "production"], "geopolrisk")
+        mats = resolved
+    year_list = sel.years(years, ["trade", "production"], indicator="geopolrisk")
     if year_list is None:
-        covered = kb.sql(
-            "select distinct p.year from production p "
-            "where p.year in (select distinct year from trade) order by 1"
-        )
-        year_list = [int(y) for y in covered["year"]]
-    codes = hs if st is None else hs[hs["stage"] == st]
-    codes = codes[codes["material"].isin([*mats, reference_material])]
-    code_list = sorted(set(codes["hs6"]))
-    all_codes = sorted(set(hs["hs6"]))
-
-    universe: list[str] = []
-    if is_all(importers):
-        found = _trade(kb, year_list, all_codes, None, "distinct importer")
-        universe = found["importer"].astype(str).tolist()
-    units = resolve_importer_units(kb, importers, groupby, universe=universe)
+        year_list = sel.covered_years(["production", "trade"])
+    wanted = [*mats, reference_material]
+    universe = sel.trade_importers(year_list) if is_all(importers) else []
+    units = sel.importer_units(importers, groupby, universe=universe)
     members = sorted({m for ms in units.values() for m in ms})
 
-    pairs = codes[["hs6", "material"]]
-    trade = _trade(kb, year_list, code_list, members).merge(pairs, on="hs6", how="inner")
-    assessable = _trade(kb, year_list, code_list, None, "distinct hs6, year")
-    assessable = assessable.merge(pairs, on="hs6")[["material", "year"]].drop_duplicates()
-
+    codes = sel.hs_codes(wanted, st)
+    trade = sel.trade(codes=codes, importers=members, years=year_list, columns=_TRADE_COLUMNS)
+    assessable = sel.traded(codes, year_list)
     reference_trade = None
     if st is not None:
-        ref_codes = hs[hs["material"] == reference_material][["hs6", "material"]]
-        ref_list = sorted(set(ref_codes["hs6"]))
-        reference_trade = _trade(kb, year_list, ref_list, members).merge(ref_codes, on="hs6")
-
-    production = kb.sql(
-        "select material, country, year, quantity, unit, quantity_t from production "
-        "where list_contains(?, material) and list_contains(?, year)",
-        [[*mats, reference_material], year_list],
-    )
-    governance = kb.sql(
-        "select country, year, pv_normalised as g from governance where vintage = ? and "
-        "list_contains(?, year)",
-        [governance_vintage, year_list],
-    )
-    sources = kb.sql(
-        "select distinct source_id from (select source_id from trade where "
-        "list_contains(?, year) union all select source_id from production where "
-        "list_contains(?, material) union all select source_id from hs_codes union all "
-        "select source_id from governance where vintage = ?)",
-        [year_list, [*mats, reference_material], governance_vintage],
+        reference_trade = sel.trade(
+            materials=[reference_material],
+            importers=members,
+            years=year_list,
+            columns=_TRADE_COLUMNS,
+        )
+    production = sel.production(wanted, year_list)
+    governance = sel.governance(
+        governance_vintage, year_list, columns=["country", "year", "pv_normalised"]
+    ).rename(columns={"pv_normalised": "g"})
+    sources = (
+        sel.sources("trade", year=year_list)
+        | sel.sources("hs_codes")
+        | sel.sources("governance", vintage=[governance_vintage])
+        | {s for v in production["source_id"].dropna().unique() for s in str(v).split(";")}
     )
     return GeoPolRiskInputs(
         trade=trade,
@@ -207,10 +157,8 @@ def geopolrisk_inputs(
         units=units,
         materials=mats,
         years=year_list,
-        exporters=resolve_member_list(kb, exporters, groupby),
-        sources=sorted(
-            {part for s in sources["source_id"].dropna().astype(str) for part in s.split(";")}
-        ),
+        exporters=sel.countries(exporters, groupby, where="exporters="),
+        sources=sorted(sources),
     )
 
 
@@ -333,8 +281,8 @@ def geopolrisk(
         reference_trade=inputs.reference_trade,
     )
     result = result.sort_values(["material", "importer", "year"], ignore_index=True)
-    columns = gpr.DETAIL_COLUMNS if detail else gpr.DEFAULT_COLUMNS
-    result = result.loc[:, list(columns)]
+    shown = gpr.DETAIL_COLUMNS if detail else gpr.DEFAULT_COLUMNS
+    result = result.loc[:, list(shown)]
 
     params: dict[str, Any] = {
         "materials": materials,
@@ -357,7 +305,7 @@ def geopolrisk(
     prov = kb.provenance("geopolrisk", None, **params)
     prov.sources = sorted(s for s in set(inputs.sources) if not s.startswith("user"))
     prov.user_data = sorted(s for s in set(inputs.sources) if s.startswith("user"))
-    prov.units = {c: u for c, u in gpr.UNITS.items() if c in result.columns}
+    prov.units = column_units("geopolrisk", result.columns)
     prov.notes = [
         "method: Koyamparambath et al. (2024), reference implementation geopolrisk-py; "
         "score = HHI x sum_i(g_i f_i) / (p + F)",

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from critmat.vocab import ConcentrationStatus
+
 __all__ = ["concentration", "group_shares", "hhi"]
 
 
@@ -54,7 +56,7 @@ def hhi(frame: pd.DataFrame, by: Sequence[str], *, value: str, normalise: bool =
     --------
     >>> import pandas as pd
     >>> f = pd.DataFrame({"m": ["a", "a"], "q": [80.0, 20.0]})
-    >>> float(hhi(f, ["m"], value="q").iloc[0])
+    >>> round(float(hhi(f, ["m"], value="q").iloc[0]), 12)
     0.68
     """
     s = group_shares(frame, by, value=value, normalise=normalise)
@@ -106,8 +108,13 @@ def concentration(
     g = work.groupby(keys, observed=True, dropna=False, sort=True)
     out = g.agg(n_countries=(country, "nunique"), total=(value, "sum"), hhi=("share2", "sum"))
     out["hhi_pct"] = out["hhi"] * 10_000.0
+    # ties (equal shares) go to the first country in code order: the result never depends
+    # on the order of the input rows
     ranked = work.sort_values(
-        [*keys, "share"], ascending=[True] * len(keys) + [False], na_position="last"
+        [*keys, "share", country],
+        ascending=[True] * len(keys) + [False, True],
+        na_position="last",
+        kind="stable",
     )
     rank = ranked.groupby(keys, observed=True, dropna=False).cumcount()
     first = ranked[rank == 0].set_index(keys)
@@ -124,8 +131,9 @@ def concentration(
             .groupby([work[c] for c in keys], observed=True, dropna=False)
             .sum()
         )
-    out["status"] = np.where(out["total"] > 0, "ok", "no_supply")
-    no_supply = out["status"] == "no_supply"
+    ok = (out["total"] > 0).to_numpy()
+    out["status"] = np.where(ok, ConcentrationStatus.OK.value, ConcentrationStatus.NO_SUPPLY.value)
+    no_supply = ~ok
     share_cols = [
         "hhi",
         "hhi_pct",

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from critmat.params import ParameterError
+from critmat.errors import ParameterError
+from critmat.vocab import CriticalityCategory as Category
 
 __all__ = ["DOE_CUTOFFS", "EU_THRESHOLDS", "SCHEMES", "criticality_matrix", "levels"]
 
@@ -106,8 +107,12 @@ def criticality_matrix(
         hi_r = (risk >= th["supply_risk"]).to_numpy()
         cat = np.select(
             [hi_i & hi_r, hi_i, hi_r],
-            ["critical", "high_importance", "high_supply_risk"],
-            default="not_critical",
+            [
+                Category.CRITICAL.value,
+                Category.HIGH_IMPORTANCE.value,
+                Category.HIGH_SUPPLY_RISK.value,
+            ],
+            default=Category.NOT_CRITICAL.value,
         )
     else:
         cuts: Mapping[str, Any] = cutoffs or DOE_CUTOFFS
@@ -127,8 +132,8 @@ def criticality_matrix(
         b = lr.fillna(0).to_numpy()
         cat = np.select(
             [(a >= 3) & (b >= 3), ((a >= 3) & (b == 2)) | ((a == 2) & (b >= 3))],
-            ["critical", "near_critical"],
-            default="not_critical",
+            [Category.CRITICAL.value, Category.NEAR_CRITICAL.value],
+            default=Category.NOT_CRITICAL.value,
         )
-    out["category"] = np.where(missing, "not_assessed", cat)
+    out["category"] = np.where(missing, Category.NOT_ASSESSED.value, cat)
     return out

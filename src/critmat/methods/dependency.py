@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from critmat.methods.concentration import concentration
+from critmat.vocab import DependencyStatus, NirStatus
 
 __all__ = [
     "attribute_trade",
@@ -147,7 +148,9 @@ def import_dependency(
             "top1_share": "top_origin_share",
         }
     )
-    out["status"] = np.where(out["imports_t"].fillna(0) > 0, "ok", "no_imports")
+    out["status"] = np.where(
+        out["imports_t"].fillna(0) > 0, DependencyStatus.OK.value, DependencyStatus.NO_IMPORTS.value
+    )
     out["imports_t"] = out["imports_t"].fillna(0.0)
     out = out.drop(columns=["hhi_pct"])
     first = [
@@ -217,8 +220,12 @@ def net_import_reliance(
     out["nir"] = nir
     status = np.select(
         [~has_prod, consumption <= 0, out["net_exporter"].to_numpy()],
-        ["no_production_data", "no_consumption", "net_exporter"],
-        default="ok",
+        [
+            NirStatus.NO_PRODUCTION_DATA.value,
+            NirStatus.NO_CONSUMPTION.value,
+            NirStatus.NET_EXPORTER.value,
+        ],
+        default=NirStatus.OK.value,
     )
     out["status"] = status
     out.loc[~has_prod, ["nir", "production_t", "apparent_consumption_t"]] = np.nan

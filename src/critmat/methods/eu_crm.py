@@ -705,8 +705,7 @@ def resolve_corrections(value: bool | str | Iterable[str] | None) -> list[str]:
     critmat.errors.UnknownNameError
         For an unknown name, with the closest valid ones.
     """
-    from critmat.data.names import closest
-    from critmat.errors import UnknownNameError
+    from critmat.errors import UnknownNameError, closest
 
     if value is None or value is False:
         return []

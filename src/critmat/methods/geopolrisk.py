@@ -39,6 +39,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from critmat import units as u
+from critmat.vocab import GeoPolRiskStatus, describe
+
+Status = GeoPolRiskStatus
+
 __all__ = [
     "CU_CF_REFERENCE",
     "DEFAULT_COLUMNS",
@@ -63,30 +68,9 @@ FloatArray = npt.NDArray[np.float64]
 #: of copper for OECD countries 2017-2021", in USD/kg): CF (code) = Score * price / this.
 CU_CF_REFERENCE: Final = 0.409412948
 
-#: Status of each result row, in order of precedence (the first that applies is reported).
-STATUSES: Final[dict[str, str]] = {
-    "not_assessable": "the material has no HS92 code in the mapping (or none at the chosen "
-    "stage), or no BACI trade at all in that year (e.g. germanium, HS 811230 "
-    "ends in 2016); only the HHI is reported",
-    "no_production_data": "no production data for the material in that year: HHI and the "
-    "domestic production are unknown, so import risk and score are NaN",
-    "no_import_quantity": "the importer has imports of the material, but none with a reported "
-    "quantity: import risk, score and price are NaN",
-    "no_imports": "the importer has no imports of the material: import risk is 0 if it "
-    "produces the material (all supply domestic), else NaN; price and CF NaN",
-    "production_not_in_tonnes": "the importer produces the material in a non-mass unit (e.g. "
-    "natural gas in million m3) that cannot be added to imports in "
-    "tonnes: import risk and score are NaN",
-    "missing_governance": "some imports come from exporters without a governance value for "
-    "that year: import risk, score and CF are NaN (see "
-    "governance_coverage; missing_governance='fill' fills them)",
-    "governance_filled": "computed, with the fill value for exporters without a governance "
-    "value (missing_governance='fill')",
-    "governance_partial": "computed without the imports from exporters lacking a governance "
-    "value, which are at most 1 - min_coverage of the import tonnage "
-    "(missing_governance='exclude'; see governance_coverage)",
-    "ok": "computed from complete inputs",
-}
+#: Status of each result row, in order of precedence (the first that applies is reported):
+#: ``{value: meaning}`` of :class:`critmat.vocab.GeoPolRiskStatus`.
+STATUSES: Final[dict[str, str]] = describe(GeoPolRiskStatus)
 
 #: Columns of the default result (the CLI contract) and of the detailed result.
 DEFAULT_COLUMNS: Final[tuple[str, ...]] = (
@@ -122,20 +106,20 @@ DETAIL_COLUMNS: Final[tuple[str, ...]] = (
 
 #: Unit of every numeric result column.
 UNITS: Final[dict[str, str]] = {
-    "year": "year",
-    "hhi": "fraction (0-1)",
-    "import_risk": "fraction (0-1)",
-    "score": "fraction (0-1)",
-    "price": "kUSD/t (= USD/kg)",
-    "midpoint": "USD/kg",
-    "cf": "kg Cu-eq/kg",
-    "cf_paper": "kg Cu-eq/kg",
-    "numerator": "t (instability-weighted)",
-    "imports_t": "t",
-    "imports_kusd": "kUSD",
-    "domestic_production_t": "t",
-    "governance_coverage": "fraction (0-1)",
-    "quantity_coverage": "fraction (0-1)",
+    "year": u.YEAR,
+    "hhi": u.FRACTION,
+    "import_risk": u.FRACTION,
+    "score": u.FRACTION,
+    "price": u.KUSD_PER_T,
+    "midpoint": u.USD_PER_KG,
+    "cf": u.KG_CU_EQ_PER_KG,
+    "cf_paper": u.KG_CU_EQ_PER_KG,
+    "numerator": u.TONNES_WEIGHTED,
+    "imports_t": u.TONNES,
+    "imports_kusd": u.KUSD,
+    "domestic_production_t": u.TONNES,
+    "governance_coverage": u.FRACTION,
+    "quantity_coverage": u.FRACTION,
 }
 
 IntraRegion = Literal["zero_risk", "exclude"]
@@ -685,11 +669,17 @@ def geopolrisk_cube(
     q_coverage = _safe_divide(ts.value_with_q, ts.value)
     if exclude:
         known_all = _safe_divide(ts.imports_t - ts.missing_all_t, ts.imports_t)
-        gov_label = np.where(known_all >= min_coverage, "governance_partial", "missing_governance")
+        gov_label = np.where(
+            known_all >= min_coverage,
+            Status.GOVERNANCE_PARTIAL.value,
+            Status.MISSING_GOVERNANCE.value,
+        )
         gov_flag = ts.missing_all_t > 0
     else:
         gov_label = np.full(
-            grid.size, "missing_governance" if nan_missing else "governance_filled", dtype=object
+            grid.size,
+            (Status.MISSING_GOVERNANCE if nan_missing else Status.GOVERNANCE_FILLED).value,
+            dtype=object,
         )
         gov_flag = ts.missing_t > 0
     status = np.select(
@@ -702,14 +692,14 @@ def geopolrisk_cube(
             gov_flag,
         ],
         [
-            "not_assessable",
-            "no_production_data",
-            "no_import_quantity",
-            "no_imports",
-            "production_not_in_tonnes",
+            Status.NOT_ASSESSABLE.value,
+            Status.NO_PRODUCTION_DATA.value,
+            Status.NO_IMPORT_QUANTITY.value,
+            Status.NO_IMPORTS.value,
+            Status.PRODUCTION_NOT_IN_TONNES.value,
             gov_label,
         ],
-        default="ok",
+        default=Status.OK.value,
     )
 
     keep = slice(0, len(out_materials) * n_u * n_y)

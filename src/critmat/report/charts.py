@@ -1,4 +1,4 @@
-"""Plotly figures of the assessment (pure functions: frames in, figures out)."""
+"""Plotly figures of the assessment and critmat's figure style (frames in, figures out)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,24 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["china_share_chart", "criticality_chart", "geopolrisk_chart", "supply_shares_chart"]
+__all__ = [
+    "FONT",
+    "china_share_chart",
+    "criticality_chart",
+    "geopolrisk_chart",
+    "layout",
+    "supply_shares_chart",
+]
 
-_FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12}
+#: The font of every critmat figure.
+FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12}
 
 
-def _layout(fig: Any, title: str, height: int = 520) -> Any:
+def layout(fig: Any, title: str, height: int = 520) -> Any:
+    """Apply critmat's figure layout (font, margins, white template) and a title."""
     fig.update_layout(
         title=title,
-        font=_FONT,
+        font=FONT,
         height=height,
         margin={"l": 60, "r": 20, "t": 60, "b": 50},
         template="plotly_white",
@@ -56,7 +65,7 @@ def criticality_chart(
     )
     fig.update_xaxes(title="economic importance (EI, 0-10)")
     fig.update_yaxes(title="supply risk (SR)")
-    return _layout(fig, "Criticality matrix (EU method, critmat computation)", 620)
+    return layout(fig, "Criticality matrix (EU method, critmat computation)", 620)
 
 
 def supply_shares_chart(shares: pd.DataFrame, *, top: int = 8) -> Any:
@@ -104,7 +113,7 @@ def supply_shares_chart(shares: pd.DataFrame, *, top: int = 8) -> Any:
     fig.update_layout(barmode="overlay", bargap=0.25)
     fig.update_xaxes(tickformat=".0%", range=[0, 1.0])
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=list(order))
-    return _layout(
+    return layout(
         fig,
         "Global supply shares by stage and country (EU 2023 study)",
         max(420, 20 * len(order) + 140),
@@ -134,7 +143,7 @@ def china_share_chart(table: pd.DataFrame) -> Any:
         line_color="grey",
         annotation_text="CRMA 65 % single-country benchmark",
     )
-    return _layout(fig, "China's share of global supply (EU 2023 study)")
+    return layout(fig, "China's share of global supply (EU 2023 study)")
 
 
 def geopolrisk_chart(table: pd.DataFrame, importer: str, year: int) -> Any:
@@ -151,4 +160,4 @@ def geopolrisk_chart(table: pd.DataFrame, importer: str, year: int) -> Any:
         )
     )
     fig.update_yaxes(title="GeoPolRisk score (0-1)")
-    return _layout(fig, f"GeoPolRisk score of {importer}, {year}")
+    return layout(fig, f"GeoPolRisk score of {importer}, {year}")

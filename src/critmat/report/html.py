@@ -1,25 +1,30 @@
-"""Self-contained HTML report of the assessment (plotly inlined, no external requests)."""
+"""Render a :class:`~critmat.report.builder.Report` as one self-contained HTML page.
+
+plotly.js is inlined once (no CDN, no external request), with the one style sheet of
+critmat (:data:`CSS`); tables use the one number formatter
+(:func:`critmat.report.format.format_value`).
+"""
 
 from __future__ import annotations
 
 import html
-import json
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
 
-import pandas as pd
+from critmat.report.builder import (
+    RENDERERS,
+    Block,
+    Details,
+    Figure,
+    Html,
+    Report,
+    Table,
+    Text,
+)
 
-from critmat._version import __version__
-from critmat.report import charts
+__all__ = ["CSS", "render_html", "table_html"]
 
-if TYPE_CHECKING:
-    from critmat.assess import Assessment
-    from critmat.knowledge_base import KnowledgeBase
-
-__all__ = ["assessment_html", "write_assessment_report"]
-
-_CSS = """
+#: The style sheet of every critmat HTML page.
+CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1200px;
 color:#222;line-height:1.45;padding:0 1rem}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd}
@@ -32,145 +37,79 @@ pre{padding:.6rem;overflow:auto;max-height:30rem}
 """
 
 
-def _text(value: Any) -> str:
-    """Text of a cell; empty for None/NaN/NA (pandas 3 stores missing text as NaN)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _fmt(value: Any, unit: str) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if unit == "fraction":
-            return f"{value:.1%}"
-        return f"{value:.4f}" if abs(value) < 0.01 else f"{value:.2f}"
-    return html.escape(str(value))
-
-
-def _table(assessment: Assessment) -> str:
-    cols = [c for c in assessment.columns if c in assessment.table.columns]
+def table_html(table: Table) -> str:
+    """One table block as HTML (headings with their descriptions as hover text)."""
+    specs = table.specs()
     head = "".join(
-        f"<th class='{'l' if i == 0 else ''}' title='{html.escape(assessment.columns[c][2])}'>"
-        f"{html.escape(assessment.columns[c][0])}</th>"
-        for i, c in enumerate(cols)
+        f"<th class='{'l' if i < table.first_left else ''}'"
+        + (f" title='{html.escape(spec.description)}'" if spec.description else "")
+        + f">{html.escape(spec.label)}</th>"
+        for i, spec in enumerate(specs.values())
     )
     rows = []
-    for rec in assessment.table.to_dict("records"):
+    for row in table.rows():
         cells = []
-        for i, c in enumerate(cols):
-            text = _fmt(rec[c], assessment.columns[c][1])
-            cls = "l" if i == 0 else ""
-            if c == "critical" and rec[c] is True:
-                cls = "crit"
-            if c == "critical" and rec.get("critical_basis") == "computed SR, published EI":
-                text += "*"
-            cells.append(f"<td class='{cls}'>{text}</td>")
+        for i, (text, emphasis) in enumerate(row):
+            cls = "crit" if emphasis else ("l" if i < table.first_left else "")
+            cells.append(f"<td class='{cls}'>{html.escape(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    out = ""
+    if table.title:
+        out += f"<h3>{html.escape(table.title)}</h3>"
+    out += f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    if table.caption:
+        out += f"<p class='meta'>{html.escape(table.caption)}</p>"
+    return out
 
 
-def _sources(kb: KnowledgeBase, assessment: Assessment) -> str:
-    cols = "".join(
-        f"<tr><td class='l'>{html.escape(label)}</td><td class='l'>{html.escape(unit)}</td>"
-        f"<td class='l'>{html.escape(method)}</td><td class='l'>"
-        f"{', '.join(f'<code>{s}</code>' for s in srcs)}</td></tr>"
-        for label, unit, method, srcs in assessment.columns.values()
-    )
-    used = set(assessment.provenance.get("sources", []))
-    src = kb.sources()
-    src = src[src["id"].isin(used)]
-    items = "".join(
-        f"<tr><td class='l'><code>{html.escape(r.id)}</code></td><td class='l'>"
-        + (
-            f"<a href='{html.escape(_text(r.url))}'>{html.escape(_text(r.title))}</a>"
-            if _text(r.url)
-            else html.escape(_text(r.title))
+class _Page:
+    """Renders blocks; inlines plotly.js with the first figure only."""
+
+    def __init__(self) -> None:
+        self.plotly_included = False
+
+    def figure(self, block: Figure) -> str:
+        include = not self.plotly_included
+        self.plotly_included = True
+        out: str = block.figure.to_html(
+            full_html=False, include_plotlyjs=include, config={"displaylogo": False}
         )
-        + f"</td><td class='l'>{html.escape(_text(r.publisher))}, {_text(r.year)}</td>"
-        f"<td class='l'>{html.escape(_text(r.licence))}</td>"
-        f"<td class='l'>{html.escape(_text(r.transcription))}</td></tr>"
-        for r in src.itertuples(index=False)
-    )
-    prov = html.escape(json.dumps(assessment.provenance, indent=2, default=str))
+        return out
+
+    def blocks(self, blocks: Iterable[Block]) -> str:
+        parts: list[str] = []
+        for b in blocks:
+            if isinstance(b, Text):
+                cls = " class='meta'" if b.meta else ""
+                parts.append(f"<p{cls}>{html.escape(b.text)}</p>")
+            elif isinstance(b, Html):
+                parts.append(b.html)
+            elif isinstance(b, Figure):
+                parts.append(self.figure(b))
+            elif isinstance(b, Table):
+                parts.append(table_html(b))
+            elif isinstance(b, Details):
+                parts.append(
+                    f"<details><summary>{html.escape(b.summary)}</summary>"
+                    f"{self.blocks(b.blocks)}</details>"
+                )
+        return "".join(parts)
+
+
+def render_html(report: Report) -> str:
+    """The report as one self-contained HTML page."""
+    page = _Page()
+    sections = []
+    for s in report.sections:
+        anchor = f" id='{html.escape(s.key)}'" if s.key else ""
+        sections.append(f"<h2{anchor}>{html.escape(s.title)}</h2>{page.blocks(s.blocks)}")
+    body = "\n".join(sections)
+    subtitle = f"<p class='meta'>{html.escape(report.subtitle)}</p>" if report.subtitle else ""
     return (
-        "<h3>Columns: method and sources</h3><table><thead><tr><th class='l'>column</th>"
-        "<th class='l'>unit</th><th class='l'>method</th><th class='l'>sources</th></tr>"
-        f"</thead><tbody>{cols}</tbody></table>"
-        "<h3>Sources</h3><table><thead><tr><th class='l'>id</th><th class='l'>title</th>"
-        "<th class='l'>publisher, year</th><th class='l'>licence</th><th class='l'>via</th>"
-        f"</tr></thead><tbody>{items}</tbody></table>"
-        f"<details><summary>Full provenance (JSON)</summary><pre>{prov}</pre></details>"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f"<title>{html.escape(report.title)}</title>\n<style>{CSS}</style></head><body>\n"
+        f"<h1>{html.escape(report.title)}</h1>\n{subtitle}\n{body}\n</body></html>\n"
     )
 
 
-def assessment_html(
-    kb: KnowledgeBase, assessment: Assessment, extra_sections: list[tuple[str, str]] | None = None
-) -> str:
-    """Return the report as one self-contained HTML string.
-
-    Parameters
-    ----------
-    kb
-        Knowledge base (for the source list).
-    assessment
-        Result of :func:`critmat.assess.assess`.
-    extra_sections
-        Further ``(title, html)`` sections appended before the sources.
-    """
-    t = assessment.table
-    figs = [
-        charts.criticality_chart(t),
-        charts.china_share_chart(t),
-        charts.supply_shares_chart(assessment.shares),
-        charts.geopolrisk_chart(t, assessment.importer, assessment.year),
-    ]
-    plots = [
-        f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
-        for i, f in enumerate(figs)
-    ]
-    n_crit = int(t["critical"].fillna(False).astype(bool).sum())
-    n_china = int((t["china_processing"] >= 0.65).sum())
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    extra = "".join(
-        f"<h2>{html.escape(title)}</h2>{body}" for title, body in (extra_sections or [])
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>critmat assessment: {html.escape(assessment.importer)}</title>
-<style>{_CSS}</style></head><body>
-<h1>Defence raw-materials assessment: {html.escape(assessment.importer)}</h1>
-<p class="meta">critmat {__version__}, dataset {kb.version} (hash {kb.catalog.content_hash}),
-generated {stamp}. GeoPolRisk year {assessment.year}; EU method inputs of the 2023 study.</p>
-<p>{len(t)} CRMA strategic and critical raw materials assessed; {n_crit} are critical by the
-EU thresholds as computed by critmat; for {n_china} of them China holds 65 % or more of
-global processing, the CRMA's single-country benchmark.</p>
-<h2>Summary table</h2>{_table(assessment)}
-<p class="meta">* economic importance not computable from the public tables (no end-use
-shares): classified with critmat's SR and the published EI. Hover a column header for its
-method; the sources section lists every input.</p>
-<h2>Criticality matrix</h2>{plots[0]}
-<h2>China share by stage</h2>{plots[1]}
-<h2>Supply shares by stage and country</h2>{plots[2]}
-<h2>GeoPolRisk</h2>{plots[3]}
-{extra}
-<h2>Sources and method</h2>{_sources(kb, assessment)}
-</body></html>
-"""
-
-
-def write_assessment_report(
-    kb: KnowledgeBase,
-    assessment: Assessment,
-    path: str | Path,
-    extra_sections: list[tuple[str, str]] | None = None,
-) -> Path:
-    """Write the HTML report to ``path`` and return it."""
-    p = Path(path)
-    p.write_text(assessment_html(kb, assessment, extra_sections), encoding="utf-8")
-    return p
+RENDERERS["html"] = render_html

@@ -21,12 +21,14 @@ For material m at its simulated stage:
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from critmat.errors import ScenarioError
+from critmat.vocab import NirStatus
 
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
@@ -36,14 +38,10 @@ __all__ = ["OTHER", "Baseline", "build_baseline", "default_stage", "supply_optio
 #: Supplier code of the share of sourcing not attributed to a country.
 OTHER = "OTHER"
 
-_CACHE: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
-
 
 def _cached(kb: KnowledgeBase, key: str, build: Any) -> Any:
-    store = _CACHE.setdefault(kb, {})
-    if key not in store:
-        store[key] = build()
-    return store[key]
+    """Derived inputs live in the knowledge base's cache: they die with its data."""
+    return kb.cache.get(("scenarios.baseline", key), build)
 
 
 def _shares(kb: KnowledgeBase) -> pd.DataFrame:
@@ -120,7 +118,7 @@ def _apparent_consumption(kb: KnowledgeBase) -> pd.DataFrame:
         years = kb.catalog.table("production").stats.get("years")
         span = f"{years[0]}-{years[1]}" if years else None  # no production, no consumption
         nir = kb.indicators.net_import_reliance(importers="EU27", stage="extraction", years=span)
-        ok = nir[(nir["status"] == "ok") & (nir["apparent_consumption_t"] > 0)]
+        ok = nir[(nir["status"] == NirStatus.OK) & (nir["apparent_consumption_t"] > 0)]
         if ok.empty:
             return pd.DataFrame(columns=["material", "annual_t", "years"])
         ok = ok.sort_values("year")
@@ -261,8 +259,6 @@ def build_baseline(
     critmat.errors.ScenarioError
         When a material has no supply shares at the requested stage.
     """
-    from critmat.errors import ScenarioError
-
     stages = dict(stages or {})
     options = supply_options(kb)
     shares = _shares(kb)

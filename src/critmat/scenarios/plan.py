@@ -236,7 +236,7 @@ class _Collector:
 
     def material(self, name: str, where: str) -> str | None:
         try:
-            return self.kb.materials_resolver.resolve(name)
+            return self.kb.select.material(name)
         except UnknownNameError as exc:
             self.add(
                 where,
@@ -248,17 +248,16 @@ class _Collector:
 
     def countries(self, name: str, where: str, *, groups: bool = True) -> list[str]:
         if groups:
-            from critmat.dims import GROUPS
-
-            if name.strip().upper() in GROUPS:
-                return self.kb.countries_resolver.group_members(name.strip().upper())
+            builtin = self.kb.select.groups()
+            if name.strip().upper() in builtin:
+                return builtin[name.strip().upper()]
         try:
-            return [self.kb.countries_resolver.resolve(name)]
+            return [self.kb.select.country(name)]
         except UnknownNameError:
             self.add(
                 where,
                 f"unknown country '{name}'",
-                suggestions=self.kb.countries_resolver.suggest_labelled(name),
+                suggestions=self.kb.select.country_suggestions(name),
                 expected="ISO-3, ISO-2, a name" + (" or EU27, NATO, OECD, G7" if groups else ""),
             )
             return []
@@ -330,16 +329,16 @@ def _where(base: str, items: list[str], i: int) -> str:
 
 
 def validate(
-    spec: EnsembleSpec | Scenario | dict[str, Any], kb: KnowledgeBase, *, source: str | None = None
+    kb: KnowledgeBase, spec: EnsembleSpec | Scenario | dict[str, Any], *, source: str | None = None
 ) -> Plan:
     """Check ``spec`` against the knowledge base and compile it.
 
     Parameters
     ----------
-    spec
-        Ensemble specification, scenario, or the parsed YAML/JSON mapping.
     kb
         Knowledge base.
+    spec
+        Ensemble specification, scenario, or the parsed YAML/JSON mapping.
     source
         File name for messages.
 
@@ -563,9 +562,7 @@ class _Compiler:
         for mid in self.universe:
             where = self.named.get(mid, "materials")
             if mid not in self.with_data:
-                members = [
-                    x for x in self.kb.materials_resolver.members(mid) if x in self.with_data
-                ]
+                members = [x for x in self.kb.select.members(mid) if x in self.with_data]
                 col.add(
                     where,
                     f"{mid} has no supply shares in the EU 2023 study (eu_crm_2023)",
@@ -798,8 +795,15 @@ class _Compiler:
         return out
 
 
-def load_checked(path: str | Path, kb: KnowledgeBase) -> EnsembleSpec:
+def load_checked(kb: KnowledgeBase, path: str | Path) -> EnsembleSpec:
     """Read a specification file; on any problem report all of them, names included.
+
+    Parameters
+    ----------
+    kb
+        Knowledge base (unknown material and country names are reported with the rest).
+    path
+        YAML or JSON file.
 
     Raises
     ------

@@ -245,8 +245,7 @@ def preset(kb: KnowledgeBase, name: str, *, where: str | None = "--preset") -> P
     all_ = all_presets(kb)
     if name in all_:
         return all_[name]
-    from critmat.data.names import closest
-    from critmat.errors import UnknownNameError
+    from critmat.errors import UnknownNameError, closest
 
     raise UnknownNameError("preset", name, suggestions=closest(name, list(all_)), where=where)
 

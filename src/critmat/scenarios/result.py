@@ -121,8 +121,7 @@ class EnsembleResult:
         ``systems_outcomes``, ``baseline``.
         """
         if name not in _FRAMES:
-            from critmat.data.names import closest
-            from critmat.errors import UnknownNameError
+            from critmat.errors import UnknownNameError, closest
 
             raise UnknownNameError("result table", name, suggestions=closest(name, _FRAMES))
         out: pd.DataFrame = getattr(self, name)

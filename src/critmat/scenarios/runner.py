@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from critmat._version import __version__
-from critmat.errors import CritmatError
+from critmat.errors import DaskError
 from critmat.scenarios.engine import (
     OUTPUT_MONTHLY,
     OUTPUT_SUMMARY,
@@ -47,12 +47,6 @@ log = logging.getLogger(__name__)
 
 #: Accepted scheme prefixes of a scheduler address.
 _SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
-
-
-class DaskError(CritmatError, RuntimeError):
-    """The Dask cluster cannot be reached or used."""
-
-    code = "dask_unavailable"
 
 
 def chunk_size_for(static: StaticInputs, memory_mb: float = 64.0) -> int:
@@ -361,7 +355,7 @@ def run(
     Examples
     --------
     >>> import critmat
-    >>> from critmat.scenarios import run
+    >>> from critmat.scenarios.runner import run
     >>> kb = critmat.load(user_data=False)
     >>> res = run({"name": "Ga cut", "horizon_months": 24, "shocks": [
     ...     {"exporter": "CHN", "material": "gallium", "duration": 12}]}, kb)
@@ -370,7 +364,7 @@ def run(
     """
     if dask is not None and isinstance(dask, str):
         _check_address(dask)
-    plan = spec if isinstance(spec, Plan) else validate(spec, kb, source=source)
+    plan = spec if isinstance(spec, Plan) else validate(kb, spec, source=source)
     update: dict[str, Any] = {}
     if samples is not None:
         update["samples"] = samples

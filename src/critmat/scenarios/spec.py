@@ -45,7 +45,7 @@ from pydantic import (
     model_validator,
 )
 
-from critmat.errors import Problem, ScenarioError
+from critmat.errors import Problem, ScenarioSpecError
 from critmat.scenarios.distributions import (
     DIST_KINDS,
     Beta,
@@ -91,57 +91,6 @@ __all__ = [
     "parse_spec",
     "read_spec_file",
 ]
-
-
-class ScenarioSpecError(ScenarioError):
-    """A scenario specification has problems; nothing was computed.
-
-    Parameters
-    ----------
-    problems
-        Every problem found; ``Problem.column`` holds the location in the specification
-        (e.g. ``shocks[1].severity``) and ``Problem.file`` the file, if any.
-    source
-        File or description of the specification.
-    """
-
-    code = "scenario_invalid"
-
-    def __init__(self, problems: Sequence[Problem], *, source: str | None = None) -> None:
-        self.problems = list(problems)
-        self.source = source
-        n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} in the scenario"
-        if source:
-            head += f" {source}"
-        lines = [head + "; nothing was computed:"]
-        for p in self.problems[:30]:
-            where = p.column or "(spec)"
-            text = f"  - {where}: {p.message}"
-            if p.value is not None:
-                text += f" (got {p.value})"
-            if p.expected:
-                text += f"; expected {p.expected}"
-            if p.suggestions:
-                text += "; did you mean " + ", ".join(f"'{s}'" for s in p.suggestions[:3]) + "?"
-            lines.append(text)
-        if n > 30:
-            lines.append(f"  ... and {n - 30} more")
-        super().__init__("\n".join(lines))
-
-    @property
-    def locations(self) -> list[str]:
-        """Locations of the problems, in order."""
-        return [p.column or "" for p in self.problems]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable description of the error."""
-        return {
-            "code": self.code,
-            "message": self.message,
-            "source": self.source,
-            "problems": [p.to_dict() for p in self.problems],
-        }
 
 
 def _check_range(
@@ -653,7 +602,7 @@ _MEANING = {
 
 
 def _problems(exc: ValidationError, file: str | None, prefix: Sequence[Any] = ()) -> list[Problem]:
-    from critmat.data.names import closest
+    from critmat.errors import closest
 
     out: list[Problem] = []
     for err in exc.errors(include_url=False):
@@ -735,7 +684,7 @@ def parse_spec(data: Any, *, source: str | None = None) -> EnsembleSpec:
     ...                         "duration": -3}]})
     Traceback (most recent call last):
     ...
-    critmat.scenarios.spec.ScenarioSpecError: 2 problems in the scenario; nothing was computed:
+    critmat.errors.ScenarioSpecError: 2 problems in the scenario; nothing was computed:
       - shocks[0].duration: -3 is below 0; a duration (months) cannot be negative (got -3)
       - shocks[0].severity: 1.2 is above 1; severity is the share of flows cut, 0 to 1 (got 1.2)
     """

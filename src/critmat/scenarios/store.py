@@ -272,7 +272,7 @@ class RunStore:
                 f"run id prefix '{ref}' is ambiguous: it matches "
                 f"{', '.join(hits[:5])}; give more characters"
             )
-        from critmat.data.names import closest
+        from critmat.errors import closest
 
         sugg = closest(ref, ids + [str(n) for n in runs["name"].unique()])
         raise UnknownNameError("run", ref, suggestions=sugg)

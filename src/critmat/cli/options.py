@@ -1,0 +1,139 @@
+"""CLI options built from the parameter definitions of :mod:`critmat.params`.
+
+A command declares an option as ``materials: Materials = None`` (a shared alias below) or
+``importers: Annotated[str | None, opt("importers", default="EU27")] = "EU27"``: the flags,
+help text, choices, bounds, paths and the ``[default: ...]`` text come from the
+:class:`~critmat.params.ParamDef`, and a test checks that every option's type and default
+agree with it (so the REST API's query models, built from the same definitions, agree too).
+
+Flags show no ``<bool>`` placeholder; a default that is ``None`` shows what it means
+(``[default: all]``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from critmat.params import ParamDef, param
+
+__all__ = [
+    "App",
+    "Command",
+    "DataDir",
+    "Detail",
+    "Exporters",
+    "Format",
+    "Group",
+    "GroupBy",
+    "Importers",
+    "Materials",
+    "NoUserData",
+    "Out",
+    "Stage",
+    "Years",
+    "opt",
+    "param_of",
+]
+
+_ATTR = "critmat_param"
+
+
+def _escape(text: str) -> str:
+    # typer renders help with Rich markup: "[default: x]" would vanish as a style tag
+    return text.replace("[", "\\[")
+
+
+def opt(name: str, **overrides: Any) -> Any:
+    """A ``typer.Option`` built from the definition ``name`` (see :func:`critmat.params.param`).
+
+    Parameters
+    ----------
+    name
+        Parameter name.
+    **overrides
+        Per-command changes of the definition (``default``, ``choices``, ``default_text``,
+        ``help``, ``flags``).
+    """
+    p = param(name, **overrides)
+    kwargs: dict[str, Any] = {"help": _escape(p.description)}
+    if p.annotation is bool:
+        kwargs["metavar"] = ""  # a flag takes no value: no <bool> placeholder
+        kwargs["show_default"] = False
+    elif p.default is None:
+        kwargs["show_default"] = False
+        if p.default_text:
+            kwargs["help"] += f" \\[default: {_escape(p.default_text)}]"
+    if p.envvar:
+        kwargs["envvar"] = p.envvar
+        kwargs["show_envvar"] = True
+    if p.minimum is not None and p.annotation in (int, int | None):
+        kwargs["min"] = int(p.minimum)
+    if p.maximum is not None and p.annotation in (int, int | None):
+        kwargs["max"] = int(p.maximum)
+    if p.path == "file":
+        kwargs["dir_okay"] = False
+    elif p.path == "existing file":
+        kwargs.update(dir_okay=False, exists=True)
+    elif p.path == "dir":
+        kwargs["file_okay"] = False
+    info = typer.Option(*p.cli_flags, **kwargs)
+    setattr(info, _ATTR, p)
+    return info
+
+
+def param_of(info: Any) -> ParamDef | None:
+    """The definition an option was built from (``None`` for a plain ``typer.Option``)."""
+    p = getattr(info, _ATTR, None)
+    return p if isinstance(p, ParamDef) else None
+
+
+def _quiet(option: Any) -> Any:
+    if option is not None and getattr(option, "metavar", None) is None:
+        option.metavar = ""  # --help is a flag: no <bool> placeholder
+    return option
+
+
+class Command(TyperCommand):
+    """A critmat command: its ``--help`` flag shows no ``<bool>`` placeholder either."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        """The help option, without a value placeholder."""
+        return _quiet(super().get_help_option(ctx))
+
+
+class Group(TyperGroup):
+    """A critmat command group (same help display as :class:`Command`)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        """The help option, without a value placeholder."""
+        return _quiet(super().get_help_option(ctx))
+
+
+class App(typer.Typer):
+    """``typer.Typer`` whose commands and groups are :class:`Command` and :class:`Group`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("cls", Group)
+        super().__init__(**kwargs)
+
+    def command(self, name: str | None = None, **kwargs: Any) -> Any:
+        """Register a command (class :class:`Command` unless ``cls`` is given)."""
+        kwargs.setdefault("cls", Command)
+        return super().command(name, **kwargs)
+
+
+Materials = Annotated[str | None, opt("materials")]
+Importers = Annotated[str | None, opt("importers")]
+Exporters = Annotated[str | None, opt("exporters")]
+Years = Annotated[str | None, opt("years")]
+Stage = Annotated[str | None, opt("stage")]
+GroupBy = Annotated[list[str] | None, opt("groupby")]
+Detail = Annotated[bool, opt("detail")]
+Format = Annotated[str | None, opt("format")]
+Out = Annotated[Path | None, opt("out")]
+DataDir = Annotated[Path | None, opt("data_dir")]
+NoUserData = Annotated[bool, opt("no_user_data")]

@@ -1,0 +1,525 @@
+"""The selection layer: one place that turns the shared vocabulary into rows of the tables.
+
+Every indicator, the defence layer and the scenarios select their inputs through
+:class:`Selector` (``kb.select``), so that names, country groups, importer units, year
+coverage and the attribution of trade to materials are computed in one way:
+
+* **names**: materials (ids, names, symbols, aliases; groups optionally expanded) and
+  countries (ISO-3, ISO-2, names; the groups EU27, NATO, OECD, G7 and user ``groupby``
+  groups expanded to their members);
+* **importer units**: a single economy, or a group treated as one economy whose internal
+  trade is domestic (:meth:`Selector.importer_units`);
+* **years**: requested years checked against the coverage of the tables used (an error
+  names the covered range), the latest year of a table;
+* **trade attribution**: BACI rows of the HS codes mapped to the materials (and stage),
+  with ``material`` and ``stage`` attached through the ``hs_codes`` table
+  (:func:`critmat.methods.dependency.attribute_trade`); a code mapped to two materials
+  yields one row per material;
+* **production, governance** (by vintage, never mixed) and the **source ids** of the rows
+  used.
+
+No SQL is written outside the data layer: this module and :mod:`critmat.knowledge_base`
+hold it. Derived values (coverage, group members) are kept in ``kb.cache`` and so die with
+the knowledge base's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from critmat.dims import GROUPS, parse_stage
+from critmat.errors import ParameterError, UnknownNameError, closest
+from critmat.methods.dependency import attribute_trade
+from critmat.params import GroupBy, Selection, parse_groupby, parse_years, split_list
+
+if TYPE_CHECKING:
+    from critmat.knowledge_base import KnowledgeBase
+
+__all__ = ["TRADE_COLUMNS", "Selector"]
+
+#: Columns of the trade table read by the indicators.
+TRADE_COLUMNS: tuple[str, ...] = ("year", "exporter", "importer", "hs6", "value_kusd", "quantity_t")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _split_sources(values: Iterable[object]) -> set[str]:
+    return {part for v in values if isinstance(v, str) for part in v.split(";") if part}
+
+
+class Selector:
+    """Selections over one knowledge base (``kb.select``).
+
+    Parameters
+    ----------
+    kb
+        The knowledge base whose tables are selected from.
+
+    Examples
+    --------
+    >>> import critmat
+    >>> kb = critmat.load(user_data=False)
+    >>> kb.select.materials("Gallium, REE")
+    ['gallium', 'rare_earths']
+    >>> units = kb.select.importer_units("EU27,USA")
+    >>> len(units["EU27"]), units["USA"]
+    (27, ['USA'])
+    >>> kb.select.latest_year("trade")
+    2024
+    """
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+
+    # ------------------------------------------------------------------ names
+
+    def materials(
+        self, materials: Selection, *, expand_groups: bool = False, where: str = "materials="
+    ) -> list[str] | None:
+        """Canonical material ids of a selection (``None``: all).
+
+        Raises
+        ------
+        critmat.errors.UnknownNameError
+            With "did you mean" suggestions.
+        """
+        items = split_list(materials)
+        if items is None:
+            return None
+        ids = [self.material(item, where=where) for item in items]
+        if expand_groups:
+            ids = ids + [m for i in ids for m in self.members(i)]
+        return list(dict.fromkeys(ids))
+
+    def material(self, name: object, *, where: str | None = None) -> str:
+        """The canonical id of one material name.
+
+        Raises
+        ------
+        critmat.errors.UnknownNameError
+            With "did you mean" suggestions.
+        """
+        return self._kb.materials_resolver.resolve(name, where=where)
+
+    def members(self, group_material: str) -> list[str]:
+        """The individual materials of a group material (``hree``, ``pgm``, ...)."""
+        return self._kb.materials_resolver.members(group_material)
+
+    def country(self, name: object, *, where: str | None = None) -> str:
+        """The ISO-3 code of one country name or code (no groups).
+
+        Raises
+        ------
+        critmat.errors.UnknownNameError
+            With "did you mean" suggestions (ISO-3 codes).
+        """
+        return self._kb.countries_resolver.resolve(name, where=where)
+
+    def country_suggestions(self, name: object, n: int = 3) -> list[str]:
+        """The closest countries to ``name`` as ``"DEU (Germany)"`` labels."""
+        return self._kb.countries_resolver.suggest_labelled(name, n)
+
+    def groups(self, groupby: GroupBy = None) -> dict[str, list[str]]:
+        """Members of the built-in groups (EU27, NATO, OECD, G7) and the ``groupby`` groups.
+
+        Raises
+        ------
+        critmat.errors.ParameterError
+            When a user group shadows a built-in one.
+        """
+        resolver = self._kb.countries_resolver
+        builtin: dict[str, list[str]] = self._kb.cache.get(
+            ("select", "groups"), lambda: {g: resolver.group_members(g) for g in GROUPS}
+        )
+        out = dict(builtin)
+        for name, members in parse_groupby(groupby).items():
+            if name.upper() in GROUPS:
+                raise ParameterError(
+                    f"groupby name '{name}' shadows the built-in group {name.upper()}"
+                )
+            out[name] = resolver.expand(members, where=f"groupby {name}")
+        return out
+
+    def countries(
+        self, countries: Selection, groupby: GroupBy = None, *, where: str = "countries="
+    ) -> list[str] | None:
+        """ISO-3 members of a country selection, every group expanded (``None``: all)."""
+        items = split_list(countries)
+        if items is None:
+            return None
+        groups = self.groups(groupby)
+        out: list[str] = []
+        for item in items:
+            match = next((g for g in groups if g.upper() == item.strip().upper()), None)
+            if match is not None:
+                out.extend(groups[match])
+            else:
+                out.append(self.country(item, where=where))
+        return list(dict.fromkeys(out))
+
+    def importer_units(
+        self,
+        importers: Selection,
+        groupby: GroupBy = None,
+        *,
+        universe: Iterable[str] = (),
+        where: str = "importers=",
+    ) -> dict[str, list[str]]:
+        """``{unit: member ISO-3 codes}`` of an importer selection.
+
+        Parameters
+        ----------
+        importers
+            ISO-3 codes, names, groups (``EU27``, ``NATO``, ``OECD``, ``G7``, a ``groupby``
+            name); ``None``/``"all"``: every economy in ``universe``, EU27 and the
+            ``groupby`` groups.
+        groupby
+            User-defined groups.
+        universe
+            Economies that occur in the data (for ``"all"``).
+        where
+            Option name for error messages.
+
+        Returns
+        -------
+        dict
+            A single economy maps to itself; a group (one economic unit) to its members.
+        """
+        groups = self.groups(groupby)
+        items = split_list(importers)
+        if items is None:
+            units = {c: [c] for c in sorted(set(universe))}
+            units["EU27"] = groups["EU27"]
+            for name in parse_groupby(groupby):
+                units[name] = groups[name]
+            return units
+        units = {}
+        for item in items:
+            key = item.strip()
+            match = next((g for g in groups if g.upper() == key.upper()), None)
+            if match is not None:
+                units[match] = groups[match]
+            else:
+                code = self.country(key, where=where)
+                units[code] = [code]
+        return units
+
+    def one_importer(
+        self, importers: Selection, groupby: GroupBy = None, *, where: str = "importers="
+    ) -> tuple[str, list[str]]:
+        """The single importer unit of a selection that must name exactly one.
+
+        Raises
+        ------
+        critmat.errors.ParameterError
+            When the selection names none or several units.
+        """
+        if split_list(importers) is None:
+            raise ParameterError(f"{where} needs one importer unit (e.g. EU27 or DEU), not all")
+        units = self.importer_units(importers, groupby, where=where)
+        if len(units) != 1:
+            raise ParameterError(
+                f"{where} takes one importer unit here, got {len(units)}: "
+                f"{', '.join(units)} (a group such as EU27 or NATO is one unit)"
+            )
+        return next(iter(units.items()))
+
+    # ------------------------------------------------------------------ years
+
+    def coverage(self, tables: Sequence[str]) -> tuple[int, int] | None:
+        """Years covered by all ``tables`` (the intersection), user rows included."""
+        lo: int | None = None
+        hi: int | None = None
+        for table in tables:
+            span = self._span(table)
+            if span is None:
+                continue
+            lo = span[0] if lo is None else max(lo, span[0])
+            hi = span[1] if hi is None else min(hi, span[1])
+        return None if lo is None or hi is None else (lo, hi)
+
+    def _span(self, table: str) -> tuple[int, int] | None:
+        spec = self._kb.catalog.table(table)
+
+        def build() -> tuple[int, int] | None:
+            r = self._kb.sql(f"select min(year) as a, max(year) as b from {_ident(spec.name)}")
+            a, b = r["a"].iloc[0], r["b"].iloc[0]
+            return None if pd.isna(a) or pd.isna(b) else (int(a), int(b))
+
+        span: tuple[int, int] | None = self._kb.cache.get(("select", "span", spec.name), build)
+        return span
+
+    def years(self, years: Any, tables: Sequence[str], *, indicator: str) -> list[int] | None:
+        """The requested years, each checked against the coverage of ``tables``.
+
+        Raises
+        ------
+        critmat.errors.ParameterError
+            Naming the years outside the data and the range that is covered (user tables
+            included), instead of returning an empty or all-missing result.
+        """
+        wanted = parse_years(years)
+        if wanted is None:
+            return None
+        span = self.coverage(tables)
+        if span is None:
+            return wanted
+        lo, hi = span
+        outside = [y for y in wanted if not lo <= y <= hi]
+        if outside:
+            raise ParameterError(
+                f"{indicator}: no data for year(s) {', '.join(map(str, outside))}; "
+                f"the {' and '.join(tables)} data cover {lo}-{hi} (import your own rows to "
+                "extend them)"
+            )
+        return wanted
+
+    def latest_year(self, table: str = "trade") -> int:
+        """The latest year with rows in ``table``.
+
+        Raises
+        ------
+        critmat.errors.ParameterError
+            When the table has no rows.
+        """
+        span = self._span(table)
+        if span is None:
+            raise ParameterError(f"table '{table}' has no rows, so it has no latest year")
+        return span[1]
+
+    def one_year(
+        self, years: Any, tables: Sequence[str], *, indicator: str, where: str = "years="
+    ) -> int:
+        """One year of a selection (default the latest year of the first table).
+
+        Raises
+        ------
+        critmat.errors.ParameterError
+            When several years are given or the year is outside the data.
+        """
+        chosen = self.years(years, tables, indicator=indicator)
+        if chosen is None:
+            return self.latest_year(tables[0])
+        if len(chosen) != 1:
+            raise ParameterError(
+                f"{indicator}: {where} takes one year here, got {len(chosen)} "
+                f"({chosen[0]}-{chosen[-1]})"
+            )
+        return chosen[0]
+
+    def covered_years(self, tables: Sequence[str]) -> list[int]:
+        """The years present in every one of ``tables`` (e.g. trade and production)."""
+        if not tables:
+            return []
+        parts = " intersect ".join(f"select distinct year from {_ident(t)}" for t in tables)
+        frame = self._kb.sql(f"select year from ({parts}) order by 1")
+        return [int(y) for y in frame["year"]]
+
+    # ------------------------------------------------------------------ trade
+
+    def hs_codes(
+        self, materials: Sequence[str] | None = None, stage: str | None = None
+    ) -> pd.DataFrame:
+        """HS codes mapped to materials: ``hs6, material, stage`` (``None``: all)."""
+        codes: pd.DataFrame = self._kb.cache.get(
+            ("select", "hs_codes"),
+            lambda: self._kb.sql("select hs6, material, stage, source_id from hs_codes"),
+        )
+        keep = pd.Series(True, index=codes.index)
+        if materials is not None:
+            keep &= codes["material"].isin(list(materials))
+        if stage is not None:
+            keep &= codes["stage"] == parse_stage(stage).value
+        return codes[keep.to_numpy()].reset_index(drop=True)
+
+    def trade(
+        self,
+        *,
+        materials: Sequence[str] | None = None,
+        stage: str | None = None,
+        importers: Sequence[str] | None = None,
+        exporters: Sequence[str] | None = None,
+        years: Sequence[int] | None = None,
+        columns: Sequence[str] | None = None,
+        attribute: bool | None = None,
+        codes: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """BACI trade rows of a resolved selection, attributed to materials when asked.
+
+        Parameters
+        ----------
+        materials
+            Canonical material ids; their HS codes are selected.
+        stage
+            Only the HS codes of this stage.
+        importers, exporters
+            ISO-3 codes of importing and exporting economies (an empty list selects none).
+        years
+            Years (``None``: all).
+        columns
+            Trade columns (default all of the table).
+        attribute
+            Attach ``material`` and ``stage`` (default: when ``materials``, ``stage`` or
+            ``codes`` is given). A code mapped to two materials yields one row per material.
+        codes
+            The HS codes to attribute through, from :meth:`hs_codes` (instead of
+            ``materials`` and ``stage``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``[material, stage,] <columns>`` in the table's row order.
+        """
+        if attribute is None:
+            attribute = materials is not None or stage is not None or codes is not None
+        cols = (
+            list(columns)
+            if columns is not None
+            else list(self._kb.catalog.table("trade").field_names)
+        )
+        if attribute and "hs6" not in cols:
+            cols.append("hs6")
+        select = ", ".join(_ident(c) for c in cols)
+        clauses: list[str] = []
+        params: list[Any] = []
+        if attribute and codes is None:
+            codes = self.hs_codes(materials, stage)
+        for column, values in (
+            ("year", years),
+            ("importer", importers),
+            ("exporter", exporters),
+            ("hs6", None if codes is None else sorted(set(codes["hs6"]))),
+        ):
+            if values is None:
+                continue
+            clauses.append(f"list_contains(?, {column})")
+            params.append(list(values))
+        if any(len(p) == 0 for p in params):
+            frame = self._kb.sql(f"select {select} from trade where false")
+        else:
+            where = f" where {' and '.join(clauses)}" if clauses else ""
+            frame = self._kb.sql(f"select {select} from trade{where}", params or None)
+        if codes is None:
+            return frame
+        out = attribute_trade(frame, codes)
+        first = ["material", "stage"]
+        return out[first + [c for c in out.columns if c not in first]]
+
+    def trade_importers(
+        self, years: Sequence[int], materials: Sequence[str] | None = None
+    ) -> list[str]:
+        """Economies that import a mapped HS code (of ``materials``) in ``years``."""
+        codes = sorted(set(self.hs_codes(materials)["hs6"]))
+        if not codes or not years:
+            return []
+        frame = self._kb.sql(
+            "select distinct importer from trade where list_contains(?, year) "
+            "and list_contains(?, hs6)",
+            [list(years), codes],
+        )
+        return frame["importer"].astype(str).tolist()
+
+    def traded(self, codes: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
+        """``material, year`` pairs with any BACI trade world-wide, of the given HS codes.
+
+        Parameters
+        ----------
+        codes
+            ``hs6, material`` rows (:meth:`hs_codes`).
+        years
+            Years.
+        """
+        if codes.empty or not years:
+            return pd.DataFrame(
+                {"material": pd.Series(dtype=object), "year": pd.Series(dtype="int64")}
+            )
+        found = self._kb.sql(
+            "select distinct hs6, year from trade where list_contains(?, year) "
+            "and list_contains(?, hs6)",
+            [list(years), sorted(set(codes["hs6"]))],
+        )
+        pairs = found.merge(codes[["hs6", "material"]], on="hs6")
+        return pairs[["material", "year"]].drop_duplicates().reset_index(drop=True)
+
+    # ------------------------------------------------------------------ other tables
+
+    def production(
+        self,
+        materials: Sequence[str] | None = None,
+        years: Sequence[int] | None = None,
+        *,
+        countries: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Production rows (World Mining Data and user rows) of resolved materials and years."""
+        return self._rows("production", columns, material=materials, year=years, country=countries)
+
+    def produced_materials(self) -> list[str]:
+        """Materials with any production row."""
+        frame = self._kb.sql("select distinct material from production")
+        return frame["material"].astype(str).tolist()
+
+    def governance_vintages(self) -> list[str]:
+        """Vintages of the governance table (``wgi_2023``, ``wgi_2024``, ... and user ones)."""
+        frame = self._kb.sql("select distinct vintage from governance order by 1")
+        return frame["vintage"].dropna().astype(str).tolist()
+
+    def vintage(self, vintage: str, *, where: str = "governance_vintage=") -> str:
+        """Check a governance vintage name.
+
+        Raises
+        ------
+        critmat.errors.UnknownNameError
+            With the closest vintages.
+        """
+        known = self.governance_vintages()
+        if vintage not in known:
+            raise UnknownNameError(
+                "governance vintage",
+                vintage,
+                suggestions=closest(vintage, known) or known,
+                where=where,
+            )
+        return vintage
+
+    def governance(
+        self,
+        vintage: str,
+        years: Sequence[int] | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        where: str = "governance_vintage=",
+    ) -> pd.DataFrame:
+        """Governance rows of one vintage (never mixed), optionally of some years."""
+        self.vintage(vintage, where=where)
+        return self._rows("governance", columns, vintage=[vintage], year=years)
+
+    def _rows(
+        self,
+        table: str,
+        columns: Sequence[str] | None,
+        *,
+        distinct: bool = False,
+        **filters: Sequence[Any] | None,
+    ) -> pd.DataFrame:
+        spec = self._kb.catalog.table(table)
+        cols = ", ".join(_ident(c) for c in columns) if columns is not None else "*"
+        cols = f"distinct {cols}" if distinct else cols
+        clauses, params = [], []
+        for column, values in filters.items():
+            if values is None:
+                continue
+            clauses.append(f"list_contains(?, {_ident(column)})")
+            params.append(list(values))
+        where = f" where {' and '.join(clauses)}" if clauses else ""
+        return self._kb.sql(f"select {cols} from {_ident(spec.name)}{where}", params or None)
+
+    def sources(self, table: str, **filters: Sequence[Any] | None) -> set[str]:
+        """Source ids of the rows of ``table`` that match ``column=values`` filters."""
+        frame = self._rows(table, ["source_id"], distinct=True, **filters)
+        return _split_sources(frame["source_id"].dropna().unique())

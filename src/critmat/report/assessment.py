@@ -1,0 +1,362 @@
+"""The report of the main job: what the ``critmat assess`` report contains, and in what order.
+
+:func:`assessment_report` builds a :class:`~critmat.report.builder.Report` from an
+:class:`~critmat.assess.Assessment` (or runs the assessment): the summary table, the
+criticality matrix, China's share by stage, the supply shares, GeoPolRisk, the defence
+section, the "what if" scenarios, and the sources and method of every column. The same
+table blocks serve the terminal (:func:`terminal_tables`) and the HTML page.
+
+Each section comes from a builder ``(kb, assessment) -> Section | None`` in
+:data:`SECTIONS`; a package that has something to add to the assessment (optimisation,
+policy) writes a builder in its report module and appends it there, or passes
+``sections=`` to :func:`assessment_report`. Renderers (HTML today, PDF later) and an
+executive summary work on the finished report without touching the builders.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from critmat._version import __version__
+from critmat.report import charts
+from critmat.report.builder import Column, Details, Figure, Html, Report, Section, Table, Text
+from critmat.vocab import CriticalBasis, CriticalityCategory
+
+if TYPE_CHECKING:
+    from critmat.assess import Assessment
+    from critmat.defence.bom import DemandSource
+    from critmat.knowledge_base import KnowledgeBase
+    from critmat.params import GroupBy, Selection
+    from critmat.scenarios.whatif import WhatIf
+
+__all__ = [
+    "SECTIONS",
+    "SectionBuilder",
+    "assessment_report",
+    "defence_table",
+    "summary_table",
+    "terminal_tables",
+    "whatif_table",
+]
+
+SectionBuilder = Callable[["KnowledgeBase", "Assessment"], Section | None]
+
+#: Number style of each column of the assessment's tables (terminal and HTML alike).
+_STYLES = {
+    "china_extraction": "percent",
+    "china_processing": "percent",
+    "hhi": "share",
+    "import_reliance": "percent",
+    "geopolrisk": "share",
+    "sr": "decimal1",
+    "ei": "decimal1",
+    "defence_importance": "decimal1",
+    "defence_demand_t": "tonnes",
+    "china_share_processing": "percent",
+}
+
+_SUMMARY_CAPTION = (
+    "China E/P: share of global supply (EU 2023); HHI at the bottleneck stage; IR: EU import "
+    "reliance; SR/EI: EU method computed by critmat (* EI not computable from the public "
+    "tables, published EI used); GeoPolRisk – = not assessable (no HS code) or no data; "
+    "sources: `critmat assess --report FILE`"
+)
+
+
+def _critical_mark(rec: Any) -> tuple[str, bool]:
+    star = "*" if rec.get("critical_basis") == CriticalBasis.PUBLISHED_EI else ""
+    return star, rec.get("critical") is True
+
+
+def summary_table(assessment: Assessment) -> Table:
+    """The assessment's summary table (one row per material)."""
+    cols = {
+        name: Column(info.label, _STYLES.get(name, "auto"), info.method)
+        for name, info in assessment.columns.items()
+    }
+    return Table(
+        assessment.table,
+        cols,
+        title=f"Defence raw materials, importer {assessment.importer} (GeoPolRisk "
+        f"{assessment.year}; EU method 2023 inputs)",
+        caption=_SUMMARY_CAPTION,
+        marks={"critical": _critical_mark},
+    )
+
+
+def defence_table(assessment: Assessment) -> Table | None:
+    """The defence summary of the assessed materials that have a cited defence use."""
+    if assessment.defence is None:
+        return None
+    from critmat.columns import family
+
+    fam = family("assess.defence")
+    d = assessment.defence
+    shown = d[d["defence_category"] != CriticalityCategory.NO_DEFENCE_USE]
+    cols = {
+        c.name: Column(c.label or c.name, _STYLES.get(c.name, "auto"), c.description)
+        for c in fam.columns
+    }
+    return Table(
+        shown,
+        cols,
+        title="Defence: importance, demand and its exposure (critmat indicator; see "
+        "docs/defence.md)",
+        caption=f"{len(d) - len(shown)} assessed materials have no cited defence use; demand "
+        "from your BOMs, else the cited CRS 2013 reference systems",
+    )
+
+
+def whatif_table(w: WhatIf | None) -> Table | None:
+    """One line per preset: the material with the largest expected shortfall."""
+    if w is None or w.table.empty:
+        return None
+    top = w.table.sort_values("expected shortfall (months)", ascending=False).drop_duplicates(
+        "scenario"
+    )
+    frame = pd.DataFrame(
+        {
+            "preset": top["preset"],
+            "event": top["event"],
+            "worst material": top["material"],
+            "P(shortfall)": top["P(any shortfall)"],
+            "E[shortfall] mo": top["expected shortfall (months)"],
+            "CVaR95 mo": top["CVaR95 (months)"],
+            "stock lasts mo": top["stock lasts (median, months)"],
+        }
+    )
+    cols = {
+        "preset": Column("preset"),
+        "event": Column("event"),
+        "worst material": Column("worst material"),
+        "P(shortfall)": Column("P(shortfall)", "percent"),
+        "E[shortfall] mo": Column("E[shortfall] mo", "decimal2"),
+        "CVaR95 mo": Column("CVaR95 mo", "decimal2"),
+        "stock lasts mo": Column("stock lasts mo", "decimal1"),
+    }
+    return Table(
+        frame,
+        cols,
+        title=f"What if (presets, {w.samples} draws each, seed {w.seed}; stocks "
+        f"{w.stock_months:.1f} months of demand)",
+        caption="material with the largest expected shortfall per preset (`critmat scenario "
+        "presets`); shortfall in months of EU demand, CVaR95 = mean of the worst 5 %; stock "
+        "lasts: median months until the stock is used up; tables and fan charts in --report, "
+        "full ensembles with `critmat scenario run --preset NAME`",
+        first_left=3,
+    )
+
+
+def terminal_tables(assessment: Assessment) -> list[Any]:
+    """The assessment as Rich tables for the terminal: summary, defence, what if."""
+    from critmat.report.terminal import rich_table
+
+    blocks = [summary_table(assessment), defence_table(assessment), whatif_table(assessment.whatif)]
+    return [rich_table(b) for b in blocks if b is not None]
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def _summary(kb: KnowledgeBase, a: Assessment) -> Section:
+    t = a.table
+    n_crit = int(t["critical"].fillna(False).astype(bool).sum())
+    n_china = int((t["china_processing"] >= 0.65).sum())
+    table = summary_table(a)
+    table.title = ""
+    table.caption = ""
+    return Section(
+        "Summary table",
+        [
+            Text(
+                f"{len(t)} CRMA strategic and critical raw materials assessed; {n_crit} are "
+                "critical by the EU thresholds as computed by critmat; for "
+                f"{n_china} of them China holds 65 % or more of global processing, the CRMA's "
+                "single-country benchmark."
+            ),
+            table,
+            Text(
+                "* economic importance not computable from the public tables (no end-use "
+                "shares): classified with critmat's SR and the published EI. Hover a column "
+                "header for its method; the sources section lists every input.",
+                meta=True,
+            ),
+        ],
+        sources=list(a.provenance.get("sources", [])),
+        key="summary",
+    )
+
+
+def _matrix(kb: KnowledgeBase, a: Assessment) -> Section:
+    return Section("Criticality matrix", [Figure(charts.criticality_chart(a.table))], key="matrix")
+
+
+def _china(kb: KnowledgeBase, a: Assessment) -> Section:
+    return Section("China share by stage", [Figure(charts.china_share_chart(a.table))], key="china")
+
+
+def _shares(kb: KnowledgeBase, a: Assessment) -> Section:
+    return Section(
+        "Supply shares by stage and country",
+        [Figure(charts.supply_shares_chart(a.shares))],
+        key="shares",
+    )
+
+
+def _geopolrisk(kb: KnowledgeBase, a: Assessment) -> Section:
+    return Section(
+        "GeoPolRisk", [Figure(charts.geopolrisk_chart(a.table, a.importer, a.year))], key="gpr"
+    )
+
+
+def _defence(kb: KnowledgeBase, a: Assessment) -> Section | None:
+    if a.defence is None:
+        return None
+    from critmat.report.defence import defence_section
+
+    return defence_section(kb, list(a.table["material"]), demand=a.demand)
+
+
+def _whatif(kb: KnowledgeBase, a: Assessment) -> Section | None:
+    if a.whatif is None:
+        return None
+    from critmat.report.scenario import whatif_section
+
+    return whatif_section(a.whatif)
+
+
+#: The sections of the assessment report, in order (the sources section always comes last).
+SECTIONS: list[SectionBuilder] = [
+    _summary,
+    _matrix,
+    _china,
+    _shares,
+    _geopolrisk,
+    _defence,
+    _whatif,
+]
+
+
+def sources_section(kb: KnowledgeBase, a: Assessment, used: Sequence[str]) -> Section:
+    """Every column's method and sources, the sources themselves, and the provenance."""
+    columns = pd.DataFrame(
+        [
+            {
+                "column": info.label,
+                "unit": info.unit,
+                "method": info.method,
+                "sources": ", ".join(info.sources),
+            }
+            for info in a.columns.values()
+        ]
+    )
+    src = kb.sources()
+    src = src[src["id"].isin(set(used))]
+    rows = []
+    for r in src.itertuples(index=False):
+        url = "" if _missing(r.url) else str(r.url)
+        title = "" if _missing(r.title) else str(r.title)
+        rows.append(
+            {
+                "id": r.id,
+                "title": title,
+                "url": url,
+                "publisher, year": f"{'' if _missing(r.publisher) else r.publisher}, "
+                f"{'' if _missing(r.year) else int(r.year)}",
+                "licence": "" if _missing(r.licence) else str(r.licence),
+                "via": "" if _missing(r.transcription) else str(r.transcription),
+            }
+        )
+    sources = pd.DataFrame(
+        rows, columns=["id", "title", "url", "publisher, year", "licence", "via"]
+    )
+    every = {c: Column(c) for c in ("column", "unit", "method", "sources")}
+    prov = json.dumps(a.provenance, indent=2, default=str)
+    return Section(
+        "Sources and method",
+        [
+            Table(columns, every, title="Columns: method and sources", first_left=4),
+            Table(
+                sources,
+                {c: Column(c) for c in sources.columns},
+                title="Sources",
+                first_left=len(sources.columns),
+            ),
+            Details("Full provenance (JSON)", [Html(f"<pre>{html.escape(prov)}</pre>")]),
+        ],
+        sources=list(used),
+        key="sources",
+    )
+
+
+def _missing(value: Any) -> bool:
+    from critmat.report.format import is_missing
+
+    return is_missing(value)
+
+
+def assessment_report(
+    kb: KnowledgeBase,
+    assessment: Assessment | None = None,
+    *,
+    materials: Selection = None,
+    importers: Selection = "EU27",
+    years: Any = None,
+    groupby: GroupBy = None,
+    demand: DemandSource | None = None,
+    whatif_samples: int = 300,
+    seed: int = 2023,
+    sections: Sequence[SectionBuilder] | None = None,
+) -> Report:
+    """The report of the EU defence raw-materials assessment.
+
+    Parameters
+    ----------
+    kb
+        Knowledge base.
+    assessment
+        A computed assessment; default: run :func:`critmat.assess.assess` with the
+        selection below.
+    materials, importers, years, groupby, demand, whatif_samples, seed
+        The selection of :func:`critmat.assess.assess` (when ``assessment`` is ``None``).
+    sections
+        Section builders (default :data:`SECTIONS`); more can be appended by other
+        packages.
+
+    Returns
+    -------
+    Report
+        Render with ``report.render("html")`` or write with ``report.write(path)``.
+    """
+    if assessment is None:
+        from critmat.assess import assess
+
+        assessment = assess(
+            kb,
+            materials=materials,
+            importers=importers,
+            years=years,
+            groupby=groupby,
+            demand=demand,
+            whatif_samples=whatif_samples,
+            seed=seed,
+        )
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    report = Report(
+        f"Defence raw-materials assessment: {assessment.importer}",
+        f"critmat {__version__}, dataset {kb.version} (hash {kb.catalog.content_hash}), "
+        f"generated {stamp}. GeoPolRisk year {assessment.year}; EU method inputs of the 2023 "
+        "study.",
+        provenance=assessment.provenance,
+    )
+    for build in sections if sections is not None else SECTIONS:
+        report.add(build(kb, assessment))
+    used = sorted(set(assessment.provenance.get("sources", [])) | set(report.sources()))
+    report.add(sources_section(kb, assessment, used))
+    return report

@@ -1,0 +1,215 @@
+"""Result vocabularies: the statuses, categories and kinds a result column may hold.
+
+Every status column of a critmat result holds members of one of these ``StrEnum``s (one per
+result family), so that the values are spelled once, a caller can compare with
+``GeoPolRiskStatus.OK`` instead of a string, and the documentation (``docs/results.md``)
+and the API schema list the allowed values with their meaning. The values are plain
+strings: frames, CSV and JSON outputs hold the same text as before.
+
+Examples
+--------
+>>> GeoPolRiskStatus.NOT_ASSESSABLE == "not_assessable"
+True
+>>> GeoPolRiskStatus("ok").description
+'computed from complete inputs'
+>>> [k.value for k in Kind]
+['published', 'derived', 'user', 'assumption']
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+__all__ = [
+    "CapabilitySupplyStatus",
+    "ConcentrationStatus",
+    "CriticalBasis",
+    "CriticalityCategory",
+    "DefenceDemandStatus",
+    "DependencyStatus",
+    "EuCrmStatus",
+    "GeoPolRiskStatus",
+    "Kind",
+    "NirStatus",
+    "Vocabulary",
+    "describe",
+]
+
+
+class Vocabulary(StrEnum):
+    """A ``StrEnum`` whose members carry a description (``Member = "value", "meaning"``)."""
+
+    description: str
+
+    def __new__(cls, value: str, description: str = "") -> Self:
+        """Create a member with its value and description."""
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.description = description
+        return obj
+
+
+def describe(vocabulary: type[Vocabulary]) -> dict[str, str]:
+    """Return ``{value: description}`` of every member, in order.
+
+    Examples
+    --------
+    >>> describe(ConcentrationStatus)["no_supply"]
+    'the group total is zero or missing: shares and HHI are NaN'
+    """
+    return {m.value: m.description for m in vocabulary}
+
+
+class ConcentrationStatus(Vocabulary):
+    """Status of a supply-concentration row (``concentration``)."""
+
+    OK = "ok", "computed"
+    NO_SUPPLY = "no_supply", "the group total is zero or missing: shares and HHI are NaN"
+
+
+class DependencyStatus(Vocabulary):
+    """Status of an import-dependency row (``dependency``)."""
+
+    OK = "ok", "computed from the importer's extra-unit imports"
+    NO_IMPORTS = "no_imports", "no imports with a quantity: shares and import HHI are NaN"
+    NO_HS_CODE = (
+        "no_hs_code",
+        "the material has no HS code (at this stage) in the mapping: trade cannot be attributed",
+    )
+
+
+class NirStatus(Vocabulary):
+    """Status of a net-import-reliance row (``net_import_reliance``, ``nir_status``)."""
+
+    OK = "ok", "computed: (imports - exports) / apparent consumption"
+    NET_EXPORTER = "net_exporter", "exports exceed imports: nir = 0 (USGS 'E')"
+    NO_CONSUMPTION = "no_consumption", "apparent consumption is zero or negative: nir is NaN"
+    NO_PRODUCTION_DATA = (
+        "no_production_data",
+        "no production data for the material at this stage: nir is NaN, never 'no production'",
+    )
+    NO_HS_CODE = DependencyStatus.NO_HS_CODE.value, DependencyStatus.NO_HS_CODE.description
+
+
+class GeoPolRiskStatus(Vocabulary):
+    """Status of a GeoPolRisk row, in order of precedence (the first that applies)."""
+
+    NOT_ASSESSABLE = (
+        "not_assessable",
+        "the material has no HS92 code in the mapping (or none at the chosen stage), or no "
+        "BACI trade at all in that year (e.g. germanium, HS 811230 ends in 2016); only the HHI "
+        "is reported",
+    )
+    NO_PRODUCTION_DATA = (
+        "no_production_data",
+        "no production data for the material in that year: HHI and the domestic production "
+        "are unknown, so import risk and score are NaN",
+    )
+    NO_IMPORT_QUANTITY = (
+        "no_import_quantity",
+        "the importer has imports of the material, but none with a reported quantity: import "
+        "risk, score and price are NaN",
+    )
+    NO_IMPORTS = (
+        "no_imports",
+        "the importer has no imports of the material: import risk is 0 if it produces the "
+        "material (all supply domestic), else NaN; price and CF NaN",
+    )
+    PRODUCTION_NOT_IN_TONNES = (
+        "production_not_in_tonnes",
+        "the importer produces the material in a non-mass unit (e.g. natural gas in million "
+        "m3) that cannot be added to imports in tonnes: import risk and score are NaN",
+    )
+    MISSING_GOVERNANCE = (
+        "missing_governance",
+        "some imports come from exporters without a governance value for that year: import "
+        "risk, score and CF are NaN (see governance_coverage; missing_governance='fill' fills "
+        "them)",
+    )
+    GOVERNANCE_FILLED = (
+        "governance_filled",
+        "computed, with the fill value for exporters without a governance value "
+        "(missing_governance='fill')",
+    )
+    GOVERNANCE_PARTIAL = (
+        "governance_partial",
+        "computed without the imports from exporters lacking a governance value, which are at "
+        "most 1 - min_coverage of the import tonnage (missing_governance='exclude'; see "
+        "governance_coverage)",
+    )
+    OK = "ok", "computed from complete inputs"
+
+
+class EuCrmStatus(Vocabulary):
+    """Parts of the status of an EU supply-risk row (``eu_supply_risk``).
+
+    The status is ``ok`` or the reasons that apply, joined by ``"; "``: the members below
+    and the assessment's own notes on the material (``eu_crm_2023_parameters.note``, quoted
+    as published). ``{year}`` and ``{stage}`` are filled in.
+    """
+
+    OK = "ok", "computed from the assessment's inputs"
+    NOT_IN_STUDY = "not assessed in the EU 2023 study", "the study did not assess the material"
+    EI_NOT_COMPUTABLE = (
+        "no end-use shares in the inputs (EI not computable)",
+        "the public tables have no end-use shares of the material: EI is NaN",
+    )
+    STAGE_NOT_ASSESSED = (
+        "{stage} stage not assessed",
+        "stage= asks for a stage the study did not assess for the material",
+    )
+    PUBLISHED_ONLY = (
+        "published values only: critmat has no inputs for the {year} assessment",
+        "an assessment whose published SR and EI critmat has, but not its inputs",
+    )
+
+
+class CriticalityCategory(Vocabulary):
+    """Category of a material on an importance x supply-risk matrix."""
+
+    CRITICAL = "critical", "both axes at or above their thresholds (DOE: both levels >= 3)"
+    NEAR_CRITICAL = "near_critical", "DOE scheme: one level >= 3 and the other 2"
+    HIGH_IMPORTANCE = "high_importance", "EU scheme: importance high, supply risk below"
+    HIGH_SUPPLY_RISK = "high_supply_risk", "EU scheme: supply risk high, importance below"
+    NOT_CRITICAL = "not_critical", "neither axis high enough"
+    NOT_ASSESSED = "not_assessed", "an axis is missing: the material cannot be placed"
+    NO_DEFENCE_USE = (
+        "no cited defence use",
+        "defence tables: the material has no cited defence use (and is not in your BOMs)",
+    )
+
+
+class CriticalBasis(Vocabulary):
+    """What the ``critical`` flag of the assessment rests on (``critical_basis``)."""
+
+    COMPUTED = "computed SR and EI", "critmat's SR and EI, EU thresholds"
+    PUBLISHED_EI = (
+        "computed SR, published EI",
+        "EI not computable from the public tables: critmat's SR with the published EI",
+    )
+    NOT_ASSESSED = "not assessed", "no SR (or no EI at all): not classified"
+
+
+class DefenceDemandStatus(Vocabulary):
+    """Status of a defence-demand row (``defence.demand`` at ``by="system"``)."""
+
+    OK = "ok", "BOM and build rate: demand computed"
+    NO_BUILD_RATE = "no_build_rate", "a BOM without a build rate: demand NaN (absence is not zero)"
+    NO_BOM = "no_bom", "a build rate for a system without BOM rows"
+
+
+class CapabilitySupplyStatus(Vocabulary):
+    """Status of a material's supplier share in capability at risk (per-material table)."""
+
+    OK = "ok", "supplier share from the EU 2023 supply shares (or a proxy)"
+    NO_SUPPLY_SHARES = "no_supply_shares", "no supply shares: the cut cannot reach the material"
+
+
+class Kind(Vocabulary):
+    """Kind of a number, from most to least certain (defence layer)."""
+
+    PUBLISHED = "published", "as in a cited source"
+    DERIVED = "derived", "computed by critmat from published numbers (e.g. 920 lb -> 417.3 kg)"
+    USER = "user", "the user's own data (an imported BOM or build rate)"
+    ASSUMPTION = "assumption", "a default or placeholder no source gives (flagged in results)"
