@@ -80,7 +80,7 @@ def build_scenarios(samples: int, months: int, n_materials: int) -> Any:
         ],
     }
     spec = EnsembleSpec.model_validate({"scenario": base, "samples": samples, "seed": 1})
-    plan = validate(spec, kb)
+    plan = validate(kb, spec)
     known = np.isfinite(plan.baseline.annual_demand_t)
     settings = {
         m: {"annual_demand_t": 1000.0} for m, k in zip(plan.materials, known, strict=True) if not k
@@ -88,7 +88,7 @@ def build_scenarios(samples: int, months: int, n_materials: int) -> Any:
     spec = EnsembleSpec.model_validate(
         {"scenario": {**base, "settings": settings}, "samples": samples, "seed": 1}
     )
-    plan = validate(spec, kb)
+    plan = validate(kb, spec)
     sc = ScenarioSet.from_plan(plan)
     kb.close()
     return sc, int(known.sum())

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from critmat.errors import CheckFailed, CheckWarning
+from critmat.errors import CheckFailed, CheckWarning, CritmatError
 
 __all__ = [
     "SUM_LOWER_TOLERANCE",

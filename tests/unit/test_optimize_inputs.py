@@ -202,7 +202,7 @@ def test_from_plan_on_the_knowledge_base(kb: object) -> None:
         "samples": 40,
         "seed": 3,
     }
-    plan = validate(spec, kb)  # type: ignore[arg-type]
+    plan = validate(kb, spec)
     demand = dict(zip(plan.materials, plan.baseline.annual_demand_t, strict=True))
     if not np.isfinite(demand["germanium"]):
         with pytest.raises(OptimizeError, match="not known for germanium"):

@@ -547,7 +547,7 @@ class ScenarioSet:
         Parameters
         ----------
         plan
-            From ``critmat.scenarios.validate(spec, kb)``.
+            From ``critmat.scenarios.validate(kb, spec)``.
         samples, seed
             Override the spec's sample count and seed.
         drop_missing_tonnes
