@@ -92,7 +92,7 @@ def uses(
     >>> kb = critmat.load(user_data=False)
     >>> u = uses(kb, materials="gallium")
     >>> sorted(u["system_class"].unique())
-    ['communications and electronics', 'radar']
+    ['communications and electronics', 'guided missile', 'military aircraft', 'radar']
     """
     wanted = kb.select.materials(materials, expand_groups=include_members)
     frame = kb.table("defence_uses")
