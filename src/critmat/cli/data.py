@@ -101,16 +101,42 @@ def import_(
     ] = "upsert",
     sheet: Annotated[str | None, typer.Option(help="Worksheet of an XLSX file.")] = None,
     note: Annotated[str, typer.Option(help="Note stored in the import log.")] = "",
+    checks: Annotated[
+        str,
+        typer.Option(
+            help="Invariant checks after the merge (shares sum to 1, ...): warn: import and "
+            "print the violations; strict: a violation aborts the import; off. "
+            "[default: warn]"
+        ),
+    ] = "warn",
     report: Annotated[
         Path | None, typer.Option(help="Write every problem to this JSON file if validation fails.")
     ] = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Validate a file and add it to your data directory (all or nothing)."""
+    import warnings
+
+    from critmat.checks import CheckWarning
+
     try:
         kb = open_kb(data_dir)
-        result = kb.import_file(file, table, mode=mode, combine=combine, sheet=sheet, note=note)
-        console.print(f"[green]{result.summary()}[/]")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CheckWarning)  # printed below, readably
+            result = kb.import_file(
+                file, table, mode=mode, combine=combine, sheet=sheet, note=note, checks=checks
+            )
+        console.print(f"[green]{result.summary()}[/]", highlight=False)
+        lines = result.violation_lines()
+        if lines:
+            err_console.print(
+                f"[bold yellow]warning:[/] {len(lines)} invariant violation"
+                f"{'s' if len(lines) != 1 else ''} after this import (the rows were imported; "
+                "use --checks strict to refuse such imports):",
+                highlight=False,
+            )
+            for line in lines:
+                err_console.print(f"  - {line}", highlight=False, soft_wrap=True)
     except CritmatError as exc:
         raise fail(exc, report) from None
 

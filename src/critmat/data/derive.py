@@ -14,7 +14,7 @@ import pandas as pd
 from critmat.methods.governance import pv_normalised, wgi_mean, wgi_scaled
 from critmat.units import to_tonnes
 
-__all__ = ["DERIVATIONS", "apply_derivations"]
+__all__ = ["DERIVATIONS", "DERIVATION_INPUTS", "apply_derivations"]
 
 Derivation = Callable[[pd.DataFrame, pd.DataFrame], pd.Series]
 
@@ -40,6 +40,15 @@ DERIVATIONS: dict[str, Derivation] = {
     "pv_normalised": _pv_normalised,
     "wgi_mean": _wgi_mean,
     "wgi_scaled": _wgi_scaled,
+}
+
+
+#: What each derivation is computed from (for messages).
+DERIVATION_INPUTS: dict[str, str] = {
+    "unit_to_tonnes": "quantity and unit",
+    "pv_normalised": "pv: clip((2.5 - pv) / 5, 0, 1)",
+    "wgi_mean": "the mean of va, pv, ge, rq, rl, cc",
+    "wgi_scaled": "5 - 2 x the mean of va, pv, ge, rq, rl, cc",
 }
 
 
