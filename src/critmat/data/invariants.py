@@ -127,14 +127,22 @@ def _select(frame: pd.DataFrame, inv: Invariant) -> pd.DataFrame:
 
 
 def _overlay(
-    spec: TableSpec, user: pd.DataFrame, embedded: pd.DataFrame | None, combine: str
+    spec: TableSpec,
+    user: pd.DataFrame,
+    embedded: pd.DataFrame | None,
+    combine: str,
+    columns: list[str],
 ) -> pd.DataFrame:
-    """The table as the knowledge base shows it: user rows plus embedded rows not overridden."""
-    if embedded is None or combine == "replace" or not spec.primary_key:
-        return user
+    """The table as the knowledge base shows it: user rows plus embedded rows not overridden.
+
+    Only the primary key and ``columns`` are kept (what the invariants read).
+    """
     keys = list(spec.primary_key)
-    emb = embedded.astype({k: "string" for k in keys if k in embedded.columns})
-    usr = user.astype({k: "string" for k in keys if k in user.columns})
+    cols = list(dict.fromkeys([*keys, *columns]))
+    if embedded is None or combine == "replace" or not keys:
+        return user.loc[:, cols]
+    emb = embedded.loc[:, cols].astype(dict.fromkeys(keys, "string"))
+    usr = user.loc[:, cols].astype(dict.fromkeys(keys, "string"))
     taken = usr[keys].drop_duplicates().assign(_user=True)
     merged = emb.merge(taken, on=keys, how="left")
     keep = merged["_user"].isna().to_numpy()
@@ -189,7 +197,8 @@ def check_table(
     invariants = INVARIANTS.get(spec.name, ())
     if mode == "off" or not invariants or imported.empty:
         return []
-    table = _overlay(spec, user_table, _read_embedded(spec, embedded_dir), combine)
+    needed = [c for inv in invariants for c in (*inv.by, *inv.where, inv.share)]
+    table = _overlay(spec, user_table, _read_embedded(spec, embedded_dir), combine, needed)
     found: list[Violation] = []
     for inv in invariants:
         touched = _select(imported, inv)[list(inv.by)].astype("string").drop_duplicates()

@@ -261,6 +261,11 @@ def _number_problem(text: str, value: float, integer: bool) -> str:
     """Why a cell is not an acceptable number (``value`` is what pandas made of it)."""
     word = "whole number" if integer else "number"
     low = text.strip().lower()
+    if np.isnan(value):  # pandas < 3 gives NaN for an overflow such as 1e400
+        try:
+            value = float(low)
+        except ValueError:
+            return f"not a valid {word}"
     if low in _NAN_WORDS:
         return f"'{text}' is not a {word}; leave the cell empty for a missing value"
     if np.isinf(value):
