@@ -83,7 +83,9 @@ def sources(
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="CSV/TSV, XLSX or Parquet file.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV/TSV, XLSX, Parquet or JSON (list of records) file.")
+    ],
     table: Annotated[str, typer.Option("--table", "-t", help="Target table.")],
     mode: Annotated[
         str,

@@ -110,7 +110,7 @@ def import_file(
     Parameters
     ----------
     path
-        CSV/TSV, XLSX or Parquet file.
+        CSV/TSV, XLSX, Parquet or JSON (a list of records) file.
     table
         Target table (see ``critmat data list``).
     catalog, context, user
