@@ -21,6 +21,7 @@ configuration locked), and :meth:`Store.arrow` runs only single ``SELECT`` state
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -212,7 +213,7 @@ class Store:
 
     def _lock_down(self, con: Any) -> None:
         """Allow file reads under the package data folder only; lock the configuration."""
-        allowed = str(self.embedded).rstrip("/\\") + "/"
+        allowed = str(self.embedded).rstrip("/\\") + os.sep
         for stmt in (
             "SET autoinstall_known_extensions = false",
             "SET autoload_known_extensions = false",
