@@ -342,41 +342,58 @@ def _check_derived(
     supplied: dict[str, pd.Series],
     col: _Collector,
 ) -> None:
-    """Derived values must be finite; supplied derived columns must agree with them."""
-    for name, how in ((f.name, f.derived) for f in spec.fields if f.derived):
-        computed = out[name].astype("float64").to_numpy(dtype="float64", na_value=np.nan)
-        for idx in np.flatnonzero(np.isinf(computed)):
-            col.add(
-                f"the derived value is too large (overflows to infinity; {DERIVATION_INPUTS[how]})",
-                row=int(out.index[idx]),
-                column=name,
-                expected="inputs whose result is a finite number",
-            )
-        raw = supplied.get(name)
+    """Derived values must be finite; supplied derived columns must agree with them.
+
+    Numbers are compared with a relative tolerance of :data:`DERIVED_RTOL`, other types as
+    text; an empty supplied cell always agrees.
+    """
+    for f in spec.fields:
+        if not f.derived:
+            continue
+        inputs = DERIVATION_INPUTS.get(f.derived, "its input columns")
+        numeric = f.type in ("number", "integer")
+        computed = out[f.name]
+        values = (
+            pd.to_numeric(computed, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            if numeric
+            else None
+        )
+        if values is not None:
+            for idx in np.flatnonzero(np.isinf(values)):
+                col.add(
+                    f"the derived value is too large (overflows to infinity; {inputs})",
+                    row=int(out.index[idx]),
+                    column=f.name,
+                    expected="inputs whose result is a finite number",
+                )
+        raw = supplied.get(f.name)
         if raw is None:
             continue
-        raw = raw.reindex(out.index)
-        text = raw.astype("string").str.strip().replace("", pd.NA)
-        given = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        text = raw.reindex(out.index).astype("string").str.strip().replace("", pd.NA)
         present = text.notna().to_numpy()
-        same = np.isclose(given, computed, rtol=DERIVED_RTOL, atol=1e-12) | (
-            np.isnan(given) & np.isnan(computed)
-        )
+        if values is not None:
+            given = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            same = np.isclose(given, values, rtol=DERIVED_RTOL, atol=1e-12)
+            valid = ~np.isnan(given)
+            shown = [repr(float(v)) if np.isfinite(v) else None for v in values]
+        else:
+            want = computed.astype("string").str.strip()
+            same = (text == want).fillna(False).to_numpy(dtype=bool)
+            valid = np.ones(len(text), dtype=bool)
+            shown = [None if pd.isna(v) else repr(str(v)) for v in want]
         for idx in np.flatnonzero(present & ~same):
-            want = computed[idx]
             col.add(
                 "derived column disagrees with its inputs"
-                if np.isfinite(given[idx])
+                if valid[idx]
                 else "not a valid number in a derived column",
                 row=int(out.index[idx]),
-                column=name,
+                column=f.name,
                 value=str(text.iloc[idx]),
                 expected=(
-                    f"{float(want)!r} (computed from {DERIVATION_INPUTS[how]}), "
-                    "an empty cell, or no such column"
-                    if np.isfinite(want)
-                    else f"an empty cell (nothing is computed from {DERIVATION_INPUTS[how]} "
-                    "in this row), or no such column"
+                    f"{shown[idx]} (computed from {inputs}), an empty cell, or no such column"
+                    if shown[idx] is not None
+                    else f"an empty cell (nothing is computed from {inputs} in this row), "
+                    "or no such column"
                 ),
             )
 
