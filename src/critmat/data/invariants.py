@@ -72,6 +72,21 @@ INVARIANTS: dict[str, tuple[Invariant, ...]] = {
             mode="at_most",
         ),
     ),
+    # supply shares of several vintages (a table on its way from the data helpers; harmless
+    # while absent): the same rules per vintage
+    "supply_shares": (
+        Invariant(
+            "global supply shares of each vintage, material and stage sum to 1",
+            by=("vintage", "material", "stage"),
+            where={"mix": "global"},
+        ),
+        Invariant(
+            "EU sourcing shares of each vintage, material and stage sum to at most 1",
+            by=("vintage", "material", "stage"),
+            where={"mix": "eu_sourcing"},
+            mode="at_most",
+        ),
+    ),
     "eu_crm_2023_end_use": (
         Invariant("end-use shares of each material sum to 1", by=("material",)),
     ),
