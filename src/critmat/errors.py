@@ -26,6 +26,7 @@ unknown material 'galium'; did you mean 'gallium'?
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -33,15 +34,19 @@ from typing import Any
 __all__ = [
     "CheckFailed",
     "CheckWarning",
+    "CorruptStateError",
     "CritmatError",
     "DaskError",
     "DataValidationError",
     "InfeasibleError",
+    "LockTimeoutError",
     "OutputError",
     "ParameterError",
     "Problem",
+    "ReadOnlySQLError",
     "ScenarioError",
     "ScenarioSpecError",
+    "StorageError",
     "UnknownNameError",
     "UnknownTableError",
     "closest",
@@ -369,3 +374,119 @@ class InfeasibleError(CritmatError, RuntimeError):
     """An optimisation problem has no feasible solution."""
 
     code = "infeasible"
+
+
+# ---------------------------------------------------------------- stored state and storage
+# (user data directory, scenario run store, read-only SQL). One block, kept together.
+
+
+class CorruptStateError(CritmatError):
+    """A file of the user data directory or the run store is damaged or not critmat's.
+
+    Parameters
+    ----------
+    path
+        The file (or folder) at fault.
+    problem
+        What is wrong with it.
+    remedy
+        What the user can do (``"remove or restore FILE"``, a command to run, ...).
+    """
+
+    code = "corrupt_state"
+
+    def __init__(self, path: str | os.PathLike[str], problem: str, remedy: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        self.remedy = remedy
+        super().__init__(f"{self.path}: {problem}; {remedy}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description of the error."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "path": self.path,
+            "problem": self.problem,
+            "remedy": self.remedy,
+        }
+
+
+class StorageError(CritmatError):
+    """Writing to the user data directory or the run store failed; nothing was changed.
+
+    Parameters
+    ----------
+    path
+        The file or folder that could not be written.
+    problem
+        What went wrong (``"no space left on device"``, ``"read-only file system"``, ...).
+    remedy
+        What the user can do.
+    errno
+        The operating system's error number, when there is one.
+    """
+
+    code = "storage_error"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        problem: str,
+        remedy: str,
+        *,
+        errno: int | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.problem = problem
+        self.remedy = remedy
+        self.errno = errno
+        super().__init__(f"cannot write {self.path}: {problem}; nothing was changed; {remedy}")
+
+    @classmethod
+    def from_os_error(
+        cls, exc: OSError, path: str | os.PathLike[str], *, what: str = "the data directory"
+    ) -> StorageError:
+        """Describe an ``OSError`` raised while writing ``path`` (disk full, read-only, ...)."""
+        import errno as _errno
+
+        code = exc.errno
+        text = str(exc)
+        if code is None and "No space left" in text:  # pyarrow's IO errors carry no errno
+            code = _errno.ENOSPC
+        if code in (_errno.ENOSPC, getattr(_errno, "EDQUOT", -1)):
+            problem = "no space left on device"
+            remedy = f"free some space on the disk of {what} or choose another one (--data-dir)"
+        elif code == _errno.EROFS:
+            problem = "read-only file system"
+            remedy = f"{what} is read-only: read-only commands work, writes need another --data-dir"
+        elif code in (_errno.EACCES, _errno.EPERM):
+            problem = "permission denied"
+            remedy = f"make {what} writable for this user or choose another one (--data-dir)"
+        else:
+            problem = exc.strerror or text or type(exc).__name__
+            remedy = f"check {what} and try again"
+        return cls(path, problem, remedy, errno=code)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description of the error."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "path": self.path,
+            "problem": self.problem,
+            "remedy": self.remedy,
+            "errno": self.errno,
+        }
+
+
+class LockTimeoutError(StorageError):
+    """Another process held the write lock of a data directory for too long."""
+
+    code = "lock_timeout"
+
+
+class ReadOnlySQLError(CritmatError, ValueError):
+    """A SQL statement given to ``kb.sql`` would change data or read files; it was not run."""
+
+    code = "sql_not_read_only"

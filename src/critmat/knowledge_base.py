@@ -216,8 +216,12 @@ class KnowledgeBase:
 
     def validation_context(self) -> ValidationContext:
         """Resolvers and unit table used to validate imports."""
+        volume = self.sql("select material from materials where measured_as = 'volume'")
         return ValidationContext(
-            self.materials_resolver, self.countries_resolver, self.sql("select * from units")
+            self.materials_resolver,
+            self.countries_resolver,
+            self.sql("select * from units"),
+            volume_materials=frozenset(volume["material"].dropna()),
         )
 
     def resolve_materials(
@@ -247,7 +251,7 @@ class KnowledgeBase:
 
     def tables(self) -> pd.DataFrame:
         """Inventory: one row per table with rows, years, user rows and sources."""
-        user = self.user.tables() if self.user is not None else {}
+        user = self.store.user_tables
         rows = []
         for spec in self.catalog.tables.values():
             st = spec.stats
@@ -309,7 +313,7 @@ class KnowledgeBase:
         """All sources of the embedded dataset and the user's imports."""
         rows = [self._source_dict(sid) | {"kind": "embedded"} for sid in self.catalog.sources]
         if self.user is not None:
-            for rec in self.user.imports():
+            for rec in self.store.manifest["imports"]:
                 if rec.get("mode") == "remove":
                     continue
                 rows.append(
@@ -497,11 +501,13 @@ class KnowledgeBase:
         combine: str = "upsert",
         sheet: str | int | None = None,
         note: str = "",
+        checks: str = "warn",
     ) -> Any:
         """Validate a file and add it to the user data directory (all-or-nothing).
 
-        See :func:`critmat.data.importer.import_file` for the parameters. The knowledge base
-        is reopened afterwards so the new rows show in queries.
+        See :func:`critmat.data.importer.import_file` for the parameters (``checks``:
+        invariant checks ``warn``, ``strict`` or ``off``). The knowledge base is reopened
+        afterwards so the new rows show in queries.
         """
         from critmat.data.importer import import_file
 
@@ -517,6 +523,8 @@ class KnowledgeBase:
             combine=combine,
             sheet=sheet,
             note=note,
+            checks=checks,
+            embedded=self.embedded,
         )
         self.close()
         return result

@@ -698,6 +698,15 @@ _DEFS = [
     _p("sheet", str | None, "Worksheet of an XLSX file.", default_text="the first"),
     _p("note", str, "Note stored in the import log.", ""),
     _p(
+        "import_checks",
+        str,
+        "Invariant checks after the merge (shares sum to 1, ...): warn: import and print the "
+        "violations; strict: a violation aborts the import; off.",
+        "warn",
+        flags=("--checks",),
+        choices=("warn", "strict", "off"),
+    ),
+    _p(
         "problems_report",
         Path | None,
         "Write every problem to this JSON file if validation fails.",

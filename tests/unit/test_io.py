@@ -50,7 +50,12 @@ def test_windows_1252_text_is_read(tmp_path: Path) -> None:
     [
         ("empty.csv", "", "empty"),
         ("header.csv", "a,b\n", "no data rows"),
-        ("data.json", "[]", "unsupported file type"),
+        ("data.yaml", "a: 1", "unsupported file type"),
+        ("data.json", "[]", "no data rows"),
+        ("dict.json", '{"a": 1}', "holds a JSON dict, not a list"),
+        ("list.json", "[1, 2]", "record 1 is a JSON int, not an object"),
+        ("nested.json", '[{"a": [1]}]', "nested value in 'a'"),
+        ("broken.json", '[{"a": 1},', "malformed JSON"),
         ("fake.xlsx", "not a workbook", "not a readable Excel workbook"),
         ("fake.parquet", "nope", "not a readable Parquet file"),
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -122,3 +123,105 @@ def test_killed_at_commit_point_leaves_earlier_runs(tmp_path: Path, result: Ense
     assert sorted(p.name for p in (root / "runs").iterdir()) == sorted([first, third])
     meta = json.loads((root / "runs" / third / "meta.json").read_text())
     assert meta["run_id"] == third
+
+
+# ----------------------------------------------------------------------------- damaged state
+
+
+def test_damaged_catalog_is_reported_and_rebuilt_after_removal(
+    tmp_path: Path, result: EnsembleResult
+) -> None:
+    from critmat.errors import CorruptStateError
+
+    root = tmp_path / "scenarios"
+    store = RunStore(root)
+    first = store.save(result)
+    catalog = root / "catalog.duckdb"
+    catalog.write_bytes(b"\0" * 100)
+    with pytest.raises(CorruptStateError) as err:
+        store.list()
+    assert str(catalog) in str(err.value) and "rebuilds the catalog" in str(err.value)
+    with pytest.raises(CorruptStateError):
+        store.save(result)  # a save refuses too (and leaves no folder behind)
+    assert sorted(p.name for p in (root / "runs").iterdir()) == [first]
+    catalog.unlink()
+    assert store.list().empty
+    second = store.save(result)
+    assert set(store.list()["run_id"]) == {first, second}
+    back = store.load(first)
+    assert back.run_id == first and back.summary["material"].tolist() == ["gallium"]
+
+
+def test_missing_or_damaged_run_files(tmp_path: Path, result: EnsembleResult) -> None:
+    from critmat.errors import CorruptStateError
+
+    store = RunStore(tmp_path / "scenarios")
+    run_id = store.save(result)
+    folder = tmp_path / "scenarios" / "runs" / run_id
+    (folder / "summary.parquet").unlink()
+    with pytest.raises(CorruptStateError, match=r"summary\.parquet is missing"):
+        store.load(run_id)
+    (folder / "summary.parquet").write_bytes(b"PAR1")
+    with pytest.raises(CorruptStateError, match=r"summary\.parquet of run .* is damaged"):
+        store.load(run_id)
+    (folder / "spec.json").write_text("[1]", encoding="utf-8")
+    with pytest.raises(CorruptStateError, match=r"spec\.json of run .* is damaged"):
+        store.load(run_id)
+    shutil.rmtree(folder)
+    with pytest.raises(CorruptStateError, match=r"folder .* is missing"):
+        store.load(run_id)
+
+
+def test_disk_full_during_save_leaves_no_folder(
+    tmp_path: Path, result: EnsembleResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from critmat.errors import StorageError
+
+    store = RunStore(tmp_path / "scenarios")
+    first = store.save(result)
+    before = store.list()
+    real = pd.DataFrame.to_parquet
+    calls = {"n": 0}
+
+    def fail_third(self: pd.DataFrame, path: object, **kw: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, path, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", fail_third)
+    with pytest.raises(StorageError, match="no space left on device"):
+        store.save(result)
+    monkeypatch.undo()
+    assert [p.name for p in (tmp_path / "scenarios" / "runs").iterdir()] == [first]
+    pd.testing.assert_frame_equal(store.list(), before)
+
+
+def test_readers_take_no_lock_and_wait_for_a_writer(tmp_path: Path, result: EnsembleResult) -> None:
+    root = tmp_path / "scenarios"
+    store = RunStore(root)
+    run_id = store.save(result)
+    (root / ".lock").unlink()
+    listed = RunStore(root).list()
+    assert listed["run_id"].tolist() == [run_id] and not (root / ".lock").exists()
+    # another process holding DuckDB's lock on the catalog for a moment: the reader retries
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            "con = duckdb.connect(sys.argv[1])\n"
+            "print('open', flush=True)\n"
+            "time.sleep(1.5)\n",
+            str(root / "catalog.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+    try:
+        assert RunStore(root).list()["run_id"].tolist() == [run_id]
+    finally:
+        holder.communicate(timeout=60)

@@ -143,10 +143,18 @@ def test_killed_at_commit_point_leaves_previous_state(
     kb2 = critmat.load(root)
     assert len(kb2.user.read_table("production")) == 3  # type: ignore[union-attr]
     assert _wmd_w_chn_2022(kb2) == 1000.0
-    # an orphan table file was left; the next successful write removes it
-    assert len(list((root / "tables").iterdir())) == 2
+    # an orphan table file was left; the next successful write removes it, and retires (keeps
+    # for readers that still hold the previous manifest) the file it supersedes
+    current = root / manifest["tables"]["production"]["file"]
+    (orphan,) = [p for p in (root / "tables").iterdir() if p != current]
     kb2.import_file(new, "production")
-    assert len(list((root / "tables").iterdir())) == 1
+    after = _manifest(root)
+    assert not orphan.exists()
+    assert [r["file"] for r in after["retired"]] == [manifest["tables"]["production"]["file"]]
+    assert {p.name for p in (root / "tables").iterdir()} == {
+        current.name,
+        Path(after["tables"]["production"]["file"]).name,
+    }
 
 
 _SLOW_IMPORT = """

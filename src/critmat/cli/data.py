@@ -82,24 +82,45 @@ def sources(
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="CSV/TSV, XLSX or Parquet file.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV/TSV, XLSX, Parquet or JSON (list of records) file.")
+    ],
     table: Annotated[str | None, opt("table")] = None,
     mode: Annotated[str, opt("mode")] = "merge",
     combine: Annotated[str, opt("combine")] = "upsert",
     sheet: Annotated[str | None, opt("sheet")] = None,
     note: Annotated[str, opt("note")] = "",
+    checks: Annotated[str, opt("import_checks")] = "warn",
     report: Annotated[Path | None, opt("problems_report")] = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Validate a file and add it to your data directory (all or nothing)."""
+    import warnings
+
+    from critmat.checks import CheckWarning
+
     try:
         kb = open_kb(data_dir)
         if table is None:
             raise ParameterError(
                 "give the target table with --table; tables: " + ", ".join(kb.catalog.tables)
             )
-        result = kb.import_file(file, table, mode=mode, combine=combine, sheet=sheet, note=note)
-        console.print(f"[green]{result.summary()}[/]")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CheckWarning)  # printed below, readably
+            result = kb.import_file(
+                file, table, mode=mode, combine=combine, sheet=sheet, note=note, checks=checks
+            )
+        console.print(f"[green]{result.summary()}[/]", highlight=False)
+        lines = result.violation_lines()
+        if lines:
+            err_console.print(
+                f"[bold yellow]warning:[/] {len(lines)} invariant violation"
+                f"{'s' if len(lines) != 1 else ''} after this import (the rows were imported; "
+                "use --checks strict to refuse such imports):",
+                highlight=False,
+            )
+            for line in lines:
+                err_console.print(f"  - {line}", highlight=False, soft_wrap=True)
     except CritmatError as exc:
         raise fail(exc, report) from None
 

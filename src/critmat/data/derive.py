@@ -14,7 +14,7 @@ import pandas as pd
 from critmat.methods.governance import pv_normalised, wgi_mean, wgi_scaled
 from critmat.units import to_tonnes
 
-__all__ = ["DERIVATIONS", "apply_derivations"]
+__all__ = ["DERIVATIONS", "DERIVATION_INPUTS", "apply_derivations"]
 
 Derivation = Callable[[pd.DataFrame, pd.DataFrame], pd.Series]
 
@@ -69,6 +69,15 @@ DERIVATIONS: dict[str, Derivation] = {
     "year_of_date": _year_of_date,
     "first_actor": _first_actor,
     "materials_status": _materials_status,
+}
+
+
+#: What each derivation is computed from (for messages).
+DERIVATION_INPUTS: dict[str, str] = {
+    "unit_to_tonnes": "quantity and unit",
+    "pv_normalised": "pv: clip((2.5 - pv) / 5, 0, 1)",
+    "wgi_mean": "the mean of va, pv, ge, rq, rl, cc",
+    "wgi_scaled": "5 - 2 x the mean of va, pv, ge, rq, rl, cc",
 }
 
 

@@ -4,18 +4,26 @@ The import either lands whole or not at all. Every problem in the file is report
 (file, row, column, value, what was expected, "did you mean" for unknown names). Rows keep
 their provenance: a ``source_id`` column in the file is kept, empty cells and files without
 one get the import's id, and the import log records file name, SHA-256, time and row count.
+
+The file is read and validated first (no lock held); then, under the data directory's write
+lock, the user's current table is read, merged with the new rows, checked against the table's
+invariants (:mod:`critmat.data.invariants`) and committed. Imports racing into the same table
+therefore never lose each other's rows.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
+from critmat.checks import CheckWarning
 from critmat.data.catalog import Catalog
+from critmat.data.invariants import CHECK_MODES, Violation, check_table
 from critmat.data.io import read_user_file, row_base_for
 from critmat.data.userdata import COMBINE_MODES, ImportRecord, UserData, file_sha256
 from critmat.data.validate import ValidationContext, validate_frame
@@ -40,15 +48,33 @@ class ImportResult:
     replaced_rows: int
     combine: str
     data_dir: Path
+    violations: tuple[Violation, ...] = field(default=())
 
     def summary(self) -> str:
         """One line for humans."""
-        return (
+        text = (
             f"imported {self.rows_in_file:,} rows into '{self.table}' from {self.file} "
             f"(import {self.import_id}; user table now {self.user_rows:,} rows, "
             f"{self.replaced_rows:,} earlier user rows replaced; combine={self.combine}) "
             f"in {self.data_dir}"
         )
+        if self.violations:
+            n = sum(len(v.groups) for v in self.violations)
+            text += f"; {n} invariant violation{'s' if n != 1 else ''} (see warnings)"
+        return text
+
+    def violation_lines(self) -> list[str]:
+        """One line per invariant violation the import left (``checks="warn"``)."""
+        return [line for v in self.violations for line in v.lines()]
+
+
+@dataclass
+class _Outcome:
+    """What the merge under the lock found (filled by the callback)."""
+
+    rows: int = 0
+    replaced: int = 0
+    violations: tuple[Violation, ...] = ()
 
 
 def _merge(
@@ -76,13 +102,15 @@ def import_file(
     combine: str = "upsert",
     sheet: str | int | None = None,
     note: str = "",
+    checks: str = "warn",
+    embedded: Path | None = None,
 ) -> ImportResult:
     """Validate ``path`` against table ``table`` and commit it to the user data directory.
 
     Parameters
     ----------
     path
-        CSV/TSV, XLSX or Parquet file.
+        CSV/TSV, XLSX, Parquet or JSON (a list of records) file.
     table
         Target table (see ``critmat data list``).
     catalog, context, user
@@ -95,6 +123,14 @@ def import_file(
         Worksheet for spreadsheets.
     note
         Free text stored in the import log.
+    checks
+        Invariant checks after the merge (:data:`critmat.data.invariants.CHECK_MODES`):
+        ``warn`` (default: the import lands, violations are in the result and issued as
+        :class:`~critmat.checks.CheckWarning`), ``strict`` (a violation aborts the import) or
+        ``off``.
+    embedded
+        Folder of the embedded dataset (to check invariants over the overlaid table); ``None``
+        checks the user's rows alone.
 
     Returns
     -------
@@ -106,11 +142,17 @@ def import_file(
         Listing every problem; nothing is written.
     critmat.errors.UnknownTableError
         If ``table`` is not a knowledge-base table.
+    critmat.checks.CheckFailed
+        With ``checks="strict"``, when an invariant does not hold; nothing is written.
+    critmat.errors.StorageError, critmat.errors.CorruptStateError
+        If the data directory cannot be written or is damaged; nothing is written.
     """
     if mode not in MODES:
         raise ParameterError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
     if combine not in COMBINE_MODES:
         raise ParameterError(f"combine must be one of {', '.join(COMBINE_MODES)}, got '{combine}'")
+    if checks not in CHECK_MODES:
+        raise ParameterError(f"checks must be one of {', '.join(CHECK_MODES)}, got '{checks}'")
     spec = catalog.table(table)
     p = Path(path)
     frame, info = read_user_file(p, sheet=sheet)
@@ -122,8 +164,18 @@ def import_file(
     else:
         frame["source_id"] = import_id
     clean = validate_frame(frame, spec, context, file=p.name, row_base=row_base_for(p))
-    previous = None if mode == "replace" else user.read_table(table)
-    merged, replaced = _merge(previous, clean, list(spec.primary_key))
+    keys = list(spec.primary_key)
+    outcome = _Outcome()
+
+    def build(previous: pd.DataFrame | None) -> pd.DataFrame:
+        # runs under the data directory's lock, with the user's table as committed now
+        merged, outcome.replaced = _merge(previous, clean, keys)
+        outcome.violations = tuple(
+            check_table(spec, clean, merged, combine=combine, embedded_dir=embedded, mode=checks)
+        )
+        outcome.rows = len(merged)
+        return merged
+
     record = ImportRecord(
         id=import_id,
         table=table,
@@ -136,14 +188,18 @@ def import_file(
         note=note,
         read_as=", ".join(f"{k}={v}" for k, v in info.items()),
     )
-    user.commit_table(spec, merged, combine=combine, record=record)
+    user.update_table(spec, build, combine=combine, record=record, read_previous=mode == "merge")
+    violations = outcome.violations
+    for v in violations:
+        warnings.warn(str(v), CheckWarning, stacklevel=2)
     return ImportResult(
         table=table,
         import_id=import_id,
         file=p.name,
         rows_in_file=len(clean),
-        user_rows=len(merged),
-        replaced_rows=replaced,
+        user_rows=outcome.rows,
+        replaced_rows=outcome.replaced,
         combine=combine,
         data_dir=user.root,
+        violations=violations,
     )

@@ -1,14 +1,18 @@
-"""Read user files (CSV, XLSX, Parquet) and write validated tables as Parquet.
+"""Read user files (CSV, XLSX, Parquet, JSON) and write validated tables as Parquet.
 
 Reading never guesses silently: malformed files raise a
-:class:`~critmat.errors.DataValidationError` that names the file and line.
+:class:`~critmat.errors.DataValidationError` that names the file and line. Only an empty
+cell is missing: text such as ``NA`` (Namibia's ISO-2 code), ``None``, ``null`` or ``N/A``
+is read as text in every format, so every file critmat exports reads back unchanged.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -18,12 +22,15 @@ from critmat.errors import DataValidationError, Problem
 __all__ = ["READABLE_SUFFIXES", "read_user_file", "row_base_for", "write_table_parquet"]
 
 #: File endings critmat can import.
-READABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq")
+READABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq", ".json")
 
 
 def row_base_for(path: Path) -> int:
-    """Row number of the first data row as a user sees it (header row counted for text/xlsx)."""
-    return 1 if path.suffix.lower() in (".parquet", ".pq") else 2
+    """Row number of the first data row as a user sees it (header row counted for text/xlsx).
+
+    Parquet and JSON rows are numbered from 1 (record number).
+    """
+    return 1 if path.suffix.lower() in (".parquet", ".pq", ".json") else 2
 
 
 def _fail(
@@ -63,6 +70,58 @@ def _read_csv(path: Path, sep: str) -> tuple[pd.DataFrame, str]:
     raise _fail(path, "the file is not readable text", expected="UTF-8 or Windows-1252 text")
 
 
+def _read_json(path: Path) -> pd.DataFrame:
+    """Read a JSON list of records (what ``critmat data export --format json`` writes)."""
+    expected = (
+        "a JSON list of records (objects of column: value), as `critmat data export "
+        "--format json` writes"
+    )
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise _fail(path, "the file is not UTF-8 text", expected=expected) from None
+    if not text.strip():
+        raise _fail(path, "the file is empty", expected=expected)
+    try:
+        # NaN/Infinity literals stay text so that validation reports them by row and column
+        data = json.loads(text, parse_constant=lambda name: name)
+    except json.JSONDecodeError as exc:
+        raise _fail(
+            path,
+            f"malformed JSON: {exc.msg} (column {exc.colno})",
+            row=exc.lineno,
+            expected=expected,
+        ) from None
+    if not isinstance(data, list):
+        raise _fail(
+            path, f"the file holds a JSON {type(data).__name__}, not a list", expected=expected
+        )
+    for i, rec in enumerate(data):
+        if not isinstance(rec, dict):
+            raise _fail(
+                path,
+                f"record {i + 1} is a JSON {type(rec).__name__}, not an object",
+                row=i + 1,
+                expected=expected,
+            )
+        nested = next((k for k, v in rec.items() if isinstance(v, dict | list)), None)
+        if nested is not None:
+            raise _fail(
+                path,
+                f"record {i + 1} has a nested value in '{nested}'",
+                row=i + 1,
+                expected="one number, text, true/false or null per column",
+            )
+    columns: dict[str, None] = {}
+    for rec in data:
+        columns.update(dict.fromkeys(rec))
+    rows: list[dict[str, Any]] = data
+    return pd.DataFrame(
+        {c: pd.Series([r.get(c) for r in rows], dtype=object) for c in columns},
+        index=pd.RangeIndex(len(rows)),
+    )
+
+
 def read_user_file(
     path: str | os.PathLike[str], *, sheet: str | int | None = None
 ) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -72,7 +131,8 @@ def read_user_file(
     ----------
     path
         ``.csv``/``.tsv``/``.txt`` (comma- or tab-separated, UTF-8 or Windows-1252),
-        ``.xlsx``/``.xlsm`` (first sheet unless ``sheet`` is given) or ``.parquet``.
+        ``.xlsx``/``.xlsm`` (first sheet unless ``sheet`` is given), ``.parquet`` or
+        ``.json`` (a list of records).
     sheet
         Worksheet name or 0-based index for spreadsheets.
 
@@ -112,7 +172,9 @@ def read_user_file(
                 raise _fail(
                     p, f"no worksheet named '{target}'", expected="one of " + ", ".join(names)
                 )
-            frame = pd.read_excel(book, sheet_name=target, dtype=object)
+            frame = pd.read_excel(
+                book, sheet_name=target, dtype=object, keep_default_na=False, na_values=[""]
+            )
         info["sheet"] = str(target)
     elif suffix in (".parquet", ".pq"):
         try:
@@ -123,6 +185,8 @@ def read_user_file(
                 f"not a readable Parquet file ({type(exc).__name__}: {exc})",
                 expected="a Parquet file",
             ) from None
+    elif suffix == ".json":
+        frame = _read_json(p)
     else:
         raise _fail(
             p,

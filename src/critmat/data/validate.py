@@ -19,15 +19,33 @@ import numpy as np
 import pandas as pd
 
 from critmat.data.catalog import FieldSpec, TableSpec
-from critmat.data.derive import apply_derivations
+from critmat.data.derive import DERIVATION_INPUTS, apply_derivations
 from critmat.data.names import CountryResolver, MaterialResolver, closest
 from critmat.data.schemas import PANDAS_DTYPES, pandera_schema
 from critmat.errors import DataValidationError, Problem
 
-__all__ = ["MAX_PROBLEMS", "ValidationContext", "normalise_column", "validate_frame"]
+__all__ = [
+    "DERIVED_RTOL",
+    "MAX_PROBLEMS",
+    "MAX_VALUE_CHARS",
+    "ValidationContext",
+    "normalise_column",
+    "validate_frame",
+]
 
 #: At most this many problems are listed; the rest are summarised in one line.
 MAX_PROBLEMS = 5000
+
+#: Offending values longer than this are shortened in problems (a cell may hold megabytes).
+MAX_VALUE_CHARS = 120
+
+#: Relative tolerance when a supplied derived column is checked against critmat's value.
+DERIVED_RTOL = 1e-9
+
+#: Largest whole number a column of type integer holds (int64).
+_INT_MAX = 2**63 - 1
+
+_NAN_WORDS = {"nan", "-nan", "+nan"}
 
 _CHECK_WORDS = {
     "coerce_dtype": "not a valid value of the column's type",
@@ -44,11 +62,17 @@ _CHECK_WORDS = {
 
 @dataclass(frozen=True)
 class ValidationContext:
-    """What validation needs from the knowledge base: name resolvers and the unit table."""
+    """What validation needs from the knowledge base: name resolvers and the unit table.
+
+    ``volume_materials`` are the materials the knowledge base measures by volume (``materials``
+    rows with ``measured_as = volume``, e.g. natural gas in million m3): their production may
+    be given in a volume unit; every other material's production needs a mass unit.
+    """
 
     materials: MaterialResolver
     countries: CountryResolver
     units: pd.DataFrame
+    volume_materials: frozenset[str] = frozenset()
 
 
 def normalise_column(name: object) -> str:
@@ -71,6 +95,9 @@ class _Collector:
         self.cells: set[tuple[int | None, str | None]] = set()
 
     def add(self, message: str, *, row: int | None = None, **kw: object) -> None:
+        value = kw.get("value")
+        if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+            kw["value"] = f"{value[:MAX_VALUE_CHARS]}... ({len(value):,} characters)"
         if len(self.items) >= MAX_PROBLEMS:
             self.overflow += 1
             return
@@ -91,11 +118,16 @@ class _Collector:
 
 def _structure(
     frame: pd.DataFrame, spec: TableSpec, col: _Collector
-) -> tuple[pd.DataFrame, set[str]]:
-    """Match columns to fields; report unknown, duplicate, missing and derived columns."""
+) -> tuple[pd.DataFrame, set[str], dict[str, pd.Series]]:
+    """Match columns to fields; report unknown, duplicate and missing columns.
+
+    Returns the frame with the input fields, the required fields that are missing, and the
+    derived fields the file supplied (checked against critmat's values after derivation).
+    """
     fields = {f.name: f for f in spec.fields}
     rename: dict[str, str] = {}
     seen: dict[str, str] = {}
+    supplied: dict[str, pd.Series] = {}
     for c in frame.columns:
         key = normalise_column(c)
         if key in seen:
@@ -107,7 +139,7 @@ def _structure(
             continue
         seen[key] = str(c)
         if key not in fields:
-            valid = [f.name for f in spec.fields if not f.derived]
+            valid = [f.name for f in spec.fields]
             col.add(
                 "unknown column",
                 column=str(c),
@@ -116,11 +148,7 @@ def _structure(
             )
             continue
         if fields[key].derived:
-            col.add(
-                "derived column supplied; critmat computes it on import, remove it",
-                column=str(c),
-                expected=f"no '{key}' column",
-            )
+            supplied[key] = frame[c]
             continue
         rename[str(c)] = key
     out = frame.loc[:, list(rename)].rename(columns=rename)
@@ -136,7 +164,7 @@ def _structure(
             out[f.name] = pd.NA
         else:
             out[f.name] = pd.NA
-    return out, missing_required
+    return out, missing_required, supplied
 
 
 def _list_item(f: FieldSpec, item: str, ctx: ValidationContext) -> tuple[str | None, list[str]]:
@@ -248,21 +276,7 @@ def _precoerce(
         if f.type in ("integer", "number", "boolean") and pd.api.types.is_bool_dtype(raw):
             converted = raw.astype("boolean") if f.type == "boolean" else raw.astype("Float64")
         elif f.type in ("integer", "number"):
-            text = raw.astype("string").str.strip().replace("", pd.NA)
-            converted = pd.to_numeric(text, errors="coerce").astype("Float64")
-            bad = text.notna() & converted.isna()
-            if f.type == "integer":
-                frac = converted.notna() & ((converted % 1) != 0).fillna(False)
-                bad = bad | frac
-            for idx, value in text[bad].items():
-                col.add(
-                    f"not a valid {'whole number' if f.type == 'integer' else 'number'}",
-                    row=int(idx),
-                    column=f.name,
-                    value=str(value),
-                    expected=f.expected(),
-                )
-            converted = converted.where(~bad)
+            converted = _numbers(raw, f, col)
         elif f.type == "boolean":
             text = raw.astype("string").str.strip().str.lower().replace("", pd.NA)
             converted = text.map(
@@ -293,6 +307,147 @@ def _precoerce(
             continue
         out[f.name] = converted
     return out
+
+
+def _number_problem(text: str, value: float, integer: bool) -> str:
+    """Why a cell is not an acceptable number (``value`` is what pandas made of it)."""
+    word = "whole number" if integer else "number"
+    low = text.strip().lower()
+    if np.isnan(value):  # pandas < 3 gives NaN for an overflow such as 1e400
+        try:
+            value = float(low)
+        except ValueError:
+            return f"not a valid {word}"
+    if low in _NAN_WORDS:
+        return f"'{text}' is not a {word}; leave the cell empty for a missing value"
+    if np.isinf(value):
+        if "inf" in low:
+            return f"infinite values are not allowed; expected a finite {word}"
+        return f"number too large (overflows to infinity); expected a finite {word}"
+    if np.isnan(value):
+        return f"not a valid {word}"
+    if integer and abs(value) > _INT_MAX:
+        return "whole number too large (more than 19 digits)"
+    return "not a whole number" if integer else f"not a valid {word}"
+
+
+def _numbers(raw: pd.Series, f: FieldSpec, col: _Collector) -> pd.Series:
+    """Convert a column to finite numbers (``Float64``); report cells that are not."""
+    text = raw.astype("string").str.strip().replace("", pd.NA)
+    values = pd.to_numeric(text, errors="coerce").astype("float64")
+    present = text.notna().to_numpy()
+    arr = values.to_numpy(dtype="float64", na_value=np.nan)
+    bad = present & ~np.isfinite(arr)
+    if f.type == "integer":
+        with np.errstate(invalid="ignore"):
+            bad |= present & np.isfinite(arr) & ((np.abs(arr) > _INT_MAX) | (arr % 1 != 0))
+    for idx in np.flatnonzero(bad):
+        label = text.index[idx]
+        value = str(text.iloc[idx])
+        col.add(
+            _number_problem(value, float(arr[idx]), f.type == "integer"),
+            row=int(label),
+            column=f.name,
+            value=value,
+            expected=f.expected(),
+        )
+    arr = np.where(bad, np.nan, arr)
+    return pd.Series(arr, index=raw.index, dtype="float64").astype("Float64")
+
+
+def _mass_units(
+    frame: pd.DataFrame, spec: TableSpec, ctx: ValidationContext, col: _Collector
+) -> None:
+    """Report rows whose unit is known but not a mass where a derived field needs tonnes.
+
+    A material the knowledge base measures by volume (``ctx.volume_materials``) may use a
+    volume unit instead (its tonnes stay empty: a volume has no mass without a density).
+    """
+    needs = [f for f in spec.fields if f.derived == "unit_to_tonnes"]
+    if not needs or "unit" not in frame.columns:
+        return
+    dims = dict(zip(ctx.units["unit"], ctx.units["dimension"], strict=True))
+    mass = sorted(u for u, d in dims.items() if d == "mass")
+    unit = frame["unit"].astype("string")
+    dim = unit.map(dims)
+    by_volume = (
+        frame["material"].astype("string").isin(ctx.volume_materials)
+        if "material" in frame.columns
+        else pd.Series(False, index=frame.index)
+    )
+    allowed = (dim == "mass") | (by_volume & (dim == "volume"))
+    wrong = unit.notna() & dim.notna() & ~allowed.fillna(False)
+    for idx, value in unit[wrong].items():
+        col.add(
+            f"unit '{value}' is a {dims[str(value)]} unit, not a mass: "
+            f"'{needs[0].name}' is computed in tonnes from quantity and unit",
+            row=int(idx),
+            column="unit",
+            value=str(value),
+            expected="a mass unit of the units table: " + ", ".join(mass),
+        )
+
+
+def _check_derived(
+    out: pd.DataFrame,
+    spec: TableSpec,
+    supplied: dict[str, pd.Series],
+    col: _Collector,
+) -> None:
+    """Derived values must be finite; supplied derived columns must agree with them.
+
+    Numbers are compared with a relative tolerance of :data:`DERIVED_RTOL`, other types as
+    text; an empty supplied cell always agrees.
+    """
+    for f in spec.fields:
+        if not f.derived:
+            continue
+        inputs = DERIVATION_INPUTS.get(f.derived, "its input columns")
+        numeric = f.type in ("number", "integer")
+        computed = out[f.name]
+        values = (
+            pd.to_numeric(computed, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            if numeric
+            else None
+        )
+        if values is not None:
+            for idx in np.flatnonzero(np.isinf(values)):
+                col.add(
+                    f"the derived value is too large (overflows to infinity; {inputs})",
+                    row=int(out.index[idx]),
+                    column=f.name,
+                    expected="inputs whose result is a finite number",
+                )
+        raw = supplied.get(f.name)
+        if raw is None:
+            continue
+        text = raw.reindex(out.index).astype("string").str.strip().replace("", pd.NA)
+        present = text.notna().to_numpy()
+        if values is not None:
+            given = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            same = np.isclose(given, values, rtol=DERIVED_RTOL, atol=1e-12)
+            valid = ~np.isnan(given)
+            shown = [repr(float(v)) if np.isfinite(v) else None for v in values]
+        else:
+            want = computed.astype("string").str.strip()
+            same = (text == want).fillna(False).to_numpy(dtype=bool)
+            valid = np.ones(len(text), dtype=bool)
+            shown = [None if pd.isna(v) else repr(str(v)) for v in want]
+        for idx in np.flatnonzero(present & ~same):
+            col.add(
+                "derived column disagrees with its inputs"
+                if valid[idx]
+                else "not a valid number in a derived column",
+                row=int(out.index[idx]),
+                column=f.name,
+                value=str(text.iloc[idx]),
+                expected=(
+                    f"{shown[idx]} (computed from {inputs}), an empty cell, or no such column"
+                    if shown[idx] is not None
+                    else f"an empty cell (nothing is computed from {inputs} in this row), "
+                    "or no such column"
+                ),
+            )
 
 
 def _key_text(frame: pd.DataFrame, spec: TableSpec, row: int | None) -> str | None:
@@ -384,10 +539,11 @@ def validate_frame(
     work = frame.copy()
     if not pd.api.types.is_integer_dtype(work.index.dtype):
         work = work.reset_index(drop=True)
-    work, missing = _structure(work, spec, col)
+    work, missing, supplied = _structure(work, spec, col)
     work = _resolve_lists(work, spec, ctx, col, missing)
     work = _resolve_refs(work, spec, ctx, col, missing)
     work = _precoerce(work, spec, col, missing)
+    _mass_units(work, spec, ctx, col)
     derived = {f.name: f.derived for f in spec.fields if f.derived}
     for name in derived:
         work[name] = pd.Series(pd.NA, index=work.index, dtype=PANDAS_DTYPES["number"])
@@ -396,6 +552,10 @@ def validate_frame(
     if problems or checked is None:
         raise DataValidationError(problems, table=spec.name, source=file)
     out = apply_derivations(checked, derived, ctx.units)
+    _check_derived(out, spec, supplied, col)
+    problems = col.result()
+    if problems:
+        raise DataValidationError(problems, table=spec.name, source=file)
     for name in derived:
         out[name] = out[name].astype(PANDAS_DTYPES[spec.field(name).type])
     return out.loc[:, spec.field_names]
