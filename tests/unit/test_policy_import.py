@@ -70,20 +70,22 @@ def test_invalid_instrument_and_date_are_rejected(user_kb: KnowledgeBase, tmp_pa
     assert len(user_kb.table("policy_events")) == 168  # nothing was imported
 
 
-def test_derived_columns_cannot_be_supplied(kb: KnowledgeBase) -> None:
+def test_supplied_derived_columns_must_agree(kb: KnowledgeBase) -> None:
+    # a file critmat wrote carries its derived columns: they are recomputed and checked
     frame = pd.DataFrame(
         {
-            "event_id": ["X"],
-            "date": ["2026-01-01"],
-            "date_precision": ["day"],
-            "actors": ["EU"],
-            "instrument_type": ["law"],
-            "summary": ["s"],
-            "year": ["2026"],
+            "event_id": ["X", "Y"],
+            "date": ["2026-01-01", "2026-01-01"],
+            "date_precision": ["day", "day"],
+            "actors": ["EU", "EU"],
+            "instrument_type": ["law", "law"],
+            "summary": ["s", "s"],
+            "year": ["2026", "2025"],
         }
     )
     probs = _problems(kb, frame)
-    assert probs[0].column == "year" and "derived" in probs[0].message
+    assert len(probs) == 1
+    assert probs[0].column == "year" and probs[0].value == "2025"
 
 
 ACTORS = ["EU", "US", "Japan", "China", "NATO", "other"]
