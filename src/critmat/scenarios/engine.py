@@ -444,6 +444,8 @@ def simulate(
     >>> float(out["cum_shortfall"][0, 0]), float(out["months_to_stockout"][0, 0])
     (4.0, 3.0)
     """
+    if layout not in ("smt", "tsm"):
+        raise ValueError(f"layout must be 'smt' or 'tsm', got {layout!r}")
     st = static
     n, big_t = draws.n, st.horizon
     m = st.n_materials
@@ -592,18 +594,10 @@ def simulate(
     def nan_inf(a: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(a), a, np.nan)
 
-    if layout == "tsm":
-
-        def monthly(a: np.ndarray) -> np.ndarray:
+    def monthly(a: np.ndarray) -> np.ndarray:
+        if layout == "tsm":
             return a
-
-    elif layout == "smt":
-
-        def monthly(a: np.ndarray) -> np.ndarray:
-            return np.ascontiguousarray(a.transpose(1, 2, 0), dtype=np.float32)
-
-    else:
-        raise ValueError(f"layout must be 'smt' or 'tsm', got {layout!r}")
+        return np.ascontiguousarray(a.transpose(1, 2, 0), dtype=np.float32)
 
     out: dict[str, np.ndarray] = {
         "shortfall": monthly(short),
