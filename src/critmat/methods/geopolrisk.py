@@ -429,7 +429,10 @@ def _trade_sums(
     mat, yr, exp = mat[rows], yr[rows], exp[rows]
     q, v = q_all[rows], np.nan_to_num(v_all[rows])
     n_c = len(grid.countries)
-    intra = np.isin(unit * n_c + exp, grid.mem_unit * n_c + grid.mem_member)
+    is_member = np.zeros((len(grid.units), n_c), dtype=bool)  # unit x country membership
+    ok = (grid.mem_unit >= 0) & (grid.mem_member >= 0)
+    is_member[grid.mem_unit[ok], grid.mem_member[ok]] = True
+    intra = is_member[unit, exp]
     if intra_region == "exclude":
         outside = ~intra
         mat, yr, exp, unit = mat[outside], yr[outside], exp[outside], unit[outside]
