@@ -133,6 +133,12 @@ class EnsembleResult:
             else:
                 self._builders[name] = value
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the builders are closures: build every frame before pickling
+        for name in list(self._builders):
+            self._lazy(name)
+        return dict(self.__dict__)
+
     def _lazy(self, name: str) -> pd.DataFrame:
         frame = self._frames.get(name)
         if frame is None:

@@ -88,8 +88,9 @@ CHUNK_MB = 12.0
 #: Monthly arrays are kept for exact monthly statistics while they take at most this (MB).
 EXACT_MONTHLY_MB = 64.0
 
-#: Largest per-scenario totals of one Dask task (MB): tasks stay small on the workers.
-TASK_TOTALS_MB = 64.0
+#: Largest per-scenario totals of one Dask task (MB): a worker's memory then does not grow
+#: with the ensemble (one chunk, one block's totals and one sketch at a time).
+TASK_TOTALS_MB = 16.0
 
 
 def chunk_size_for(static: StaticInputs, memory_mb: float = CHUNK_MB) -> int:

@@ -408,15 +408,20 @@ class MonthlySketch:
 
     def part(self) -> SketchPart:
         """The accumulated counts and sums in a compact form (to send between processes)."""
-        nz = np.flatnonzero(self.counts)
-        dense = len(nz) * 2 > self.counts.size
+        # sparse (positions and counts) while it is much smaller than the dense counts
+        if np.count_nonzero(self.counts) * 8 > self.counts.size:
+            index, counts = None, self.counts.astype(np.uint32)
+        else:
+            nz = np.flatnonzero(self.counts)
+            counts = self.counts[nz].astype(np.uint32)
+            index = nz.astype(np.int32) if self.counts.size < 2**31 else nz
         return SketchPart(
             n=self.n,
             shift=self.shift,
             sums=self.sums.copy(),
             pos=self.pos.copy(),
-            index=None if dense else nz.astype(np.int32 if self.counts.size < 2**31 else np.int64),
-            counts=(self.counts if dense else self.counts[nz]).astype(np.uint32),
+            index=index,
+            counts=counts,
         )
 
     def empty_like(self) -> MonthlySketch:
