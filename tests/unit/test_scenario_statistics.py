@@ -120,6 +120,12 @@ def test_per_scenario_frames_are_built_on_first_access(kb: KnowledgeBase) -> Non
     assert res.outcomes is out  # built once
     assert len(res.draws) == 50 and res.draws.attrs["critmat"]
     assert set(res.frames()) >= {"outcomes", "draws", "systems_outcomes"}
+    import pickle
+
+    other = run(SPEC, kb, samples=20)
+    back = pickle.loads(pickle.dumps(other))  # builds the frames first
+    pd.testing.assert_frame_equal(back.outcomes, other.outcomes)
+    pd.testing.assert_frame_equal(back.systems_outcomes, other.systems_outcomes)
     res.outcomes = out.head(3)
     assert len(res.outcomes) == 3
 
