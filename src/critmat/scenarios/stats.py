@@ -424,6 +424,13 @@ class MonthlySketch:
             counts=counts,
         )
 
+    def reset(self) -> None:
+        """Forget every scenario (keeps the allocated arrays, for reuse)."""
+        self.counts.fill(0)
+        self.sums.fill(0)
+        self.pos.fill(0)
+        self.n = 0
+
     def empty_like(self) -> MonthlySketch:
         """A new, empty sketch with the same layout (for another set of scenarios)."""
         out = MonthlySketch.__new__(MonthlySketch)
