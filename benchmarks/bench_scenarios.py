@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -281,10 +282,12 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.samples, args.months, args.materials)))
         return
+    print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
     if args.only in (None, "throughput"):
         throughput(args)
     if args.only in (None, "memory"):
         memory(args)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
