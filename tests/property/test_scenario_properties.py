@@ -102,3 +102,17 @@ def test_shortfall_monotone_in_duration(
     short = simulate(static, draws)
     longer = simulate(static, replace(draws, duration=draws.duration + extra))
     assert (longer["cum_shortfall"] >= short["cum_shortfall"] - 1e-9).all()
+
+
+@given(scenarios())
+def test_monthly_outputs_within_the_sketch_bounds(case: tuple[StaticInputs, ShockDraws]) -> None:
+    # the monthly sketch relies on these bounds (runner.monthly_bounds) holding by
+    # construction, up to rounding
+    from critmat.scenarios.runner import monthly_bounds
+
+    static, draws = case
+    r = simulate(static, draws, layout="tsm")
+    lo, hi = monthly_bounds(static)
+    for var in ("shortfall", "stock", "price"):
+        assert (r[var] >= lo[var] - 1e-12).all(), var
+        assert (r[var] <= hi[var] + 1e-12).all(), var

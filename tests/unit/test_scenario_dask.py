@@ -64,6 +64,24 @@ def test_local_equals_existing_cluster(kb: KnowledgeBase, cluster: object) -> No
     _same(local, run(SPEC, kb, chunk_size=7, keep_arrays=True))
 
 
+def test_sketch_regime_local_equals_cluster(kb: KnowledgeBase, cluster: object) -> None:
+    # monthly statistics from the mergeable sketch: tasks return totals and a compact
+    # sketch, merged in completion order; the result equals the local one bit for bit
+    local = run(SPEC, kb, samples=400, chunk_size=30, exact_monthly_mb=0)
+    remote = run(
+        SPEC,
+        kb,
+        samples=400,
+        chunk_size=30,
+        exact_monthly_mb=0,
+        dask=cluster.scheduler_address,  # type: ignore[attr-defined]
+    )
+    assert remote.meta["statistics"]["monthly"] == "histogram"
+    assert remote.meta["task_scenarios"] % 30 == 0
+    for name in ("summary", "monthly", "outcomes", "draws", "systems"):
+        pd.testing.assert_frame_equal(getattr(local, name), getattr(remote, name), check_exact=True)
+
+
 def test_local_cluster_mode(kb: KnowledgeBase) -> None:
     local = run(SPEC, kb, samples=40, keep_arrays=True)
     own = run(SPEC, kb, samples=40, keep_arrays=True, dask="local", workers=2)

@@ -38,6 +38,8 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from critmat import units as u
 from critmat.vocab import GeoPolRiskStatus, describe
@@ -287,13 +289,18 @@ class _Grid:
     def codes(
         self, values: pd.Series | npt.ArrayLike, index: Sequence[object] | pd.Index
     ) -> npt.NDArray[np.int64]:
+        """Position of each value in ``index``, -1 where absent (``Index.get_indexer``).
+
+        Text goes through Arrow (``pyarrow.compute.index_in``, on the store's Arrow-backed
+        strings without a conversion to Python objects); integers through a hash index.
+        """
         idx = index if isinstance(index, pd.Index) else pd.Index(list(index))
-        arr = (
-            np.asarray(values, dtype=object)
-            if not isinstance(values, pd.Series)
-            else values.astype(object).to_numpy()
-        )
-        return np.asarray(idx.get_indexer(arr), dtype=np.int64)
+        if isinstance(values, pd.Series) and pd.api.types.is_integer_dtype(values.dtype):
+            return np.asarray(idx.get_indexer(values.to_numpy()), dtype=np.int64)
+        if not len(idx) or pd.api.types.is_numeric_dtype(idx.dtype):
+            arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+            return np.asarray(idx.get_indexer(arr), dtype=np.int64)
+        return _index_in(values, idx)
 
     def expand(
         self, member_codes: npt.NDArray[np.int64]
@@ -313,6 +320,57 @@ class _Grid:
         offset = np.arange(len(rows)) - first
         unit = mu[starts[member_codes[rows]] + offset]
         return rows, unit.astype(np.int64)
+
+
+def _arrow_text(values: pd.Series | npt.ArrayLike) -> pa.Array | pa.ChunkedArray:
+    """``values`` as an Arrow string array (zero-copy for Arrow-backed pandas strings)."""
+    arr = pa.array(values, from_pandas=True)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.large_string())
+    return arr
+
+
+def _index_in(values: pd.Series | npt.ArrayLike, idx: pd.Index) -> npt.NDArray[np.int64]:
+    """``idx.get_indexer(values)`` for text: NA matches an NA entry of ``idx``, else -1."""
+    try:
+        arr = _arrow_text(values)
+        labels = [None if pd.isna(v) else str(v) for v in idx]
+        value_set = pa.array(labels, type=arr.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # mixed objects: pandas
+        obj = (
+            values.astype(object).to_numpy()
+            if isinstance(values, pd.Series)
+            else np.asarray(values, dtype=object)
+        )
+        return np.asarray(idx.get_indexer(obj), dtype=np.int64)
+    found = pc.index_in(arr, value_set=value_set, skip_nulls=False)
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _unique_text(columns: Sequence[pd.Series | npt.ArrayLike]) -> pd.Index:
+    """Distinct values of text columns in order of first appearance (NA included once)."""
+    try:
+        arrays = [_arrow_text(c) for c in columns]
+        chunks = [
+            chunk.cast(pa.large_string())
+            for a in arrays
+            for chunk in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])
+        ]
+        values = pc.unique(pa.chunked_array(chunks, type=pa.large_string())).to_pylist()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        values = list(
+            pd.unique(
+                np.concatenate(
+                    [
+                        c.astype(object).to_numpy()
+                        if isinstance(c, pd.Series)
+                        else np.asarray(c, dtype=object)
+                        for c in columns
+                    ]
+                )
+            )
+        )
+    return pd.Index(values, dtype=object)
 
 
 def _sum(group: npt.NDArray[np.int64], weights: npt.ArrayLike, size: int) -> FloatArray:
@@ -355,7 +413,10 @@ def _trade_sums(
     mat, yr, exp = mat[rows], yr[rows], exp[rows]
     q, v = q_all[rows], np.nan_to_num(v_all[rows])
     n_c = len(grid.countries)
-    intra = np.isin(unit * n_c + exp, grid.mem_unit * n_c + grid.mem_member)
+    is_member = np.zeros((len(grid.units), n_c), dtype=bool)  # unit x country membership
+    ok = (grid.mem_unit >= 0) & (grid.mem_member >= 0)
+    is_member[grid.mem_unit[ok], grid.mem_member[ok]] = True
+    intra = is_member[unit, exp]
     if intra_region == "exclude":
         outside = ~intra
         mat, yr, exp, unit = mat[outside], yr[outside], exp[outside], unit[outside]
@@ -576,18 +637,14 @@ def geopolrisk_cube(
     )
     unit_names = list(dict.fromkeys(members["unit"]))
     year_list = sorted({int(y) for y in years})
-    countries = pd.Index(
-        pd.unique(
-            np.concatenate(
-                [
-                    members["member"].to_numpy(dtype=object),
-                    trade["importer"].astype(object).to_numpy(),
-                    trade["exporter"].astype(object).to_numpy(),
-                    production["country"].astype(object).to_numpy(),
-                    governance["country"].astype(object).to_numpy(),
-                ]
-            )
-        )
+    countries = _unique_text(
+        [
+            members["member"],
+            trade["importer"],
+            trade["exporter"],
+            production["country"],
+            governance["country"],
+        ]
     )
     unit_index = pd.Index(unit_names)
     grid = _Grid(

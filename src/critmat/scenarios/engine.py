@@ -36,7 +36,7 @@ no result depends on how scenarios are chunked.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -353,9 +353,15 @@ def _window(big_t: int, start: np.ndarray, ramp: np.ndarray, end: np.ndarray | N
 
 
 def bytes_per_scenario(static: StaticInputs) -> int:
-    """Working memory of one scenario in :func:`simulate` (bytes, estimate)."""
+    """Working memory of one scenario in :func:`simulate` (bytes, estimate).
+
+    About 22 float64 ``[T, M]`` arrays alive at once, the shock cuts ``[T, K]``, the
+    systems ``[T, J]`` and one credit group at a time (credits with the same lead time,
+    ramp and trigger are computed together, at most ``[T, M]`` wide, plus its window).
+    """
     t, m = static.horizon, static.n_materials
-    per_month = 8 * (22 * m + 4 * static.n_shocks + 5 * static.n_credits + 2 * static.n_systems)
+    credit = 2 * m if static.n_credits else 0
+    per_month = 8 * (22 * m + 4 * static.n_shocks + credit + 2 * static.n_systems)
     return int(t * per_month)
 
 
@@ -393,7 +399,11 @@ def _credit_groups(
 
 
 def simulate(
-    static: StaticInputs, draws: ShockDraws, *, detail: bool = False
+    static: StaticInputs,
+    draws: ShockDraws,
+    *,
+    detail: bool = False,
+    layout: Literal["smt", "tsm"] = "smt",
 ) -> dict[str, np.ndarray]:
     """Simulate ``draws.n`` scenarios.
 
@@ -408,13 +418,18 @@ def simulate(
         ``defence_demand``, ``base_supply``, ``credit``, ``supply``, ``gap``, ``release``,
         ``purchase``, ``stock_path``, ``shortfall_f64``, ``defence_shortfall``,
         ``price_f64``) and the stock before month 0 (``stock_start`` [S, M]).
+    layout
+        ``smt``: the monthly outputs as float32 ``[S, M, T]`` copies. ``tsm``: the
+        engine's own float64 ``[T, S, M]`` arrays (month-major, no copy, no transpose),
+        for reductions over scenarios chunk by chunk (the runner's statistics).
 
     Returns
     -------
     dict
-        ``shortfall``, ``stock``, ``price`` as float32 ``[S, M, T]``; the per-scenario
-        outcomes of :data:`OUTPUT_SUMMARY` as float64 ``[S, M]`` (NaN = never within the
-        horizon); ``systems_not_built`` float32 ``[S, J, T]`` and
+        ``shortfall``, ``stock``, ``price`` as float32 ``[S, M, T]`` (``layout="smt"``) or
+        float64 ``[T, S, M]`` (``"tsm"``); the per-scenario outcomes of
+        :data:`OUTPUT_SUMMARY` as float64 ``[S, M]`` (NaN = never within the horizon);
+        ``systems_not_built`` float32 ``[S, J, T]`` (float64 ``[T, S, J]``) and
         ``cum_systems_not_built`` ``[S, J]``.
 
     Examples
@@ -429,6 +444,8 @@ def simulate(
     >>> float(out["cum_shortfall"][0, 0]), float(out["months_to_stockout"][0, 0])
     (4.0, 3.0)
     """
+    if layout not in ("smt", "tsm"):
+        raise ValueError(f"layout must be 'smt' or 'tsm', got {layout!r}")
     st = static
     n, big_t = draws.n, st.horizon
     m = st.n_materials
@@ -577,13 +594,15 @@ def simulate(
     def nan_inf(a: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(a), a, np.nan)
 
-    def smt32(a: np.ndarray) -> np.ndarray:
+    def monthly(a: np.ndarray) -> np.ndarray:
+        if layout == "tsm":
+            return a
         return np.ascontiguousarray(a.transpose(1, 2, 0), dtype=np.float32)
 
     out: dict[str, np.ndarray] = {
-        "shortfall": smt32(short),
-        "stock": smt32(stock_path),
-        "price": smt32(price),
+        "shortfall": monthly(short),
+        "stock": monthly(stock_path),
+        "price": monthly(price),
         "cum_shortfall": short.sum(axis=0),
         "cum_defence_shortfall": short_def.sum(axis=0),
         "cum_supply_gap": gap.sum(axis=0),
@@ -594,7 +613,7 @@ def simulate(
         "stockout_month": nan_inf(stockout),
         "months_to_stockout": nan_inf(to_stockout),
         "first_onset": nan_inf(first_onset),
-        "systems_not_built": np.ascontiguousarray(not_built.transpose(1, 2, 0), dtype=np.float32),
+        "systems_not_built": monthly(not_built),
         "cum_systems_not_built": not_built.sum(axis=0),
     }
     if detail:

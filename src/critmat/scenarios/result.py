@@ -15,7 +15,8 @@ Units (also in each frame's provenance):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import itertools
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -56,9 +57,17 @@ def _alpha_label(alpha: float) -> str:
     return f"{alpha * 100:g}"
 
 
-@dataclass
+#: Frames with one row per scenario, built on first access (see :class:`EnsembleResult`).
+_PER_SCENARIO = ("outcomes", "draws", "systems_outcomes")
+
+
 class EnsembleResult:
     """An ensemble run: the specification, statistics, per-scenario outcomes and draws.
+
+    The frames with one row per scenario (``outcomes``, ``draws``, ``systems_outcomes``)
+    may be given as frames or as functions that build them; they are then built on first
+    access (a million scenarios x 34 materials is 34 million outcome rows, about 3 GB,
+    which a run does not need to hold for its statistics).
 
     Attributes
     ----------
@@ -68,8 +77,10 @@ class EnsembleResult:
         One row per material: probability of any shortfall, expected shortfall, percentiles,
         VaR and CVaR, defence shortfall, stock-out statistics and peak prices.
     monthly
-        ``material, month, variable`` (shortfall, stock, price) with mean, percentiles and,
-        for shortfall, the probability of a shortfall in that month (fan charts).
+        ``material, month, variable`` (shortfall, stock, price) with mean, percentiles,
+        for shortfall the probability of a shortfall in that month (fan charts), and
+        ``percentile_error``, the largest error of the percentiles (0 when exact, half a
+        histogram bin when computed from the run's monthly sketch; see ``meta``).
     outcomes
         One row per scenario and material (cumulative shortfall, months to stock-out, ...).
     draws
@@ -81,24 +92,90 @@ class EnsembleResult:
     baseline
         The baseline per material (stage, mix, suppliers, demand and its basis).
     meta
-        Run information: versions, engine, wall time, chunks, warnings, notes.
+        Run information: versions, engine, wall time, chunks, statistics, warnings, notes.
     arrays
         The raw arrays (``shortfall``, ``stock``, ``price`` as ``[S, M, T]``) when kept.
     run_id
         Id in the run store, once saved.
     """
 
-    spec: EnsembleSpec
-    summary: pd.DataFrame
-    monthly: pd.DataFrame
-    outcomes: pd.DataFrame
-    draws: pd.DataFrame
-    systems: pd.DataFrame
-    systems_outcomes: pd.DataFrame
-    baseline: pd.DataFrame
-    meta: dict[str, Any] = field(default_factory=dict)
-    arrays: dict[str, np.ndarray] | None = None
-    run_id: str | None = None
+    def __init__(
+        self,
+        spec: EnsembleSpec,
+        summary: pd.DataFrame,
+        monthly: pd.DataFrame,
+        outcomes: pd.DataFrame | Callable[[], pd.DataFrame],
+        draws: pd.DataFrame | Callable[[], pd.DataFrame],
+        systems: pd.DataFrame,
+        systems_outcomes: pd.DataFrame | Callable[[], pd.DataFrame],
+        baseline: pd.DataFrame,
+        meta: dict[str, Any] | None = None,
+        arrays: dict[str, np.ndarray] | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.summary = summary
+        self.monthly = monthly
+        self.systems = systems
+        self.baseline = baseline
+        self.meta: dict[str, Any] = {} if meta is None else meta
+        self.arrays = arrays
+        self.run_id = run_id
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._builders: dict[str, Callable[[], pd.DataFrame]] = {}
+        for name, value in (
+            ("outcomes", outcomes),
+            ("draws", draws),
+            ("systems_outcomes", systems_outcomes),
+        ):
+            if isinstance(value, pd.DataFrame):
+                self._frames[name] = value
+            else:
+                self._builders[name] = value
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the builders are closures: build every frame before pickling
+        for name in list(self._builders):
+            self._lazy(name)
+        return dict(self.__dict__)
+
+    def _lazy(self, name: str) -> pd.DataFrame:
+        frame = self._frames.get(name)
+        if frame is None:
+            frame = self._builders.pop(name)()
+            _provenance(frame, self.spec, self.meta, name)
+            self._frames[name] = frame
+        return frame
+
+    @property
+    def outcomes(self) -> pd.DataFrame:
+        """One row per scenario and material (built on first access)."""
+        return self._lazy("outcomes")
+
+    @outcomes.setter
+    def outcomes(self, frame: pd.DataFrame) -> None:
+        self._builders.pop("outcomes", None)
+        self._frames["outcomes"] = frame
+
+    @property
+    def draws(self) -> pd.DataFrame:
+        """One row per scenario and shock: the sampled parameters (built on first access)."""
+        return self._lazy("draws")
+
+    @draws.setter
+    def draws(self, frame: pd.DataFrame) -> None:
+        self._builders.pop("draws", None)
+        self._frames["draws"] = frame
+
+    @property
+    def systems_outcomes(self) -> pd.DataFrame:
+        """One row per scenario and defence system (built on first access)."""
+        return self._lazy("systems_outcomes")
+
+    @systems_outcomes.setter
+    def systems_outcomes(self, frame: pd.DataFrame) -> None:
+        self._builders.pop("systems_outcomes", None)
+        self._frames["systems_outcomes"] = frame
 
     @property
     def name(self) -> str:
@@ -168,16 +245,100 @@ def _provenance(
     return attach(frame, prov)
 
 
+def _column_blocks(n_cols: int, width: int = 4) -> list[slice]:
+    """Slices of at least two columns (a single column is reduced in another order)."""
+    edges = [*range(0, n_cols, width), n_cols]
+    if len(edges) > 2 and edges[-1] - edges[-2] == 1:
+        del edges[-2]
+    return [slice(a, b) for a, b in itertools.pairwise(edges)]
+
+
+def _by_columns(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+    """``fn(x)`` over the scenario axis, evaluated on blocks of columns of ``x`` [S, M].
+
+    Keeps the temporaries of sorts and of float64 conversions to a few columns of a large
+    ensemble. The values are those of ``fn(x)``: each statistic is computed per column, in
+    the same order, whatever the block.
+    """
+    if x.ndim != 2 or x.nbytes <= 64e6 or x.shape[1] < 2:
+        return fn(x)
+    return np.concatenate([np.asarray(fn(x[:, sl])) for sl in _column_blocks(x.shape[1])], axis=-1)
+
+
+def _outcomes_builder(
+    mats: list[str], totals: Mapping[str, np.ndarray], monthly_t: np.ndarray
+) -> Callable[[], pd.DataFrame]:
+    def build() -> pd.DataFrame:
+        cum = totals["cum_shortfall"]
+        n = cum.shape[0]
+
+        def col(name: str) -> np.ndarray:
+            return np.asarray(totals[name], dtype=np.float64).reshape(-1)
+
+        return pd.DataFrame(
+            {
+                "scenario": np.repeat(np.arange(n), len(mats)),
+                "material": np.tile(np.asarray(mats, dtype=object), n),
+                "cum_shortfall": col("cum_shortfall"),
+                "cum_shortfall_t": (np.asarray(cum, dtype=np.float64) * monthly_t).reshape(-1),
+                "cum_defence_shortfall": col("cum_defence_shortfall"),
+                "cum_supply_gap": col("cum_supply_gap"),
+                "peak_shortfall": col("peak_shortfall"),
+                "first_shortfall_month": col("first_shortfall_month"),
+                "months_to_stockout": col("months_to_stockout"),
+                "peak_price": col("peak_price"),
+                "first_onset": col("first_onset"),
+            }
+        )
+
+    return build
+
+
+def _draws_builder(plan: Plan, draws: ShockDraws) -> Callable[[], pd.DataFrame]:
+    def build() -> pd.DataFrame:
+        n, k = draws.n, len(plan.shocks)
+        return pd.DataFrame(
+            {
+                "scenario": np.repeat(np.arange(n), k),
+                "shock": np.tile(np.arange(k), n),
+                "label": np.tile(np.asarray([s.label for s in plan.shocks], dtype=object), n),
+                "onset": draws.onset.reshape(-1),
+                "duration": draws.duration.reshape(-1),
+                "severity": draws.severity.reshape(-1),
+                "leakage": draws.leakage.reshape(-1),
+                "ramp": draws.ramp.reshape(-1),
+                "occurs": draws.occurs.reshape(-1),
+            }
+        )
+
+    return build
+
+
+def _systems_outcomes_builder(names: list[str], nb: np.ndarray) -> Callable[[], pd.DataFrame]:
+    def build() -> pd.DataFrame:
+        n = nb.shape[0]
+        return pd.DataFrame(
+            {
+                "scenario": np.repeat(np.arange(n), len(names)),
+                "system": np.tile(np.asarray(names, dtype=object), n),
+                "not_built": np.asarray(nb, dtype=np.float64).reshape(-1),
+            }
+        )
+
+    return build
+
+
 def assemble(
     plan: Plan,
     spec: EnsembleSpec,
     draws: ShockDraws,
-    arrays: dict[str, np.ndarray],
+    totals: Mapping[str, np.ndarray],
+    monthly_stats: stats.MonthlyStats,
     meta: dict[str, Any],
     *,
-    overwrite: bool = False,
+    release_mean: np.ndarray | None = None,
 ) -> EnsembleResult:
-    """Turn the engine's arrays into an :class:`EnsembleResult` (pure reductions).
+    """Turn the accumulated statistics of a run into an :class:`EnsembleResult`.
 
     Parameters
     ----------
@@ -187,25 +348,30 @@ def assemble(
         The specification as run.
     draws
         The draws.
-    arrays
-        Engine outputs for all scenarios: monthly ``shortfall``, ``stock``, ``price`` as
-        ``[M, T, S]`` (scenario-last), per-scenario outcomes as ``[S, M]``.
+    totals
+        Per-scenario outcomes of every scenario, ``[S, M]`` (float64, or float32 for
+        large ensembles): ``cum_shortfall``, ``cum_defence_shortfall``,
+        ``cum_supply_gap``, ``peak_shortfall``, ``peak_price``, ``first_shortfall_month``,
+        ``months_to_stockout``, ``first_onset``; ``cum_systems_not_built`` ``[S, J]``;
+        ``cum_release`` unless ``release_mean`` is given.
+    monthly_stats
+        Monthly statistics over the scenarios (exact or from the run's sketch).
     meta
         Run information.
-    overwrite
-        Sort the monthly arrays in place (they are not needed afterwards).
+    release_mean
+        Mean cumulative stock release per material, when ``cum_release`` is not kept.
     """
     mats = plan.materials
     b = plan.baseline
     q = spec.percentiles
     alpha = spec.cvar_level
     al = _alpha_label(alpha)
-    n = draws.n
     monthly_t = b.monthly_demand_t
     dshare = np.array([plan.defence_share.get(m, (0.0, ""))[0] for m in mats])
     stock0 = np.array([float(plan.stocks.get(m, {}).get("initial", 0.0)) for m in mats])
 
-    cum = arrays["cum_shortfall"]
+    cum = totals["cum_shortfall"]
+    never_cum = bool(np.isnan(cum).any())
     summary = pd.DataFrame(
         {
             "material": mats,
@@ -217,28 +383,52 @@ def assemble(
     )
     summary["p_shortfall"] = stats.prob_positive(cum)
     summary["shortfall_mean"] = stats.expected(cum)
-    for qq, v in zip(q, stats.percentiles(cum, q), strict=True):
+    for qq, v in zip(
+        q, _by_columns(lambda x: stats.percentiles(x, q, never=never_cum), cum), strict=True
+    ):
         summary[f"shortfall_{pct_label(qq)}"] = v
-    summary[f"shortfall_var{al}"] = stats.var(cum, alpha)
-    summary[f"shortfall_cvar{al}"] = stats.cvar(cum, alpha)
+    summary[f"shortfall_var{al}"] = _by_columns(lambda x: stats.var(x, alpha), cum)
+    summary[f"shortfall_cvar{al}"] = _by_columns(lambda x: stats.cvar(x, alpha), cum)
     summary["shortfall_t_mean"] = summary["shortfall_mean"] * monthly_t
     summary[f"shortfall_t_cvar{al}"] = summary[f"shortfall_cvar{al}"] * monthly_t
-    summary["supply_gap_mean"] = stats.expected(arrays["cum_supply_gap"])
-    summary["release_mean"] = stats.expected(arrays["cum_release"])
-    dcum = arrays["cum_defence_shortfall"] / np.where(dshare > 0, dshare, 1.0)
-    summary["defence_shortfall_mean"] = np.where(dshare > 0, stats.expected(dcum), np.nan)
-    summary[f"defence_shortfall_cvar{al}"] = np.where(dshare > 0, stats.cvar(dcum, alpha), np.nan)
-    so = arrays["months_to_stockout"]
-    affected = np.isfinite(arrays["first_onset"])
+    summary["supply_gap_mean"] = stats.expected(totals["cum_supply_gap"])
+    summary["release_mean"] = (
+        stats.expected(totals["cum_release"]) if release_mean is None else release_mean
+    )
+    div = np.where(dshare > 0, dshare, 1.0)
+
+    def defence(fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        dcum = totals["cum_defence_shortfall"]
+        cols = _column_blocks(dcum.shape[1]) if dcum.nbytes > 64e6 else [slice(None)]
+        return np.concatenate([np.atleast_1d(fn(dcum[:, sl] / div[sl])) for sl in cols])
+
+    summary["defence_shortfall_mean"] = np.where(dshare > 0, defence(stats.expected), np.nan)
+    summary[f"defence_shortfall_cvar{al}"] = np.where(
+        dshare > 0, defence(lambda x: stats.cvar(x, alpha)), np.nan
+    )
+    so = totals["months_to_stockout"]
+    affected = np.isfinite(totals["first_onset"])
     summary["p_stockout"] = np.mean(np.isfinite(so), axis=0)
-    for qq, v in zip(
-        (5.0, 50.0, 95.0),
-        stats.percentiles(np.where(affected, so, np.nan) if affected.any() else so, (5, 50, 95)),
-        strict=True,
-    ):
+    any_affected = bool(affected.any())
+
+    never_so = bool(np.isnan(so).any()) or (any_affected and not bool(affected.all()))
+
+    def stockout_pct(sl: slice) -> np.ndarray:
+        x = np.where(affected[:, sl], so[:, sl], np.nan) if any_affected else so[:, sl]
+        return stats.percentiles(x, (5, 50, 95), never=never_so)
+
+    cols = _column_blocks(so.shape[1]) if so.nbytes > 64e6 else [slice(None)]
+    so_pct = np.concatenate([stockout_pct(sl) for sl in cols], axis=-1)
+    for qq, v in zip((5.0, 50.0, 95.0), so_pct, strict=True):
         summary[f"months_to_stockout_{pct_label(qq)}"] = v
-    summary["first_shortfall_p50"] = stats.percentiles(arrays["first_shortfall_month"], [50])[0]
-    pk = stats.percentiles(arrays["peak_price"], [50, 95])
+    first = totals["first_shortfall_month"]
+    never_first = bool(np.isnan(first).any())
+    summary["first_shortfall_p50"] = _by_columns(
+        lambda x: stats.percentiles(x, [50], never=never_first), first
+    )[0]
+    peak = totals["peak_price"]
+    never_peak = bool(np.isnan(peak).any())
+    pk = _by_columns(lambda x: stats.percentiles(x, [50, 95], never=never_peak), peak)
     summary["peak_price_p50"] = pk[0]
     summary["peak_price_p95"] = pk[1]
     summary["annual_demand_t"] = b.annual_demand_t
@@ -247,57 +437,24 @@ def assemble(
     t_len = spec.scenario.horizon_months
     parts = []
     for var in ("shortfall", "stock", "price"):
-        a = arrays[var]  # [M, T, S]: scenario-last
         block: dict[str, Any] = {
             "material": np.repeat(np.asarray(mats, dtype=object), t_len),
             "month": np.tile(np.arange(t_len), len(mats)),
             "variable": var,
-            "mean": stats.expected(a, axis=-1).reshape(-1),
+            "mean": monthly_stats.mean(var).reshape(-1),
         }
         block["prob_positive"] = (
-            stats.prob_positive(a, axis=-1).reshape(-1) if var == "shortfall" else np.nan
+            monthly_stats.prob_positive(var).reshape(-1) if var == "shortfall" else np.nan
         )
-        pct = stats.percentiles(a, q, axis=-1, overwrite_input=overwrite)  # sorts a if asked
+        pct = monthly_stats.percentiles(var, q)
         for qq, v in zip(q, pct, strict=True):
             block[pct_label(qq)] = v.reshape(-1)
+        block["percentile_error"] = np.repeat(monthly_stats.error(var), t_len)
         parts.append(pd.DataFrame(block))
     monthly = pd.concat(parts, ignore_index=True)
 
-    # per-scenario outcomes
-    idx_s = np.repeat(np.arange(n), len(mats))
-    outcomes = pd.DataFrame(
-        {
-            "scenario": idx_s,
-            "material": np.tile(np.asarray(mats, dtype=object), n),
-            "cum_shortfall": cum.reshape(-1),
-            "cum_shortfall_t": (cum * monthly_t).reshape(-1),
-            "cum_defence_shortfall": arrays["cum_defence_shortfall"].reshape(-1),
-            "cum_supply_gap": arrays["cum_supply_gap"].reshape(-1),
-            "peak_shortfall": arrays["peak_shortfall"].reshape(-1),
-            "first_shortfall_month": arrays["first_shortfall_month"].reshape(-1),
-            "months_to_stockout": so.reshape(-1),
-            "peak_price": arrays["peak_price"].reshape(-1),
-            "first_onset": arrays["first_onset"].reshape(-1),
-        }
-    )
-
-    k = len(plan.shocks)
-    draws_frame = pd.DataFrame(
-        {
-            "scenario": np.repeat(np.arange(n), k),
-            "shock": np.tile(np.arange(k), n),
-            "label": np.tile(np.asarray([s.label for s in plan.shocks], dtype=object), n),
-            "onset": draws.onset.reshape(-1),
-            "duration": draws.duration.reshape(-1),
-            "severity": draws.severity.reshape(-1),
-            "leakage": draws.leakage.reshape(-1),
-            "ramp": draws.ramp.reshape(-1),
-            "occurs": draws.occurs.reshape(-1),
-        }
-    )
-
     names = [s[0] for s in plan.systems]
-    nb = arrays["cum_systems_not_built"]
+    nb = totals["cum_systems_not_built"]
     sys_rows = []
     for j, name in enumerate(names):
         col = nb[:, j]
@@ -319,13 +476,6 @@ def assemble(
         if not sys_rows
         else None,
     )
-    systems_outcomes = pd.DataFrame(
-        {
-            "scenario": np.repeat(np.arange(n), len(names)),
-            "system": np.tile(np.asarray(names, dtype=object), n),
-            "not_built": nb.reshape(-1),
-        }
-    )
     base = plan.baseline.table()
     base["defence_share"] = dshare
     base["defence_share_basis"] = [
@@ -336,13 +486,14 @@ def assemble(
         spec=spec,
         summary=summary,
         monthly=monthly,
-        outcomes=outcomes,
-        draws=draws_frame,
+        outcomes=_outcomes_builder(list(mats), totals, monthly_t),
+        draws=_draws_builder(plan, draws),
         systems=systems,
-        systems_outcomes=systems_outcomes,
+        systems_outcomes=_systems_outcomes_builder(names, nb),
         baseline=base,
         meta=meta,
     )
-    for name, frame in result.frames().items():
-        _provenance(frame, spec, meta, name)
+    for name in _FRAMES:
+        if name not in _PER_SCENARIO:
+            _provenance(getattr(result, name), spec, meta, name)
     return result

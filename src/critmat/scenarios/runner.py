@@ -2,32 +2,44 @@
 
 All uncertain parameters are drawn up front (:mod:`critmat.scenarios.sampling`); the
 scenarios are then cut into chunks along the scenario axis, each chunk is simulated by the
-pure :func:`critmat.scenarios.engine.simulate` (in this process, or as a task on a Dask
-cluster), and the chunks are written into preallocated result arrays in scenario order.
-The engine treats each scenario independently, so the results do not depend on where or in
-which order chunks run: a run on a cluster equals the local run with the same seed.
+pure :func:`critmat.scenarios.engine.simulate` (in this process, or in a task on a Dask
+cluster) and reduced at once, so that memory does not grow with the monthly paths:
 
-The chunk size follows a memory budget (``memory_mb`` per chunk, default 64 MB, which keeps
-the working set near the CPU caches): the working set of one scenario is estimated from the
-number of materials, shocks, credits and months.
+* the per-scenario outcomes (cumulative and peak shortfall, stock-out months, ...) go into
+  ``[S, M]`` arrays in scenario order (float32 beyond the exact regime), from which the
+  summary statistics are computed exactly;
+* the monthly paths go into a :class:`~critmat.scenarios.stats.MonthlySketch` (exact
+  means and probabilities, fixed-bin percentiles within half a bin), or, while they fit in
+  ``exact_monthly_mb`` or with ``keep_arrays``, are kept for exact percentiles.
+
+The engine treats each scenario independently and the sketch merges exactly (integer
+counts and fixed-point sums), so the results depend neither on where or in which order the
+chunks run nor on their size: a run on a cluster equals the local run with the same seed.
+A Dask task simulates a block of whole chunks and returns only its totals and its sketch.
+
+The chunk size follows a memory budget (``memory_mb`` per chunk, :data:`CHUNK_MB`): the
+working set of one scenario is estimated from the number of materials, shocks, credits and
+months.
 """
 
 from __future__ import annotations
 
 import logging
 import platform
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from critmat._version import __version__
 from critmat.errors import DaskError
+from critmat.scenarios import stats
 from critmat.scenarios.engine import (
     OUTPUT_MONTHLY,
-    OUTPUT_SUMMARY,
     ShockDraws,
     StaticInputs,
     bytes_per_scenario,
@@ -41,7 +53,19 @@ from critmat.scenarios.spec import EnsembleSpec, Scenario, parse_spec
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
 
-__all__ = ["DaskError", "chunk_bounds", "chunk_size_for", "run", "run_plan", "simulate_chunks"]
+__all__ = [
+    "KEPT",
+    "DaskError",
+    "block_scenarios",
+    "chunk_bounds",
+    "chunk_size_for",
+    "monthly_bounds",
+    "monthly_bytes",
+    "run",
+    "run_plan",
+    "simulate_block",
+    "simulate_chunks",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +73,22 @@ log = logging.getLogger(__name__)
 _SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
 
 
-def chunk_size_for(static: StaticInputs, memory_mb: float = 64.0) -> int:
+#: Default working set of one chunk (MB). Each of the engine's ~25 temporary arrays is then
+#: about 0.5 MB, which glibc's allocator recycles in place: with 64 MB chunks (1.8 MB
+#: arrays) every chunk page-faults its temporaries in again, about 95 faults per scenario
+#: at 34 materials x 120 months, and the engine runs 1.5x slower (measured on the 2-core
+#: box; benchmarks/bench_scenarios.py).
+CHUNK_MB = 12.0
+
+#: Monthly arrays are kept for exact monthly statistics while they take at most this (MB).
+EXACT_MONTHLY_MB = 64.0
+
+#: Largest per-scenario totals of one Dask task (MB): a worker's memory then does not grow
+#: with the ensemble (one chunk, one block's totals and one sketch at a time).
+TASK_TOTALS_MB = 16.0
+
+
+def chunk_size_for(static: StaticInputs, memory_mb: float = CHUNK_MB) -> int:
     """Scenarios per chunk so that one chunk's working set stays within ``memory_mb``."""
     per = max(bytes_per_scenario(static), 1)
     return max(1, int(memory_mb * 1e6 // per))
@@ -73,31 +112,207 @@ def simulate_chunks(static: StaticInputs, draws: ShockDraws, size: int) -> dict[
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-class _Arrays:
-    """Preallocated result arrays filled chunk by chunk.
+#: Per-scenario outcomes kept for every scenario (``[S, M]``) for the summary and outcomes.
+KEPT = (
+    "cum_shortfall",
+    "cum_defence_shortfall",
+    "cum_supply_gap",
+    "peak_shortfall",
+    "peak_price",
+    "first_shortfall_month",
+    "months_to_stockout",
+    "first_onset",
+)
 
-    Monthly arrays are kept scenario-last (``[M, T, S]`` and ``[J, T, S]``) so that the
-    statistics over scenarios read contiguous memory; per-scenario outcomes are ``[S, M]``.
+
+def monthly_bounds(static: StaticInputs) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Bounds of the monthly outputs per material, by construction of the engine.
+
+    Shortfall: 0 to 1 (monthly demand is at most the baseline); stock: 0 to the initial
+    stock (releases stop at the reserve, purchases at the initial stock); price: 1 to the
+    cap (the exponent ``1 / (e_D - e_S)`` is negative for the validated elasticities).
+    """
+    m = static.n_materials
+    expo_negative = bool(np.all(static.eps_d - static.eps_s < 0))
+    p_lo = 1.0 if expo_negative else 0.0
+    p_hi = max(float(static.max_price_ratio), 1.0)
+    lo = {"shortfall": np.zeros(m), "stock": np.zeros(m), "price": np.full(m, p_lo)}
+    hi = {
+        "shortfall": np.ones(m),
+        "stock": np.maximum(np.asarray(static.stock0, dtype=np.float64), 0.0),
+        "price": np.full(m, p_hi),
+    }
+    return lo, hi
+
+
+def monthly_bytes(static: StaticInputs, n: int) -> int:
+    """Bytes of the monthly arrays of ``n`` scenarios (float32, three variables)."""
+    return 4 * n * static.n_materials * static.horizon * len(OUTPUT_MONTHLY)
+
+
+class _FixedSum:
+    """Exact, mergeable sums of bounded per-scenario values in 64-bit fixed point."""
+
+    def __init__(self, shape: tuple[int, ...], bound: float, samples: int) -> None:
+        bits = 62 - int(np.ceil(np.log2(max(samples, 1) + 1))) - int(np.ceil(np.log2(bound + 1)))
+        self.scale = float(2 ** max(0, min(bits, 40)))
+        self.total = np.zeros(shape, dtype=np.int64)
+
+    def add(self, x: np.ndarray) -> None:
+        self.total += np.rint(x * self.scale).astype(np.int64).sum(axis=0)
+
+    def mean(self, n: int) -> np.ndarray:
+        out: np.ndarray = self.total.astype(np.float64) / (self.scale * max(n, 1))
+        return out
+
+
+class _Accumulator:
+    """Statistics of an ensemble accumulated chunk by chunk.
+
+    Per-scenario outcomes (:data:`KEPT`, ``[S, M]``) are kept for every scenario: float64
+    in the exact regime, float32 otherwise (a relative rounding of at most 2**-24 = 6e-8;
+    months are whole numbers up to the horizon, exact in float32). The monthly
+    statistics are either exact from the monthly arrays of every scenario (kept as
+    float32 ``[T, S, M]``, as the engine's monthly outputs), when they fit in the budget
+    or are asked for, or accumulated in a :class:`~critmat.scenarios.stats.MonthlySketch`
+    whose size does not depend on the number of scenarios.
     """
 
-    _MONTHLY = (*OUTPUT_MONTHLY, "systems_not_built")
-
-    def __init__(self, n: int, static: StaticInputs) -> None:
+    def __init__(
+        self,
+        n: int,
+        static: StaticInputs,
+        *,
+        exact: bool,
+        bins: int,
+        samples: int | None = None,
+        reuse: bool = False,
+    ) -> None:
         m, t, j = static.n_materials, static.horizon, static.n_systems
-        self.data: dict[str, np.ndarray] = {
-            v: np.empty((m, t, n), np.float32) for v in OUTPUT_MONTHLY
-        }
-        for v in OUTPUT_SUMMARY:
-            self.data[v] = np.empty((n, m))
-        self.data["systems_not_built"] = np.empty((j, t, n), np.float32)
-        self.data["cum_systems_not_built"] = np.empty((n, j))
+        total = n if samples is None else samples
+        self.n = n
+        self.exact = exact
+        dtype = np.float64 if exact else np.float32
+        self.totals: dict[str, np.ndarray] = {k: np.empty((n, m), dtype) for k in KEPT}
+        self.totals["cum_systems_not_built"] = np.empty((n, j), dtype)
+        self.monthly: dict[str, np.ndarray] | None = None
+        self.sketch: stats.MonthlySketch | None = None
+        self.release: _FixedSum | None = None
+        if exact:
+            self.totals["cum_release"] = np.empty((n, m))
+            self.monthly = {v: np.empty((t, n, m), np.float32) for v in OUTPUT_MONTHLY}
+        else:
+            lo, hi = monthly_bounds(static)
+            self.sketch = (
+                _reused_sketch(lo, hi, t, total, bins)
+                if reuse
+                else stats.MonthlySketch(lo, hi, horizon=t, samples=total, bins=bins)
+            )
+            self.release = _FixedSum((m,), float(t), total)
 
     def put(self, start: int, stop: int, chunk: dict[str, np.ndarray]) -> None:
-        for k, a in self.data.items():
-            if k in self._MONTHLY:
-                a[:, :, start:stop] = chunk[k].transpose(1, 2, 0)
-            else:
-                a[start:stop] = chunk[k]
+        """Add the chunk of scenarios ``start:stop`` (engine output, ``layout="tsm"``)."""
+        for k, a in self.totals.items():
+            a[start:stop] = chunk[k]
+        if self.release is not None:
+            self.release.add(chunk["cum_release"])
+        if self.monthly is not None:
+            for v, a in self.monthly.items():
+                a[:, start:stop] = chunk[v]
+        if self.sketch is not None:
+            self.sketch.add({v: chunk[v] for v in OUTPUT_MONTHLY})
+
+    def part(self) -> _Part:
+        """Everything accumulated, for the client (a Dask task's result)."""
+        return _Part(
+            n=self.n,
+            totals=self.totals,
+            monthly=self.monthly,
+            sketch=None if self.sketch is None else self.sketch.part(),
+            release=None if self.release is None else self.release.total,
+        )
+
+    def put_part(self, start: int, stop: int, part: _Part) -> None:
+        """Add the result of a block of scenarios ``start:stop`` simulated elsewhere."""
+        for k, a in self.totals.items():
+            a[start:stop] = part.totals[k]
+        if self.monthly is not None and part.monthly is not None:
+            for v, a in self.monthly.items():
+                a[:, start:stop] = part.monthly[v]
+        if self.sketch is not None and part.sketch is not None:
+            self.sketch.merge(part.sketch)
+        if self.release is not None and part.release is not None:
+            self.release.total += part.release
+
+    def monthly_stats(self, *, keep: bool) -> tuple[stats.MonthlyStats, dict[str, np.ndarray]]:
+        """The monthly statistics and, with ``keep``, the ``[S, M, T]`` monthly arrays."""
+        if self.monthly is None:
+            assert self.sketch is not None
+            return self.sketch, {}
+        # scenario-last copies, as the exact statistics read them (sorted in place unless
+        # the arrays are kept)
+        mts = {v: np.ascontiguousarray(a.transpose(2, 0, 1)) for v, a in self.monthly.items()}
+        self.monthly = None
+        arrays = {v: a.transpose(2, 0, 1) for v, a in mts.items()} if keep else {}
+        return stats.ExactMonthly(mts, overwrite=not keep), arrays
+
+    def release_mean(self) -> np.ndarray | None:
+        """Mean cumulative release per material (``None``: from the kept totals)."""
+        return None if self.release is None else self.release.mean(self.n)
+
+
+_REUSE = threading.local()
+
+
+def _reused_sketch(
+    lo: dict[str, np.ndarray], hi: dict[str, np.ndarray], horizon: int, samples: int, bins: int
+) -> stats.MonthlySketch:
+    """An empty sketch of this layout, reusing this thread's last one when it matches.
+
+    A Dask worker runs many tasks of the same run: a fresh sketch per task would page-fault
+    its ~100 MB of counts in again each time (about a quarter of a task's time).
+    """
+    key = (
+        tuple((v, lo[v].tobytes(), hi[v].tobytes()) for v in lo),
+        horizon,
+        samples,
+        bins,
+    )
+    cached = getattr(_REUSE, "sketch", None)
+    if cached is not None and cached[0] == key:
+        sketch: stats.MonthlySketch = cached[1]
+        sketch.reset()
+        return sketch
+    _REUSE.sketch = None  # free the previous layout first
+    sketch = stats.MonthlySketch(lo, hi, horizon=horizon, samples=samples, bins=bins)
+    _REUSE.sketch = (key, sketch)
+    return sketch
+
+
+@dataclass
+class _Part:
+    """A block of scenarios simulated by one task: its totals and monthly statistics."""
+
+    n: int
+    totals: dict[str, np.ndarray]
+    monthly: dict[str, np.ndarray] | None
+    sketch: stats.SketchPart | None
+    release: np.ndarray | None
+
+
+def simulate_block(
+    static: StaticInputs, draws: ShockDraws, size: int, exact: bool, bins: int, samples: int
+) -> _Part:
+    """Simulate a block of scenarios chunk by chunk and return its accumulated statistics.
+
+    The unit of work of a Dask task: the worker holds one chunk's working set at a time
+    plus the block's per-scenario totals and sketch; the chunk boundaries are those of a
+    local run.
+    """
+    acc = _Accumulator(draws.n, static, exact=exact, bins=bins, samples=samples, reuse=True)
+    for a, b in chunk_bounds(draws.n, size):
+        acc.put(a, b, simulate(static, draws.slice(a, b), layout="tsm"))
+    return acc.part()
 
 
 def _progress(enabled: bool, total: int, description: str) -> Any:
@@ -130,9 +345,20 @@ def _progress(enabled: bool, total: int, description: str) -> Any:
 
 def _local(
     static: StaticInputs, draws: ShockDraws, bounds: list[tuple[int, int]]
-) -> Iterator[tuple[tuple[int, int], dict[str, np.ndarray]]]:
+) -> Iterator[tuple[tuple[int, int], dict[str, np.ndarray] | _Part]]:
     for a, b in bounds:
-        yield (a, b), simulate(static, draws.slice(a, b))
+        yield (a, b), simulate(static, draws.slice(a, b), layout="tsm")
+
+
+def block_scenarios(static: StaticInputs, n: int, size: int, workers: int, memory_mb: float) -> int:
+    """Scenarios per Dask task, in whole chunks of ``size``.
+
+    About four tasks per worker, each holding at most ``memory_mb`` of per-scenario totals.
+    """
+    per_scenario = 4 * ((len(KEPT) + 1) * static.n_materials + static.n_systems)
+    cap = max(size, int(memory_mb * 1e6 // max(per_scenario, 1)))
+    want = -(-n // (4 * max(workers, 1)))
+    return max(size, min(cap, want) // size * size)
 
 
 def _check_address(address: str) -> None:
@@ -152,7 +378,10 @@ def _dask(
     target: Any,
     workers: int | None,
     info: dict[str, Any],
-) -> Iterator[tuple[tuple[int, int], dict[str, np.ndarray]]]:
+    *,
+    exact: bool,
+    bins: int,
+) -> Iterator[tuple[tuple[int, int], dict[str, np.ndarray] | _Part]]:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - dask is a dependency
@@ -203,23 +432,30 @@ def _dask(
         token = uuid.uuid4().hex[:10]
         static_f = client.scatter(static, broadcast=True)
         # tasks of whole chunks, about four per worker (fewer, larger tasks; each still
-        # simulates chunk by chunk with the local chunk boundaries)
+        # simulates chunk by chunk with the local chunk boundaries and returns only its
+        # totals and its monthly sketch, merged here as they arrive)
+        n = draws.n
         size = bounds[0][1] - bounds[0][0]
-        per_task = max(1, -(-len(bounds) // (4 * max(info["dask_workers"], 1))))
+        block = block_scenarios(static, n, size, info["dask_workers"], TASK_TOTALS_MB)
+        info["task_scenarios"] = block
         futures = {}
-        for i in range(0, len(bounds), per_task):
-            a, b = bounds[i][0], bounds[min(i + per_task, len(bounds)) - 1][1]
+        for i, a in enumerate(range(0, n, block)):
+            b = min(a + block, n)
             fut = client.submit(
-                simulate_chunks,
+                simulate_block,
                 static_f,
                 draws.slice(a, b),
                 size,
+                exact,
+                bins,
+                n,
                 pure=False,
                 key=f"critmat-simulate-{token}-{i}",
             )
             futures[fut] = (a, b)
         for fut, res in as_completed(futures, with_results=True):
-            yield futures[fut], res
+            yield futures.pop(fut), res
+            del fut, res
     finally:
         for obj in owned:
             obj.close()
@@ -231,9 +467,11 @@ def run_plan(
     dask: Any = None,
     workers: int | None = None,
     chunk_size: int | None = None,
-    memory_mb: float = 64.0,
+    memory_mb: float = CHUNK_MB,
     progress: bool = False,
     keep_arrays: bool = False,
+    monthly_bins: int = 1024,
+    exact_monthly_mb: float | None = None,
 ) -> EnsembleResult:
     """Run a validated :class:`~critmat.scenarios.plan.Plan`.
 
@@ -249,21 +487,42 @@ def run_plan(
         )
         n = 1
         spec = spec.model_copy(update={"samples": 1})
+    if monthly_bins < 2 or monthly_bins & (monthly_bins - 1):
+        from critmat.params import ParameterError
+
+        raise ParameterError(
+            f"monthly_bins={monthly_bins} is not valid; expected a power of two (e.g. 1024)"
+        )
     static = plan.inputs()
     draws = draw(plan.scenario, n, spec.seed)
     size = chunk_size or chunk_size_for(static, memory_mb)
     bounds = chunk_bounds(n, size)
-    out = _Arrays(n, static)
+    budget = EXACT_MONTHLY_MB if exact_monthly_mb is None else exact_monthly_mb
+    exact = keep_arrays or monthly_bytes(static, n) <= budget * 1e6
+    acc = _Accumulator(n, static, exact=exact, bins=monthly_bins)
     info: dict[str, Any] = {"engine": "local"}
     bar = _progress(progress, n, f"{plan.scenario.name[:40]}")
     try:
         stream = (
             _local(static, draws, bounds)
             if dask is None
-            else _dask(static, draws, bounds, dask, workers, info)
+            else _dask(
+                static,
+                draws,
+                bounds,
+                dask,
+                workers,
+                info,
+                exact=exact,
+                bins=monthly_bins,
+            )
         )
-        for (a, b), chunk in stream:
-            out.put(a, b, chunk)
+        for (a, b), item in stream:
+            if isinstance(item, _Part):
+                acc.put_part(a, b, item)
+            else:
+                acc.put(a, b, item)
+            del item
             if bar is not None:
                 bar.advance(bar.task_ids[0], b - a)
     finally:
@@ -275,6 +534,25 @@ def run_plan(
         kb_sources += ["wmd_bmf", "baci_hs92_v202401b"]
     if plan.scenario.event is not None and plan.scenario.event.event_ids:
         kb_sources.append("china_export_controls")
+    monthly_stats, arrays = acc.monthly_stats(keep=keep_arrays)
+    statistics: dict[str, Any] = {
+        "monthly": monthly_stats.kind,
+        "totals_dtype": "float64" if exact else "float32",
+    }
+    if isinstance(monthly_stats, stats.MonthlySketch):
+        errors = {v: float(np.max(monthly_stats.error(v), initial=0.0)) for v in OUTPUT_MONTHLY}
+        statistics.update({"bins": monthly_bins, "percentile_error": errors})
+        notes.append(
+            f"monthly percentiles from a fixed-bin histogram ({monthly_bins} bins per "
+            "material and month over each variable's range, exact at its bounds): at most "
+            "half a bin from the exact percentile (column percentile_error; largest "
+            + ", ".join(f"{v} {e:.2g}" for v, e in errors.items())
+            + "); monthly means and probabilities exact"
+        )
+        notes.append(
+            "per-scenario totals kept in float32 (relative rounding at most 6e-8) for "
+            "memory independent of the ensemble size"
+        )
     meta: dict[str, Any] = {
         "samples": n,
         "seed": spec.seed,
@@ -288,15 +566,18 @@ def run_plan(
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),
         "simulate_s": round(sim_s, 4),
+        "statistics": statistics,
         "warnings": list(plan.warnings),
         "notes": notes,
         "sources": kb_sources,
         **info,
     }
-    result = assemble(plan, spec, draws, out.data, meta, overwrite=not keep_arrays)
+    result = assemble(
+        plan, spec, draws, acc.totals, monthly_stats, meta, release_mean=acc.release_mean()
+    )
     result.meta["wall_s"] = round(time.perf_counter() - t_start, 4)
     if keep_arrays:  # [S, M, T] views of the scenario-last arrays
-        result.arrays = {k: out.data[k].transpose(2, 0, 1) for k in OUTPUT_MONTHLY}
+        result.arrays = arrays
     return result
 
 
@@ -309,10 +590,12 @@ def run(
     samples: int | None = None,
     seed: int | None = None,
     chunk_size: int | None = None,
-    memory_mb: float = 64.0,
+    memory_mb: float = CHUNK_MB,
     progress: bool = False,
     keep_arrays: bool = False,
     source: str | None = None,
+    monthly_bins: int = 1024,
+    exact_monthly_mb: float | None = None,
 ) -> EnsembleResult:
     """Validate and run an ensemble.
 
@@ -333,13 +616,22 @@ def run(
     chunk_size
         Scenarios per chunk (default from ``memory_mb``).
     memory_mb
-        Memory budget of one chunk.
+        Memory budget of one chunk (:data:`CHUNK_MB`).
     progress
         Show a Rich progress bar on stderr.
     keep_arrays
-        Keep the ``[S, M, T]`` monthly arrays in ``result.arrays``.
+        Keep the ``[S, M, T]`` monthly arrays in ``result.arrays`` (memory then grows with
+        the number of scenarios; the monthly statistics are exact).
     source
         File name for validation messages.
+    monthly_bins
+        Bins per material and month of the monthly sketch (a power of two): the monthly
+        percentiles are then at most half a bin, ``range / (2 * monthly_bins)``, from the
+        exact ones (``result.monthly["percentile_error"]``).
+    exact_monthly_mb
+        Keep the monthly arrays, for exact monthly percentiles, while they take at most
+        this many MB (default 64); larger ensembles use the sketch, so that
+        memory does not grow with the number of scenarios beyond their ``[S, M]`` totals.
 
     Returns
     -------
@@ -381,4 +673,6 @@ def run(
         memory_mb=memory_mb,
         progress=progress,
         keep_arrays=keep_arrays,
+        monthly_bins=monthly_bins,
+        exact_monthly_mb=exact_monthly_mb,
     )
