@@ -785,6 +785,11 @@ def _build() -> dict[str, Family]:
             _c("mean", "mean over the scenarios"),
             _c("prob_positive", "share of scenarios with a positive value", u.PROBABILITY),
             _c("p{q}", "percentile q over the scenarios"),
+            _c(
+                "percentile_error",
+                "largest error of the percentiles (0 where exact; half a bin of the monthly "
+                "sketch beyond the exact regime), in the variable's unit",
+            ),
         ),
     ]
     return {f.name: f for f in fams}
