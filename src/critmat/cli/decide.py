@@ -392,7 +392,7 @@ def sourcing_optimize_cmd(
             return float(t.get(k, float("nan")))
 
         err_console.print(
-            f"cost {g('cost_eur'):,.0f} EUR vs current mix {g('cost_current_mix_eur'):,.0f}; "
+            f"cost {g('cost_eur'):,.0f} EUR vs current mix {g('current_cost_eur'):,.0f} ({g('cost_vs_current_pct'):+.1f} %); "
             f"China {g('china_share_before'):.0%} -> {g('china_share_after'):.0%}; "
             f"HHI {g('hhi_before'):.3f} -> {g('hhi_after'):.3f}; import risk "
             f"{g('import_risk_before'):.3f} -> {g('import_risk_after'):.3f}; EU SR "

@@ -639,6 +639,15 @@ def sourcing(
         listed = set(cand["country"])
         cand["current_t"] = cand["country"].map(dict(zip(cur["country"], cur["current_t"],
                                                          strict=True))).fillna(0.0)
+        if "capacity_t" in cand.columns:
+            cap_ = pd.to_numeric(cand["capacity_t"], errors="coerce")
+            over = cap_.notna() & (cand["current_t"] > cap_)
+            if over.any():
+                notes.append(
+                    "today's deliveries (EU sourcing share x demand) above the capacity you "
+                    "give are cut to it: " + ", ".join(cand.loc[over, "country"].astype(str))
+                )
+                cand.loc[over, "current_t"] = cap_[over]
         extra = cur[~cur["country"].isin(listed)]
         if len(extra):
             price = float(brow["price_eur_t"])

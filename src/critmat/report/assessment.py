@@ -243,6 +243,15 @@ SECTIONS: list[SectionBuilder] = [
 ]
 
 
+def _what_to_do(kb: KnowledgeBase, a: Assessment) -> Section | None:
+    from critmat.report.decisions import what_to_do_section
+
+    return what_to_do_section(kb, a)
+
+
+SECTIONS.append(_what_to_do)  # decisions (issue 13): recommended stocks, frontier, moves
+
+
 def sources_section(kb: KnowledgeBase, a: Assessment, used: Sequence[str]) -> Section:
     """Every column's method and sources, the sources themselves, and the provenance."""
     columns = pd.DataFrame(
