@@ -29,8 +29,8 @@ from critmat.provenance import Provenance, attach
 if TYPE_CHECKING:
     from critmat.defence.accessor import Defence
     from critmat.indicators.accessor import Indicators
-    from critmat.scenarios.accessor import Scenarios
     from critmat.optimize.accessor import Optimize
+    from critmat.scenarios.accessor import Scenarios
 
 __all__ = ["KnowledgeBase"]
 

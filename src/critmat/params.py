@@ -730,7 +730,7 @@ _DEFS = [
     ),
 ]
 
-# -------------------------------------------------------------- decisions (issue 13: critmat.optimize)
+# ---------------------------------------------- decisions (issue 13: critmat.optimize)
 _DEFS += [
     _p(
         "scenarios",
@@ -764,8 +764,14 @@ _DEFS += [
         "expected",
         choices=("expected", "cvar"),
     ),
-    _p("alpha", float, "CVaR level (mean of the worst 1 - alpha).", 0.95, minimum=0.5,
-       maximum=0.999),
+    _p(
+        "alpha",
+        float,
+        "CVaR level (mean of the worst 1 - alpha).",
+        0.95,
+        minimum=0.5,
+        maximum=0.999,
+    ),
     _p(
         "budget_eur",
         float | None,
@@ -837,7 +843,7 @@ _DEFS += [
         default_text="required",
     ),
     _p(
-        "material",
+        "one_material",
         str | None,
         "One material (id, name, symbol or alias).",
         flags=("--material",),

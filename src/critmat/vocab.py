@@ -22,19 +22,19 @@ from enum import StrEnum
 from typing import Self
 
 __all__ = [
-    "DecisionInputStatus",
-    "PhysicalDemandStatus",
-    "PriceStatus",
     "CapabilitySupplyStatus",
     "ConcentrationStatus",
     "CriticalBasis",
     "CriticalityCategory",
+    "DecisionInputStatus",
     "DefenceDemandStatus",
     "DependencyStatus",
     "EuCrmStatus",
     "GeoPolRiskStatus",
     "Kind",
     "NirStatus",
+    "PhysicalDemandStatus",
+    "PriceStatus",
     "Vocabulary",
     "describe",
 ]

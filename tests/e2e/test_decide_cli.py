@@ -31,8 +31,17 @@ def critmat(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
 
 def test_stockpile_optimize_json_and_csv(tmp_path: Path) -> None:
     p = critmat(
-        "stockpile", "optimize", "--scenarios", SC, "--parameters", PAR, "--budget", "2e7",
-        "--format", "json", tmp=tmp_path,
+        "stockpile",
+        "optimize",
+        "--scenarios",
+        SC,
+        "--parameters",
+        PAR,
+        "--budget",
+        "2e7",
+        "--format",
+        "json",
+        tmp=tmp_path,
     )
     assert p.returncode == 0, p.stderr
     rows = {r["material"]: r for r in json.loads(p.stdout)}
@@ -46,8 +55,19 @@ def test_stockpile_optimize_json_and_csv(tmp_path: Path) -> None:
     assert rows["germanium"]["stock_t"] <= 30 + 1e-6  # max_purchase_t of the example
     out = tmp_path / "alloc.csv"
     p = critmat(
-        "stockpile", "optimize", "--scenarios", SC, "--parameters", PAR, "--objective",
-        "cvar", "--alpha", "0.9", "--out", str(out), tmp=tmp_path,
+        "stockpile",
+        "optimize",
+        "--scenarios",
+        SC,
+        "--parameters",
+        PAR,
+        "--objective",
+        "cvar",
+        "--alpha",
+        "0.9",
+        "--out",
+        str(out),
+        tmp=tmp_path,
     )
     assert p.returncode == 0, p.stderr
     frame = pd.read_csv(out)
@@ -68,23 +88,41 @@ def test_stockpile_bad_inputs_are_clear(tmp_path: Path) -> None:
     assert p.returncode == 2, p.stderr
     assert "no price per tonne for neon (no_price)" in p.stderr
     assert "Traceback" not in p.stderr
-    p = critmat(
-        "stockpile", "optimize", "--scenarios", SC, "--objective", "cvr", tmp=tmp_path
-    )
+    p = critmat("stockpile", "optimize", "--scenarios", SC, "--objective", "cvr", tmp=tmp_path)
     assert p.returncode == 2 and "did you mean 'cvar'" in p.stderr
 
 
 def test_frontier_html_and_compare(tmp_path: Path) -> None:
     html = tmp_path / "fr.html"
     p = critmat(
-        "stockpile", "frontier", "--scenarios", SC, "--parameters", PAR, "--points", "4",
-        "--html", str(html), "--format", "csv", tmp=tmp_path,
+        "stockpile",
+        "frontier",
+        "--scenarios",
+        SC,
+        "--parameters",
+        PAR,
+        "--points",
+        "4",
+        "--html",
+        str(html),
+        "--format",
+        "csv",
+        tmp=tmp_path,
     )
     assert p.returncode == 0, p.stderr
     assert html.exists() and "Efficient frontier" in html.read_text(encoding="utf-8")
     p = critmat(
-        "stockpile", "compare", "--scenarios", SC, "--parameters", PAR, "--budget", "2e7",
-        "--format", "json", tmp=tmp_path,
+        "stockpile",
+        "compare",
+        "--scenarios",
+        SC,
+        "--parameters",
+        PAR,
+        "--budget",
+        "2e7",
+        "--format",
+        "json",
+        tmp=tmp_path,
     )
     assert p.returncode == 0, p.stderr
     pol = {r["policy"]: r for r in json.loads(p.stdout)}
@@ -98,8 +136,16 @@ def test_frontier_html_and_compare(tmp_path: Path) -> None:
 
 def test_sourcing_optimize_and_whatif(tmp_path: Path) -> None:
     p = critmat(
-        "sourcing", "optimize", "--material", "tungsten", "--candidates",
-        str(EX / "sourcing_candidates.csv"), "--demand-t", "4000", "--format", "json",
+        "sourcing",
+        "optimize",
+        "--material",
+        "tungsten",
+        "--candidates",
+        str(EX / "sourcing_candidates.csv"),
+        "--demand-t",
+        "4000",
+        "--format",
+        "json",
         tmp=tmp_path,
     )
     assert p.returncode == 0, p.stderr
@@ -110,22 +156,38 @@ def test_sourcing_optimize_and_whatif(tmp_path: Path) -> None:
     assert china <= 0.65 * 4000 + 1e-6
     assert {"china_share_before", "china_share_after", "hhi_after", "eu_sr_after"} <= set(rows[0])
     p = critmat(
-        "sourcing", "whatif", "--material", "tungsten", "--share", "CHN=0.5", "--share",
-        "VNM=0.5", "--format", "json", tmp=tmp_path,
+        "sourcing",
+        "whatif",
+        "--material",
+        "tungsten",
+        "--share",
+        "CHN=0.5",
+        "--share",
+        "VNM=0.5",
+        "--format",
+        "json",
+        tmp=tmp_path,
     )
     assert p.returncode == 0, p.stderr
     metrics = {r["metric"]: r for r in json.loads(p.stdout)}
     assert metrics["china_share"]["proposed"] == pytest.approx(0.5)
-    p = critmat("sourcing", "partners", "--materials", "lithium", "--format", "json",
-                tmp=tmp_path)
+    p = critmat("sourcing", "partners", "--materials", "lithium", "--format", "json", tmp=tmp_path)
     assert p.returncode == 0, p.stderr
     assert {r["kind"] for r in json.loads(p.stdout)} >= {"partnership"}
 
 
 def test_reshoring_and_levers(tmp_path: Path) -> None:
     p = critmat(
-        "reshoring", "--scenarios", SC, "--parameters", PAR, "--projects",
-        str(EX / "reshoring_projects.csv"), "--exclude-environmental", "--format", "json",
+        "reshoring",
+        "--scenarios",
+        SC,
+        "--parameters",
+        PAR,
+        "--projects",
+        str(EX / "reshoring_projects.csv"),
+        "--exclude-environmental",
+        "--format",
+        "json",
         tmp=tmp_path,
     )
     assert p.returncode == 0, p.stderr
@@ -133,8 +195,7 @@ def test_reshoring_and_levers(tmp_path: Path) -> None:
     assert any(n.startswith("SP-EU-GRC-1") for n in rows)  # the CRMA gallium project
     assert rows["germanium from zinc residues"]["status"].startswith("excluded")
     assert rows["gallium recovery at an alumina refinery"]["cost_per_t_removed_eur"] > 0
-    p = critmat("levers", "--scenarios", SC, "--parameters", PAR, "--format", "json",
-                tmp=tmp_path)
+    p = critmat("levers", "--scenarios", SC, "--parameters", PAR, "--format", "json", tmp=tmp_path)
     assert p.returncode == 0, p.stderr
     lev = json.loads(p.stdout)
     kinds = {r["kind"] for r in lev}

@@ -18,8 +18,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from critmat.optimize import ScenarioSet, optimize_stockpile
 from critmat.knowledge_base import KnowledgeBase
+from critmat.optimize import ScenarioSet, optimize_stockpile
 from critmat.scenarios.engine import ShockDraws, StaticInputs, simulate
 
 DEMAND_T = np.array([40.0, 8.0, 120.0])  # t per month

@@ -76,14 +76,23 @@ def test_decision_stops_without_a_price(kb: KnowledgeBase) -> None:
 
 def test_accessor_binds_the_functions(kb: KnowledgeBase) -> None:
     assert isinstance(kb.optimize, Optimize)
-    for name in ("baseline", "stockpile", "frontier", "compare", "sourcing", "reshoring",
-                 "levers", "partners"):
+    for name in (
+        "baseline",
+        "stockpile",
+        "frontier",
+        "compare",
+        "sourcing",
+        "reshoring",
+        "levers",
+        "partners",
+    ):
         func = vars(Optimize)[name].func
         bound = getattr(kb.optimize, name)
         assert next(iter(inspect.signature(func).parameters)) == "kb"
-        assert list(inspect.signature(bound).parameters) == list(
-            inspect.signature(func).parameters
-        )[1:]
+        assert (
+            list(inspect.signature(bound).parameters)
+            == list(inspect.signature(func).parameters)[1:]
+        )
         assert bound.__doc__ == func.__doc__ and bound.__doc__
 
 

@@ -145,13 +145,22 @@ def optimize_cmd(
     """Optimal stock per material (t, EUR), shortfall before/after, purchase order, duals."""
     kb = open_kb(data_dir, no_user_data)
     res = kb.optimize.stockpile(
-        objective=_check("objective", objective),  # type: ignore[arg-type]
+        objective=_check("objective", objective),
         alpha=_check("alpha", alpha),
         budget_eur=budget_eur,
         min_cover_months=min_cover_months,
         **_inputs(
-            scenarios, run, preset, spec, parameters, horizon_months, samples, seed,
-            price_year, usd_per_eur, missing_probability,
+            scenarios,
+            run,
+            preset,
+            spec,
+            parameters,
+            horizon_months,
+            samples,
+            seed,
+            price_year,
+            usd_per_eur,
+            missing_probability,
         ),
     )
     if is_screen(fmt, out):
@@ -193,12 +202,21 @@ def frontier_cmd(
     """Efficient frontier: budget -> expected and CVaR shortfall; when each material enters."""
     kb = open_kb(data_dir, no_user_data)
     fr = kb.optimize.frontier(
-        objective=_check("objective", objective),  # type: ignore[arg-type]
+        objective=_check("objective", objective),
         alpha=_check("alpha", alpha),
         points=int(_check("points", points)),
         **_inputs(
-            scenarios, run, preset, spec, parameters, horizon_months, samples, seed,
-            price_year, usd_per_eur, missing_probability,
+            scenarios,
+            run,
+            preset,
+            spec,
+            parameters,
+            horizon_months,
+            samples,
+            seed,
+            price_year,
+            usd_per_eur,
+            missing_probability,
         ),
     )
     emit(
@@ -253,8 +271,11 @@ def compare_cmd(
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
-    """Reference policies side by side with the optimum: no stock, JOGMEC 60 days, EU
-    reserve of N months, RAMF-style greedy, the LP."""
+    """Reference policies side by side with the optimum (no stock, JOGMEC, EU reserve, RAMF).
+
+    JOGMEC's 60 days of consumption, EU reserves of N months, a RAMF-style greedy allocation
+    of the budget and the LP optimum, scored on the same scenario set.
+    """
     from critmat.params import ParameterError
 
     try:
@@ -265,13 +286,22 @@ def compare_cmd(
         ) from None
     kb = open_kb(data_dir, no_user_data)
     cmp_ = kb.optimize.compare(
-        objective=_check("objective", objective),  # type: ignore[arg-type]
+        objective=_check("objective", objective),
         alpha=_check("alpha", alpha),
         budget_eur=budget_eur,
         eu_reserve_months=months,
         **_inputs(
-            scenarios, run, preset, spec, parameters, horizon_months, samples, seed,
-            price_year, usd_per_eur, missing_probability,
+            scenarios,
+            run,
+            preset,
+            spec,
+            parameters,
+            horizon_months,
+            samples,
+            seed,
+            price_year,
+            usd_per_eur,
+            missing_probability,
         ),
     )
     emit(
@@ -351,7 +381,7 @@ def _groups(items: list[str] | None) -> dict[str, list[str]]:
 @sourcing_app.command("optimize")
 @reports_errors
 def sourcing_optimize_cmd(
-    material: Annotated[str | None, opt("material")] = None,
+    material: Annotated[str | None, opt("one_material")] = None,
     candidates: Annotated[Path | None, opt("candidates")] = None,
     stage: Annotated[str | None, opt("stage")] = None,
     demand_t: Annotated[float | None, opt("demand_t")] = None,
@@ -392,7 +422,8 @@ def sourcing_optimize_cmd(
             return float(t.get(k, float("nan")))
 
         err_console.print(
-            f"cost {g('cost_eur'):,.0f} EUR vs current mix {g('current_cost_eur'):,.0f} ({g('cost_vs_current_pct'):+.1f} %); "
+            f"cost {g('cost_eur'):,.0f} EUR vs current mix {g('current_cost_eur'):,.0f} "
+            f"({g('cost_vs_current_pct'):+.1f} %); "
             f"China {g('china_share_before'):.0%} -> {g('china_share_after'):.0%}; "
             f"HHI {g('hhi_before'):.3f} -> {g('hhi_after'):.3f}; import risk "
             f"{g('import_risk_before'):.3f} -> {g('import_risk_after'):.3f}; EU SR "
@@ -409,8 +440,15 @@ def sourcing_optimize_cmd(
             frame,
             fmt,
             out,
-            ["country", "allocation_t", "share", "unit_cost_eur_t", "current_t", "change_t",
-             "binding"],
+            [
+                "country",
+                "allocation_t",
+                "share",
+                "unit_cost_eur_t",
+                "current_t",
+                "change_t",
+                "binding",
+            ],
         ),
         fmt,
         out,
@@ -421,7 +459,7 @@ def sourcing_optimize_cmd(
 @sourcing_app.command("whatif")
 @reports_errors
 def sourcing_whatif_cmd(
-    material: Annotated[str | None, opt("material")] = None,
+    material: Annotated[str | None, opt("one_material")] = None,
     proposed_mix: Annotated[list[str] | None, opt("proposed_mix")] = None,
     stage: Annotated[str | None, opt("stage")] = None,
     demand_t: Annotated[float | None, opt("demand_t")] = None,
@@ -507,7 +545,7 @@ def reshoring_cmd(
         horizon_months=horizon_months,
         samples=samples,
         seed=seed,
-        missing_probability=_check("missing_probability", missing_probability),  # type: ignore[arg-type]
+        missing_probability=_check("missing_probability", missing_probability),
     )
     emit(
         shown(
@@ -563,7 +601,7 @@ def levers_cmd(
         horizon_months=horizon_months,
         samples=samples,
         seed=seed,
-        missing_probability=_check("missing_probability", missing_probability),  # type: ignore[arg-type]
+        missing_probability=_check("missing_probability", missing_probability),
     )
     emit(
         shown(

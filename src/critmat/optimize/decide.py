@@ -20,6 +20,7 @@ status. Formulations: docs/decisions.md.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from critmat.provenance import attach
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
     from critmat.optimize.frontier import Frontier
+    from critmat.optimize.parameters import MaterialParameters
     from critmat.optimize.policies import PolicyComparison
     from critmat.optimize.scenario_set import ScenarioSet
     from critmat.optimize.sourcing import SourcingResult
@@ -44,11 +46,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SAMPLES",
-    "DecisionInputs",
     "LEVER_ASSUMPTIONS",
+    "DecisionInputs",
     "compare",
     "crma_projects",
     "decision_inputs",
+    "decision_parameters_of",
     "default_levers",
     "frontier",
     "levers",
@@ -204,8 +207,11 @@ def decision_inputs(
     from critmat.optimize.scenario_set import ScenarioSet, read_scenario_table
     from critmat.params import ParameterError
 
-    given = [n for n, v in (("scenarios", scenarios), ("run", run), ("preset", preset),
-                            ("spec", spec)) if v is not None]
+    given = [
+        n
+        for n, v in (("scenarios", scenarios), ("run", run), ("preset", preset), ("spec", spec))
+        if v is not None
+    ]
     if len(given) != 1:
         raise ParameterError(
             "give exactly one scenario input: --scenarios FILE, --run ID|latest, --preset "
@@ -224,7 +230,7 @@ def decision_inputs(
             sc = read_scenario_table(
                 scenarios, horizon_months=horizon_months, missing_probability=missing_probability
             )
-        stages = {m: "processing" for m in sc.materials}
+        stages = dict.fromkeys(sc.materials, "processing")
     else:
         ens, source = _ensemble(kb, run, preset, spec)
         if horizon_months is not None:
@@ -248,15 +254,15 @@ def decision_inputs(
         stages = dict(zip(plan.materials, plan.baseline.stage, strict=True))
         if sc.monthly_demand_t is not None:
             demand_of = {
-                m: float(d) * 12.0
-                for m, d in zip(sc.materials, sc.monthly_demand_t, strict=True)
+                m: float(d) * 12.0 for m, d in zip(sc.materials, sc.monthly_demand_t, strict=True)
             }
         notes.append(f"scenario set: {source}, {sc.n_scenarios:,} draws, {sc.horizon} months")
     if user is not None and "material" in user.columns:
         unknown = [m for m in user["material"].astype(str) if m not in sc.materials]
         if unknown:
-            notes.append("parameter rows for materials outside the scenarios (unused): "
-                         + ", ".join(unknown))
+            notes.append(
+                "parameter rows for materials outside the scenarios (unused): " + ", ".join(unknown)
+            )
         user = user[user["material"].astype(str).isin(sc.materials)]
     table, base = decision_parameters(
         kb,
@@ -288,10 +294,14 @@ def _missing(v: Any) -> bool:
         return False
 
 
-def _params(inputs: DecisionInputs) -> Any:
+def decision_parameters_of(inputs: DecisionInputs) -> list[MaterialParameters]:
+    """The validated :class:`MaterialParameters` of completed decision inputs."""
     from critmat.optimize.parameters import parse_parameters
 
     return parse_parameters(_records(inputs.parameters), file="parameters")
+
+
+_params = decision_parameters_of
 
 
 def _with_inputs(result: Any, inputs: DecisionInputs) -> Any:
@@ -371,9 +381,9 @@ def stockpile(
         cvar_scope="portfolio",
     )
     res = _with_inputs(res, inputs)
-    res.baseline = inputs.baseline  # type: ignore[attr-defined]
-    res.parameters = inputs.parameters  # type: ignore[attr-defined]
-    res.inputs = inputs  # type: ignore[attr-defined]
+    res.baseline = inputs.baseline
+    res.parameters = inputs.parameters
+    res.inputs = inputs
     return res
 
 
@@ -499,9 +509,7 @@ def _governance(kb: KnowledgeBase) -> dict[str, float]:
 def _current_mix(kb: KnowledgeBase, material: str, stage: str) -> pd.DataFrame:
     e = kb.eu_crm_2023(materials=material)
     e = e[(e["stage"] == stage) & (e["mix"] == "eu_sourcing")]
-    out = pd.DataFrame(
-        {"country": e["country"].astype(str), "share": e["share"].astype("float64")}
-    )
+    out = pd.DataFrame({"country": e["country"].astype(str), "share": e["share"].astype("float64")})
     return out[out["share"] > 0].reset_index(drop=True)
 
 
@@ -637,8 +645,11 @@ def sourcing(
     if keep_current and len(cur):
         cur = cur.assign(current_t=cur["share"] / cur["share"].sum() * demand_t)
         listed = set(cand["country"])
-        cand["current_t"] = cand["country"].map(dict(zip(cur["country"], cur["current_t"],
-                                                         strict=True))).fillna(0.0)
+        cand["current_t"] = (
+            cand["country"]
+            .map(dict(zip(cur["country"], cur["current_t"], strict=True)))
+            .fillna(0.0)
+        )
         if "capacity_t" in cand.columns:
             cap_ = pd.to_numeric(cand["capacity_t"], errors="coerce")
             over = cap_.notna() & (cand["current_t"] > cap_)
@@ -671,11 +682,13 @@ def sourcing(
             cand = pd.concat([cand, add], ignore_index=True)
             notes.append(
                 "today's suppliers not in the candidate table keep at most their current "
-                f"deliveries at the price ({brow['price_basis']}): "
-                + ", ".join(extra["country"])
+                f"deliveries at the price ({brow['price_basis']}): " + ", ".join(extra["country"])
             )
-    caps = parse_group_caps(list(max_group)) if isinstance(max_group, Sequence) and not isinstance(
-        max_group, str) else dict(max_group or {})
+    caps = (
+        parse_group_caps(list(max_group))
+        if isinstance(max_group, Sequence) and not isinstance(max_group, str)
+        else dict(max_group or {})  # type: ignore[arg-type]
+    )
     grp: dict[str, list[str]] = {}
     for name in caps:
         if groups and name in groups:
@@ -701,7 +714,7 @@ def sourcing(
         indicators_hook=_hook(kb, mid, stage),
         file="candidates",
     )
-    res.notes = list(getattr(res, "notes", []) or []) + notes  # type: ignore[attr-defined]
+    res.notes = list(getattr(res, "notes", []) or []) + notes
     return res
 
 
@@ -814,8 +827,10 @@ def partners(kb: KnowledgeBase, *, materials: Any = None) -> pd.DataFrame:
     out = pd.concat([a, b], ignore_index=True)
     if materials is not None:
         ids = kb.resolve_materials(materials) or []
-        keep = out["materials"].fillna("").apply(
-            lambda s: any(m in str(s).split(";") or m in str(s) for m in ids)
+        keep = (
+            out["materials"]
+            .fillna("")
+            .apply(lambda s: any(m in str(s).split(";") or m in str(s) for m in ids))
         )
         out = out[keep]
     out = out.reset_index(drop=True)
@@ -838,14 +853,13 @@ def crma_projects(kb: KnowledgeBase) -> pd.DataFrame:
     c = kb.table("crma_project_capacities")
     cap = c[c["material"].notna()].copy()
     cap["t"] = cap["content_t_yr"].where(cap["content_t_yr"].notna(), np.nan)
-    cap = (
-        cap.groupby(["project_id", "material", "stage"], as_index=False)
-        .agg(capacity_t_yr=("t", "max"), from_year=("from_year", "min"))
+    cap = cap.groupby(["project_id", "material", "stage"], as_index=False).agg(
+        capacity_t_yr=("t", "max"), from_year=("from_year", "min")
     )
     rows = []
     for r in s.itertuples(index=False):
-        mats = [m for m in str(r.materials).split(";") if m and m != "nan" and m != "<NA>"]
-        stgs = [x for x in str(r.stages).split(";") if x and x != "nan" and x != "<NA>"]
+        mats = [m for m in str(r.materials).split(";") if m and m not in {"nan", "<NA>"}]
+        stgs = [x for x in str(r.stages).split(";") if x and x not in {"nan", "<NA>"}]
         for m in mats or [""]:
             for st in stgs or [""]:
                 rows.append(
@@ -935,8 +949,7 @@ def reshoring(
         horizon_months=horizon_months,
         missing_probability=missing_probability,
     )
-    price = dict(zip(inputs.parameters["material"], inputs.parameters["price_eur_t"],
-                     strict=True))
+    price = dict(zip(inputs.parameters["material"], inputs.parameters["price_eur_t"], strict=True))
     items: list[dict[str, Any]] = []
     if include_crma:
         items.extend(_reshoring_projects(kb, inputs.scenarios.materials, price))
@@ -947,14 +960,16 @@ def reshoring(
             if "material" in clean:
                 m = str(clean["material"])
                 if m not in inputs.scenarios.materials:
-                    try:
+                    with contextlib.suppress(CritmatError):
                         m = (kb.resolve_materials(m) or [m])[0]
-                    except CritmatError:
-                        pass
                 clean["material"] = m
             if "environmental_flag" in clean:
                 clean["environmental_flag"] = str(clean["environmental_flag"]).lower() in (
-                    "1", "true", "yes", "y")
+                    "1",
+                    "true",
+                    "yes",
+                    "y",
+                )
             clean.setdefault("source_id", "user input (projects)")
             items.append(clean)
     items = [p for p in items if p.get("material") in inputs.scenarios.materials]
@@ -991,21 +1006,49 @@ def default_levers(
         demand = float(d) if d is not None and pd.notna(d) else np.nan
         p = float(price[m])
         if stock.get(m, 0.0) > 0:
-            out.append({"kind": "stock", "name": f"{m}: optimal stock", "material": m,
-                        "stock_t": float(stock[m])})
+            out.append(
+                {
+                    "kind": "stock",
+                    "name": f"{m}: optimal stock",
+                    "material": m,
+                    "stock_t": float(stock[m]),
+                }
+            )
         if np.isfinite(demand):
             out += [
-                {"kind": "partner", "name": f"{m}: partner supply 10 %", "material": m,
-                 "capacity_t_yr": 0.10 * demand, "lead_time_months": 12.0,
-                 "ramp_months": 12.0, "opex_premium_eur_t": 0.15 * p},
-                {"kind": "recycling", "name": f"{m}: recycling +5 pp", "material": m,
-                 "capacity_t_yr": 0.05 * demand, "lead_time_months": 24.0,
-                 "ramp_months": 24.0, "opex_premium_eur_t": 0.30 * p},
-                {"kind": "substitution", "name": f"{m}: substitution 10 %", "material": m,
-                 "capacity_t_yr": 0.10 * demand, "lead_time_months": 6.0,
-                 "ramp_months": 12.0, "opex_premium_eur_t": 0.50 * p},
-                {"kind": "restraint", "name": f"{m}: demand restraint 10 %", "material": m,
-                 "share": 0.10},
+                {
+                    "kind": "partner",
+                    "name": f"{m}: partner supply 10 %",
+                    "material": m,
+                    "capacity_t_yr": 0.10 * demand,
+                    "lead_time_months": 12.0,
+                    "ramp_months": 12.0,
+                    "opex_premium_eur_t": 0.15 * p,
+                },
+                {
+                    "kind": "recycling",
+                    "name": f"{m}: recycling +5 pp",
+                    "material": m,
+                    "capacity_t_yr": 0.05 * demand,
+                    "lead_time_months": 24.0,
+                    "ramp_months": 24.0,
+                    "opex_premium_eur_t": 0.30 * p,
+                },
+                {
+                    "kind": "substitution",
+                    "name": f"{m}: substitution 10 %",
+                    "material": m,
+                    "capacity_t_yr": 0.10 * demand,
+                    "lead_time_months": 6.0,
+                    "ramp_months": 12.0,
+                    "opex_premium_eur_t": 0.50 * p,
+                },
+                {
+                    "kind": "restraint",
+                    "name": f"{m}: demand restraint 10 %",
+                    "material": m,
+                    "share": 0.10,
+                },
             ]
     for proj in _reshoring_projects(kb, inputs.scenarios.materials, price):
         from critmat.optimize.levers import ReshoringProject
@@ -1059,8 +1102,9 @@ def levers(
         opt = optimize_stockpile(inputs.scenarios, par)
         items: list[Any] = default_levers(kb, inputs, opt.stock.to_dict())
     else:
-        items = [{k: v for k, v in r.items() if not _missing(v)}
-                 for r in user.to_dict(orient="records")]
+        items = [
+            {k: v for k, v in r.items() if not _missing(v)} for r in user.to_dict(orient="records")
+        ]
     frame = evaluate_levers(inputs.scenarios, par, items, alpha=alpha)
     if user is None:
         frame["basis"] = pd.array(

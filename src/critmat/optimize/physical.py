@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DecisionInputError",
     "decision_parameters",
-    "physical_baseline",
     "fx_rate",
+    "physical_baseline",
 ]
 
 STAGES = ("extraction", "processing")
@@ -228,10 +228,14 @@ def physical_baseline(
         ids = sorted(set(_price_table(kb)["material"]))
     else:
         ids = kb.resolve_materials(materials) or []
-    user_t = {kb.resolve_materials(k)[0]: float(v) for k, v in (annual_demand_t or {}).items()}
-    user_p = {kb.resolve_materials(k)[0]: float(v) for k, v in (price_eur_t or {}).items()}
+
+    def one(name: str) -> str:
+        return (kb.resolve_materials(name) or [name])[0]
+
+    user_t = {one(k): float(v) for k, v in (annual_demand_t or {}).items()}
+    user_p = {one(k): float(v) for k, v in (price_eur_t or {}).items()}
     if isinstance(stage, Mapping):
-        stages_of = {kb.resolve_materials(k)[0]: [str(v)] for k, v in stage.items()}
+        stages_of = {one(k): [str(v)] for k, v in stage.items()}
         default_stages: list[str] = list(STAGES)
     else:
         stages_of = {}
@@ -299,9 +303,7 @@ def physical_baseline(
                 row["usd_per_eur"] = np.nan
                 row["fx_source"] = ""
             else:
-                found = _usgs_price(prices, m, st, price_year) or _baci_price(
-                    kb, m, st, price_year
-                )
+                found = _usgs_price(prices, m, st, price_year) or _baci_price(kb, m, st, price_year)
                 if found is None:
                     row.update(
                         price_usd_t=np.nan,
@@ -313,7 +315,8 @@ def physical_baseline(
                         price_status=PriceStatus.NO_PRICE,
                         price_series="",
                         price_basis="no USGS price series and no BACI unit value for "
-                        f"{st}" + (f" in {price_year}" if price_year is not None else "")
+                        f"{st}"
+                        + (f" in {price_year}" if price_year is not None else "")
                         + ": give price_eur_t",
                         price_source="",
                     )
@@ -432,7 +435,7 @@ def decision_parameters(
     if "material" not in user.columns:
         raise DecisionInputError("the parameter table needs a 'material' column", {})
     user["material"] = user["material"].astype(str)
-    known = [m for m in materials]
+    known = list(materials)
     ids: dict[str, str | None] = {}
     for m in known:
         try:
@@ -449,17 +452,16 @@ def decision_parameters(
     need_price = []
     for m in known:
         row = user[user["material"] == m]
-        given = (
-            "price_eur_t" in row.columns and len(row) and pd.notna(row["price_eur_t"].iloc[0])
-        )
+        given = "price_eur_t" in row.columns and len(row) and pd.notna(row["price_eur_t"].iloc[0])
         if not given:
             need_price.append(m)
     resolvable = [m for m in known if ids[m] is not None]
+    rid = {m: str(ids[m]) for m in resolvable}
     base = (
         physical_baseline(
             kb,
-            materials=[ids[m] for m in resolvable],
-            stage={ids[m]: st[m] for m in resolvable},
+            materials=[rid[m] for m in resolvable],
+            stage={rid[m]: st[m] for m in resolvable},
             price_year=price_year,
             usd_per_eur=usd_per_eur,
         )
@@ -474,7 +476,7 @@ def decision_parameters(
         row = user[user["material"] == m]
         if len(row):
             rec.update({k: v for k, v in row.iloc[0].to_dict().items() if pd.notna(v)})
-        b = by_id.get(ids[m]) if ids[m] is not None else None
+        b = by_id.get(rid[m]) if m in rid else None
         if m in need_price:
             if b is not None and np.isfinite(b["price_eur_t"]):
                 rec["price_eur_t"] = float(b["price_eur_t"])

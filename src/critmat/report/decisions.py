@@ -1,5 +1,6 @@
-"""Figures and sections of the decisions layer (``critmat.optimize``): the frontier chart and
-the "What to do" section of the assessment report.
+"""Figures and sections of the decisions layer (``critmat.optimize``).
+
+The frontier chart and the "What to do" section of the assessment report.
 
 Computation stays in :mod:`critmat.optimize`; this module draws what it returns.
 """
@@ -86,11 +87,7 @@ def what_to_do_inputs(kb: KnowledgeBase, materials: list[str]) -> dict[str, Any]
     if not ok:
         return None
     opts = kb.scenarios.supply_options()
-    ok = [
-        m
-        for m in ok
-        if ((opts["material"] == m) & (opts["stage"] == "extraction")).any()
-    ]
+    ok = [m for m in ok if ((opts["material"] == m) & (opts["stage"] == "extraction")).any()]
     if not ok:
         return None
     spec = {
@@ -103,8 +100,7 @@ def what_to_do_inputs(kb: KnowledgeBase, materials: list[str]) -> dict[str, Any]
                 "exporter": ["CHN"],
                 "material": ok,
                 "onset": 0,
-                "duration": {"dist": "lognormal", "median": 12, "sigma": 0.6, "low": 1,
-                             "high": 24},
+                "duration": {"dist": "lognormal", "median": 12, "sigma": 0.6, "low": 1, "high": 24},
                 "severity": {"dist": "uniform", "low": 0.5, "high": 1.0},
                 "probability": 0.3,
             }
@@ -119,7 +115,7 @@ def _table(frame: pd.DataFrame, cols: dict[str, Column]) -> Table:
 
 
 def what_to_do_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
-    """ "What to do": recommended stocks with cost, the frontier, best partner and reshoring."""
+    """The "What to do" section: recommended stocks, the frontier, partner and reshoring moves."""
     from critmat.errors import CritmatError
 
     materials = [str(m) for m in a.table["material"]]
@@ -130,15 +126,23 @@ def what_to_do_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
     if inputs is None:
         return Section(
             "What to do",
-            [Text("No assessed material has both an EU demand in tonnes and a price per tonne "
-                  "(critmat stockpile baseline); give them with critmat stockpile optimize "
-                  "--parameters FILE.")],
+            [
+                Text(
+                    "No assessed material has both an EU demand in tonnes and a price per tonne "
+                    "(critmat stockpile baseline); give them with critmat stockpile optimize "
+                    "--parameters FILE."
+                )
+            ],
             key="what_to_do",
         )
-    spec = inputs["spec"]
-    kw = {"spec": spec, "samples": inputs["samples"], "seed": inputs["seed"]}
-    res = kb.optimize.stockpile(**kw)
-    fr = kb.optimize.frontier(points=6, **kw)
+    from critmat.optimize.decide import decision_parameters_of
+    from critmat.optimize.frontier import efficient_frontier
+    from critmat.optimize.stockpile import optimize_stockpile
+
+    di = kb.optimize.inputs(spec=inputs["spec"], samples=inputs["samples"], seed=inputs["seed"])
+    par_models = decision_parameters_of(di)
+    res = optimize_stockpile(di.scenarios, par_models)
+    fr = efficient_frontier(di.scenarios, par_models, points=6)
     alloc = res.allocation
     stocks = _table(
         alloc,
@@ -155,21 +159,22 @@ def what_to_do_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
             "rank": Column("order", "integer"),
         },
     )
-    par = res.parameters  # type: ignore[attr-defined]
+    par = di.parameters
     partners = kb.optimize.partners(materials=list(alloc["material"]))
     moves = []
     projects = kb.optimize.crma_projects()
     for m in alloc["material"]:
         pm = partners[partners["materials"].fillna("").str.contains(str(m))]
-        best = (
-            ", ".join(pm["country"].astype(str).unique()[:3]) if len(pm) else "none in the data"
-        )
+        best = ", ".join(pm["country"].astype(str).unique()[:3]) if len(pm) else "none in the data"
         pr = projects[(projects["material"] == m) & projects["in_eu"]]
         rs = (
             "; ".join(
                 f"{r.project_name} ({r.country}, "
-                + (f"{r.capacity_t_yr:,.0f} t/yr" if np.isfinite(r.capacity_t_yr) else
-                   "capacity not published")
+                + (
+                    f"{r.capacity_t_yr:,.0f} t/yr"
+                    if np.isfinite(r.capacity_t_yr)
+                    else "capacity not published"
+                )
                 + ")"
                 for r in pr.itertuples(index=False)
             )
@@ -211,8 +216,14 @@ def what_to_do_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
             Details("Assumptions", [Text(assumptions, meta=True)]),
         ],
         sources=sorted(
-            {"usgs_mcs2026", "ecb_eurofxref", "eu_raw_material_partnerships",
-             "crma_strategic_projects_eu_2025", "wmd_bmf", "baci_hs92_v202401b"}
+            {
+                "usgs_mcs2026",
+                "ecb_eurofxref",
+                "eu_raw_material_partnerships",
+                "crma_strategic_projects_eu_2025",
+                "wmd_bmf",
+                "baci_hs92_v202401b",
+            }
         ),
         key="what_to_do",
     )
