@@ -248,9 +248,21 @@ def decision_inputs(
                     update={"annual_demand_t": float(value)}
                 )
         plan = kb.scenarios.validate(ens, source=source)
-        sc = ScenarioSet.from_plan(
-            plan, samples=samples if samples is not None else DEFAULT_SAMPLES, seed=seed
-        )
+        try:
+            sc = ScenarioSet.from_plan(
+                plan, samples=samples if samples is not None else DEFAULT_SAMPLES, seed=seed
+            )
+        except OptimizeError as exc:
+            lacking = [
+                m
+                for m, d in zip(plan.materials, plan.baseline.monthly_demand_t, strict=True)
+                if not np.isfinite(d)
+            ]
+            raise DecisionInputError(
+                f"{exc.message}, or give annual_demand_t in the parameter table "
+                "(--parameters FILE: material,annual_demand_t)",
+                dict.fromkeys(lacking, "no_tonnage_at_stage"),
+            ) from None
         stages = dict(zip(plan.materials, plan.baseline.stage, strict=True))
         if sc.monthly_demand_t is not None:
             demand_of = {
