@@ -1062,11 +1062,12 @@ def default_levers(
                     "share": 0.10,
                 },
             ]
-    for proj in _reshoring_projects(kb, inputs.scenarios.materials, price):
-        from critmat.optimize.levers import ReshoringProject
+    for lev in out:
+        lev["source_id"] = "critmat default (assumption, see basis)"
+    from critmat.optimize.levers import ReshoringProject
 
-        lev = ReshoringProject(**proj).to_lever().model_dump()
-        out.append(lev)
+    for proj in _reshoring_projects(kb, inputs.scenarios.materials, price):
+        out.append(ReshoringProject(**proj).to_lever().model_dump())
     return out
 
 
