@@ -82,8 +82,22 @@ def test_assessment_report_composition(kb: KnowledgeBase) -> None:
     a = assess(kb, materials="gallium,tungsten,rare_earths", whatif_samples=20)
     report = assessment_report(kb, a)
     keys = [s.key for s in report.sections]
-    assert keys == ["summary", "matrix", "china", "shares", "gpr", "defence", "whatif", "sources"]
-    assert len(SECTIONS) == 7
+    assert keys == [
+        "summary",
+        "matrix",
+        "china",
+        "shares",
+        "gpr",
+        "defence",
+        "whatif",
+        "what_to_do",  # decisions (issue 13)
+        "sources",
+    ]
+    assert len(SECTIONS) == 8
+    todo = report.section("what_to_do")
+    stocks = todo.blocks[1]
+    assert isinstance(stocks, Table) and list(stocks.frame["material"]) == ["tungsten"]
+    assert "usgs_mcs2026" in todo.sources
     summary = report.section("summary").blocks[1]
     assert isinstance(summary, Table) and summary.labels()[:3] == ["Material", "CRMA", "NATO"]
     assert "eu_crm_2023_gs" in report.sources() and "export_controls" in report.sources()
