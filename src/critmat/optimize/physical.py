@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from critmat import units
 from critmat.errors import CritmatError
 from critmat.provenance import attach
 from critmat.vocab import DecisionInputStatus, PhysicalDemandStatus, PriceStatus
@@ -382,10 +383,10 @@ def physical_baseline(
     )
     prov.sources = sources
     prov.units = {
-        "annual_demand_t": "t/yr",
-        "price_usd_t": "USD/t",
-        "price_eur_t": "EUR/t",
-        "usd_per_eur": "USD/EUR",
+        "annual_demand_t": units.T_PER_YEAR,
+        "price_usd_t": units.USD_PER_T,
+        "price_eur_t": units.EUR_PER_T,
+        "usd_per_eur": units.USD_PER_EUR,
     }
     return attach(frame, prov)
 
