@@ -183,6 +183,21 @@ def what_to_do_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
         )
         moves.append({"material": m, "partners": best, "reshoring": rs})
     moves_frame = pd.DataFrame(moves)
+    from critmat.optimize.decide import LEVER_ASSUMPTIONS, default_levers
+    from critmat.optimize.levers import evaluate_levers
+
+    lev = evaluate_levers(di.scenarios, par_models, default_levers(kb, di, res.stock.to_dict()))
+    lev = lev[(lev["rank_in_material"] == 1) & (lev["removed_t"] > 0)]
+    best = pd.DataFrame(
+        {
+            "material": lev["material"],
+            "lever": lev["name"],
+            "cost_eur": lev["cost_eur"],
+            "removed_t": lev["removed_t"],
+            "per_meur": lev["shortfall_removed_t_per_meur"],
+            "assumption": [LEVER_ASSUMPTIONS.get(str(k), "") for k in lev["kind"]],
+        }
+    )
     assumptions = (
         "Scenario: a cut of China's supply to the EU of the materials with a physical "
         f"baseline, probability 0.3 over 24 months, {inputs['samples']} draws (seed 0), "
@@ -212,6 +227,21 @@ def what_to_do_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
                 },
                 first_left=3,
                 title="Partner and reshoring moves",
+            ),
+            Table(
+                best,
+                columns={
+                    "material": Column("material"),
+                    "lever": Column("first lever"),
+                    "cost_eur": Column("cost (EUR)", "integer"),
+                    "removed_t": Column("E[shortfall] removed (t)", "tonnes"),
+                    "per_meur": Column("t per million EUR", "sig3"),
+                    "assumption": Column("assumption"),
+                },
+                first_left=2,
+                title="First lever per material (shortfall removed per million euros)",
+                caption="Materials without an expected shortfall in this scenario are not "
+                "listed. Levers: critmat levers.",
             ),
             Details("Assumptions", [Text(assumptions, meta=True)]),
         ],
