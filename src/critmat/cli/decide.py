@@ -137,6 +137,8 @@ def optimize_cmd(
     price_year: PriceYearOpt = None,
     usd_per_eur: UsdPerEurOpt = None,
     missing_probability: MissingProbOpt = "error",
+    dask: Annotated[str | None, opt("dask")] = None,
+    workers: Annotated[int | None, opt("workers")] = None,
     fmt: Format = None,
     out: Out = None,
     data_dir: DataDir = None,
@@ -149,6 +151,8 @@ def optimize_cmd(
         alpha=_check("alpha", alpha),
         budget_eur=budget_eur,
         min_cover_months=min_cover_months,
+        dask=dask,
+        workers=workers,
         **_inputs(
             scenarios,
             run,

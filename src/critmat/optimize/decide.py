@@ -339,6 +339,8 @@ def stockpile(
     price_year: int | None = None,
     usd_per_eur: float | None = None,
     missing_probability: Literal["error", "no_gap"] = "error",
+    dask: Any = None,
+    workers: int | None = None,
 ) -> StockpileResult:
     """What to stockpile: the stock LP over the scenario set (docs/decisions.md).
 
@@ -358,6 +360,11 @@ def stockpile(
         Purchase budget (EUR); none: unconstrained.
     min_cover_months
         Minimum stock in months of annual demand for every material.
+    dask, workers
+        Solve by per-material subproblems and a budget price on Dask (``"local"``, a
+        scheduler address or a ``Client``; :func:`~critmat.optimize.decompose.solve_decomposed`);
+        the CVaR objective then takes each material's CVaR (the portfolio CVaR does not
+        decompose). ``None``: one monolithic LP in this process.
 
     Returns
     -------
@@ -383,15 +390,35 @@ def stockpile(
         usd_per_eur=usd_per_eur,
         missing_probability=missing_probability,
     )
-    res = optimize_stockpile(
-        inputs.scenarios,
-        _params(inputs),
-        objective=objective,
-        alpha=alpha,
-        budget_eur=budget_eur,
-        min_cover_months=min_cover_months,
-        cvar_scope="portfolio",
-    )
+    if dask is not None:
+        from critmat.optimize.decompose import solve_decomposed
+
+        res = solve_decomposed(
+            inputs.scenarios,
+            _params(inputs),
+            dask=dask,
+            workers=workers,
+            objective=objective,
+            alpha=alpha,
+            budget_eur=budget_eur,
+            min_cover_months=min_cover_months,
+            cvar_scope="material",
+        )
+        if objective == "cvar":
+            inputs.notes.append(
+                "decomposed: the CVaR objective is the sum of each material's CVaR "
+                "(the portfolio CVaR does not decompose by material)"
+            )
+    else:
+        res = optimize_stockpile(
+            inputs.scenarios,
+            _params(inputs),
+            objective=objective,
+            alpha=alpha,
+            budget_eur=budget_eur,
+            min_cover_months=min_cover_months,
+            cvar_scope="portfolio",
+        )
     res = _with_inputs(res, inputs)
     res.baseline = inputs.baseline
     res.parameters = inputs.parameters
