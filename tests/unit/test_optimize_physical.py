@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -113,3 +114,26 @@ def test_stockpile_from_a_table_uses_kb_prices(kb: KnowledgeBase) -> None:
     # newsvendor: P(gap > S) * w > h for every tonne up to the 200 t gap -> S = 200 t
     assert row["stock_t"] == pytest.approx(200.0)
     assert "USGS MCS 2026" in str(res.parameters.iloc[0]["price_source"])
+
+
+def test_parameter_table_problems_are_reported(kb: KnowledgeBase, tmp_path: Path) -> None:
+    from critmat.errors import DataValidationError
+
+    gaps = pd.DataFrame(
+        {
+            "scenario": ["a"],
+            "probability": [1.0],
+            "material": ["tungsten"],
+            "month": [0],
+            "gap_t": [10.0],
+        }
+    )
+    bad = tmp_path / "p.csv"
+    bad.write_text("material,price_eur_t,holdng_cost_eur_t_yr\ntungsten,1e5,3\n", "utf-8")
+    with pytest.raises(DataValidationError) as err:
+        kb.optimize.stockpile(scenarios=gaps, parameters=bad)
+    (p,) = err.value.problems
+    assert p.column == "holdng_cost_eur_t_yr" and "holding_cost_eur_t_yr" in p.suggestions
+    neg = pd.DataFrame({"material": ["tungsten"], "price_eur_t": [-5.0]})
+    with pytest.raises(DataValidationError, match="greater than 0"):
+        kb.optimize.stockpile(scenarios=gaps, parameters=neg)

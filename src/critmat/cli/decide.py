@@ -435,6 +435,9 @@ def sourcing_optimize_cmd(
             highlight=False,
         )
     frame = res.allocation
+    for k in ("cost_eur", "current_cost_eur", "cost_vs_current_pct"):
+        if k in t:
+            frame[f"mix_{k}"] = float(t[k])
     for k in ("china_share", "hhi", "import_risk", "eu_sr"):
         for w in ("before", "after"):
             if f"{k}_{w}" in t:

@@ -218,6 +218,8 @@ def decision_inputs(
             "NAME or --spec FILE" + (f" (got {', '.join(given)})" if given else "")
         )
     user = _frame(parameters, "parameter table")
+    if user is not None:
+        _check_columns(user, parameters)
     notes: list[str] = []
     stages: dict[str, str] = {}
     demand_of: dict[str, float] = {}
@@ -287,6 +289,33 @@ def decision_inputs(
     )
     notes.extend(sc.notes)
     return DecisionInputs(sc, table, base, stages, notes)
+
+
+def _check_columns(user: pd.DataFrame, source: Any) -> None:
+    import difflib
+
+    from critmat.optimize.parameters import MaterialParameters
+
+    allowed = list(MaterialParameters.model_fields)
+    name = Path(source).name if isinstance(source, str | Path) else "parameters"
+    problems = [
+        Problem(
+            f"unknown column '{c}'",
+            file=name,
+            column=str(c),
+            suggestions=tuple(difflib.get_close_matches(str(c), allowed, n=3)),
+            expected="columns " + ", ".join(allowed),
+        )
+        for c in user.columns
+        if c not in allowed
+    ]
+    if "material" not in user.columns:
+        problems.append(
+            Problem("missing column 'material'", file=name, column="material",
+                    expected="one row per material")
+        )
+    if problems:
+        raise DataValidationError(problems, source=name)
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
