@@ -311,8 +311,12 @@ def _check_columns(user: pd.DataFrame, source: Any) -> None:
     ]
     if "material" not in user.columns:
         problems.append(
-            Problem("missing column 'material'", file=name, column="material",
-                    expected="one row per material")
+            Problem(
+                "missing column 'material'",
+                file=name,
+                column="material",
+                expected="one row per material",
+            )
         )
     if problems:
         raise DataValidationError(problems, source=name)
@@ -750,7 +754,9 @@ def sourcing(
             cand = pd.concat([cand, add], ignore_index=True)
             notes.append(
                 "today's suppliers not in the candidate table keep at most their current "
-                f"deliveries at the price ({brow['price_basis']}): " + ", ".join(extra["country"])
+                f"deliveries at the price ({brow['price_basis']}), disruption probability 0 "
+                "unless you list them in the candidate table (assumption): "
+                + ", ".join(extra["country"])
             )
     caps = (
         parse_group_caps(list(max_group))
