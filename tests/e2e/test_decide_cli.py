@@ -241,3 +241,23 @@ def test_stockpile_from_a_stored_run_and_a_preset(tmp_path: Path) -> None:
         row = json.loads(p.stdout)[0]
         assert row["material"] == "antimony" and row["stock_t"] > 0
         assert row["months_of_demand"] == pytest.approx(row["stock_t"] / 30000 * 12)
+
+
+def test_stockpile_baseline_cites_its_numbers(tmp_path: Path) -> None:
+    p = critmat(
+        "stockpile",
+        "baseline",
+        "-m",
+        "tungsten,neon",
+        "--stage",
+        "extraction",
+        "--format",
+        "json",
+        tmp=tmp_path,
+    )
+    assert p.returncode == 0, p.stderr
+    rows = {r["material"]: r for r in json.loads(p.stdout)}
+    w = rows["tungsten"]
+    assert w["status"] == "ok" and w["fx_source"] == "ecb_eurofxref"
+    assert w["price_eur_t"] == pytest.approx(w["price_usd_t"] / w["usd_per_eur"])
+    assert rows["neon"]["price_eur_t"] is None and rows["neon"]["price_status"] == "no_price"
