@@ -840,7 +840,7 @@ _DEFS += [
         "Candidate suppliers (CSV/Parquet: material, stage, country, capacity_t, "
         "unit_cost_eur_t; optional lead_time_months, ramp_months, disruption_prob).",
         path="existing file",
-        default_text="required",
+        default_text="today's suppliers and partners from the data",
     ),
     _p(
         "one_material",

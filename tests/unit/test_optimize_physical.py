@@ -137,3 +137,27 @@ def test_parameter_table_problems_are_reported(kb: KnowledgeBase, tmp_path: Path
     neg = pd.DataFrame({"material": ["tungsten"], "price_eur_t": [-5.0]})
     with pytest.raises(DataValidationError, match="greater than 0"):
         kb.optimize.stockpile(scenarios=gaps, parameters=neg)
+
+
+def test_sourcing_from_the_data_respects_the_caps(kb: KnowledgeBase) -> None:
+    from critmat.optimize.decide import data_candidates, governance_disruption_prob
+
+    cand, notes = data_candidates(kb, material="graphite", stage="extraction", demand_t=1e5)
+    assert (cand["capacity_t"] >= cand["current_t"] - 1e-9).all()
+    assert cand["unit_cost_eur_t"].nunique() == 1  # the price for all: an assumption, said
+    assert any("assumption" in n for n in notes)
+    q = governance_disruption_prob(kb, ["CHN", "NOR", "XXX"])
+    assert 0 < q[1] < q[0] <= 0.2 and q[2] == 0.1
+    res = kb.optimize.sourcing(
+        material="graphite",
+        stage="extraction",
+        demand_t=1e5,
+        objective="risk_adjusted",
+        loss_eur_t=5000,
+        max_single_country=0.3,
+    )
+    alloc = res.allocation.set_index("country")["allocation_t"]
+    assert alloc.sum() == pytest.approx(1e5)
+    assert alloc["CHN"] <= 0.3e5 + 1e-6
+    assert res.totals["china_share_after"] < res.totals["china_share_before"]
+    assert np.isfinite(res.totals["eu_sr_after"]) and np.isfinite(res.totals["import_risk_after"])

@@ -403,8 +403,8 @@ def sourcing_optimize_cmd(
     """Least-cost (or risk-adjusted) supplier mix under the CRMA single-country cap."""
     from critmat.params import ParameterError
 
-    if material is None or candidates is None:
-        raise ParameterError("give --material NAME and --candidates FILE")
+    if material is None:
+        raise ParameterError("give --material NAME (and --candidates FILE, else the data's)")
     kb = _sourcing_kb(data_dir, no_user_data)
     res = kb.optimize.sourcing(
         material=material,

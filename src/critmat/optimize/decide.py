@@ -50,10 +50,12 @@ __all__ = [
     "DecisionInputs",
     "compare",
     "crma_projects",
+    "data_candidates",
     "decision_inputs",
     "decision_parameters_of",
     "default_levers",
     "frontier",
+    "governance_disruption_prob",
     "levers",
     "partners",
     "reshoring",
@@ -623,11 +625,113 @@ def _hook(kb: KnowledgeBase, material: str, stage: str) -> Any:
     return hook
 
 
+#: How :func:`governance_disruption_prob` maps governance to a disruption probability.
+GOVERNANCE_DISRUPTION_BASIS = (
+    "q = 0.2 x scaled WGI / 10 per year (0 for the best governance, 0.2 for the worst; EU "
+    "method's scaled WGI, latest year); 0.1 where the country has no score"
+)
+
+
+def governance_disruption_prob(kb: KnowledgeBase, countries: Any) -> np.ndarray:
+    """Disruption probability of suppliers from their governance (an assumption).
+
+    ``q = 0.2 * wgi_scaled / 10`` (the scaled WGI of the EU method, 0 best to 10 worst, of
+    the latest year): a supplier with the worst governance fails one year in five, the best
+    never; 0.1 where no score exists. Used only where the user gives no ``disruption_prob``.
+    """
+    gov = _governance(kb)
+    out: np.ndarray = np.array(
+        [0.2 * gov[str(c)] / 10.0 if str(c) in gov else 0.1 for c in countries],
+        dtype=np.float64,
+    )
+    return out
+
+
+def data_candidates(
+    kb: KnowledgeBase, *, material: str, stage: str, demand_t: float
+) -> tuple[pd.DataFrame, list[str]]:
+    """Candidate suppliers from the data: today's EU suppliers and the EU's partners.
+
+    * countries: the EU 2023 study's EU sourcing mix at ``stage`` and the partnerships
+      (``eu_raw_material_partnerships``) that name the material;
+    * capacity: at extraction, the country's latest World Mining Data production (an upper
+      bound: what it produces, not what it could ship to the EU), never below today's
+      deliveries; at processing (no cited capacity) today's deliveries, and partners without
+      a capacity are left out;
+    * unit cost: the knowledge-base price for every supplier (no cited country costs: the
+      least-cost LP is then indifferent, use ``risk_adjusted``);
+    * disruption probability: :func:`governance_disruption_prob`.
+
+    Returns
+    -------
+    (candidates, notes)
+    """
+    base = physical_baseline(kb, materials=material, stage=stage).iloc[0]
+    price = float(base["price_eur_t"])
+    if not np.isfinite(price):
+        raise DecisionInputError(
+            f"no price per tonne for {material} at {stage} ({base['price_status']}): give "
+            "--candidates FILE with unit_cost_eur_t",
+            {material: str(base["price_status"])},
+        )
+    cur = _current_mix(kb, material, stage)
+    current = dict(
+        zip(cur["country"], cur["share"] / max(cur["share"].sum(), 1e-12) * demand_t, strict=True)
+    )
+    p = kb.table("eu_raw_material_partnerships")
+    named = p["materials"].fillna("").astype(str).str.split(";").apply(lambda xs: material in xs)
+    partners = sorted(set(p.loc[named, "country"].astype(str)))
+    prod: dict[str, float] = {}
+    if stage == "extraction":
+        pr = kb.production(materials=material)
+        pr = pr[(pr["stage"] == "extraction") & pr["quantity_t"].notna()]
+        if len(pr):
+            pr = pr[pr["year"] == pr["year"].max()]
+            prod = {str(c): float(q) for c, q in zip(pr["country"], pr["quantity_t"], strict=True)}
+    rows = []
+    notes = [
+        f"candidates from the data: today's suppliers ({', '.join(current) or 'none'}) and "
+        f"partners naming {material} ({', '.join(partners) or 'none'}); unit cost the price "
+        f"for all ({base['price_basis']}; assumption: no cited country costs)"
+    ]
+    left_out = []
+    for c in list(current) + [x for x in partners if x not in current]:
+        now = current.get(c, 0.0)
+        if c in prod:
+            cap, basis = max(prod[c], now), "upper bound: WMD production (wmd_bmf)"
+        elif now > 0:
+            cap, basis = now, "today's deliveries (no cited capacity)"
+        else:
+            left_out.append(c)
+            continue
+        rows.append(
+            {
+                "material": material,
+                "stage": stage,
+                "country": c,
+                "capacity_t": cap,
+                "unit_cost_eur_t": price,
+                "current_t": now,
+                "source_id": "wmd_bmf" if c in prod else "eu_crm_2023_eus",
+            }
+        )
+        del basis
+    if prod:
+        notes.append(
+            "capacities: upper bound from World Mining Data production (wmd_bmf) where the "
+            "country produces, else today's deliveries"
+        )
+    if left_out:
+        notes.append("partners without a cited capacity left out: " + ", ".join(left_out))
+    frame = pd.DataFrame(rows)
+    return frame, notes
+
+
 def sourcing(
     kb: KnowledgeBase,
     *,
     material: str,
-    candidates: str | Path | pd.DataFrame,
+    candidates: str | Path | pd.DataFrame | None = None,
     stage: str = "processing",
     demand_t: float | None = None,
     max_single_country: float | None = 0.65,
@@ -649,7 +753,10 @@ def sourcing(
     candidates
         Candidate suppliers (path or frame: ``material, stage, country, capacity_t,
         unit_cost_eur_t`` and optionally ``lead_time_months, ramp_months,
-        disruption_prob``); countries as ISO-3 codes or names.
+        disruption_prob``); countries as ISO-3 codes or names. ``None``: the candidates
+        of :func:`data_candidates` (today's suppliers and partners, capacities bounded by
+        production where the data have it; every assumption in the result's notes). A
+        table without ``disruption_prob`` gets :func:`governance_disruption_prob`.
     stage
         ``processing`` or ``extraction``.
     demand_t
@@ -678,8 +785,24 @@ def sourcing(
     from critmat.optimize.sourcing import optimize_sourcing, parse_group_caps
 
     mid = (kb.resolve_materials(material) or [material])[0]
-    cand = _frame(candidates, "candidate table")
-    assert cand is not None
+    base = physical_baseline(kb, materials=mid, stage=stage)
+    brow = base.iloc[0]
+    if demand_t is None:
+        if not np.isfinite(brow["annual_demand_t"]):
+            raise DecisionInputError(
+                f"no EU annual demand in tonnes for {mid} at {stage} "
+                f"({brow['demand_status']}): give --demand-t",
+                {mid: str(brow["demand_status"])},
+            )
+        demand_t = float(brow["annual_demand_t"])
+    notes: list[str] = []
+    if candidates is None:
+        cand, cnotes = data_candidates(kb, material=mid, stage=stage, demand_t=float(demand_t))
+        notes.extend(cnotes)
+    else:
+        loaded = _frame(candidates, "candidate table")
+        assert loaded is not None
+        cand = loaded
     if "material" in cand.columns:
         cand["material"] = [
             (kb.resolve_materials(str(m)) or [str(m)])[0] if str(m) else m
@@ -702,18 +825,10 @@ def sourcing(
     cand["country"] = [
         (kb.resolve_countries(str(c)) or [str(c)])[0] for c in cand["country"].astype(str)
     ]
-    base = physical_baseline(kb, materials=mid, stage=stage)
-    brow = base.iloc[0]
-    if demand_t is None:
-        if not np.isfinite(brow["annual_demand_t"]):
-            raise DecisionInputError(
-                f"no EU annual demand in tonnes for {mid} at {stage} "
-                f"({brow['demand_status']}): give --demand-t",
-                {mid: str(brow["demand_status"])},
-            )
-        demand_t = float(brow["annual_demand_t"])
+    if "disruption_prob" not in cand.columns:
+        cand["disruption_prob"] = governance_disruption_prob(kb, cand["country"])
+        notes.append("disruption_prob from governance (assumption): " + GOVERNANCE_DISRUPTION_BASIS)
     cur = _current_mix(kb, mid, stage)
-    notes = []
     if keep_current and len(cur):
         cur = cur.assign(current_t=cur["share"] / cur["share"].sum() * demand_t)
         listed = set(cand["country"])
