@@ -144,8 +144,10 @@ def what_to_do_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
     res = optimize_stockpile(di.scenarios, par_models)
     fr = efficient_frontier(di.scenarios, par_models, points=6)
     alloc = res.allocation
+    exposed = alloc["expected_shortfall_t_before"] > 0
+    calm = [str(m) for m in alloc.loc[~exposed, "material"]]
     stocks = _table(
-        alloc,
+        alloc[exposed] if exposed.any() else alloc,
         {
             "material": Column("material"),
             "stock_t": Column("stock (t)", "tonnes"),
@@ -215,6 +217,12 @@ def what_to_do_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
                 f"Recommended stocks: {res.totals.get('purchase_cost_eur', 0):,.0f} EUR of "
                 f"purchases over {len(alloc)} materials with tonnes and a price; the purchase "
                 "order is the shortage cost removed per euro."
+                + (
+                    " Without an expected shortfall in this scenario (EU sourcing at extraction "
+                    "not from China), no stock: " + ", ".join(calm) + "."
+                    if calm
+                    else ""
+                )
             ),
             stocks,
             Figure(frontier_chart(fr)),
