@@ -90,6 +90,8 @@ def test_stockpile_bad_inputs_are_clear(tmp_path: Path) -> None:
     assert "Traceback" not in p.stderr
     p = critmat("stockpile", "optimize", "--scenarios", SC, "--objective", "cvr", tmp=tmp_path)
     assert p.returncode == 2 and "did you mean 'cvar'" in p.stderr
+    p = critmat("stockpile", "optimize", "--scenarios", SC, "--budget", "-5", tmp=tmp_path)
+    assert p.returncode == 2 and "--budget must be >= 0" in p.stderr
 
 
 def test_frontier_html_and_compare(tmp_path: Path) -> None:

@@ -95,7 +95,7 @@ def _inputs(
         "samples": samples,
         "seed": seed,
         "price_year": price_year,
-        "usd_per_eur": usd_per_eur,
+        "usd_per_eur": _check("usd_per_eur", usd_per_eur),
         "missing_probability": _check("missing_probability", missing_probability),
     }
 
@@ -149,8 +149,8 @@ def optimize_cmd(
     res = kb.optimize.stockpile(
         objective=_check("objective", objective),
         alpha=_check("alpha", alpha),
-        budget_eur=budget_eur,
-        min_cover_months=min_cover_months,
+        budget_eur=_check("budget_eur", budget_eur),
+        min_cover_months=_check("min_cover_months", min_cover_months),
         dask=dask,
         workers=workers,
         **_inputs(
@@ -292,7 +292,7 @@ def compare_cmd(
     cmp_ = kb.optimize.compare(
         objective=_check("objective", objective),
         alpha=_check("alpha", alpha),
-        budget_eur=budget_eur,
+        budget_eur=_check("budget_eur", budget_eur),
         eu_reserve_months=months,
         **_inputs(
             scenarios,
@@ -410,12 +410,14 @@ def sourcing_optimize_cmd(
         material=material,
         candidates=candidates,
         stage=stage or "processing",
-        demand_t=demand_t,
-        max_single_country=None if max_single_country >= 1 else max_single_country,
+        demand_t=_check("demand_t", demand_t),
+        max_single_country=(
+            None if _check("max_single_country", max_single_country) >= 1 else max_single_country
+        ),
         max_group=list(max_group or []),
         groups=_groups(groups),
         objective=_check("sourcing_objective", objective),
-        loss_eur_t=loss_eur_t,
+        loss_eur_t=_check("loss_eur_t", loss_eur_t),
         horizon_months=horizon_months,
     )
     t = res.totals
