@@ -44,6 +44,7 @@ __all__ = [
     "ParameterError",
     "Problem",
     "ReadOnlySQLError",
+    "RendererUnavailableError",
     "ScenarioError",
     "ScenarioSpecError",
     "StorageError",
@@ -490,3 +491,9 @@ class ReadOnlySQLError(CritmatError, ValueError):
     """A SQL statement given to ``kb.sql`` would change data or read files; it was not run."""
 
     code = "sql_not_read_only"
+
+
+class RendererUnavailableError(CritmatError, RuntimeError):
+    """A report format needs a program that is not installed (Chromium for PDF)."""
+
+    code = "renderer_unavailable"

@@ -724,7 +724,17 @@ _DEFS = [
     _p(
         "report",
         Path | None,
-        "Write a self-contained HTML report with charts and sources.",
+        "Write the report: FILE.html (one self-contained page with charts and sources) or "
+        "FILE.pdf (printed by Chromium, with FILE.html beside it); its data goes to FILE.json.",
+        path="file",
+        default_text="none",
+    ),
+    # ---------------------------------------------------------------- web (issue 15)
+    _p(
+        "previous",
+        Path | None,
+        "The data file (FILE.json) of an earlier report: the executive summary says what "
+        "changed since.",
         path="file",
         default_text="none",
     ),
