@@ -30,6 +30,7 @@ __all__ = [
     "DependencyStatus",
     "EuCrmStatus",
     "GeoPolRiskStatus",
+    "JobStatus",
     "Kind",
     "NirStatus",
     "Vocabulary",
@@ -213,3 +214,16 @@ class Kind(Vocabulary):
     DERIVED = "derived", "computed by critmat from published numbers (e.g. 920 lb -> 417.3 kg)"
     USER = "user", "the user's own data (an imported BOM or build rate)"
     ASSUMPTION = "assumption", "a default or placeholder no source gives (flagged in results)"
+
+
+# ---------------------------------------------------------------- REST API jobs (critmat.api)
+
+
+class JobStatus(Vocabulary):
+    """State of an API job (scenario run or optimisation), ``GET /scenarios/jobs/{id}``."""
+
+    QUEUED = "queued", "waiting for a worker"
+    RUNNING = "running", "computing; progress says how far"
+    DONE = "done", "finished; the result can be read (and the run is in the run store)"
+    FAILED = "failed", "stopped with an error (the error says what and where)"
+    CANCELLED = "cancelled", "cancelled by its owner before it finished"
