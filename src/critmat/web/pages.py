@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -277,19 +276,34 @@ def mount(
             return JSONResponse(
                 {"error": {"message": f"job {job_id} has no result yet"}}, status_code=409
             )
-        fig = fan_chart(
-            result.monthly,
-            variable="shortfall",
-            title=f"{result.spec.scenario.name}: monthly shortfall over {result.samples:,} "
-            "scenarios",
+        kb, _stamp = _kb(user)
+        mats = kb.table("materials")
+        names = dict(zip(mats["material"], mats["name"], strict=True))
+        title = result.spec.scenario.name
+        preset = (getattr(job, "params", None) or {}).get("preset")
+        if preset:
+            table = kb.scenarios.preset_table()
+            hit = table.loc[table["preset"] == preset, "title"]
+            title = str(hit.iloc[0]) if len(hit) else title
+        monthly = result.monthly.assign(
+            material=result.monthly["material"].map(names).fillna(result.monthly["material"])
         )
-        summary = stockout_table(result.summary)
+        fig = fan_chart(
+            monthly,
+            variable="shortfall",
+            title=f"Monthly shortfall over {result.samples:,} scenarios",
+        )
+        summary = stockout_table(
+            result.summary.assign(
+                material=result.summary["material"].map(names).fillna(result.summary["material"])
+            )
+        )
         return JSONResponse(
             {
                 "figure": json.loads(fig.to_json()),
                 "table": table_html(summary.head(15)),
                 "sources": [str(s) for s in result.meta.get("sources", [])],
-                "title": html.escape(result.spec.scenario.name),
+                "title": title,
             }
         )
 
