@@ -79,3 +79,37 @@ def test_figures_carry_their_sources(kb: KnowledgeBase) -> None:
     assert n_figures >= 3
     assert page.count("figure-source") == n_figures
     assert "EU study on the critical raw materials" in page or "[eu_crm_2023" in page
+
+
+def test_actions_come_from_the_decisions_section() -> None:
+    import pandas as pd
+
+    from critmat.report.builder import Section, Table, Text
+    from critmat.report.executive import actions_from_section
+
+    none, why = actions_from_section(None)
+    assert none is None and "What to do" in why
+    alloc = pd.DataFrame(
+        {
+            "material": ["gallium", "cobalt", "copper"],
+            "stock_t": [12.5, 300.0, 0.0],
+            "months_of_demand": [3.0, 1.5, 0.0],
+            "purchase_cost_eur": [8.0e6, 9.9e6, 0.0],
+            "expected_shortfall_t_before": [20.0, 500.0, 1.0],
+            "expected_shortfall_t_after": [5.0, 200.0, 1.0],
+            "rank": [2, 1, 3],
+        }
+    )
+    section = Section("What to do", [Text("x"), Table(alloc)], key="what_to_do")
+    acts, note = actions_from_section(section, {"gallium": "Gallium", "cobalt": "Cobalt"})
+    assert acts is not None and "What to do" in note
+    assert list(acts["material"]) == [
+        "Cobalt",
+        "Gallium",
+    ]  # purchase order, nothing bought left out
+    assert list(acts["cost_eur"]) == [9.9e6, 8.0e6]
+    assert acts["action"].iloc[1] == "stockpile 12.5 t (3.0 months of EU demand)"
+    assert acts["effect"].iloc[0] == "expected shortfall 500.0 t -> 200.0 t"
+    empty = Section("What to do", [Text("No assessed material has a price.")], key="what_to_do")
+    acts, note = actions_from_section(empty)
+    assert acts is None and "No assessed material has a price" in note

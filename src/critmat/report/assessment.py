@@ -404,12 +404,13 @@ def _source_titles(kb: KnowledgeBase) -> dict[str, str]:
     return out
 
 
-def _actions(report: Report) -> tuple[pd.DataFrame | None, str]:
+def _actions(report: Report, a: Assessment) -> tuple[pd.DataFrame | None, str]:
     """Recommended actions with their cost, from the decisions section of the report."""
-    return None, (
-        "none in this report: the decisions layer (critmat.optimize) adds them to the "
-        "assessment once its section is part of it"
-    )
+    from critmat.report.executive import actions_from_section
+
+    section = next((s for s in report.sections if s.key == "what_to_do"), None)
+    names = dict(zip(a.table["material"], a.table["name"], strict=True))
+    return actions_from_section(section, names)
 
 
 def _executive(
@@ -424,7 +425,7 @@ def _executive(
     before = None
     if previous is not None:
         before = dict(previous) if isinstance(previous, Mapping) else read_previous(previous)
-    actions, note = _actions(report)
+    actions, note = _actions(report, a)
     data = report_data(kb, a, actions=actions, actions_note=note)
     sources = [*_column_sources(a, *a.columns), *data["systems_sources"]]
     section = executive_section(data, previous=before, sources=sorted(set(sources)))

@@ -20,7 +20,6 @@ from critmat.report.charts import layout
 __all__ = [
     "capability_chart",
     "crma_chart",
-    "frontier_chart",
     "method_chart",
     "policy_timeline",
     "supply_map",
@@ -210,37 +209,6 @@ def capability_chart(cap: pd.DataFrame) -> Any:
     fig.update_layout(barmode="group")
     fig.update_xaxes(title="planned production not built, %", range=[0, 100])
     return layout(fig, "Capability at risk: production lost during the cut", 140 + 46 * len(d))
-
-
-def frontier_chart(points: pd.DataFrame) -> Any:
-    """Efficient frontier: purchase budget against expected and CVaR shortfall.
-
-    Parameters
-    ----------
-    points
-        ``budget_eur, expected_shortfall_t, cvar_shortfall_t`` (one row per budget).
-    """
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    for col, name, colour in (
-        ("expected_shortfall_t", "expected shortfall", "#2c7fb8"),
-        ("cvar_shortfall_t", "CVaR shortfall (worst tail)", "#c0392b"),
-    ):
-        if col in points.columns:
-            fig.add_trace(
-                go.Scatter(
-                    x=points["budget_eur"] / 1e6,
-                    y=points[col],
-                    mode="lines+markers",
-                    name=name,
-                    line={"color": colour},
-                    hovertemplate="budget %{x:,.1f} MEUR: %{y:,.1f} t<extra></extra>",
-                )
-            )
-    fig.update_xaxes(title="purchase budget, million EUR")
-    fig.update_yaxes(title="shortfall over the horizon, tonnes", rangemode="tozero")
-    return layout(fig, "Efficient frontier: budget against shortfall", 420)
 
 
 def crma_chart(sourcing: pd.DataFrame, *, cap: float = 0.65) -> Any:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DATA_FORMAT",
+    "actions_from_section",
     "changes",
     "executive_section",
     "read_previous",
@@ -231,6 +232,71 @@ def report_data(
         "actions": acts,
         "actions_note": actions_note,
     }
+
+
+def actions_from_section(
+    section: Section | None, names: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame | None, str]:
+    """The recommended actions of the decisions layer's "What to do" section, and a note.
+
+    The section (:func:`critmat.report.decisions.what_to_do_section`) holds the optimal
+    stockpile as a table (``material, stock_t, purchase_cost_eur, ...``); its rows become
+    actions ``rank, action, material, cost_eur, effect`` in purchase order, so the summary
+    reuses the computed result instead of solving again.
+
+    Parameters
+    ----------
+    section
+        The section, or ``None`` when the report has none.
+    names
+        ``{material id: name}`` for the action text.
+    """
+    if section is None:
+        return None, (
+            "none in this report: the decisions layer (critmat.optimize) adds its "
+            "'What to do' section to the assessment once it is part of this build"
+        )
+    names = names or {}
+    stock = None
+    for block in section.blocks:
+        if isinstance(block, Table) and {"material", "stock_t"} <= set(block.frame.columns):
+            stock = block.frame
+            break
+    if stock is None:
+        said = " ".join(b.text for b in section.blocks if isinstance(b, Text))
+        return None, f"none computed ({said or 'the decisions section holds no stockpile'})"
+    d = stock[pd.to_numeric(stock["stock_t"], errors="coerce").fillna(0.0) > 0].copy()
+    if "rank" in d.columns:
+        d = d.sort_values("rank", na_position="last")
+    rows = []
+    for i, r in enumerate(d.to_dict("records"), start=1):
+        m = str(r["material"])
+        months = _num(r.get("months_of_demand"))
+        before = _num(r.get("expected_shortfall_t_before"))
+        after = _num(r.get("expected_shortfall_t_after"))
+        effect = (
+            f"expected shortfall {format_value(before, 'tonnes')} t -> "
+            f"{format_value(after, 'tonnes')} t"
+            if before is not None and after is not None
+            else ""
+        )
+        rows.append(
+            {
+                "rank": float(i),
+                "action": f"stockpile {format_value(float(r['stock_t']), 'tonnes')} t"
+                + (f" ({months:.1f} months of EU demand)" if months is not None else ""),
+                "material": names.get(m, m),
+                "cost_eur": _num(r.get("purchase_cost_eur")),
+                "effect": effect,
+            }
+        )
+    if not rows:
+        return None, "the optimal stockpile buys nothing for these materials"
+    note = (
+        "from the 'What to do' section (critmat.optimize, optimal stockpile over a cut of "
+        "China's supply; its assumptions are listed there); cost = purchase in EUR"
+    )
+    return pd.DataFrame(rows), note
 
 
 def read_previous(path: str | Path) -> dict[str, Any]:

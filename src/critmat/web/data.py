@@ -25,10 +25,12 @@ __all__ = [
     "Chart",
     "PageCache",
     "crma_page",
+    "decisions",
     "defence_page",
     "material_page",
     "overview_page",
     "policy_page",
+    "stockpile_page",
 ]
 
 
@@ -100,13 +102,85 @@ def _column_sources(a: Assessment, *columns: str) -> list[str]:
     return out
 
 
-def overview_page(kb: KnowledgeBase, a: Assessment) -> dict[str, Any]:
+def decisions(kb: KnowledgeBase, a: Assessment) -> tuple[Any, str]:
+    """The decisions layer's "What to do" section for the assessment, or why there is none.
+
+    The same section as in the assessment report
+    (:func:`critmat.report.decisions.what_to_do_section`: the optimal stockpile over a cut
+    of China's supply, the frontier, partner and reshoring moves).
+    """
+    import importlib
+
+    from critmat.errors import CritmatError
+
+    try:
+        module = importlib.import_module("critmat.report.decisions")
+    except ImportError:
+        return None, (
+            "the decisions layer's 'What to do' section (critmat.optimize) is not part of "
+            "this build"
+        )
+    try:
+        return module.what_to_do_section(kb, a), ""
+    except CritmatError as exc:
+        return None, f"not computed: {exc}"
+
+
+def stockpile_page(kb: KnowledgeBase, a: Assessment, section: Any, why: str) -> dict[str, Any]:
+    """The stockpile plan and frontier: the blocks of the "What to do" section.
+
+    Returns ``items``: ``("html", text)`` for text and tables, ``("chart", Chart)`` for
+    figures, in the section's order.
+    """
+    import html
+
+    from critmat.report.builder import Details, Figure, Html, Table, Text
+    from critmat.report.html import table_html
+
+    items: list[tuple[str, Any]] = []
+    if section is None:
+        return {"items": items, "why": why}
+    names = dict(zip(a.table["material"], a.table["name"], strict=True))
+    sources = list(section.sources)
+
+    def add(blocks: list[Any], depth: int = 0) -> None:
+        for i, b in enumerate(blocks):
+            if isinstance(b, Text):
+                cls = " class='source'" if b.meta else ""
+                items.append(("html", f"<p{cls}>{html.escape(b.text)}</p>"))
+            elif isinstance(b, Table):
+                shown = b.frame
+                if "material" in shown.columns:
+                    shown = shown.assign(
+                        material=shown["material"].map(names).fillna(shown["material"])
+                    )
+                block = Table(shown, b.columns, b.title, b.caption, b.first_left, "–", b.marks)
+                items.append(("html", table_html(block).replace("<table>", "<table class='data'>")))
+            elif isinstance(b, Figure):
+                items.append(
+                    ("chart", Chart(f"decision-{depth}-{i}", b.figure, b.sources or sources))
+                )
+            elif isinstance(b, Html):
+                items.append(("html", b.html))
+            elif isinstance(b, Details):
+                items.append(("html", f"<h3>{html.escape(b.summary)}</h3>"))
+                add(b.blocks, depth + 1)
+
+    add(section.blocks)
+    return {"items": items, "why": why}
+
+
+def overview_page(
+    kb: KnowledgeBase, a: Assessment, section: Any = None, why: str = ""
+) -> dict[str, Any]:
     """Criticality matrix, China share by stage, the ranking of what to do."""
     from critmat.report import charts
-    from critmat.report.executive import report_data
+    from critmat.report.executive import actions_from_section, report_data
 
     table = named(a.table)
-    data = report_data(kb, a)
+    names = dict(zip(a.table["material"], a.table["name"], strict=True))
+    actions, note = actions_from_section(section, names)
+    data = report_data(kb, a, actions=actions, actions_note=note if section is not None else why)
     ranking = (
         pd.DataFrame(data["materials"])
         .sort_values(["sr", "china_max"], ascending=False, na_position="last")

@@ -194,10 +194,21 @@ def mount(
 
     # ------------------------------------------------------------------ pages
 
+    def decisions(user: Any) -> tuple[Any, str]:
+        kb, a = assessment(user)
+        _k, stamp = _kb(user)
+        out: tuple[Any, str] = cache.get(
+            ("decisions", id(kb), stamp), lambda: pages.decisions(kb, a)
+        )
+        return out
+
     def overview(request: Request, user: Any) -> Any:
         kb, a = assessment(user)
         _k, stamp = _kb(user)
-        ctx = cache.get(("overview", id(kb), stamp), lambda: pages.overview_page(kb, a))
+        section, why = decisions(user)
+        ctx = cache.get(
+            ("overview", id(kb), stamp), lambda: pages.overview_page(kb, a, section, why)
+        )
         return render("overview.html", request, user, **ctx)
 
     def material(request: Request, user: Any) -> Any:
@@ -237,7 +248,13 @@ def mount(
         return render("scenarios.html", request, user, presets=presets)
 
     def stockpile(request: Request, user: Any) -> Any:
-        return render("stockpile.html", request, user)
+        kb, a = assessment(user)
+        _k, stamp = _kb(user)
+        section, why = decisions(user)
+        ctx = cache.get(
+            ("stockpile", id(kb), stamp), lambda: pages.stockpile_page(kb, a, section, why)
+        )
+        return render("stockpile.html", request, user, **ctx)
 
     def crma(request: Request, user: Any) -> Any:
         kb, stamp = _kb(user)
