@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,13 @@ def test_pages_load_without_errors_and_charts_render(
     w.page.goto(server.url + "/")
     ranking = w.page.locator("#ranking").inner_text()
     assert "Dysprosium" in ranking and "hree" not in ranking
+    # the stockpile page shows the decisions layer's plan, or says why there is none
+    w.page.goto(server.url + "/stockpile")
+    if importlib.util.find_spec("critmat.report.decisions") is not None:
+        assert w.page.locator("table.data").count() >= 1
+        assert "stock (t)" in w.page.locator("table.data").first.inner_text()
+    else:
+        assert "No stockpile plan" in w.page.locator("#stockpile-missing").inner_text()
     w.page.goto(server.url + "/materials/galium")
     assert "gallium" in w.page.locator(".error").inner_text()  # did you mean
     w.page.context.close()

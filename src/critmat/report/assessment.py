@@ -204,10 +204,17 @@ def _column_sources(a: Assessment, *columns: str) -> list[str]:
     return out
 
 
+def _named(a: Assessment, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``frame`` (default the summary table) with material names for figures, not ids."""
+    names = dict(zip(a.table["material"], a.table["name"].astype(str), strict=True))
+    f = a.table if frame is None else frame
+    return f.assign(material=f["material"].map(names).fillna(f["material"]))
+
+
 def _matrix(kb: KnowledgeBase, a: Assessment) -> Section:
     return Section(
         "Criticality matrix",
-        [Figure(charts.criticality_chart(a.table))],
+        [Figure(charts.criticality_chart(_named(a)))],
         sources=_column_sources(a, "sr", "ei"),
         key="matrix",
     )
@@ -216,7 +223,7 @@ def _matrix(kb: KnowledgeBase, a: Assessment) -> Section:
 def _china(kb: KnowledgeBase, a: Assessment) -> Section:
     return Section(
         "China share by stage",
-        [Figure(charts.china_share_chart(a.table))],
+        [Figure(charts.china_share_chart(_named(a)))],
         sources=_column_sources(a, "china_extraction", "china_processing"),
         key="china",
     )
@@ -225,7 +232,7 @@ def _china(kb: KnowledgeBase, a: Assessment) -> Section:
 def _shares(kb: KnowledgeBase, a: Assessment) -> Section:
     return Section(
         "Supply shares by stage and country",
-        [Figure(charts.supply_shares_chart(a.shares))],
+        [Figure(charts.supply_shares_chart(_named(a, a.shares)))],
         sources=_column_sources(a, "china_extraction", "china_processing", "hhi"),
         key="shares",
     )
@@ -234,7 +241,7 @@ def _shares(kb: KnowledgeBase, a: Assessment) -> Section:
 def _geopolrisk(kb: KnowledgeBase, a: Assessment) -> Section:
     return Section(
         "GeoPolRisk",
-        [Figure(charts.geopolrisk_chart(a.table, a.importer, a.year))],
+        [Figure(charts.geopolrisk_chart(_named(a), a.importer, a.year))],
         sources=_column_sources(a, "geopolrisk"),
         key="gpr",
     )
