@@ -386,7 +386,8 @@ def policy_page(kb: KnowledgeBase) -> dict[str, Any]:
     """The policy timeline 2008-2025 (and earlier seed events) and the event table."""
     from critmat.report import dashboard
 
-    ev = kb.table("policy_events")
+    policy = getattr(kb, "policy", None)  # the policy layer's accessor, where it is built
+    ev = policy.events() if policy is not None else kb.table("policy_events")
     ev = ev[ev["date"].notna()]
     frame = pd.DataFrame(
         {
@@ -416,6 +417,9 @@ def crma_page(kb: KnowledgeBase) -> dict[str, Any]:
     countries = dict(
         zip(kb.table("countries")["country"], kb.table("countries")["name"], strict=True)
     )
+    policy = getattr(kb, "policy", None)  # the policy layer's CRMA tracker, where it is built
+    if policy is not None:
+        return _crma_tracker(policy.crma_benchmarks(), names, countries)
     s = kb.table("crma_eu_sourcing_2023")
     s = s[s["largest_third_country_share"].notna()]
     frame = pd.DataFrame(
@@ -448,4 +452,63 @@ def crma_page(kb: KnowledgeBase) -> dict[str, Any]:
         ),
         "above_cap": int((frame["largest_third_country_share"] > 0.65).sum()),
         "n": len(frame),
+        "tracker": [],
+        "benchmark_names": [],
+    }
+
+
+def _crma_tracker(
+    tr: pd.DataFrame, names: dict[str, str], countries: dict[str, str]
+) -> dict[str, Any]:
+    """The page from :func:`critmat.policy.crma.benchmarks` (one row per material, benchmark)."""
+    from critmat.report import dashboard
+
+    cap = tr[(tr["benchmark"] == "single_third_country_cap") & tr["value"].notna()]
+    frame = pd.DataFrame(
+        {
+            "material_name": cap["material"].map(lambda m: names.get(m, m)).astype(str),
+            "stage": cap["third_country_stage"].astype("string").fillna("all stages").astype(str),
+            "largest_third_country_share": cap["value"].astype(float),
+            "largest_third_country_name": cap["third_country"]
+            .map(lambda c: countries.get(c, c))
+            .astype(str),
+        }
+    )
+    thresholds = cap["threshold"].dropna()
+    limit = float(thresholds.iloc[0]) if len(thresholds) else 0.65
+    chart = Chart(
+        "crma",
+        dashboard.crma_chart(frame, cap=limit),
+        sorted({str(x) for v in tr["source_id"].dropna() for x in str(v).split(";")}),
+    )
+    benchmarks = list(dict.fromkeys(str(b) for b in tr["benchmark"]))
+    rows = []
+    for m, g in tr.groupby("material", sort=False):
+        by = {str(r.benchmark): r for r in g.itertuples(index=False)}
+        rows.append(
+            {
+                "material": names.get(str(m), str(m)),
+                "cells": [
+                    {
+                        "status": str(by[b].status) if b in by else "–",
+                        "value": by[b].value if b in by else None,
+                        "basis": str(by[b].basis) if b in by else "",
+                    }
+                    for b in benchmarks
+                ],
+            }
+        )
+    bench = (
+        tr.drop_duplicates("benchmark")[["benchmark", "stage", "threshold", "comparison"]]
+        .assign(unit="EU annual consumption", target_year=2030, definition="CRMA Article 5")
+        .to_dict("records")
+    )
+    return {
+        "charts": [chart],
+        "benchmarks": bench,
+        "status": [],
+        "above_cap": int((frame["largest_third_country_share"] > limit).sum()),
+        "n": len(frame),
+        "tracker": rows,
+        "benchmark_names": [b.replace("_", " ") for b in benchmarks],
     }
