@@ -215,10 +215,15 @@ def _events_for(kb: KnowledgeBase, material: str) -> pd.DataFrame:
                     "detail": str(r.scope)[:140],
                 }
             )
-    links = kb.table("policy_event_materials")
-    ids = set(links.loc[links["material"] == material, "event_id"])
-    ev = kb.table("policy_events")
-    for r in ev[ev["event_id"].isin(ids)].itertuples(index=False):
+    policy = getattr(kb, "policy", None)  # resolves groups (an event on "rare earths" ...)
+    if policy is not None:
+        ev = policy.events(materials=material)
+    else:
+        links = kb.table("policy_event_materials")
+        ids = set(links.loc[links["material"] == material, "event_id"])
+        ev = kb.table("policy_events")
+        ev = ev[ev["event_id"].isin(ids)]
+    for r in ev.itertuples(index=False):
         if pd.notna(r.date):
             rows.append(
                 {
