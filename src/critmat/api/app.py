@@ -487,7 +487,7 @@ def create_app(
         "/data/tables/{table}",
         "A whole table of the knowledge base (with your rows), filtered; paginated.",
         ["materials", "countries", "importers", "exporters", "years", "stage"],
-        lambda kb, t, **f: kb.table(t, **{k: v for k, v in f.items() if v is not None}),
+        _table,
         "data",
     )
     _frame_route(
@@ -615,6 +615,34 @@ def create_app(
 
     mount(app)
     return app
+
+
+def _table(kb: Any, name: str, **filters: Any) -> Any:
+    """``kb.table(name, ...)`` (``kb.trade`` for trade: materials through the HS mapping)."""
+    given = {k: v for k, v in filters.items() if v is not None}
+    if name == "trade" and "countries" not in given:
+        return kb.trade(**given)
+    spec = kb.catalog.table(name)
+    cols = set(spec.field_names)
+    for arg, col in _FILTERS:
+        if arg in given and col not in cols:
+            exc = ParameterError(
+                f"table '{name}' has no '{col}' column, so {arg}= does not apply to it"
+            )
+            exc.where = f"query parameter '{arg}'"  # type: ignore[attr-defined]
+            exc.valid = [a for a, c in _FILTERS if c in cols]  # type: ignore[attr-defined]
+            raise exc
+    return kb.table(name, **given)
+
+
+_FILTERS = (
+    ("materials", "material"),
+    ("countries", "country"),
+    ("importers", "importer"),
+    ("exporters", "exporter"),
+    ("years", "year"),
+    ("stage", "stage"),
+)
 
 
 def _import(

@@ -28,7 +28,7 @@ from critmat.api.auth import Role, User, require
 from critmat.api.frames import API_FORMAT, frame_response, pick_format, response_schema
 from critmat.errors import ParameterError
 from critmat.knowledge_base import KnowledgeBase
-from critmat.params import PARAMS, ParamDef, param, query_model
+from critmat.params import PARAMS, ParamDef, param, parse_years, query_model
 
 __all__ = ["ENDPOINTS", "FrameCache", "FrameEndpoint", "add_frame_endpoints", "api_params"]
 
@@ -223,7 +223,13 @@ def checked(defs: list[ParamDef], values: dict[str, Any]) -> dict[str, Any]:
         value = values.get(d.name, d.default)
         try:
             out[d.name] = d.check(value)
+            if d.name == "years" and value is not None:
+                parse_years(value)  # a bad year says where it is before anything is computed
         except ParameterError as exc:
+            # the definitions speak CLI (--missing-governance); a request names the field
+            for flag in d.cli_flags:
+                exc.message = exc.message.replace(flag + " ", f"{d.name}=")
+            exc.args = (exc.message,)
             exc.where = f"query parameter '{d.name}'"  # type: ignore[attr-defined]
             if d.choices:
                 exc.valid = list(d.choices)  # type: ignore[attr-defined]

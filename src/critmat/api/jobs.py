@@ -393,7 +393,9 @@ def add_job_routes(app: Any, probe: KnowledgeBase) -> None:
     TableQ = Annotated[str, Query(alias="table", description=result_table.description)]
     FormatQ = Annotated[str | None, Query(alias="format", description=API_FORMAT.description)]
     PageQ = Annotated[int, Query(ge=1, description=PARAMS["page"].help)]
-    SizeQ = Annotated[int, Query(ge=1, le=10000, description=PARAMS["page_size"].help)]
+    SizeQ = Annotated[
+        int, Query(alias="page_size", ge=1, le=10000, description=PARAMS["page_size"].help)
+    ]
 
     # ------------------------------------------------------------------ scenarios
 
