@@ -121,7 +121,7 @@ def trade_trend(
     if len(events):
         ev = events.copy()
         ev["x"] = pd.to_datetime(ev["date"]).dt.year + (
-            pd.to_datetime(ev["date"]).dt.dayofyear / 366
+            pd.to_datetime(ev["date"]).dt.day_of_year / 366
         )
         top = float(yearly["value_musd"].max()) if len(yearly) else 1.0
         fig.add_trace(

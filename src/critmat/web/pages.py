@@ -16,7 +16,7 @@ from critmat.errors import CritmatError, UnknownNameError
 from critmat.report.format import format_value, is_missing
 from critmat.web import data as pages
 
-__all__ = ["COOKIE", "PAGES", "mount"]
+__all__ = ["COOKIE", "PAGES", "PUBLIC_PATHS", "SESSION_PATHS", "mount"]
 
 #: Name of the cookie holding the signed-in user's API token.
 COOKIE = "critmat_token"
@@ -30,6 +30,22 @@ PAGES = [
     ("/crma", "CRMA tracker"),
     ("/policy", "Policy timeline"),
 ]
+
+#: Routes of the dashboard that need a signed-in user (the session cookie): pages redirect
+#: to the login form without one, ``/ui/*`` answers 401.
+SESSION_PATHS = (
+    "/",
+    "/materials/{material}",
+    "/defence",
+    "/scenarios",
+    "/stockpile",
+    "/crma",
+    "/policy",
+    "/ui/scenario/{job_id}",
+)
+
+#: Routes of the dashboard open to everyone (the login form, its assets).
+PUBLIC_PATHS = ("/login", "/logout", "/static/plotly.min.js", "/static")
 
 _HERE = Path(__file__).parent
 _ROLES = ("viewer", "analyst", "admin")
@@ -171,6 +187,13 @@ def mount(
     def login(token: str = Form(""), next: str = Form("/")) -> Any:  # noqa: A002
         target = next if next.startswith("/") and not next.startswith("//") else "/"
         token = token.strip()
+        if not token:
+            return HTMLResponse(
+                env.get_template("login.html").render(
+                    next=target, error="Enter your API token.", user=None
+                ),
+                status_code=400,
+            )
         try:
             _authenticate(token)
         except CritmatError as exc:
