@@ -596,14 +596,14 @@ def executive_section(
                 Text(f"What changed since {when}: nothing above the reporting thresholds.")
             )
         else:
-            shown = diff.head(12)
+            shown = diff.head(10)
             blocks.append(
                 Table(
                     shown,
                     {c: Column(c) for c in shown.columns},
                     title=f"What changed since the report of {when}",
                     caption=f"{len(diff)} changes"
-                    + (", first 12 shown" if len(diff) > 12 else "")
+                    + (", first 10 shown" if len(diff) > 10 else "")
                     + "; moves below 0.05 SR or one percentage point of a share are not listed",
                     first_left=4,
                 )

@@ -34,7 +34,8 @@ PRINT_CSS = """
 @media print{
 body{margin:0;max-width:none;padding:0;font-size:10pt}
 h2{break-after:avoid}
-.executive{break-after:page}
+.executive{break-after:page;font-size:9pt;padding:0 .6rem .4rem}
+.executive table{font-size:7.5pt}.executive h3{margin:.5rem 0 .2rem}.executive p{margin:.3rem 0}
 .js-plotly-plot,.plotly-graph-div,table,.figure-source{break-inside:avoid}
 th{position:static}
 pre{max-height:none;white-space:pre-wrap}
