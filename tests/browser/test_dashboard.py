@@ -92,6 +92,13 @@ def test_scenario_started_from_the_page_shows_its_result(
     table = w.page.locator("#stockout-table").inner_text()
     assert "gallium" in table.lower() and "P(any shortfall)" in table
     _shoot(w, "scenario-result", tmp_path)
+    # a large run cancelled from the page stops and says so
+    w.page.fill("#samples", "20000")
+    w.page.click("#run")
+    w.page.wait_for_selector("#cancel:not([hidden])")
+    w.page.click("#cancel")
+    w.page.wait_for_selector("#job-error:not([hidden])", timeout=60_000)
+    assert "cancelled" in w.page.locator("#job-error").inner_text()
     assert w.problems == [], w.problems
     w.page.context.close()
 

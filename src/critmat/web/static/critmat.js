@@ -48,6 +48,12 @@ function runner() {
     if (!started.ok) { fail(explain(started)); return; }
     const id = started.data.id;
     box.hidden = false; bar.value = 0;
+    const cancel = document.getElementById("cancel");
+    cancel.hidden = false;
+    cancel.onclick = async () => {
+      const reply = await api("DELETE", "/scenarios/jobs/" + id);
+      if (!reply.ok) fail(explain(reply));
+    };
     status.textContent = "Job " + id + " queued";
     for (;;) {
       await new Promise((r) => setTimeout(r, 400));
@@ -58,10 +64,12 @@ function runner() {
       status.textContent = "Job " + id + ": " + job.data.status + (p.total ? " (" + p.done + " of " + p.total + " scenarios)" : "");
       if (job.data.status === "done") break;
       if (job.data.status === "failed" || job.data.status === "cancelled") {
+        cancel.hidden = true;
         fail("The job " + job.data.status + (job.data.error ? ": " + job.data.error.message : "") + ".");
         return;
       }
     }
+    cancel.hidden = true;
     const reply = await fetch("/ui/scenario/" + id, {headers: {"Accept": "application/json"}});
     const out = await reply.json();
     if (!reply.ok) { fail("Cannot show the result: " + (out.error ? out.error.message : reply.status)); return; }
