@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from critmat._version import __version__
-from critmat.errors import ParameterError
+from critmat.errors import CritmatError, ParameterError
 from critmat.report.builder import Column, Section, Table, Text
 from critmat.report.format import format_value
 
@@ -157,7 +157,7 @@ def _systems(kb: KnowledgeBase, a: Assessment) -> tuple[list[dict[str, Any]], st
             months=int(STRESS["months"]),
             demand=a.demand,
         )
-    except Exception as exc:  # the summary says why instead of failing the whole report
+    except CritmatError as exc:  # the summary says why instead of failing the whole report
         return [], f"capability at risk not computed: {exc}", []
     if cap.empty:
         return [], "no defence system has a bill of materials to assess", []
