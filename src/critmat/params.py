@@ -724,9 +724,68 @@ _DEFS = [
     _p(
         "report",
         Path | None,
-        "Write a self-contained HTML report with charts and sources.",
+        "Write the report: FILE.html (one self-contained page with charts and sources) or "
+        "FILE.pdf (printed by Chromium, with FILE.html beside it); its data goes to FILE.json.",
         path="file",
         default_text="none",
+    ),
+    # ---------------------------------------------------------------- web (issue 15)
+    _p(
+        "previous",
+        Path | None,
+        "The data file (FILE.json) of an earlier report: the executive summary says what "
+        "changed since.",
+        path="file",
+        default_text="none",
+    ),
+    # -------------------------------------------------------------- REST API (critmat.api)
+    _p("page", int, "Page of the result (1 is the first).", 1, minimum=1),
+    _p(
+        "page_size",
+        int,
+        "Rows per page (at most 10000).",
+        1000,
+        minimum=1,
+        maximum=10000,
+    ),
+    _p(
+        "role",
+        str,
+        "Role of the token: viewer (read results), analyst (also run scenarios and "
+        "optimisations, import private data) or admin (also manage tokens).",
+        "viewer",
+        choices=("viewer", "analyst", "admin"),
+    ),
+    _p(
+        "team",
+        str | None,
+        "Team whose private data the token shares (uploads are visible to the team only).",
+        default_text="the user's own",
+    ),
+    _p("host", str, "Interface to listen on (127.0.0.1: this machine only).", "127.0.0.1"),
+    _p("port", int, "TCP port.", 8000, minimum=1, maximum=65535),
+    _p(
+        "rate_limit",
+        float,
+        "Requests per second allowed per token (a burst of twice as many); 0: no limit.",
+        50.0,
+        minimum=0,
+    ),
+    _p(
+        "optimize_table",
+        str,
+        "Result table of an optimisation: allocation (per material: stock, cost, rank) or "
+        "shadow_prices (budget, purchase caps, cover).",
+        "allocation",
+        flags=("--table",),
+        choices=("allocation", "shadow_prices"),
+    ),
+    _p(
+        "max_upload_mb",
+        float,
+        "Largest request body accepted (MB).",
+        25.0,
+        minimum=0.001,
     ),
 ]
 

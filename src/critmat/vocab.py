@@ -31,6 +31,7 @@ __all__ = [
     "DependencyStatus",
     "EuCrmStatus",
     "GeoPolRiskStatus",
+    "JobStatus",
     "Kind",
     "NirStatus",
     "PhysicalDemandStatus",
@@ -256,3 +257,16 @@ class DecisionInputStatus(Vocabulary):
     NO_DEMAND = "no_demand", "a price but no demand in tonnes (months of cover are NaN)"
     NO_PRICE = "no_price", "demand but no price: a decision on it stops"
     NO_DEMAND_NO_PRICE = "no_demand_no_price", "neither: a decision on it stops"
+
+
+# ---------------------------------------------------------------- REST API jobs (critmat.api)
+
+
+class JobStatus(Vocabulary):
+    """State of an API job (scenario run or optimisation), ``GET /scenarios/jobs/{id}``."""
+
+    QUEUED = "queued", "waiting for a worker"
+    RUNNING = "running", "computing; progress says how far"
+    DONE = "done", "finished; the result can be read (and the run is in the run store)"
+    FAILED = "failed", "stopped with an error (the error says what and where)"
+    CANCELLED = "cancelled", "cancelled by its owner before it finished"
