@@ -94,7 +94,7 @@ def test_assessment_report_composition(kb: KnowledgeBase) -> None:
         "what_to_do",  # decisions (issue 13)
         "sources",
     ]
-    assert len(SECTIONS) == 9
+    assert len(SECTIONS) == 8
     todo = report.section("what_to_do")
     stocks = todo.blocks[1]
     assert isinstance(stocks, Table) and list(stocks.frame["material"]) == ["tungsten"]
