@@ -574,7 +574,7 @@ _DEFS = [
     _p(
         "basis",
         str,
-        "Defence importance breadth from the cited uses, your bom, or auto.",
+        "Defence importance breadth from the cited uses, your bom, or auto (= the cited uses).",
         "auto",
         choices=("auto", "uses", "bom"),
     ),
