@@ -277,8 +277,11 @@ def test_report_section_and_assessment_summary(kb: KnowledgeBase) -> None:
 
 
 def test_exposure_mixes(kb: KnowledgeBase) -> None:
-    eu = kb.defence.exposure(by="material", stage="processing").iloc[0]
+    eu = kb.defence.exposure(by="material", stage="processing", mix="eu_sourcing").iloc[0]
     assert eu["mix_used"] == "eu_sourcing" and eu["proxy"] == "neodymium"
+    # default by_producer: the reference systems are US-built, EU sourcing does not apply
+    us = kb.defence.exposure(by="material", stage="processing").iloc[0]
+    assert us["mix_used"] == "global (non-EU producer)" and us["proxy"] == "neodymium"
     imp = kb.defence.exposure(by="material", mix="imports", years=2022).iloc[0]
     # BACI has rare-earth codes of its own: no proxy needed, shares of extra-EU imports
     assert imp["mix_used"] == "imports" and imp["proxy"] is None
