@@ -1167,9 +1167,7 @@ def build_lists(b: Build) -> None:
     nato = pd.DataFrame(
         {
             "listed_name": n["material"],
-            "material": [
-                b.material(nato_as.get(m, m), "nato_2024") for m in n["material"]
-            ],
+            "material": [b.material(nato_as.get(m, m), "nato_2024") for m in n["material"]],
             "example_use": n["example_use_stated_in_source"],
             "mapping_note": [
                 "NATO's 'Titanium' is the defence metal (airframes, engines, armour): mapped "

@@ -90,7 +90,9 @@ def test_published_scores_in_the_reasons(kb: KnowledgeBase) -> None:
     assert bool(t.loc["titanium_metal", "agree"])
     # nickel SR 0.5 and copper SR 0.1 (published): listed although a threshold is missed
     for m, sr in (("nickel", "0.5"), ("copper", "0.1")):
-        assert f"published SR {sr}" in t.loc[m, "reason"] and "miss a threshold" in t.loc[m, "reason"]
+        assert (
+            f"published SR {sr}" in t.loc[m, "reason"] and "miss a threshold" in t.loc[m, "reason"]
+        )
 
 
 def test_every_disagreement_has_a_true_reason(kb: KnowledgeBase) -> None:

@@ -245,7 +245,9 @@ def test_scenario_systems_fit_the_scenario_spec(kb: KnowledgeBase) -> None:
     parsed = [DefenceSystem(**s) for s in systems]
     f35 = next(p for p in parsed if "F-35" in p.name)
     assert f35.build_rate == pytest.approx(13.0)  # 156 per year
-    assert f35.kg_per_unit == {"rare_earths": pytest.approx(417.3049804)}
+    # rare earths enter the engine under their proxy, named in the system's name
+    assert f35.kg_per_unit == {"neodymium": pytest.approx(417.3049804)}
+    assert f35.name.endswith("(assumption: rare_earths as neodymium)")
 
 
 def test_energy_competition_shares(kb: KnowledgeBase) -> None:

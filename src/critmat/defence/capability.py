@@ -198,9 +198,7 @@ INTERMEDIATE_STAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def _intermediate_share(
-    kb: KnowledgeBase, mats: list[str], supplier: list[str]
-) -> pd.DataFrame:
+def _intermediate_share(kb: KnowledgeBase, mats: list[str], supplier: list[str]) -> pd.DataFrame:
     """w[m] at the intermediate stage of :data:`INTERMEDIATE_STAGES` (no recycling credit)."""
     t = kb.table("intermediate_supply")
     rows = []
@@ -224,9 +222,7 @@ def _intermediate_share(
                 else CapabilitySupplyStatus.NO_SUPPLY_SHARES.value,
                 "share_note": (
                     f"{product} ({stage}, {int(sub['year'].max())}): "
-                    + ", ".join(
-                        f"{c} {v:.0%}" for c, v in zip(sub["country"], share, strict=True)
-                    )
+                    + ", ".join(f"{c} {v:.0%}" for c, v in zip(sub["country"], share, strict=True))
                     if known
                     else (
                         f"{product}: no published supplier shares (give supplier_share)"
@@ -348,9 +344,7 @@ def capability_at_risk(
             f"allocation must be one of {', '.join(ALLOCATIONS)}, got '{allocation}'"
         )
     if mix not in ("by_producer", "eu_sourcing", "global"):
-        raise ParameterError(
-            f"mix must be one of by_producer, eu_sourcing, global, got '{mix}'"
-        )
+        raise ParameterError(f"mix must be one of by_producer, eu_sourcing, global, got '{mix}'")
     cut_mats = kb.select.materials(materials)
     mats = sorted(set(d["material"]))
     intermediate = stage is not None and str(stage).strip().lower() == "intermediate"
@@ -456,10 +450,10 @@ def capability_at_risk(
     rate = meta["units_per_month"].to_numpy(dtype="float64")
     systems_ = kg.index.get_level_values("system")
     sys_w = [sys_mix.get(x, "eu_sourcing") for x in systems_]
-    hit_jm = np.vstack([hits[w] for w in sys_w]) if len(sys_w) else np.zeros((0, len(mats)))
+    hit_jm = np.vstack([hits[w] for w in sys_w]) if sys_w else np.zeros((0, len(mats)))
     ds = dshare.to_numpy()
     served_fixed = served_share(hit_jm)
-    served_df = np.vstack([served_share(h, ds) for h in hit_jm]) if len(sys_w) else hit_jm
+    served_df = np.vstack([served_share(h, ds) for h in hit_jm]) if sys_w else hit_jm
     served_mit = served_df if allocation == "defence_first" else served_fixed
     lost_f, lim_f = simulate_builds(uses, rate, served_fixed, months, stock_months=stock)
     lost_d, _ = simulate_builds(uses, rate, served_df, months, stock_months=stock)
@@ -473,12 +467,8 @@ def capability_at_risk(
         substitution_lead=int(substitution_lead_months),
     )
     # what each system's result rests on (the assumptions column)
-    proxy_of = {
-        k: dict(zip(f["material"], f["proxy"], strict=True)) for k, f in by_mix.items()
-    }
-    note_of = {
-        k: dict(zip(f["material"], f["share_note"], strict=True)) for k, f in by_mix.items()
-    }
+    proxy_of = {k: dict(zip(f["material"], f["proxy"], strict=True)) for k, f in by_mix.items()}
+    note_of = {k: dict(zip(f["material"], f["share_note"], strict=True)) for k, f in by_mix.items()}
     stage_of = {k: dict(zip(f["material"], f["stage"], strict=True)) for k, f in by_mix.items()}
     assumptions: list[str] = []
     proxied: list[bool] = []
@@ -515,7 +505,8 @@ def capability_at_risk(
             else:
                 items.append(f"{m}: no defence share, defence-first = pro rata")
         if np.any(stock > 0):
-            items.append(f"stock: {', '.join(f'{mm} {v:g} months' for mm, v in zip(mats, stock, strict=True))}")
+            held = ", ".join(f"{mm} {v:g} months" for mm, v in zip(mats, stock, strict=True))
+            items.append(f"stock: {held}")
         assumptions.append("; ".join(items))
         proxied.append(
             bool(px)

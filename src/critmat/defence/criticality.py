@@ -239,7 +239,9 @@ def importance_from_uses(
         default="no information (1.0)",
     )
     # the defence share of demand, where a source gives one (shown; not a weight of DI)
-    shares = uses.dropna(subset=["defence_demand_share"]) if "defence_demand_share" in uses else None
+    shares = (
+        uses.dropna(subset=["defence_demand_share"]) if "defence_demand_share" in uses else None
+    )
     if shares is not None and len(shares):
         first = shares.drop_duplicates("material").set_index("material")
         out["defence_demand_share"] = out["material"].map(
@@ -829,9 +831,9 @@ def compare_lists(
     via_up = t["material"].map(up)
     via_down = t["material"].map(down)
     direct = t["nato_direct"].to_numpy()
-    mapping = t["material"].map(nato.dropna(subset=["mapping_note"]).set_index("material")[
-        "mapping_note"
-    ])
+    mapping = t["material"].map(
+        nato.dropna(subset=["mapping_note"]).set_index("material")["mapping_note"]
+    )
 
     def num(values: np.ndarray) -> np.ndarray:
         return pd.Series(values).map(lambda v: "n/a" if np.isnan(v) else f"{v:.1f}").to_numpy()
@@ -852,9 +854,7 @@ def compare_lists(
         np.where(sr_differs, "SR " + f_sr, np.where(ei_differs, "EI " + f_ei, "")),
     )
     parts = [
-        np.where(
-            mapping.notna().to_numpy(), mapping.fillna("").astype(str).to_numpy(), ""
-        ),
+        np.where(mapping.notna().to_numpy(), mapping.fillna("").astype(str).to_numpy(), ""),
         np.where(
             nat & no_use,
             nato_it
@@ -868,7 +868,8 @@ def compare_lists(
         ),
         np.where(
             nat & ~cm & ~no_use & (di < th),
-            nato_it + "; its cited defence uses weigh little in critmat (DI "
+            nato_it
+            + "; its cited defence uses weigh little in critmat (DI "
             + f_di
             + " < 2.8; class weights: "
             + weights_txt

@@ -325,9 +325,7 @@ def producers(kb: KnowledgeBase, system_names: pd.Series) -> pd.DataFrame:
     known = kb.table("defence_systems")[["system", "country", "producer_countries"]]
     names = pd.Series(pd.unique(system_names.astype(object).dropna()), dtype=object)
     ks = sorted(known["system"].astype(object), key=len, reverse=True)
-    match = names.map(
-        lambda n: next((k for k in ks if n == k or str(n).startswith(k)), None)
-    )
+    match = names.map(lambda n: next((k for k in ks if n == k or str(n).startswith(k)), None))
     lead = known.set_index("system")["country"].astype(object)
     prod = known.set_index("system")["producer_countries"].astype(object)
     country = match.map(lead)
@@ -338,8 +336,7 @@ def producers(kb: KnowledgeBase, system_names: pd.Series) -> pd.DataFrame:
     in_eu_b = in_eu.astype(object).where(~unknown, True).fillna(True).astype(bool)
     note = np.where(
         unknown,
-        "producer unknown (system not in defence_systems): EU-built assumed, EU sourcing "
-        "shares",
+        "producer unknown (system not in defence_systems): EU-built assumed, EU sourcing shares",
         np.where(
             in_eu_b.to_numpy(),
             "EU producer: EU sourcing shares",

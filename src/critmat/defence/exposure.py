@@ -368,13 +368,13 @@ def exposure(
             producer_country=d["system"].map(prod["producer_country"]),
             mix_wanted=d["system"].map(prod["mix_wanted"]).fillna("eu_sourcing"),
         )
-        parts = []
-        for wanted in ("eu_sourcing", "global"):
-            sub = d[d["mix_wanted"] == wanted]
+        parts: list[pd.DataFrame] = []
+        for mix_name in ("eu_sourcing", "global"):
+            sub = d[d["mix_wanted"] == mix_name]
             if len(sub):
-                mxw = supply_mix(shares, mats, stages=stages, mix=wanted, proxies=proxies)
+                mxw = supply_mix(shares, mats, stages=stages, mix=mix_name, proxies=proxies)
                 part = supplier_exposure(sub.drop(columns="mix_wanted"), mxw, eol)
-                if wanted == "global":
+                if mix_name == "global":
                     part["mix_used"] = "global (non-EU producer)"
                 parts.append(part)
         mx = supply_mix(shares, mats, stages=stages, mix="eu_sourcing", proxies=proxies)
@@ -385,9 +385,7 @@ def exposure(
         )
     else:
         if mix not in MIXES:
-            raise ParameterError(
-                f"mix must be one of by_producer, {', '.join(MIXES)}, got '{mix}'"
-            )
+            raise ParameterError(f"mix must be one of by_producer, {', '.join(MIXES)}, got '{mix}'")
         mx = supply_mix(shares, mats, stages=stages, mix=mix, proxies=proxies)
         exposed = supplier_exposure(d, mx, eol)
     keys = {
