@@ -628,6 +628,14 @@ _DEFS = [
         choices=("by_producer", "eu_sourcing", "global"),
     ),
     _p(
+        "rank_by",
+        str,
+        "Order within a matrix category: score ((DI / 2.8) x (risk / threshold)) or importance "
+        "(defence importance first).",
+        "score",
+        choices=("score", "importance"),
+    ),
+    _p(
         "proxies",
         list[str] | None,
         "Proxy materials whose supply data stand in, MATERIAL=PROXY (repeatable).",

@@ -321,6 +321,7 @@ def criticality_cmd(
     years: Annotated[
         str | None, opt("years", help="The year of the GeoPolRisk column.", default_text="latest")
     ] = None,
+    rank_by: Annotated[str, opt("rank_by")] = "score",
     bom: Bom = None,
     build_rates: BuildRates = None,
     fmt: Format = None,
@@ -339,12 +340,14 @@ def criticality_cmd(
         importers=importers,
         years=years,
         basis=basis,
+        rank_by=rank_by,
         demand=_source(bom, build_rates),
     )
     cols = [
         "rank",
         "material",
         "defence_importance",
+        "class_weights",
         "supply_risk_score",
         "category",
         "eu_sr",

@@ -472,6 +472,10 @@ def capability_at_risk(
     stage_of = {k: dict(zip(f["material"], f["stage"], strict=True)) for k, f in by_mix.items()}
     assumptions: list[str] = []
     proxied: list[bool] = []
+    from critmat.defence.dataset import REFERENCE_PROGRAMME
+
+    ref_rates = kb.table("defence_systems").set_index("system")
+    programmes_ = kg.index.get_level_values("programme")
     for j, (sname, w) in enumerate(zip(systems_, sys_w, strict=True)):
         used = [mats[i] for i in np.flatnonzero(uses[j])]
         items = [
@@ -479,6 +483,12 @@ def capability_at_risk(
             + (" + substitution" if sub.to_numpy()[j].any() else ""),
             f"supply mix: {prod['mix_note'].get(sname, w) if mix == 'by_producer' else mix}",
         ]
+        if programmes_[j] == REFERENCE_PROGRAMME and sname in ref_rates.index:
+            rr = ref_rates.loc[sname]
+            items.append(
+                f"build rate: {float(rr['units_per_year']):g}/yr, {rr['rate_measure']} "
+                f"({int(rr['rate_year'])}, {rr['rate_kind']}; a US programme rate)"
+            )
         px = [f"{m} -> {proxy_of[w][m]}" for m in used if proxy_of[w].get(m)]
         if px:
             items.append("proxy (supply shares): " + ", ".join(px))

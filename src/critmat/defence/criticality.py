@@ -536,7 +536,7 @@ def defence_criticality(
     scores: Mapping[str, float] | None = None,
     weights: Mapping[str, float] | None = None,
     half_breadth: float = 2.0,
-    rank_by: str = "importance",
+    rank_by: str = "score",
 ) -> pd.DataFrame:
     """Rank materials by defence importance x supply risk and place them on the matrix.
 
@@ -566,10 +566,10 @@ def defence_criticality(
     basis, demand, scores, weights, half_breadth
         Passed to :func:`importance`.
     rank_by
-        Order within a matrix category: ``importance`` (default: defence importance, then
-        the rank score; the category already says that the supply risk passes its
-        threshold) or ``score`` (the rank score (DI / 2.8) x (risk / threshold), in which
-        the open-ended EU SR scale dominates). Aggregates of members that are ranked
+        Order within a matrix category: ``score`` (default: the rank score (DI / 2.8) x
+        (risk / threshold), in which the open-ended EU SR scale weighs heavily) or
+        ``importance`` (defence importance, then the rank score; the category already says
+        that the supply risk passes its threshold). Aggregates of members that are ranked
         themselves (``is_aggregate``: lree, hree, pgm) are listed last without a rank.
 
     Returns
