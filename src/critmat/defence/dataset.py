@@ -331,9 +331,11 @@ def producers(kb: KnowledgeBase, system_names: pd.Series) -> pd.DataFrame:
     country = match.map(lead)
     country = country.where(country.notna(), match.map(prod))
     eu27 = set(kb.select.countries("EU27") or [])
-    in_eu = country.map(lambda c: None if pd.isna(c) else (c in eu27 or c == "EU"))
     unknown = match.isna().to_numpy()
-    in_eu_b = in_eu.astype(object).where(~unknown, True).fillna(True).astype(bool)
+    known_eu = np.array([(not pd.isna(c)) and (c in eu27 or c == "EU") for c in country])
+    no_country = country.isna().to_numpy()
+    # unknown system, or known without a country: EU-built assumed (flagged in mix_note)
+    in_eu_b = pd.Series(known_eu | unknown | no_country, index=country.index, dtype=bool)
     note = np.where(
         unknown,
         "producer unknown (system not in defence_systems): EU-built assumed, EU sourcing shares",
