@@ -781,7 +781,11 @@ def _build() -> dict[str, Family]:
                 statuses=CriticalityCategory,
                 label="Defence matrix",
             ),
-            _b("rests_on_assumption", "a number rests on an assumption", label="Assumption"),
+            _b(
+                "rests_on_assumption",
+                "a number rests on an assumption (an assumed BOM or rate, a proxy's shares)",
+                label="Assumption",
+            ),
         ),
         _family(
             "scenario.summary",

@@ -132,8 +132,10 @@ def assessment_summary(
     out["defence_category"] = (
         out["material"].map(crit["category"]).fillna(CriticalityCategory.NO_DEFENCE_USE.value)
     )
+    # an assumed input, or a proxy's supply shares behind China's part of the demand
+    assumed = exp["rests_on_assumption"].astype(bool) | exp["proxy"].notna()
     out["rests_on_assumption"] = (
-        out["material"].map(exp["rests_on_assumption"]).astype("boolean").fillna(False).astype(bool)
+        out["material"].map(assumed).astype("boolean").fillna(False).astype(bool)
     )
     out = out[SUMMARY_COLUMNS]
     prov = kb.provenance("assess.defence", None, materials=mats)

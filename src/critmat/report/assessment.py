@@ -138,7 +138,7 @@ def capability_table(assessment: Assessment) -> Table | None:
         "limiting_material_fixed": Column("Limiting"),
         "rests_on_assumption": Column("Assumption"),
     }
-    notes = "; ".join(dict.fromkeys(str(a) for a in c["assumptions"]))
+    notes = "; ".join(dict.fromkeys(item for a in c["assumptions"] for item in str(a).split("; ")))
     months = int(c["months"].iloc[0]) if "months" in c.columns and len(c) else 12
     return Table(
         c,
