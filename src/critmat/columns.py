@@ -641,7 +641,13 @@ def _build() -> dict[str, Family]:
             _t("eu_demand_basis", "where the EU demand comes from"),
             _c("world_demand_t", "world demand", u.T_PER_YEAR),
             _t("world_demand_basis", "where the world demand comes from"),
-            _c("defence_share_eu", "defence share of EU demand", u.FRACTION),
+            _t("defence_demand_scope", "producer countries of the programmes behind the demand"),
+            _c(
+                "defence_share_eu",
+                "demand of EU-built programmes / EU demand",
+                u.FRACTION,
+            ),
+            _t("defence_share_eu_basis", "what defence_share_eu divides (or why it is empty)"),
             _c("defence_share_world", "defence share of world demand", u.FRACTION),
             _c(
                 "energy_transition_share",

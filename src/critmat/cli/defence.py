@@ -155,7 +155,17 @@ def demand_cmd(
 def exposure_cmd(
     materials: Materials = None,
     stage: Stage = None,
-    mix: Annotated[str, opt("mix")] = "eu_sourcing",
+    mix: Annotated[
+        str,
+        opt(
+            "mix",
+            default="by_producer",
+            choices=("by_producer", "eu_sourcing", "global", "imports"),
+            help="Supply mix: by_producer (EU sourcing shares for EU-built systems, global "
+            "shares for systems built elsewhere, flagged), eu_sourcing, global, or imports "
+            "(BACI extra-EU imports).",
+        ),
+    ] = "by_producer",
     adversaries: Annotated[str | None, opt("adversaries", default="CHN,RUS")] = "CHN,RUS",
     by: Annotated[str, opt("by")] = "system",
     detail: Annotated[
