@@ -215,6 +215,11 @@ def exposure_summary(
     ):
         num = out[num_col].to_numpy(dtype="float64")
         out[f"{col}_share"] = np.divide(num, dem_v, out=np.full(len(out), np.nan), where=dem_v > 0)
+    # a proxy's supply shares standing in are an assumption too (issue 12)
+    out["rests_on_assumption"] = (
+        out["rests_on_assumption"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        | out["proxy"].notna().to_numpy()
+    )
     cols = [
         *by,
         "demand_t_per_year",
