@@ -574,7 +574,7 @@ _DEFS = [
     _p(
         "basis",
         str,
-        "Defence importance breadth from the cited uses, your bom, or auto.",
+        "Defence importance breadth from the cited uses, your bom, or auto (= the cited uses).",
         "auto",
         choices=("auto", "uses", "bom"),
     ),
@@ -592,6 +592,54 @@ _DEFS = [
         "Who is served first in a shortfall.",
         "defence_first",
         choices=("defence_first", "energy_first", "pro_rata"),
+    ),
+    # -------------------------------------------------------------- defence (issue 12)
+    _p(
+        "allocation",
+        str,
+        "Rule of the mitigated case in a supply cut: defence_first (defence demand is served "
+        "before the rest of the economy) or pro_rata; both are always shown side by side.",
+        "defence_first",
+        choices=("defence_first", "pro_rata"),
+    ),
+    _p(
+        "supplier_share",
+        list[str] | None,
+        "Your share of the cut exporters in a material's supply, MATERIAL=share "
+        "(repeatable; e.g. gallium=0.3 for GaAs wafers, where no share is published).",
+        parse=lambda v: parse_pairs(v, option="--supplier-share"),
+        default_text="the data's",
+    ),
+    _p(
+        "capability_stage",
+        str | None,
+        "Stage of the supplier shares: extraction, processing, or intermediate (rare-earth "
+        "magnets, aerospace-qualified titanium sponge, GaAs substrates: intermediate_supply).",
+        flags=("--stage", "-s"),
+        default_text="the bottleneck of extraction and processing",
+    ),
+    _p(
+        "capability_mix",
+        str,
+        "Supply mix: by_producer (EU sourcing shares for EU-built systems, global shares for "
+        "systems built elsewhere, flagged), eu_sourcing or global.",
+        "by_producer",
+        flags=("--mix",),
+        choices=("by_producer", "eu_sourcing", "global"),
+    ),
+    _p(
+        "rank_by",
+        str,
+        "Order within a matrix category: score ((DI / 2.8) x (risk / threshold)) or importance "
+        "(defence importance first).",
+        "score",
+        choices=("score", "importance"),
+    ),
+    _p(
+        "proxies",
+        list[str] | None,
+        "Proxy materials whose supply data stand in, MATERIAL=PROXY (repeatable).",
+        default_text="rare_earths=neodymium",
     ),
     # -------------------------------------------------------------- scenarios and assess
     _p(

@@ -105,7 +105,7 @@ def test_assessment_report_composition(kb: KnowledgeBase) -> None:
     html = str(report.render())
     assert html.count("plotly.js v") <= 2 and '<script src="http' not in html
     tables = terminal_tables(a)
-    assert [t.title.split(" ")[0] for t in tables] == ["Defence", "Defence:", "What"]
+    assert [t.title.split(" ")[0] for t in tables] == ["Defence", "Defence:", "Capability", "What"]
     # a package contributes a section through a builder
     extra = assessment_report(
         kb, a, sections=[*SECTIONS, lambda kb, a: Section("Optimisation", key="optimize")]
