@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from critmat._version import __version__
 from critmat.cli import assess, data, defence, eu_crm, geopolrisk, indicators, scenario
 from critmat.cli.common import DataDirOpt, NoUserDataOpt, console, open_kb, reports_errors
 from critmat.cli.options import App
@@ -29,10 +28,9 @@ defence.register(app)
 
 def _version(value: bool) -> None:
     if value:
-        from critmat.data.catalog import Catalog
+        from critmat.cli import version_text
 
-        cat = Catalog.load()
-        console.print(f"critmat {__version__} (dataset {cat.version}, hash {cat.content_hash})")
+        console.print(version_text(), highlight=False)
         raise typer.Exit()
 
 
