@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from critmat.columns import units as column_units
+from critmat.data.cache import memoised
 from critmat.dims import GROUP_MATERIALS, parse_stage
 from critmat.indicators.common import reject
 from critmat.indicators.eu_crm_contract import (
@@ -189,6 +190,32 @@ def _published_only(
     return attach(out, prov)
 
 
+@memoised("indicators.eu_crm_scores")  # the assessment, defence criticality and reports
+def _scored(
+    kb: KnowledgeBase, governance_vintage: str, wgi_years: Any, wgi_measure: str, names: list[str]
+) -> tuple[Any, ...]:
+    """Governance, inputs and scores of the EU method, once per knowledge base and choice."""
+    wgi, gov_used, wgi_year_list, measure = _wgi(kb, governance_vintage, wgi_years, wgi_measure)
+    inputs, used = _inputs(kb)
+    material_table = kb.materials()
+    groups = _groups(material_table, inputs.parameters["material"])
+    fixed = apply_corrections(inputs, names)
+    scores, stages = eu_crm_scores(fixed, wgi, groups=groups)
+    return (
+        wgi,
+        gov_used,
+        wgi_year_list,
+        measure,
+        inputs,
+        used,
+        material_table,
+        fixed,
+        scores,
+        stages,
+    )
+
+
+@memoised("indicators.eu_supply_risk")  # once per knowledge base and arguments
 def eu_supply_risk(
     kb: KnowledgeBase,
     *,
@@ -298,12 +325,9 @@ def eu_supply_risk(
             )
         return _published_only(kb, year, mats, params)
 
-    wgi, gov_used, wgi_year_list, measure = _wgi(kb, governance_vintage, wgi_years, wgi_measure)
-    inputs, used = _inputs(kb)
-    material_table = kb.materials()
-    groups = _groups(material_table, inputs.parameters["material"])
-    fixed = apply_corrections(inputs, names)
-    scores, stages = eu_crm_scores(fixed, wgi, groups=groups)
+    (wgi, gov_used, wgi_year_list, measure, inputs, used, material_table, fixed, scores, stages) = (
+        _scored(kb, governance_vintage, wgi_years, wgi_measure, names)
+    )
 
     # published values, agreement and reasons
     pub = kb.table("eu_crm_2023_published")
