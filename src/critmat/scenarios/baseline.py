@@ -21,6 +21,7 @@ For material m at its simulated stage:
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,7 @@ __all__ = [
 OTHER = "OTHER"
 
 
-def _cached(kb: KnowledgeBase, key: str, build: Any) -> Any:
+def _cached(kb: KnowledgeBase, key: Hashable, build: Any) -> Any:
     """Derived inputs live in the knowledge base's cache: they die with its data."""
     return kb.cache.get(("scenarios.baseline", key), build)
 
@@ -169,13 +170,22 @@ def _eol_rir(kb: KnowledgeBase) -> dict[str, float]:
     return result
 
 
-def _apparent_consumption(kb: KnowledgeBase) -> pd.DataFrame:
-    """EU27 apparent consumption at extraction, mean of the latest 5 years with status ok."""
+def _apparent_consumption(kb: KnowledgeBase, needed: list[str]) -> pd.DataFrame:
+    """EU27 apparent consumption at extraction, mean of the latest 5 years with status ok.
+
+    Computed for the materials simulated at extraction by default plus ``needed`` (NIR is
+    per material: the values do not depend on which other materials are computed), once
+    per knowledge base for every preset that needs no other material.
+    """
+    by_default = {m for m, (stage, _mix) in _choices(kb)[0].items() if stage == "extraction"}
+    wanted = sorted(by_default | set(needed))
 
     def build() -> pd.DataFrame:
         years = kb.catalog.table("production").stats.get("years")
         span = f"{years[0]}-{years[1]}" if years else None  # no production, no consumption
-        nir = kb.indicators.net_import_reliance(importers="EU27", stage="extraction", years=span)
+        nir = kb.indicators.net_import_reliance(
+            materials=wanted, importers="EU27", stage="extraction", years=span
+        )
         ok = nir[(nir["status"] == NirStatus.OK) & (nir["apparent_consumption_t"] > 0)]
         if ok.empty:
             return pd.DataFrame(columns=["material", "annual_t", "years"])
@@ -193,7 +203,7 @@ def _apparent_consumption(kb: KnowledgeBase) -> pd.DataFrame:
             )
         return pd.DataFrame(rows)
 
-    result: pd.DataFrame = _cached(kb, "apparent_consumption", build)
+    result: pd.DataFrame = _cached(kb, ("apparent_consumption", tuple(wanted)), build)
     return result
 
 
@@ -371,9 +381,11 @@ def build_baseline(
             notes[m].append("no end-of-life recycling input rate: 0 assumed")
     demand = np.full(len(materials), np.nan)
     basis: list[str] = []
-    need_ac = any(m not in user_t and chosen[i][0] == "extraction" for i, m in enumerate(materials))
+    need_ac = [
+        m for i, m in enumerate(materials) if m not in user_t and chosen[i][0] == "extraction"
+    ]
     ac = (
-        _apparent_consumption(kb)
+        _apparent_consumption(kb, need_ac)
         if need_ac
         else pd.DataFrame(columns=["material", "annual_t", "years"])
     )
