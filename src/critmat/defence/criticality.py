@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from critmat.columns import units as column_units
+from critmat.data.cache import memoised
 from critmat.defence.bom import DemandSource, demand_source
 from critmat.defence.common import COMPONENT_WEIGHTS, SUBSTITUTABILITY_SCORES, proxy_map
 from critmat.dims import GROUP_MATERIALS
@@ -519,6 +520,16 @@ def _supply_risk(
     return out.drop(columns="src")
 
 
+def _resolved(kb: KnowledgeBase, args: dict[str, Any]) -> dict[str, Any]:
+    """The importer unit and year spelled out: the same criticality under either spelling."""
+    unit, _members = kb.select.one_importer(args["importers"], args["groupby"])
+    year = kb.select.one_year(
+        args["years"], ["trade", "production"], indicator="defence criticality"
+    )
+    return {**args, "importers": unit, "years": year}
+
+
+@memoised("defence.criticality", normalise=_resolved)  # once per kb and arguments
 def defence_criticality(
     kb: KnowledgeBase,
     *,

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from critmat.columns import units as column_units
+from critmat.data.cache import memoised
 from critmat.defence.bom import DemandSource
 from critmat.defence.common import DEFAULT_ADVERSARIES, KIND_RANK, kind_of_rank, proxy_map
 from critmat.defence.demand import defence_demand
@@ -274,6 +275,7 @@ def _import_shares(
     )
 
 
+@memoised("defence.exposure")  # once per kb and arguments (summary and report)
 def exposure(
     kb: KnowledgeBase,
     *,
