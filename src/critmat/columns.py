@@ -35,6 +35,7 @@ from typing import Any
 from critmat import units as u
 from critmat.errors import UnknownNameError, closest
 from critmat.vocab import (
+    BenchmarkBasis,
     CapabilitySupplyStatus,
     ConcentrationStatus,
     CriticalBasis,
@@ -659,6 +660,19 @@ def _build() -> dict[str, Family]:
                 "HHI of global supply at the EU bottleneck stage (EU 2023 shares)",
                 u.FRACTION,
                 label="HHI",
+            ),
+            _c(
+                "crma_single_country",
+                "largest third country's share of EU consumption at any stage (CRMA 65 % "
+                "test; EU-sourcing proxy)",
+                u.FRACTION,
+                label="CRMA 1-country",
+            ),
+            _t("crma_single_country_country", "that third country (ISO-3)"),
+            _t(
+                "crma_single_country_basis",
+                "what the CRMA single-country value rests on",
+                statuses=BenchmarkBasis,
             ),
             _c(
                 "import_reliance",

@@ -29,6 +29,7 @@ from critmat.provenance import Provenance, attach
 if TYPE_CHECKING:
     from critmat.defence.accessor import Defence
     from critmat.indicators.accessor import Indicators
+    from critmat.policy.accessor import Policy
     from critmat.scenarios.accessor import Scenarios
 
 __all__ = ["KnowledgeBase"]
@@ -128,6 +129,13 @@ class KnowledgeBase:
         from critmat.scenarios.accessor import Scenarios
 
         return Scenarios(self)
+
+    @cached_property
+    def policy(self) -> Policy:
+        """Policy layer (``kb.policy.events(...)``, ``kb.policy.crma_benchmarks()`` etc.)."""
+        from critmat.policy.accessor import Policy  # lazy: the documented exception
+
+        return Policy(self)
 
     @cached_property
     def select(self) -> Selector:
