@@ -746,10 +746,12 @@ _DEFS = [
     _p("any_actor", bool, "Match --actors against every actor of an event, partners too.", False),
     _p(
         "timeline_html",
-        Path,
-        "Write the timeline (one lane per actor, markers by instrument type) to this HTML file.",
+        Path | None,
+        "Write the timeline (one lane per actor, markers by instrument type) and the toolkit "
+        "heat map to this self-contained HTML file.",
         flags=("--html",),
         path="file",
+        default_text="none",
     ),
     _p(
         "events",

@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from critmat._version import __version__
-from critmat.cli import assess, data, defence, eu_crm, geopolrisk, indicators, scenario
+from critmat.cli import (
+    assess,
+    crma,
+    data,
+    defence,
+    eu_crm,
+    geopolrisk,
+    indicators,
+    policy,
+    scenario,
+)
 from critmat.cli.common import DataDirOpt, NoUserDataOpt, console, open_kb, reports_errors
 from critmat.cli.options import App
 
@@ -25,6 +35,8 @@ eu_crm.register(app)
 geopolrisk.register(app)
 scenario.register(app)
 defence.register(app)
+policy.register(app)
+crma.register(app)
 
 
 def _version(value: bool) -> None:

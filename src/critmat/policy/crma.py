@@ -308,8 +308,9 @@ def benchmarks(
     >>> import critmat
     >>> kb = critmat.load(user_data=False)
     >>> t = kb.policy.crma_benchmarks(materials="gallium")
-    >>> t.set_index("benchmark").loc["single_third_country_cap", ["value", "status"]].tolist()
-    [0.69, 'not_met']
+    >>> row = t.set_index("benchmark").loc["single_third_country_cap"]
+    >>> float(row["value"]), row["status"], row["third_country"]
+    (0.69, 'not_met', 'CHN')
     """
     version, rows = _version(kb, benchmark_set)
     mats = strategic_materials(kb)

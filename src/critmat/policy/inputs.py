@@ -97,7 +97,7 @@ def _read(
         if c not in out.columns:
             out[c] = pd.NA
     for i, rec in enumerate(out.to_dict("records")):
-        row = base + i + (1 if file is not None else 0)
+        row = base + i
 
         def bad(col: str, msg: str, expected: str, value: Any, row: int = row, **kw: Any) -> None:
             problems.append(
