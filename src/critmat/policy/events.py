@@ -91,6 +91,23 @@ def ancestors(kb: KnowledgeBase) -> dict[str, set[str]]:
     return out
 
 
+def _long_materials(kb: KnowledgeBase, ev: pd.DataFrame) -> pd.DataFrame:
+    """``event_id, item, material`` of every event: the embedded long form plus the lists.
+
+    The events' own ``materials`` / ``materials_unresolved`` lists are read too, so that
+    events you import (which have no rows in ``policy_event_materials``) are found.
+    """
+    parts = [kb.table("policy_event_materials")[["event_id", "item", "material"]]]
+    for col, is_id in (("materials", True), ("materials_unresolved", False)):
+        x = ev[["event_id", col]].dropna()
+        x = x.assign(item=x[col].astype(str).str.split(";")).explode("item")
+        x["item"] = x["item"].str.strip()
+        x = x[x["item"] != ""]
+        x["material"] = x["item"] if is_id else pd.NA
+        parts.append(x[["event_id", "item", "material"]])
+    return pd.concat(parts, ignore_index=True).drop_duplicates()
+
+
 def _vocab(values: list[str], allowed: list[str], flag: str) -> list[str]:
     by_lower = {a.lower(): a for a in allowed}
     out = []
@@ -175,7 +192,7 @@ def events(
     matched_by = pd.Series("", index=ev.index, dtype=object)
     notes: list[str] = []
     if (names := split_list(materials)) is not None:
-        em = kb.table("policy_event_materials")
+        em = _long_materials(kb, ev)
         up = ancestors(kb)
         hit = pd.Series(False, index=ev.index)
         for name in names:
