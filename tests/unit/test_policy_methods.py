@@ -107,3 +107,17 @@ def test_status_and_gap_agree(value: float, threshold: float, consumption: float
         status = benchmark_status(np.array([value]), threshold, cmp)[0]
         gap = gap_tonnes(np.array([consumption]), np.array([value * consumption]), threshold, cmp)
         assert (status == "met") == (gap[0] == 0.0)
+
+
+@given(
+    st.lists(st.floats(1.0, 1e6, allow_nan=False), min_size=10, max_size=10),
+    st.floats(1e-3, 1e3, allow_nan=False),
+)
+def test_change_and_z_do_not_depend_on_the_unit(q: list[float], scale: float) -> None:
+    """Tonnes or kilograms: the relative change and its z-score are the same."""
+    a = window_change(_series(q), 2023, keys=["m"], last_year=2024).iloc[0]
+    b = window_change(_series([x * scale for x in q]), 2023, keys=["m"], last_year=2024).iloc[0]
+    assert b["change"] == pytest.approx(a["change"], rel=1e-9, abs=1e-12)
+    if np.isfinite(a["z"]):
+        assert b["z"] == pytest.approx(a["z"], rel=1e-6, abs=1e-9)
+    assert b["q_before_t"] == pytest.approx(a["q_before_t"] * scale)

@@ -82,8 +82,19 @@ def test_assessment_report_composition(kb: KnowledgeBase) -> None:
     a = assess(kb, materials="gallium,tungsten,rare_earths", whatif_samples=20)
     report = assessment_report(kb, a)
     keys = [s.key for s in report.sections]
-    assert keys == ["summary", "matrix", "china", "shares", "gpr", "defence", "whatif", "sources"]
-    assert len(SECTIONS) == 7
+    assert keys == [
+        "summary",
+        "matrix",
+        "china",
+        "shares",
+        "gpr",
+        "defence",
+        "whatif",
+        "crma",  # policy layer: CRMA Art. 5 tracker
+        "policy_events",  # policy layer: events on the import series (tungsten, rare earths)
+        "sources",
+    ]
+    assert len(SECTIONS) == 9
     summary = report.section("summary").blocks[1]
     assert isinstance(summary, Table) and summary.labels()[:3] == ["Material", "CRMA", "NATO"]
     assert "eu_crm_2023_gs" in report.sources() and "export_controls" in report.sources()

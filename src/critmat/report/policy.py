@@ -261,7 +261,7 @@ def imports_chart(series: pd.DataFrame, events: pd.DataFrame, material: str) -> 
         secondary_y=True,
     )
     for r in events.itertuples(index=False):
-        x = pd.Timestamp(r.date).year + (pd.Timestamp(r.date).dayofyear - 1) / 365.25 - 0.5
+        x = pd.Timestamp(r.date).year + (pd.Timestamp(r.date).day_of_year - 1) / 365.25 - 0.5
         fig.add_vline(x=x, line_dash="dot", line_color="grey")
         fig.add_annotation(
             x=x,
@@ -300,14 +300,20 @@ def events_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
             "Back-test of each export control: `critmat policy backtest`."
         )
     ]
+    drawn = 0
     for m in mats:
         s = f[f["material"] == m].groupby(["flow", "year"])["quantity_t"].sum(min_count=1)
+        if s.empty or not (s > 0).any():
+            continue  # e.g. germanium: its HS 1992 code has no trade after 2016
         w = s.unstack(0).reindex(columns=["eu_from_china", "eu_from_extra_eu"])
         w["china_share"] = w["eu_from_china"] / w["eu_from_extra_eu"]
         w = w.reset_index()
         ev = kb.policy.events(materials=m)
         ev = ev[(ev["year"] >= 2008) & ev["matched_by"].eq(m)]
         blocks.append(Figure(imports_chart(w, ev, m)))
+        drawn += 1
+    if not drawn:
+        return None
     return Section(
         "Policy events on the import series",
         blocks,
