@@ -316,6 +316,12 @@ def make_context(b: Build) -> None:
         materials=MaterialResolver(mats, aliases),
         countries=CountryResolver(b.tables["countries"], caliases),
         units=b.tables["units"],
+        # materials measured by volume (natural gas): their production rows keep a volume unit
+        volume_materials=frozenset(
+            mats.loc[mats.get("measured_as", pd.Series(dtype=str)).eq("volume"), "material"]
+            .dropna()
+            .astype(str)
+        ),
     )
     b.add("units", b.tables["units"])
     b.add("countries", b.tables["countries"])

@@ -137,3 +137,28 @@ def test_crma_benchmarks_with_user_tonnes_and_projects(tmp_path: Path, data_dir:
     proc = _critmat(data_dir, "crma", "benchmarks", "--consumption", str(bad))
     assert proc.returncode != 0 and "unobtainium" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_imported_eu_consumption_replaces_the_proxies(tmp_path: Path, data_dir: Path) -> None:
+    cons = write_csv(
+        tmp_path / "cons.csv",
+        """
+        material,stage,year,eu_consumption_t,eu_output_t,largest_third_country,largest_third_country_t,source
+        Ga,processing,2024,40,2,China,30,constructed
+        """,
+    )
+    proc = _critmat(data_dir, "data", "import", str(cons), "--table", "eu_consumption")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = tmp_path / "crma.json"
+    proc = _critmat(data_dir, "crma", "benchmarks", "-m", "gallium", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    t = pd.DataFrame(json.loads(out.read_text())).set_index("benchmark")
+    assert t.loc["processing", "basis"] == "tonnes"
+    assert t.loc["processing", "gap_2030_t"] == 14.0  # 40 % of 40 t - 2 t
+    assert t.loc["single_third_country_cap", "value"] == 0.75
+    assert t.loc["single_third_country_cap", "third_country"] == "CHN"
+    proc = _critmat(
+        data_dir, "crma", "benchmarks", "-m", "gallium", "--no-user-data", "--format", "json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "tonnes" not in {r["basis"] for r in json.loads(proc.stdout)}  # proxies without it

@@ -269,6 +269,25 @@ def _projects(kb: KnowledgeBase, user: pd.DataFrame | None) -> pd.DataFrame:
     return p
 
 
+def _imported(kb: KnowledgeBase) -> pd.DataFrame | None:
+    """Your imported ``eu_consumption`` rows (``critmat data import --table eu_consumption``)."""
+    from critmat.errors import UnknownTableError
+
+    try:
+        rows = kb.table("eu_consumption")
+    except UnknownTableError:
+        return None  # a dataset built before the table existed
+    if rows.empty:
+        return None
+    out = rows.copy()
+    for c in ("eu_consumption_t", "eu_output_t", "largest_third_country_t"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    out["year"] = out["year"].astype(int)
+    out["stage"] = out["stage"].astype(str)
+    out.attrs["source"] = "imported table eu_consumption"
+    return out
+
+
 def benchmarks(
     kb: KnowledgeBase,
     *,
@@ -292,7 +311,9 @@ def benchmarks(
     consumption
         Your EU consumption and production figures (file or frame,
         :func:`critmat.policy.inputs.read_consumption`); where given they replace the
-        proxies (basis ``tonnes``) and give the 2030 gap in tonnes.
+        proxies (basis ``tonnes``) and give the 2030 gap in tonnes. Default: the rows you
+        imported into ``eu_consumption`` (``critmat data import FILE --table
+        eu_consumption``), if any.
     projects
         Your projects (file or frame, :func:`critmat.policy.inputs.read_projects`): content
         tonnes per year by material and stage, counted against the gap next to the CRMA
@@ -325,7 +346,7 @@ def benchmarks(
         mats = mats[mats["material"].isin(chosen)]
     sourcing = kb.table("crma_eu_sourcing_2023")
     t = _proxy(sourcing, mats)
-    cons = read_consumption(kb, consumption) if consumption is not None else None
+    cons = read_consumption(kb, consumption) if consumption is not None else _imported(kb)
     user_sources: list[str] = []
     if cons is not None:
         tt = _tonnes(cons[cons["material"].isin(set(mats["material"]))])
