@@ -22,6 +22,10 @@ from enum import StrEnum
 from typing import Self
 
 __all__ = [
+    "BacktestStatus",
+    "BacktestVerdict",
+    "BenchmarkBasis",
+    "BenchmarkStatus",
     "CapabilitySupplyStatus",
     "ConcentrationStatus",
     "CriticalBasis",
@@ -270,3 +274,52 @@ class JobStatus(Vocabulary):
     DONE = "done", "finished; the result can be read (and the run is in the run store)"
     FAILED = "failed", "stopped with an error (the error says what and where)"
     CANCELLED = "cancelled", "cancelled by its owner before it finished"
+
+
+# ----------------------------------------------------------------------------- policy (issue 14)
+
+
+class BenchmarkBasis(Vocabulary):
+    """What a CRMA Article 5 benchmark value rests on (``crma.benchmarks``, ``basis``)."""
+
+    TONNES = "tonnes", "EU tonnes over EU annual consumption in tonnes (your data)"
+    SHARE_PROXY = (
+        "share_proxy",
+        "a share from the EU 2023 study (EU sourcing shares, 1 - import reliance, EoL-RIR): "
+        "a proxy, not the Act's ratio",
+    )
+    NO_DATA = "no_data", "no tonnes and no proxy: the benchmark cannot be evaluated"
+
+
+class BenchmarkStatus(Vocabulary):
+    """Status of a strategic raw material against one CRMA Article 5 benchmark."""
+
+    MET = "met", "the value reaches the floor (or stays within the 65 % cap)"
+    NOT_MET = "not_met", "the value misses the floor (or exceeds the 65 % cap)"
+    UNKNOWN = "unknown", "no value (basis no_data): not evaluated"
+
+
+class BacktestStatus(Vocabulary):
+    """Status of a back-test row (``policy.backtest``)."""
+
+    OK = "ok", "before and after windows both have trade data"
+    NO_AFTER_DATA = (
+        "no_after_data",
+        "the trade table ends before the year after the event: change not computable",
+    )
+    NO_BEFORE_DATA = "no_before_data", "no trade in the two years before the event"
+    NO_HS_CODES = "no_hs_codes", "the material has no HS codes in hs_codes: no trade series"
+    NO_DATE = "no_date", "the event has no effective or announcement date"
+
+
+class BacktestVerdict(Vocabulary):
+    """How a preset's predicted EU shortfall compares with what trade shows."""
+
+    AGREE = "agree", "prediction and trade point the same way"
+    DISAGREE = (
+        "disagree",
+        "the preset predicts a shortfall of a month or more with probability >= 0.5, but EU "
+        "imports from all extra-EU suppliers did not fall by a month of supply (or the "
+        "reverse)",
+    )
+    NOT_TESTABLE = "not_testable", "no trade after the event, or no preset for it"

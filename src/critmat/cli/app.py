@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from critmat.cli import assess, data, defence, eu_crm, geopolrisk, indicators, scenario
+from critmat.cli import (
+    assess,
+    crma,
+    data,
+    defence,
+    eu_crm,
+    geopolrisk,
+    indicators,
+    policy,
+    scenario,
+)
 from critmat.cli import decide as decide_cli
 from critmat.cli import serve as serve_cli
 from critmat.cli.common import DataDirOpt, NoUserDataOpt, console, open_kb, reports_errors
@@ -28,6 +38,8 @@ scenario.register(app)
 defence.register(app)
 decide_cli.register(app)
 serve_cli.register(app)
+policy.register(app)
+crma.register(app)
 
 
 def _version(value: bool) -> None:

@@ -70,7 +70,9 @@ RISK_AXES: dict[str, tuple[str, float | None]] = {
     "eu_sr": ("eu_sr", 1.0),  # EU SR computed by critmat (2023 inputs)
     "published_sr": ("published_sr", 1.0),  # EU SR as published in the 2023 study
     "hhi": ("hhi", 0.25),  # HHI of global supply at the bottleneck stage
-    "china_processing": ("china_processing", 0.65),  # CRMA 65 % single-country benchmark
+    # China's share of *global* processing, a concentration screen at 0.65; not the CRMA cap,
+    # which is on EU consumption (kb.policy.single_country_test, critmat crma benchmarks)
+    "china_processing": ("china_processing", 0.65),
     "geopolrisk": ("geopolrisk", None),  # GeoPolRisk score (no published threshold)
 }
 

@@ -55,6 +55,7 @@ _STYLES = {
     "china_processing": "percent",
     "hhi": "share",
     "import_reliance": "percent",
+    "crma_single_country": "percent",
     "geopolrisk": "share",
     "sr": "decimal1",
     "ei": "decimal1",
@@ -210,7 +211,9 @@ def terminal_tables(assessment: Assessment) -> list[Any]:
 def _summary(kb: KnowledgeBase, a: Assessment) -> Section:
     t = a.table
     n_crit = int(t["critical"].fillna(False).astype(bool).sum())
-    n_china = int((t["china_processing"] >= 0.65).sum())
+    over = t["crma_single_country"].astype("float64") > 0.65
+    n_china = int(over.sum())
+    n_china_cn = int((over & t["crma_single_country_country"].eq("CHN").fillna(False)).sum())
     table = summary_table(a)
     table.title = ""
     table.caption = ""
@@ -220,8 +223,10 @@ def _summary(kb: KnowledgeBase, a: Assessment) -> Section:
             Text(
                 f"{len(t)} CRMA strategic and critical raw materials assessed; {n_crit} are "
                 "critical by the EU thresholds as computed by critmat; for "
-                f"{n_china} of them China holds 65 % or more of global processing, the CRMA's "
-                "single-country benchmark."
+                f"{n_china} of them a single third country supplies more than 65 % of EU "
+                f"consumption at some stage (China for {n_china_cn}), above the CRMA's "
+                "single-country cap (Art. 5(1)(d); EU 2023 study EU-sourcing shares as the "
+                "proxy of EU consumption, see the CRMA section)."
             ),
             table,
             Text(
@@ -324,6 +329,22 @@ def _what_to_do(kb: KnowledgeBase, a: Assessment) -> Section | None:
 
 
 SECTIONS.append(_what_to_do)  # decisions (issue 13): recommended stocks, frontier, moves
+
+
+# policy layer (issue 14): CRMA Art. 5 tracker and events on the import series
+def _crma(kb: KnowledgeBase, a: Assessment) -> Section | None:
+    from critmat.report.policy import crma_section
+
+    return crma_section(kb, a)
+
+
+def _policy_events(kb: KnowledgeBase, a: Assessment) -> Section | None:
+    from critmat.report.policy import events_section
+
+    return events_section(kb, a)
+
+
+SECTIONS += [_crma, _policy_events]
 
 
 def sources_section(kb: KnowledgeBase, a: Assessment, used: Sequence[str]) -> Section:

@@ -426,10 +426,13 @@ def build_baseline(
     )
 
 
-def eu_apparent_consumption(kb: KnowledgeBase) -> pd.DataFrame:
+def eu_apparent_consumption(
+    kb: KnowledgeBase, materials: list[str] | None = None
+) -> pd.DataFrame:
     """EU27 apparent consumption at extraction per material (``material, annual_t, years``).
 
     The baseline's demand in tonnes (mean of the latest five years with status ok), cached
-    on the knowledge base; also the physical baseline of the decisions layer.
+    on the knowledge base; also the physical baseline of the decisions layer. Computed for
+    the materials simulated at extraction by default plus ``materials`` (canonical ids).
     """
-    return _apparent_consumption(kb)
+    return _apparent_consumption(kb, list(materials or []))
