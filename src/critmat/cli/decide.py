@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
-
 from critmat.cli.common import emit, err_console, is_screen, open_kb, reports_errors, shown
 from critmat.cli.options import App, DataDir, Format, NoUserData, Out, opt
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from critmat.knowledge_base import KnowledgeBase
 
 __all__ = ["register", "sourcing_app", "stockpile_app"]

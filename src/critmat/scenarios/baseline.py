@@ -426,9 +426,7 @@ def build_baseline(
     )
 
 
-def eu_apparent_consumption(
-    kb: KnowledgeBase, materials: list[str] | None = None
-) -> pd.DataFrame:
+def eu_apparent_consumption(kb: KnowledgeBase, materials: list[str] | None = None) -> pd.DataFrame:
     """EU27 apparent consumption at extraction per material (``material, annual_t, years``).
 
     The baseline's demand in tonnes (mean of the latest five years with status ok), cached
