@@ -49,7 +49,7 @@ def _compatible(pdef: ParamDef, value: Any) -> bool:
     if isinstance(value, bool) or isinstance(pdef.default, bool):
         return isinstance(value, bool) and isinstance(pdef.default, bool)
     if pdef.default is None:
-        return isinstance(value, str) and "str" in str(pdef.annotation)
+        return type(value).__name__ in str(pdef.annotation)
     return type(value) is type(pdef.default)
 
 
@@ -239,8 +239,14 @@ def checked(defs: list[ParamDef], values: dict[str, Any]) -> dict[str, Any]:
 
 def call_kwargs(func: Callable[..., Any], values: dict[str, Any]) -> dict[str, Any]:
     """The keywords of ``func`` from checked request values (``demand=`` assembled)."""
-    names = set(inspect.signature(func).parameters)
-    kwargs = {k: v for k, v in values.items() if k in names}
+    sig = inspect.signature(func).parameters
+    names = set(sig)
+    # a value the request left unset (None) never overrides a function's own default
+    kwargs = {
+        k: v
+        for k, v in values.items()
+        if k in names and not (v is None and sig[k].default not in (None, inspect.Parameter.empty))
+    }
     if "demand" in names:
         from critmat.defence.bom import DemandSource
 
@@ -276,7 +282,7 @@ def add_frame_endpoint(app: Any, ep: FrameEndpoint, *, probe: KnowledgeBase) -> 
         kb, stamp = state.scopes.kb(user.scope)
         bound = ep.call(kb)
         kwargs = call_kwargs(bound, values)
-        key = (ep.path, user.scope, stamp, _hashable(kwargs))
+        key = (ep.path, user.scope, stamp, _hashable(values))
         frame = state.frames.get(key, lambda: bound(**kwargs))
         return frame_response(
             frame, fmt=fmt, page=raw["page"], page_size=raw["page_size"], url=str(request.url)
