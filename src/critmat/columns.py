@@ -39,12 +39,15 @@ from critmat.vocab import (
     ConcentrationStatus,
     CriticalBasis,
     CriticalityCategory,
+    DecisionInputStatus,
     DefenceDemandStatus,
     DependencyStatus,
     EuCrmStatus,
     GeoPolRiskStatus,
     Kind,
     NirStatus,
+    PhysicalDemandStatus,
+    PriceStatus,
     Vocabulary,
 )
 from critmat.vocab import describe as describe_vocabulary
@@ -790,6 +793,34 @@ def _build() -> dict[str, Family]:
                 "largest error of the percentiles (0 where exact; half a bin of the monthly "
                 "sketch beyond the exact regime), in the variable's unit",
             ),
+        ),
+        # decisions (issue 13)
+        _family(
+            "optimize.baseline",
+            "Physical baseline of a decision: EU demand in tonnes, price per tonne in EUR",
+            "kb.optimize.baseline(materials=..., stage=...)",
+            ["physical_baseline"],
+            MATERIAL,
+            STAGE,
+            _c(
+                "annual_demand_t",
+                "EU annual demand: yours, else EU27 apparent consumption at extraction; NaN "
+                "where neither",
+                u.T_PER_YEAR,
+            ),
+            _t("demand_status", "where the demand came from", statuses=PhysicalDemandStatus),
+            _t("demand_basis", "the demand's source and method in words"),
+            _c("price_usd_t", "price as published, converted to USD per tonne", u.USD_PER_T),
+            _c("price_eur_t", "price in EUR of eur_year per tonne", u.EUR_PER_T),
+            _i("price_year", "year of the price", u.YEAR),
+            _i("eur_year", "year of the euros (the price year)", u.YEAR),
+            _c("usd_per_eur", "exchange rate used (ECB annual average or yours)", u.USD_PER_EUR),
+            _t("fx_source", "source of the exchange rate"),
+            _t("price_status", "where the price came from", statuses=PriceStatus),
+            _t("price_series", "the USGS series (indicator) or BACI basis used"),
+            _t("price_basis", "the price's source, market, year and content basis in words"),
+            _t("price_source", "source id of the price"),
+            _t("status", "whether a decision can use the row", statuses=DecisionInputStatus),
         ),
     ]
     return {f.name: f for f in fams}

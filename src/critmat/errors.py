@@ -48,6 +48,7 @@ __all__ = [
     "Problem",
     "RateLimitError",
     "ReadOnlySQLError",
+    "RendererUnavailableError",
     "RequestTooLargeError",
     "ScenarioError",
     "ScenarioSpecError",
@@ -495,6 +496,12 @@ class ReadOnlySQLError(CritmatError, ValueError):
     """A SQL statement given to ``kb.sql`` would change data or read files; it was not run."""
 
     code = "sql_not_read_only"
+
+
+class RendererUnavailableError(CritmatError, RuntimeError):
+    """A report format needs a program that is not installed (Chromium for PDF)."""
+
+    code = "renderer_unavailable"
 
 
 # ---------------------------------------------------------------- REST API (critmat.api)

@@ -26,6 +26,15 @@ from tests.api_support import ROLES, auth, make_tokens
 #: Routes that need no token (liveness and the API description).
 PUBLIC = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
+# ------------------------------------------------------------------ dashboard (critmat.web)
+# The dashboard's pages authenticate by the session cookie of the login form, not by a bearer
+# header; they have their own matrix below (test_dashboard_routes_need_a_session).
+from critmat.web.pages import PUBLIC_PATHS as WEB_PUBLIC  # noqa: E402
+from critmat.web.pages import SESSION_PATHS as WEB_SESSION  # noqa: E402
+
+PUBLIC |= set(WEB_PUBLIC)
+DASHBOARD = set(WEB_SESSION)
+
 
 def required_role(route: APIRoute) -> Role | str | None:
     """The role a route's dependencies require: a Role, "token" (any token) or None."""
@@ -62,7 +71,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClient, dict[st
 
 
 def _routes(app: Any) -> list[APIRoute]:
-    return [r for r in app.routes if isinstance(r, APIRoute)]
+    return [r for r in app.routes if isinstance(r, APIRoute) and r.path not in DASHBOARD]
 
 
 def _request(client: TestClient, route: APIRoute, method: str, headers: dict[str, str]) -> Any:
@@ -159,3 +168,28 @@ def test_no_raw_sql_endpoint(setup: Any) -> None:
         headers=auth(tokens["admin"]),
     )
     assert r.status_code == 422 and "sql" in r.json()["error"]["message"]
+
+
+def test_dashboard_routes_need_a_session(setup: Any) -> None:
+    """Every dashboard route is listed; without a valid session cookie no page is shown."""
+    client, tokens, app = setup
+    web = [r for r in app.routes if isinstance(r, APIRoute) and r.path in DASHBOARD]
+    assert {r.path for r in web} == DASHBOARD
+    every = {r.path for r in app.routes if isinstance(r, APIRoute)}
+    assert every <= {r.path for r in _routes(app)} | DASHBOARD | PUBLIC
+    failures = []
+    for route in web:
+        path = re.sub(r"\{[^}]+\}", "probe-0", route.path)
+        for caller in ("none", "malformed", "forged", "revoked", "bearer-only"):
+            client.cookies.clear()
+            headers = {}
+            if caller == "bearer-only":  # a bearer header is not a session
+                headers = auth(tokens["admin"])
+            elif caller != "none":
+                client.cookies.set("critmat_token", tokens[caller])
+            r = client.get(path, headers=headers, follow_redirects=False)
+            want = 401 if route.path.startswith("/ui/") else 303
+            if r.status_code != want or (want == 303 and "/login" not in r.headers["location"]):
+                failures.append(f"GET {route.path} as {caller}: {r.status_code}")
+    client.cookies.clear()
+    assert not failures, failures

@@ -610,6 +610,11 @@ def create_app(
         return {"revoked": app.state.tokens.revoke(name)}
 
     add_job_routes(app, probe)
+
+    # the dashboard (critmat.web): HTML pages at /, its assets at /static
+    from critmat.web import mount
+
+    mount(app)
     return app
 
 

@@ -8,6 +8,7 @@ import typer
 
 from critmat._version import __version__
 from critmat.cli import assess, data, defence, eu_crm, geopolrisk, indicators, scenario
+from critmat.cli import decide as decide_cli
 from critmat.cli import serve as serve_cli
 from critmat.cli.common import DataDirOpt, NoUserDataOpt, console, open_kb, reports_errors
 from critmat.cli.options import App
@@ -26,6 +27,7 @@ eu_crm.register(app)
 geopolrisk.register(app)
 scenario.register(app)
 defence.register(app)
+decide_cli.register(app)
 serve_cli.register(app)
 
 
