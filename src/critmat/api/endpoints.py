@@ -118,7 +118,11 @@ def _def(name: str) -> Callable[[KnowledgeBase], Callable[..., Any]]:
     return lambda kb: getattr(kb.defence, name)
 
 
-#: The read endpoints: every indicator and the defence layer.
+def _opt(name: str) -> Callable[[KnowledgeBase], Callable[..., Any]]:
+    return lambda kb: getattr(kb.optimize, name)
+
+
+#: The read endpoints: every indicator, the defence layer, the decision inputs.
 ENDPOINTS: tuple[FrameEndpoint, ...] = (
     FrameEndpoint(
         "/indicators/concentration", _ind("concentration"), "concentration", "indicators"
@@ -157,6 +161,10 @@ ENDPOINTS: tuple[FrameEndpoint, ...] = (
         "/defence/shortfall", _def("shortfall"), "defence.shortfall_allocation", "defence"
     ),
     FrameEndpoint("/defence/summary", _def("summary"), None, "defence"),
+    # decisions (kb.optimize): the physical baseline, partner supply, the CRMA tracker
+    FrameEndpoint("/optimize/baseline", _opt("baseline"), "optimize.baseline", "optimize"),
+    FrameEndpoint("/optimize/partners", _opt("partners"), None, "optimize"),
+    FrameEndpoint("/optimize/crma-projects", _opt("crma_projects"), None, "optimize"),
 )
 
 
