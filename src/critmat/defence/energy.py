@@ -221,7 +221,9 @@ def energy_competition(
     ):
         g = _resolve_map(kb, given, name)
         hit = t["material"].isin(g.index)
-        t.loc[hit, col] = t.loc[hit, "material"].map(g)
+        if not hit.any():  # pandas 3 refuses an empty string-typed map into a float column
+            continue
+        t.loc[hit, col] = t.loc[hit, "material"].map(g).astype("float64")
         t.loc[hit, col.replace("_t", "_basis")] = "user input"
     # the EU share counts only programmes built in the EU: US programme demand over EU
     # demand would show US data as EU data
