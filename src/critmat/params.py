@@ -728,6 +728,15 @@ _DEFS = [
         path="file",
         default_text="none",
     ),
+    # -------------------------------------------------------------- supply vintages (issue 12)
+    _p(
+        "supply_vintage",
+        str,
+        "Vintage of the supply shares (supply_shares table): 'newest' (per material, stage "
+        "and mix the newest available: USGS MCS 2026 where it covers the material, else the "
+        "EU 2023 study), eu_crm_2023, usgs_mcs2026, iea_gcmo_2025 or a user vintage.",
+        "newest",
+    ),
 ]
 
 #: Every parameter definition by name.
