@@ -45,6 +45,7 @@ from critmat.vocab import (
     GeoPolRiskStatus,
     Kind,
     NirStatus,
+    SupplyMixStatus,  # issue 12 (supply mixes)
     Vocabulary,
 )
 from critmat.vocab import describe as describe_vocabulary
@@ -470,7 +471,18 @@ def _build() -> dict[str, Family]:
             _c("adversary_share", "adversaries' part of the demand", u.FRACTION),
             _t("top_supplier", "supplier with the largest exposure"),
             _c("top_supplier_share", "its part of the demand", u.FRACTION),
-            _t("mix_used", "supply mix used: eu_sourcing, global or imports"),
+            _t(
+                "mix_used",
+                "supply mix used: eu_sourcing, global_ir_split (flagged EU sourcing: global "
+                "mix split by EU import reliance), global or imports",
+            ),
+            _t(
+                "mix_status",
+                "why this mix: ok, eu_sourcing_inconsistent or global_mix_fallback",
+                statuses=SupplyMixStatus,
+            ),
+            _t("supply_vintage", "vintage of the supply shares (eu_crm_2023, usgs_mcs2026, ...)"),
+            _t("reference_years", "years the supply shares describe (2016-2020, 2025, ...)"),
             _t("proxy", "material whose shares stand in (critmat assumption)"),
             _c("eol_rir", "recycling input rate deducted", u.FRACTION),
             KIND,

@@ -182,7 +182,8 @@ def supplier_mix(
     -------
     pandas.DataFrame
         ``material, stage, country, share, mix_used (eu_sourcing, global, global_ir_split),
-        mix_status, vintage, reference_years, check_flag, import_reliance``; ``country`` is
+        mix_status, vintage, reference_years, check_flag, import_reliance, source_id``;
+        ``country`` is
         empty for a residual ('Other countries') row or the unattributed EU production of
         a split.
     """
@@ -199,14 +200,16 @@ def supplier_mix(
         "reference_years",
         "check_flag",
         "import_reliance",
+        "source_id",
     ]
     s = shares[
         shares["material"].isin(list(materials)).to_numpy(dtype=bool, na_value=False)
         & shares["stage"].isin(list(stages)).to_numpy(dtype=bool, na_value=False)
     ].copy()
     s["share"] = pd.to_numeric(s["share"], errors="coerce").astype("float64")
-    if "check_flag" not in s.columns:
-        s["check_flag"] = None
+    for c in ("check_flag", "source_id"):
+        if c not in s.columns:
+            s[c] = None
     ir_map: dict[tuple[str, str], float] = {}
     if import_reliance is not None:
         for m, st, v in zip(
