@@ -366,10 +366,11 @@ _DEFS = [
     _p(
         "source",
         str | None,
-        "Supply data: wmd (World Mining Data by year, extraction) or eu_crm_2023 (EU 2023 "
-        "global shares, extraction and processing).",
-        choices=("wmd", "eu_crm_2023"),
-        default_text="both",
+        "Supply data: wmd (World Mining Data by year, extraction), eu_crm_2023 (EU 2023 "
+        "global shares as published, extraction and processing) or supply_shares (the "
+        "global mix of --supply-vintage, newest per material and stage).",
+        choices=("wmd", "eu_crm_2023", "supply_shares"),
+        default_text="wmd and supply_shares",
     ),
     _p(
         "governance_vintage",
