@@ -145,11 +145,12 @@ def _split_by_ir(glob: pd.DataFrame, ir: pd.Series, eu_countries: Sequence[str])
     w = np.where(member, (1 - value) * share / s_eu if s_eu > 0 else 0.0, 0.0)
     w = np.where(~member, value * share / s_out if s_out > 0 else 0.0, w)
     out["share"] = w
-    if s_eu <= 0 and value < 1:
-        first = glob.iloc[[0]].copy()
-        first["country"] = None
-        first["share"] = 1 - value
-        out = pd.concat([out, first], ignore_index=True)
+    for missing, part in ((s_eu <= 0, 1 - value), (s_out <= 0, value)):
+        if missing and part > 0:  # no producer on that side: the part has no country
+            first = glob.iloc[[0]].copy()
+            first["country"] = None
+            first["share"] = part
+            out = pd.concat([out, first], ignore_index=True)
     return out
 
 
