@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -171,32 +170,3 @@ def test_imported_shares_are_checked_at_import_and_before_a_scenario(
     assert set(s["vintage"]) == {"survey_2025"}
     assert s["check_flag"].str.contains("eu_sourcing_inconsistent").all()
     kb.close()
-
-
-def test_split_keeps_the_sum_and_honours_ir() -> None:
-    from critmat.methods.supply import supplier_mix
-
-    rng = np.random.default_rng(7)
-    for _ in range(50):
-        n = int(rng.integers(2, 8))
-        share = rng.dirichlet(np.ones(n))
-        countries = [f"C{i}" for i in range(n)]
-        eu = countries[: int(rng.integers(0, n))]
-        ir = float(rng.uniform(0.01, 1.0))
-        s = pd.DataFrame(
-            {
-                "vintage": "v",
-                "reference_years": "2020",
-                "material": "m",
-                "stage": "processing",
-                "mix": ["global"] * n + ["eu_sourcing"],
-                "country": [*countries, "C0"],
-                "share": [*share, 1.0],
-                "check_flag": [None] * n + ["eu_sourcing_inconsistent"],
-            }
-        )
-        irf = pd.DataFrame({"material": ["m"], "stage": ["processing"], "import_reliance": [ir]})
-        m = supplier_mix(s, ["m"], stages=["processing"], import_reliance=irf, eu_countries=eu)
-        assert m["share"].sum() == pytest.approx(1.0)
-        non_eu = m.loc[~m["country"].isin(eu) & m["country"].notna(), "share"].sum()
-        assert non_eu == pytest.approx(ir if len(eu) < n else 0.0)
