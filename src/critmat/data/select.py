@@ -538,6 +538,8 @@ class Selector:
             from critmat.checks import flag_supply_shares
 
             frame = self._kb.sql("select * from supply_shares")
+            if "eu_crm_2023" in self._kb.store.user_tables:
+                frame = self._with_user_eu_crm_2023(frame)
             flagged, _ = flag_supply_shares(
                 frame,
                 import_reliance=self.import_reliance(),
@@ -550,6 +552,37 @@ class Selector:
 
         out: pd.DataFrame = self._kb.cache.get(("select", "supply_shares"), build)
         return out
+
+    def _with_user_eu_crm_2023(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The ``eu_crm_2023`` vintage rebuilt from the ``eu_crm_2023`` table (user rows in).
+
+        Rows a user imports into the EU 2023 study's table are the study's vintage as far
+        as supply shares go, so scenarios, exposure and assessments see them.
+        """
+        eu = self._kb.sql("select * from eu_crm_2023")
+        old = frame[frame["vintage"] == "eu_crm_2023"]
+        basis = old.groupby("mix")["basis"].first().to_dict()
+        rows = pd.DataFrame(
+            {
+                "vintage": "eu_crm_2023",
+                "material": eu["material"].astype(object),
+                "stage": eu["stage"].astype(object),
+                "mix": eu["mix"].astype(object),
+                "country": eu["country"].astype(object),
+                "country_label": eu["country"].astype(object),
+                "share": pd.to_numeric(eu["share"], errors="coerce"),
+                "share_bound": eu["share_bound"].astype(object),
+                "reference_years": "2016-2020",
+                "reference_year": 2020,
+                "estimated": False,
+                "basis": eu["mix"].map(basis).fillna("EU CRM 2023 study table (user rows)"),
+                "check_flag": None,
+                "note": eu["note"].astype(object) if "note" in eu.columns else None,
+                "source_id": eu["source_id"].astype(object),
+            }
+        )
+        rest = frame[frame["vintage"] != "eu_crm_2023"]
+        return pd.concat([rest, rows.reindex(columns=frame.columns)], ignore_index=True)
 
     def import_reliance(self) -> pd.DataFrame:
         """EU import reliance per material and stage (``eu_crm_2023_parameters``), long."""
