@@ -317,5 +317,7 @@ def assess(
             list(t["material"]), demand=demand, importers=importer, years=year
         )
     if whatif_samples > 0:
-        result.whatif = kb.scenarios.whatif(samples=whatif_samples, seed=seed)
+        result.whatif = kb.scenarios.whatif(
+            samples=whatif_samples, seed=seed, supply_vintage=vintage
+        )
     return result
