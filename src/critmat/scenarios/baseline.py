@@ -27,6 +27,7 @@ For material m at its simulated stage:
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,13 +41,20 @@ from critmat.vocab import NirStatus, SupplyMixStatus
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
 
-__all__ = ["OTHER", "Baseline", "build_baseline", "default_stage", "supply_options"]
+__all__ = [
+    "OTHER",
+    "Baseline",
+    "build_baseline",
+    "default_stage",
+    "default_stages",
+    "supply_options",
+]
 
 #: Supplier code of the share of sourcing not attributed to a country.
 OTHER = "OTHER"
 
 
-def _cached(kb: KnowledgeBase, key: str, build: Any) -> Any:
+def _cached(kb: KnowledgeBase, key: Hashable, build: Any) -> Any:
     """Derived inputs live in the knowledge base's cache: they die with its data."""
     return kb.cache.get(("scenarios.baseline", key), build)
 
@@ -60,7 +68,28 @@ def _shares(kb: KnowledgeBase, vintage: str = NEWEST) -> pd.DataFrame:
         out["share"] = out["share"].astype("float64")
         return out
 
-    result: pd.DataFrame = _cached(kb, f"shares:{vintage}", build)
+    result: pd.DataFrame = _cached(kb, ("shares", vintage), build)
+    return result
+
+
+def _options(kb: KnowledgeBase, vintage: str = NEWEST) -> pd.DataFrame:
+    """:func:`supply_options`, built once per knowledge base and vintage (never change it)."""
+
+    def build() -> pd.DataFrame:
+        s = _shares(kb, vintage)
+        return s.groupby(["material", "stage"], as_index=False, sort=True).agg(
+            mix=("mix", "first"),
+            mix_status=("mix_status", "first"),
+            vintage=("vintage", lambda v: ";".join(sorted({str(x) for x in v.dropna()}))),
+            reference_years=(
+                "reference_years",
+                lambda v: ";".join(sorted({str(x) for x in v.dropna()})),
+            ),
+            n_countries=("country", "count"),
+            share_sum=("share", "sum"),
+        )
+
+    result: pd.DataFrame = _cached(kb, ("options", vintage), build)
     return result
 
 
@@ -80,20 +109,90 @@ def supply_options(kb: KnowledgeBase, vintage: str = NEWEST) -> pd.DataFrame:
         ``material, stage, mix (eu_sourcing, global_ir_split, global), mix_status, vintage,
         reference_years, n_countries, share_sum``.
     """
-    s = _shares(kb, kb.select.supply_vintage(vintage, where="supply_vintage"))
-    return s.groupby(["material", "stage"], as_index=False, sort=True).agg(
-        mix=("mix", "first"),
-        mix_status=("mix_status", "first"),
-        vintage=("vintage", lambda v: ";".join(sorted({str(x) for x in v.dropna()}))),
-        reference_years=("reference_years", "first"),
-        n_countries=("country", "count"),
-        share_sum=("share", "sum"),
-    )
+    return _options(kb, kb.select.supply_vintage(vintage, where="supply_vintage")).copy()
+
+
+def _by_key(
+    kb: KnowledgeBase, vintage: str = NEWEST
+) -> dict[tuple[str, str, str], dict[str, float]]:
+    """``{(material, stage, mix): {country: share}}`` (no country -> OTHER), once per kb."""
+
+    def build() -> dict[tuple[str, str, str], dict[str, float]]:
+        s = _shares(kb, vintage)
+        out: dict[tuple[str, str, str], dict[str, float]] = {}
+        for m, st, mx, c, v in zip(
+            s["material"], s["stage"], s["mix"], s["country"], s["share"], strict=True
+        ):
+            key = OTHER if c is None or pd.isna(c) else str(c)  # residual / EU not attributed
+            row = out.setdefault((m, st, mx), {})
+            row[key] = row.get(key, 0.0) + float(v)
+        return out
+
+    result: dict[tuple[str, str, str], dict[str, float]] = _cached(kb, ("by_key", vintage), build)
+    return result
 
 
 #: Preference of the simulated mix: EU sourcing (as published, or its IR split fallback)
 #: before the global mix.
 _MIX_RANK = {"eu_sourcing": 0, "global_ir_split": 0, "global": 1}
+
+
+def _choices(
+    kb: KnowledgeBase, vintage: str = NEWEST
+) -> tuple[dict[str, tuple[str, str]], dict[tuple[str, str], str]]:
+    """Default ``(stage, mix)`` per material and the mix per ``(material, stage)``, per kb.
+
+    The preferences of :func:`default_stage`, over the whole options table at once.
+    """
+
+    def build() -> tuple[dict[str, tuple[str, str]], dict[tuple[str, str], str]]:
+        o = _options(kb, vintage)
+        mixes = {
+            (str(m), str(st)): str(mx)
+            for m, st, mx in zip(o["material"], o["stage"], o["mix"], strict=True)
+        }
+        rank = o.assign(
+            _m=o["mix"].map(_MIX_RANK).fillna(2), _s=(o["stage"] != "processing").astype(int)
+        ).sort_values(["material", "_m", "_s"], kind="stable")
+        first = rank.drop_duplicates("material")
+        defaults = {
+            str(m): (str(st), str(mx))
+            for m, st, mx in zip(first["material"], first["stage"], first["mix"], strict=True)
+        }
+        return defaults, mixes
+
+    result: tuple[dict[str, tuple[str, str]], dict[tuple[str, str], str]] = _cached(
+        kb, ("choices", vintage), build
+    )
+    return result
+
+
+def _mix_meta(
+    kb: KnowledgeBase, vintage: str = NEWEST
+) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """``{(material, stage): (mix_status, vintage, reference_years)}``, once per kb."""
+
+    def build() -> dict[tuple[str, str], tuple[str, str, str]]:
+        o = _options(kb, vintage)
+        return {
+            (str(m), str(st)): (str(ms), str(v), str(y))
+            for m, st, ms, v, y in zip(
+                o["material"],
+                o["stage"],
+                o["mix_status"],
+                o["vintage"],
+                o["reference_years"],
+                strict=True,
+            )
+        }
+
+    result: dict[tuple[str, str], tuple[str, str, str]] = _cached(kb, ("meta", vintage), build)
+    return result
+
+
+def default_stages(kb: KnowledgeBase, vintage: str = NEWEST) -> dict[str, tuple[str, str]]:
+    """``{material: (stage, mix)}`` simulated by default (:func:`default_stage`), per kb."""
+    return dict(_choices(kb, kb.select.supply_vintage(vintage, where="supply_vintage"))[0])
 
 
 def default_stage(options: pd.DataFrame, material: str) -> tuple[str, str] | None:
@@ -113,11 +212,6 @@ def default_stage(options: pd.DataFrame, material: str) -> tuple[str, str] | Non
     return str(first["stage"]), str(first["mix"])
 
 
-def _mix_for(options: pd.DataFrame, material: str, stage: str) -> str | None:
-    o = options[(options["material"] == material) & (options["stage"] == stage)]
-    return None if o.empty else str(o["mix"].iloc[0])
-
-
 def _eol_rir(kb: KnowledgeBase) -> dict[str, float]:
     def build() -> dict[str, float]:
         out: dict[str, float] = {}
@@ -135,13 +229,22 @@ def _eol_rir(kb: KnowledgeBase) -> dict[str, float]:
     return result
 
 
-def _apparent_consumption(kb: KnowledgeBase) -> pd.DataFrame:
-    """EU27 apparent consumption at extraction, mean of the latest 5 years with status ok."""
+def _apparent_consumption(kb: KnowledgeBase, needed: list[str]) -> pd.DataFrame:
+    """EU27 apparent consumption at extraction, mean of the latest 5 years with status ok.
+
+    Computed for the materials simulated at extraction by default plus ``needed`` (NIR is
+    per material: the values do not depend on which other materials are computed), once
+    per knowledge base for every preset that needs no other material.
+    """
+    by_default = {m for m, (stage, _mix) in _choices(kb)[0].items() if stage == "extraction"}
+    wanted = sorted(by_default | set(needed))
 
     def build() -> pd.DataFrame:
         years = kb.catalog.table("production").stats.get("years")
         span = f"{years[0]}-{years[1]}" if years else None  # no production, no consumption
-        nir = kb.indicators.net_import_reliance(importers="EU27", stage="extraction", years=span)
+        nir = kb.indicators.net_import_reliance(
+            materials=wanted, importers="EU27", stage="extraction", years=span
+        )
         ok = nir[(nir["status"] == NirStatus.OK) & (nir["apparent_consumption_t"] > 0)]
         if ok.empty:
             return pd.DataFrame(columns=["material", "annual_t", "years"])
@@ -159,7 +262,7 @@ def _apparent_consumption(kb: KnowledgeBase) -> pd.DataFrame:
             )
         return pd.DataFrame(rows)
 
-    result: pd.DataFrame = _cached(kb, "apparent_consumption", build)
+    result: pd.DataFrame = _cached(kb, ("apparent_consumption", tuple(wanted)), build)
     return result
 
 
@@ -304,15 +407,16 @@ def build_baseline(
     """
     stages = dict(stages or {})
     vintage = kb.select.supply_vintage(supply_vintage, where="supply_vintage")
-    options = supply_options(kb, vintage)
-    shares = _shares(kb, vintage)
+    defaults, mixes = _choices(kb, vintage)
+    by_key = _by_key(kb, vintage)
+    meta = _mix_meta(kb, vintage)
     rir_kb = _eol_rir(kb)
     user_t = dict(annual_demand_t or {})
     user_rir = dict(eol_rir or {})
     chosen: list[tuple[str, str]] = []
     for m in materials:
         if m in stages:
-            mix = _mix_for(options, m, stages[m])
+            mix = mixes.get((m, stages[m]))
             if mix is None:
                 raise ScenarioError(
                     f"{m} has no supply shares at the {stages[m]} stage (supply_vintage {vintage})",
@@ -320,7 +424,7 @@ def build_baseline(
                 )
             chosen.append((stages[m], mix))
         else:
-            d = default_stage(options, m)
+            d = defaults.get(m)
             if d is None:
                 raise ScenarioError(
                     f"{m} has no supply shares (supply_vintage {vintage})",
@@ -332,17 +436,11 @@ def build_baseline(
     used: list[str] = []
     ref_years: list[str] = []
     for m, (stage, mix) in zip(materials, chosen, strict=True):
-        sel = shares[
-            (shares["material"] == m) & (shares["stage"] == stage) & (shares["mix"] == mix)
-        ]
-        row: dict[str, float] = {}
-        for c, v in zip(sel["country"], sel["share"], strict=True):
-            key = OTHER if c is None or pd.isna(c) else str(c)  # residual / EU not attributed
-            row[key] = row.get(key, 0.0) + float(v)
-        rows.append(row)
-        status.append(str(sel["mix_status"].iloc[0]))
-        used.append(";".join(sorted({str(v) for v in sel["vintage"].dropna()})))
-        ref_years.append(";".join(sorted({str(v) for v in sel["reference_years"].dropna()})))
+        rows.append(dict(by_key.get((m, stage, mix), {})))
+        st_, v_, y_ = meta[(m, stage)]
+        status.append(st_)
+        used.append(v_)
+        ref_years.append(y_)
     countries = [*sorted({c for r in rows for c in r} - {OTHER}), OTHER]
     col = {c: j for j, c in enumerate(countries)}
     mat = np.zeros((len(materials), len(countries)))
@@ -392,9 +490,11 @@ def build_baseline(
             notes[m].append("no end-of-life recycling input rate: 0 assumed")
     demand = np.full(len(materials), np.nan)
     basis: list[str] = []
-    need_ac = any(m not in user_t and chosen[i][0] == "extraction" for i, m in enumerate(materials))
+    need_ac = [
+        m for i, m in enumerate(materials) if m not in user_t and chosen[i][0] == "extraction"
+    ]
     ac = (
-        _apparent_consumption(kb)
+        _apparent_consumption(kb, need_ac)
         if need_ac
         else pd.DataFrame(columns=["material", "annual_t", "years"])
     )
@@ -437,3 +537,13 @@ def build_baseline(
         reference_years=ref_years,
         supply_vintage=vintage,
     )
+
+
+def eu_apparent_consumption(kb: KnowledgeBase, materials: list[str] | None = None) -> pd.DataFrame:
+    """EU27 apparent consumption at extraction per material (``material, annual_t, years``).
+
+    The baseline's demand in tonnes (mean of the latest five years with status ok), cached
+    on the knowledge base; also the physical baseline of the decisions layer. Computed for
+    the materials simulated at extraction by default plus ``materials`` (canonical ids).
+    """
+    return _apparent_consumption(kb, list(materials or []))

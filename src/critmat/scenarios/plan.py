@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from critmat.errors import Problem, UnknownNameError
-from critmat.scenarios.baseline import Baseline, build_baseline, default_stage, supply_options
+from critmat.scenarios.baseline import Baseline, build_baseline, default_stages, supply_options
 from critmat.scenarios.engine import UNLIMITED, StaticInputs
 from critmat.scenarios.spec import (
     DemandRestraint,
@@ -373,7 +373,8 @@ class _Compiler:
         self.vintage = kb.select.supply_vintage(
             self.sc.supply_vintage, where=f"{source or 'spec'}: supply_vintage"
         )
-        self.options = supply_options(kb, self.vintage)
+        self.options = supply_options(kb, self.vintage)  # a copy of the cached table
+        self.defaults = default_stages(kb, self.vintage)
         self.with_data = set(self.options["material"])
         self.eu_sourced = sorted(self.with_data)
         self.named: dict[str, str] = {}  # material -> where it was first named
@@ -596,7 +597,7 @@ class _Compiler:
                         f"{mid} has no supply shares at the {stages[mid]} stage",
                         expected=" or ".join(have),
                     )
-            elif default_stage(opts, mid) is None:  # pragma: no cover - caught above
+            elif mid not in self.defaults:  # pragma: no cover - caught above
                 col.add(where, f"{mid} has no supply shares")
         return stages
 
