@@ -35,6 +35,7 @@ def hhi(
     out: Out = None,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
+    supply_vintage: Annotated[str, opt("supply_vintage")] = "newest",
 ) -> None:
     """Supply concentration: HHI, top-n share, China share and adversary share."""
     kb = open_kb(data_dir, no_user_data)
@@ -45,6 +46,7 @@ def hhi(
         groupby=groupby,
         adversaries=adversaries,
         source=source,
+        supply_vintage=supply_vintage,
     )
     emit(frame, fmt, out, title="supply concentration")
 

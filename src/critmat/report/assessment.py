@@ -65,7 +65,8 @@ _STYLES = {
 }
 
 _SUMMARY_CAPTION = (
-    "China E/P: share of global supply (EU 2023); HHI at the bottleneck stage; IR: EU import "
+    "China E/P: share of global supply (newest vintage per material and stage, USGS MCS 2026 "
+    "or EU 2023: supply_vintage column); HHI at the bottleneck stage; IR: EU import "
     "reliance; SR/EI: EU method computed by critmat (* EI not computable from the public "
     "tables, published EI used); GeoPolRisk – = not assessable (no HS code) or no data; "
     "sources: `critmat assess --report FILE`"
