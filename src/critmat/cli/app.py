@@ -8,7 +8,14 @@ import typer
 
 from critmat._version import __version__
 from critmat.cli import assess, data, defence, eu_crm, geopolrisk, indicators, scenario
-from critmat.cli.common import DataDirOpt, NoUserDataOpt, console, open_kb, reports_errors
+from critmat.cli.common import (
+    DataDirOpt,
+    NoUserDataOpt,
+    console,
+    handle_exception,
+    open_kb,
+    reports_errors,
+)
 from critmat.cli.options import App
 
 app = App(
@@ -57,5 +64,10 @@ def summary(data_dir: DataDirOpt = None, no_user_data: NoUserDataOpt = False) ->
 
 
 def main() -> None:
-    """Entry point of the `critmat` console script."""
-    app()
+    """Entry point of the `critmat` console script (and the outer error boundary)."""
+    import sys
+
+    try:
+        app()
+    except (Exception, KeyboardInterrupt) as exc:
+        sys.exit(handle_exception(exc).exit_code)

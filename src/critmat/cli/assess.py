@@ -13,14 +13,15 @@ from typing import Annotated
 import typer
 
 from critmat.cli.common import (
+    check_out,
     console,
     emit,
-    err_console,
+    emit_report,
     is_screen,
     open_kb,
     reports_errors,
 )
-from critmat.cli.options import DataDir, Format, GroupBy, NoUserData, Out, opt
+from critmat.cli.options import DataDir, Force, Format, GroupBy, NoUserData, Out, opt
 
 __all__ = ["register"]
 
@@ -45,6 +46,7 @@ def assess(
     whatif_samples: Annotated[int, opt("whatif_samples")] = 300,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -58,6 +60,8 @@ def assess(
     from critmat.assess import assess as run
     from critmat.report.assessment import assessment_report, terminal_tables
 
+    check_out(out)
+    check_out(report, what="--report", report=True)
     kb = open_kb(data_dir, no_user_data)
     with console.status("assessing ..."):
         result = run(
@@ -69,13 +73,12 @@ def assess(
             whatif_samples=whatif_samples,
         )
     if is_screen(fmt, out):
-        for table in terminal_tables(result):
+        for table in terminal_tables(result, width=console.width):
             console.print(table)
     else:
         emit(result.table, fmt, out, title="assessment")
     if report is not None:
-        path = assessment_report(kb, result).write(report)
-        err_console.print(f"wrote report {path}")
+        emit_report(assessment_report(kb, result), report)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from critmat.cli.common import emit, open_kb, reports_errors, shown
-from critmat.cli.options import App, DataDir, Format, Materials, NoUserData, Out, Stage, opt
+from critmat.cli.options import App, DataDir, Force, Format, Materials, NoUserData, Out, Stage, opt
 from critmat.params import param
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ def _pairs(name: str, values: Pairs) -> dict[str, float] | None:
 def systems_cmd(
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -88,6 +89,7 @@ def uses_cmd(
     system_classes: Annotated[str | None, opt("system_classes")] = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -122,6 +124,7 @@ def demand_cmd(
     default_build_rate: DefaultBuildRate = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -158,6 +161,7 @@ def exposure_cmd(
     default_build_rate: DefaultBuildRate = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -228,6 +232,7 @@ def capability_cmd(
     default_build_rate: DefaultBuildRate = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -291,6 +296,7 @@ def criticality_cmd(
     build_rates: BuildRates = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -331,6 +337,7 @@ def criticality_cmd(
 def compare_cmd(
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -378,6 +385,7 @@ def energy_cmd(
     which: Which = "auto",
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:

@@ -153,12 +153,16 @@ def whatif_table(w: WhatIf | None) -> Table | None:
     )
 
 
-def terminal_tables(assessment: Assessment) -> list[Any]:
-    """The assessment as Rich tables for the terminal: summary, defence, what if."""
+def terminal_tables(assessment: Assessment, *, width: int | None = None) -> list[Any]:
+    """The assessment as Rich tables for the terminal: summary, defence, what if.
+
+    With ``width`` (the terminal's), columns that do not fit are left out and named in
+    each table's caption instead of being squeezed to ``10…``.
+    """
     from critmat.report.terminal import rich_table
 
     blocks = [summary_table(assessment), defence_table(assessment), whatif_table(assessment.whatif)]
-    return [rich_table(b) for b in blocks if b is not None]
+    return [rich_table(b, width=width) for b in blocks if b is not None]
 
 
 # ----------------------------------------------------------------------------- sections
