@@ -116,20 +116,19 @@ def run_memory_bytes(static: StaticInputs, scenario: Scenario, n: int, seed: int
 
 def available_memory() -> int | None:
     """Bytes of memory available to a new allocation (``MemAvailable``), if the OS says."""
-    try:
-        import psutil
+    import os
 
-        return int(psutil.virtual_memory().available)
-    except ImportError:
-        pass
     try:
         with Path("/proc/meminfo").open(encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
     except OSError:
+        pass
+    try:  # other POSIX systems: free physical pages
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
         return None
-    return None
 
 
 def check_memory(static: StaticInputs, scenario: Scenario, n: int, seed: int) -> None:
