@@ -85,7 +85,13 @@ def summary_table(assessment: Assessment) -> Table:
         cols,
         title=f"Defence raw materials, importer {assessment.importer} (GeoPolRisk "
         f"{assessment.year}; EU method 2023 inputs)",
-        caption=_SUMMARY_CAPTION,
+        caption=_SUMMARY_CAPTION
+        if assessment.importer == "EU27"
+        else _SUMMARY_CAPTION.replace(
+            "IR: EU import reliance",
+            f"IR: net import reliance of {assessment.importer} in {assessment.year} (BACI "
+            "trade, World Mining Data production; not the EU's)",
+        ),
         marks={"critical": _critical_mark},
     )
 

@@ -143,8 +143,8 @@ def frame_table(
     head = frame.head(max_rows)
     headers = [str(c) for c in frame.columns]
     cells = [[_frame_cell(v) for v in row] for row in head.itertuples(index=False)]
-    # long text folds: it counts at most 30 characters towards the width it needs
-    clipped = [[c[:30] for c in row] for row in cells]
+    # long text folds: it counts at most 16 characters towards the width it needs
+    clipped = [[c[:16] for c in row] for row in cells]
     chosen = fit_columns(headers, clipped, width)
     for i in chosen:
         col = frame.columns[i]
