@@ -427,7 +427,8 @@ def write_frame(
         if kind in ("parquet", "xlsx"):
             raise OutputError(f"--format {kind} writes a binary file; give --out FILE")
         if kind == "csv":
-            neutralise_formulas(frame).to_csv(stream, index=False)
+            safe = neutralise_formulas(frame)
+            safe.to_csv(stream, index=False, lineterminator=_line_end(safe))
         elif kind == "json":
             stream.write(_records_json(frame) + "\n")
         else:
@@ -443,7 +444,8 @@ def write_frame(
     )
     if kind == "csv":
         safe = neutralise_formulas(frame)
-        atomic_write(target, lambda t: safe.to_csv(t, index=False), say=say)
+        end = _line_end(safe)
+        atomic_write(target, lambda t: safe.to_csv(t, index=False, lineterminator=end), say=say)
     elif kind == "json":
         text = _records_json(frame) + "\n"
         atomic_write(target, lambda t: t.write_text(text, encoding="utf-8"), say=say)
@@ -465,6 +467,20 @@ def write_frame(
         text = json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n"
         atomic_write(side, lambda t: t.write_text(text, encoding="utf-8"), say=say)
     return target
+
+
+def _line_end(frame: pd.DataFrame) -> str:
+    """The CSV line end: LF, or CRLF when a text cell holds a carriage return.
+
+    With CRLF the CSV writer quotes such a cell, so it does not break its row when read back.
+    """
+    for col in frame.columns:
+        values = frame[col]
+        if (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)) and any(
+            isinstance(v, str) and "\r" in v for v in values
+        ):
+            return "\r\n"
+    return "\n"
 
 
 def _stream_width(stream: IO[str]) -> int | None:
