@@ -7,8 +7,9 @@ Convention (also in the README's Development section):
   directory (``CRITMAT_DATA_DIR``), so later blocks see what earlier ones imported;
 * each line starting with ``$ `` is one command, run by the shell (``;`` and ``|`` work) with
   the ``critmat`` of this environment first on ``PATH``; it must exit 0;
-* output lines of the block that are CSV rows (two or more commas, no table borders) must
-  appear in the command's output (cheap, exact checks of published numbers);
+* output lines of the block that are CSV rows (two or more commas, no ", ", no table borders)
+  must appear in the command's output (numbers equal to 1e-9: cheap checks of the numbers
+  the README shows);
 * an HTML comment ``<!-- readme-test: skip REASON -->`` on the line before a block skips it
   (for long-running commands such as a server); ``<!-- readme-test: exit N -->`` says the
   block's commands are meant to fail with exit code ``N`` (an example of an error report).
@@ -84,7 +85,27 @@ def parse(text: str) -> list[Block]:
 
 
 def _is_csv_row(line: str) -> bool:
-    return line.count(",") >= 2 and not (set(line) & _BOX) and "..." not in line
+    return (
+        line.count(",") >= 2 and ", " not in line and not (set(line) & _BOX) and "..." not in line
+    )
+
+
+def _same_field(a: str, b: str) -> bool:
+    try:
+        x, y = float(a), float(b)
+    except ValueError:
+        return a == b
+    return abs(x - y) <= 1e-9 * max(1.0, abs(x), abs(y))
+
+
+def _row_in(expected: str, output: str) -> bool:
+    """``expected`` is a line of ``output``, numbers equal to 1e-9 (the last digit may vary)."""
+    want = expected.split(",")
+    for line in output.splitlines():
+        got = line.strip().split(",")
+        if len(got) == len(want) and all(_same_field(a, b) for a, b in zip(got, want, strict=True)):
+            return True
+    return False
 
 
 def test_parse_convention() -> None:
@@ -150,7 +171,7 @@ def test_readme_console_blocks_run(tmp_path: Path) -> None:
                     f"{where}\n  exit {proc.returncode}, expected {block.exit_code}:\n{out[-2000:]}"
                 )
             else:
-                missing = [e for e in cmd.expected if e not in proc.stdout]
+                missing = [e for e in cmd.expected if not _row_in(e, proc.stdout)]
                 if missing:
                     failures.append(f"{where}\n  output lacks: {missing}")
     assert not failures, "\n\n".join(failures)

@@ -249,7 +249,9 @@ def importance(
             out[col] = out[col].fillna(0).astype(int)
         miss = out["substitutability_score"].isna()
         out.loc[miss, "substitutability"] = "unknown"
-        out.loc[miss, "substitutability_score"] = out.loc[miss, "material"].map(si).fillna(1.0)
+        out.loc[miss, "substitutability_score"] = (
+            out.loc[miss, "material"].map(si).astype("float64").fillna(1.0)
+        )  # float64: pandas 3 maps an empty string column to an (unassignable) string array
         out.loc[miss, "substitutability_basis"] = np.where(
             out.loc[miss, "material"].map(si).notna(), "EU 2023 SI_EI", "no information (1.0)"
         )

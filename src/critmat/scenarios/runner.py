@@ -478,7 +478,10 @@ def _dask(
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=":0",
-                    silence_logs=logging.ERROR,
+                    # CRITICAL: the workers' shutdown logs (heartbeat "Stream is closed"
+                    # tracebacks) must not reach the user; task errors still come back
+                    # through the futures
+                    silence_logs=logging.CRITICAL,
                 )
             owned.append(cluster)
             client = Client(cluster)
@@ -527,8 +530,16 @@ def _dask(
             yield futures.pop(fut), res
             del fut, res
     finally:
-        for obj in owned:
-            obj.close()
+        quiet = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+        levels = [lg.level for lg in quiet]
+        for lg in quiet:  # closing the cluster logs expected connection errors
+            lg.setLevel(logging.CRITICAL)
+        try:
+            for obj in owned:
+                obj.close()
+        finally:
+            for lg, level in zip(quiet, levels, strict=True):
+                lg.setLevel(level)
 
 
 def run_plan(
