@@ -100,6 +100,7 @@ def import_(
     note: Annotated[str, opt("note")] = "",
     checks: Annotated[str, opt("import_checks")] = "warn",
     report: Annotated[Path | None, opt("problems_report")] = None,
+    force: Force = False,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Validate a file and add it to your data directory (all or nothing)."""
