@@ -229,12 +229,11 @@ class CountryResolver(_Resolver):
         critmat.errors.UnknownNameError
             With suggestions when the name is unknown.
         """
-        if self.lookup(name) is None:
-            found = self.candidates(name)
-            if len(found) > 1:
-                raise AmbiguousNameError(
-                    "country", str(name), candidates=[self.label(c) for c in found], where=where
-                )
+        found = self.candidates(name)  # [] for an exact code, name or alias
+        if len(found) > 1:
+            raise AmbiguousNameError(
+                "country", str(name), candidates=[self.label(c) for c in found], where=where
+            )
         return super().resolve(name, where=where)
 
     def label(self, code: str) -> str:
