@@ -272,7 +272,7 @@ def report_error(exc: CritmatError, report: Path | None = None) -> None:
             t.add_row(
                 "" if p.row is None else str(p.row),
                 p.column or "",
-                shorten(p.value or "", 120),
+                shorten(p.value or "", 300),
                 shorten(p.message, 300),
                 p.expected or "",
                 ", ".join(p.suggestions[:3]),
