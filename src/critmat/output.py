@@ -484,8 +484,8 @@ def _line_end(frame: pd.DataFrame) -> str:
 
 
 def _stream_width(stream: IO[str]) -> int | None:
-    """A terminal keeps its own width (``None``); pipes and files follow ``COLUMNS`` (or 100)."""
+    """A terminal keeps its own width (``None``); pipes and files follow ``COLUMNS`` (or 160)."""
     if hasattr(stream, "isatty") and stream.isatty():
         return None
     columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() and int(columns) > 0 else 100
+    return int(columns) if columns.isdigit() and int(columns) > 0 else 160

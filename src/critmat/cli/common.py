@@ -99,11 +99,12 @@ EXIT_INTERRUPTED = 130
 
 
 def _console(stderr: bool = False) -> Console:
-    # A terminal keeps its width; piped output follows COLUMNS (Rich reads it), else 100.
+    # A terminal keeps its width; piped output follows COLUMNS (Rich reads it), else 160
+    # (wide tables of indicators would fold every cell at Rich's fallback of 80).
     probe = Console(stderr=stderr)
     if probe.is_terminal or os.environ.get("COLUMNS", "").isdigit():
         return probe
-    return Console(stderr=stderr, width=100)
+    return Console(stderr=stderr, width=160)
 
 
 P = ParamSpec("P")

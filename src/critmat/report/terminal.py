@@ -143,9 +143,17 @@ def frame_table(
     head = frame.head(max_rows)
     headers = [str(c) for c in frame.columns]
     cells = [[_frame_cell(v) for v in row] for row in head.itertuples(index=False)]
-    # long text folds: it counts at most 16 characters towards the width it needs
-    clipped = [[c[:16] for c in row] for row in cells]
+    # long text folds: it counts at most 16 characters (28 in the first, naming column)
+    clipped = [[c[: 28 if i == 0 else 16] for i, c in enumerate(row)] for row in cells]
     chosen = fit_columns(headers, clipped, width)
+    widths = {i: _need(headers[i], [r[i] for r in clipped]) for i in chosen}
+    if width is not None:  # the room left goes to the folded text, left to right
+        spare = width - 1 - sum(widths.values())
+        for i in chosen:
+            full = _need(headers[i], [r[i] for r in cells])
+            extra = max(0, min(spare, full - widths[i]))
+            widths[i] += extra
+            spare -= extra
     for i in chosen:
         col = frame.columns[i]
         numeric = pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(
@@ -155,7 +163,7 @@ def frame_table(
             headers[i],
             justify="right" if numeric else "left",
             overflow="fold",
-            width=_need(headers[i], [r[i] for r in clipped]) - 3 if width else None,
+            width=widths[i] - 3 if width else None,
         )
     for row in cells:
         table.add_row(*[row[i] for i in chosen])
