@@ -477,3 +477,19 @@ def test_every_option_shows_its_default_and_no_type_placeholder() -> None:
     proc = cli("scenario", "run", "--help", env={"COLUMNS": "80"})
     assert "<bool>" not in proc.stdout and "<int" not in proc.stdout and "<str>" not in proc.stdout
     assert "[default: 300]" in flat(cli("assess", "--help").stdout)
+
+
+def test_build_rates_without_any_bom_say_so(tmp_path: Path) -> None:
+    root = tmp_path / "d"
+    rates = Path(__file__).resolve().parents[2] / "examples" / "defence_build_rates_eu.csv"
+    assert cli("data", "import", rates, "-t", "build_rates", "--data-dir", root).returncode == 0
+    out = tmp_path / "demand.csv"
+    proc = cli("defence", "demand", "--out", out, "--data-dir", root)
+    assert proc.returncode == 0, proc.stderr
+    demand = pd.read_csv(out)
+    eu = demand[demand["system"].isin(pd.read_csv(rates)["system"])]
+    assert len(eu) and set(eu["status"]) <= {"no_bom", "ok"} and "no_bom" in set(eu["status"])
+    proc = cli("defence", "exposure", "--by", "material", "--data-dir", root)
+    assert proc.returncode in (0, 3)  # a message (exit 3) or rows; never a traceback
+    if proc.returncode == 3:
+        assert "no result" in flat(proc.stderr)
