@@ -111,6 +111,9 @@ class Assessment:
         The presets' small ensembles (:func:`critmat.scenarios.whatif.whatif`), if asked.
     demand
         Where the defence demand came from (``None``: the default source).
+    capability
+        Capability at risk of a full Chinese cut for 12 months, pro-rata and defence-first
+        side by side (:func:`critmat.defence.capability.capability_at_risk`), if asked.
     """
 
     table: pd.DataFrame
@@ -124,6 +127,7 @@ class Assessment:
     defence: pd.DataFrame | None = None
     whatif: WhatIf | None = None
     demand: DemandSource | None = None
+    capability: pd.DataFrame | None = None
 
     @property
     def columns(self) -> dict[str, ColumnInfo]:
@@ -315,6 +319,9 @@ def assess(
     if defence:
         result.defence = kb.defence.summary(
             list(t["material"]), demand=demand, importers=importer, years=year
+        )
+        result.capability = kb.defence.capability_at_risk(
+            exporters="CHN", cut=1.0, months=12, demand=demand
         )
     if whatif_samples > 0:
         result.whatif = kb.scenarios.whatif(samples=whatif_samples, seed=seed)

@@ -33,6 +33,7 @@ from typing import Any
 
 __all__ = [
     "AmbiguousNameError",
+    "AuthenticationError",
     "CheckFailed",
     "CheckWarning",
     "CorruptStateError",
@@ -41,12 +42,17 @@ __all__ = [
     "DataValidationError",
     "ExternalError",
     "InfeasibleError",
+    "JobCancelledError",
     "LockTimeoutError",
     "NoResultError",
     "OutputError",
     "ParameterError",
+    "PermissionDeniedError",
     "Problem",
+    "RateLimitError",
     "ReadOnlySQLError",
+    "RendererUnavailableError",
+    "RequestTooLargeError",
     "ScenarioError",
     "ScenarioSpecError",
     "StorageError",
@@ -495,6 +501,68 @@ class ReadOnlySQLError(CritmatError, ValueError):
     """A SQL statement given to ``kb.sql`` would change data or read files; it was not run."""
 
     code = "sql_not_read_only"
+
+
+class RendererUnavailableError(CritmatError, RuntimeError):
+    """A report format needs a program that is not installed (Chromium for PDF)."""
+
+    code = "renderer_unavailable"
+
+
+# ---------------------------------------------------------------- REST API (critmat.api)
+# Access control and request limits of `critmat serve`. One block, kept together.
+
+
+class AuthenticationError(CritmatError):
+    """A request carries no API token, or one that is unknown or revoked (HTTP 401)."""
+
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(CritmatError):
+    """The token's role does not allow the request (HTTP 403)."""
+
+    code = "forbidden"
+
+    def __init__(self, message: str, *, role: str, required: str) -> None:
+        self.role = role
+        self.required = required
+        super().__init__(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description of the error."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "role": self.role,
+            "required": self.required,
+        }
+
+
+class RateLimitError(CritmatError):
+    """A token sent more requests than its rate limit allows (HTTP 429)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description of the error."""
+        return {"code": self.code, "message": self.message, "retry_after": self.retry_after}
+
+
+class RequestTooLargeError(CritmatError):
+    """A request body is larger than the server accepts (HTTP 413)."""
+
+    code = "request_too_large"
+
+
+class JobCancelledError(CritmatError):
+    """A job (scenario run, optimisation) was cancelled while it ran."""
+
+    code = "cancelled"
 
 
 # ----------------------------------------------------------------------------- issue 10, wave 2

@@ -29,6 +29,7 @@ from critmat.provenance import Provenance, attach
 if TYPE_CHECKING:
     from critmat.defence.accessor import Defence
     from critmat.indicators.accessor import Indicators
+    from critmat.optimize.accessor import Optimize
     from critmat.scenarios.accessor import Scenarios
 
 __all__ = ["KnowledgeBase"]
@@ -128,6 +129,13 @@ class KnowledgeBase:
         from critmat.scenarios.accessor import Scenarios
 
         return Scenarios(self)
+
+    @cached_property
+    def optimize(self) -> Optimize:
+        """Decisions (``kb.optimize.stockpile(...)``, ``.frontier``, ``.sourcing``, ...)."""
+        from critmat.optimize.accessor import Optimize
+
+        return Optimize(self)
 
     @cached_property
     def select(self) -> Selector:

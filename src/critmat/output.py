@@ -251,11 +251,10 @@ def write_bytes(
 
 def report_formats() -> dict[str, str]:
     """File suffixes of reports and their renderer (from the report ``RENDERERS`` registry)."""
-    import critmat.report.html  # noqa: F401  (registers the HTML renderer)
-    from critmat.report.builder import RENDERERS
+    from critmat.report.builder import load_renderers
 
-    out = {f".{name}": name for name in sorted(RENDERERS)}
-    if "html" in RENDERERS:
+    out = {f".{name}": name for name in sorted(load_renderers())}
+    if "html" in out.values():
         out[".htm"] = "html"
     return out
 
@@ -288,14 +287,26 @@ def write_report(
     data_dir: str | os.PathLike[str] | None = None,
     what: str = "--report",
     say: Say | None = None,
-) -> Path:
-    """Render ``report`` in the format of ``path``'s suffix and write it atomically."""
-    kind = report_format(path, what=what)
-    p = check_target(path, force=force, data_dir=data_dir, what=what)
-    body = report.render(kind)
+) -> list[Path]:
+    """Render ``report`` in the format of ``path``'s suffix and write its files atomically.
+
+    The files are those of :func:`critmat.report.writer.render_files` (a PDF with its HTML
+    twin, the report's data as JSON); every one is checked (:func:`check_target`) before
+    anything is written. Returns the paths written.
+    """
+    from critmat.report.writer import render_files
+
+    report_format(path, what=what)
+    files = render_files(report, Path(path).expanduser())
+    for target, _ in files:
+        check_target(target, force=force, data_dir=data_dir, what=what)
+    return [atomic_write(t, _body_writer(body), say=say, what=what) for t, body in files]
+
+
+def _body_writer(body: str | bytes) -> Callable[[Path], object]:
     if isinstance(body, bytes):
-        return atomic_write(p, lambda t: t.write_bytes(body), say=say, what=what)
-    return atomic_write(p, lambda t: t.write_text(body, encoding="utf-8"), say=say, what=what)
+        return lambda t: t.write_bytes(body)
+    return lambda t: t.write_text(body, encoding="utf-8")
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:

@@ -26,12 +26,16 @@ __all__ = [
     "ConcentrationStatus",
     "CriticalBasis",
     "CriticalityCategory",
+    "DecisionInputStatus",
     "DefenceDemandStatus",
     "DependencyStatus",
     "EuCrmStatus",
     "GeoPolRiskStatus",
+    "JobStatus",
     "Kind",
     "NirStatus",
+    "PhysicalDemandStatus",
+    "PriceStatus",
     "Vocabulary",
     "describe",
 ]
@@ -213,3 +217,56 @@ class Kind(Vocabulary):
     DERIVED = "derived", "computed by critmat from published numbers (e.g. 920 lb -> 417.3 kg)"
     USER = "user", "the user's own data (an imported BOM or build rate)"
     ASSUMPTION = "assumption", "a default or placeholder no source gives (flagged in results)"
+
+
+# ----------------------------------------------------------------------------- decisions (issue 13)
+
+
+class PhysicalDemandStatus(Vocabulary):
+    """Where a decision's EU annual demand in tonnes came from (``physical_baseline``)."""
+
+    USER = "user", "your value (annual_demand_t)"
+    APPARENT_CONSUMPTION = (
+        "apparent_consumption",
+        "EU27 apparent consumption at extraction (production + extra-EU imports - exports)",
+    )
+    SCENARIO = "scenario", "the scenario set's baseline demand"
+    NO_TONNAGE_AT_STAGE = (
+        "no_tonnage_at_stage",
+        "no tonnage at this stage (World Mining Data has no processing production): NaN",
+    )
+    NO_CONSUMPTION_DATA = (
+        "no_consumption_data",
+        "no production, HS codes or positive apparent consumption: NaN",
+    )
+
+
+class PriceStatus(Vocabulary):
+    """Where a decision's price per tonne came from (``physical_baseline``)."""
+
+    USER = "user", "your value (price_eur_t)"
+    USGS = "usgs_mcs", "a USGS Mineral Commodity Summaries 2026 price series"
+    BACI = "baci_unit_value", "unit value of EU27 extra-EU imports in BACI (fallback)"
+    NO_PRICE = "no_price", "no price series and no unit value: NaN, the decision stops"
+
+
+class DecisionInputStatus(Vocabulary):
+    """Whether a material has what a decision in tonnes and euros needs."""
+
+    OK = "ok", "demand in tonnes and a price per tonne"
+    NO_DEMAND = "no_demand", "a price but no demand in tonnes (months of cover are NaN)"
+    NO_PRICE = "no_price", "demand but no price: a decision on it stops"
+    NO_DEMAND_NO_PRICE = "no_demand_no_price", "neither: a decision on it stops"
+
+
+# ---------------------------------------------------------------- REST API jobs (critmat.api)
+
+
+class JobStatus(Vocabulary):
+    """State of an API job (scenario run or optimisation), ``GET /scenarios/jobs/{id}``."""
+
+    QUEUED = "queued", "waiting for a worker"
+    RUNNING = "running", "computing; progress says how far"
+    DONE = "done", "finished; the result can be read (and the run is in the run store)"
+    FAILED = "failed", "stopped with an error (the error says what and where)"
+    CANCELLED = "cancelled", "cancelled by its owner before it finished"

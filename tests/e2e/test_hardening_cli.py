@@ -196,10 +196,10 @@ def test_formula_cells_are_neutralised_on_export_and_round_trip(data: Path, tmp_
 
 
 def test_report_with_an_unknown_suffix_is_an_error_before_any_work(tmp_path: Path) -> None:
-    proc = cli("assess", "--report", tmp_path / "x.pdf", "--no-user-data")
+    proc = cli("assess", "--report", tmp_path / "x.odt", "--no-user-data")
     msg = flat(proc.stderr)
-    assert proc.returncode == 2 and "no report renderer for '.pdf'" in msg and ".html" in msg
-    assert proc.stdout == "" and not (tmp_path / "x.pdf").exists()
+    assert proc.returncode == 2 and "no report renderer for '.odt'" in msg and ".html" in msg
+    assert proc.stdout == "" and not (tmp_path / "x.odt").exists()
     proc = cli(
         "scenario",
         "run",

@@ -50,6 +50,7 @@ CALLS: dict[str, Callable[[KnowledgeBase], pd.DataFrame]] = {
     "defence.shortfall_allocation": lambda kb: kb.defence.shortfall(shortfall=0.3),
     "scenario.summary": lambda kb: kb.scenarios.run(_SPEC, samples=30).summary,
     "scenario.monthly": lambda kb: kb.scenarios.run(_SPEC, samples=30).monthly,
+    "optimize.baseline": lambda kb: kb.optimize.baseline(materials="tungsten,gallium,neon"),
 }
 _SPEC = {"name": "t", "horizon_months": 6, "shocks": [{"exporter": "CHN", "material": "gallium"}]}
 

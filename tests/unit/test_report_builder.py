@@ -60,9 +60,9 @@ def test_report_sections_renderers_and_write(tmp_path: Path) -> None:
     assert r.sources() == ["s1", "s2"] and r.section("a").title == "A"
     html = str(r.render("html"))
     assert "<title>Title &lt;x&gt;</title>" in html and "a &amp; b" in html and "<b>x</b>" in html
-    assert "html" in RENDERERS
-    with pytest.raises(ParameterError, match="no renderer for 'pdf'"):
-        r.render("pdf")
+    assert "html" in RENDERERS and "pdf" in RENDERERS
+    with pytest.raises(ParameterError, match="no renderer for 'docx'"):
+        r.render("docx")
     RENDERERS["txt"] = lambda rep: "\n".join(s.title for s in rep.sections)
     try:
         assert r.write(tmp_path / "r.txt").read_text() == "A\nB"
@@ -82,15 +82,30 @@ def test_assessment_report_composition(kb: KnowledgeBase) -> None:
     a = assess(kb, materials="gallium,tungsten,rare_earths", whatif_samples=20)
     report = assessment_report(kb, a)
     keys = [s.key for s in report.sections]
-    assert keys == ["summary", "matrix", "china", "shares", "gpr", "defence", "whatif", "sources"]
-    assert len(SECTIONS) == 7
+    assert keys == [
+        "executive",
+        "summary",
+        "matrix",
+        "china",
+        "shares",
+        "gpr",
+        "defence",
+        "whatif",
+        "what_to_do",  # decisions (issue 13)
+        "sources",
+    ]
+    assert len(SECTIONS) == 8
+    todo = report.section("what_to_do")
+    stocks = todo.blocks[1]
+    assert isinstance(stocks, Table) and list(stocks.frame["material"]) == ["tungsten"]
+    assert "usgs_mcs2026" in todo.sources
     summary = report.section("summary").blocks[1]
     assert isinstance(summary, Table) and summary.labels()[:3] == ["Material", "CRMA", "NATO"]
     assert "eu_crm_2023_gs" in report.sources() and "export_controls" in report.sources()
     html = str(report.render())
     assert html.count("plotly.js v") <= 2 and '<script src="http' not in html
     tables = terminal_tables(a)
-    assert [t.title.split(" ")[0] for t in tables] == ["Defence", "Defence:", "What"]
+    assert [t.title.split(" ")[0] for t in tables] == ["Defence", "Defence:", "Capability", "What"]
     # a package contributes a section through a builder
     extra = assessment_report(
         kb, a, sections=[*SECTIONS, lambda kb, a: Section("Optimisation", key="optimize")]

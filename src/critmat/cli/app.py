@@ -8,6 +8,8 @@ import typer
 
 from critmat._version import __version__
 from critmat.cli import assess, data, defence, eu_crm, geopolrisk, indicators, scenario
+from critmat.cli import decide as decide_cli
+from critmat.cli import serve as serve_cli
 from critmat.cli.common import (
     DataDirOpt,
     NoUserDataOpt,
@@ -32,6 +34,8 @@ eu_crm.register(app)
 geopolrisk.register(app)
 scenario.register(app)
 defence.register(app)
+decide_cli.register(app)
+serve_cli.register(app)
 
 
 def _version(value: bool) -> None:

@@ -43,6 +43,7 @@ def assess(
     ] = None,
     groupby: GroupBy = None,
     report: Annotated[Path | None, opt("report")] = None,
+    previous: Annotated[Path | None, opt("previous")] = None,
     whatif_samples: Annotated[int, opt("whatif_samples")] = 300,
     fmt: Format = None,
     out: Out = None,
@@ -55,13 +56,19 @@ def assess(
     For the CRMA strategic and critical raw materials: China share at extraction and
     processing, HHI, import reliance, GeoPolRisk score, EU supply risk and economic
     importance, critical yes/no; the defence summary and a "what if" from the presets;
-    --report writes a self-contained HTML report.
+    --report writes the report (FILE.html or FILE.pdf) opening with an executive summary;
+    --previous FILE.json (an earlier report's data) adds what changed since.
     """
     from critmat.assess import assess as run
     from critmat.report.assessment import assessment_report, terminal_tables
 
     check_out(out)
-    check_out(report, what="--report", report=True)
+    check_out(report, what="--report", report=True)  # an unknown suffix stops before the work
+    before = None
+    if previous is not None:
+        from critmat.report.executive import read_previous
+
+        before = read_previous(previous)
     kb = open_kb(data_dir, no_user_data)
     with console.status("assessing ..."):
         result = run(
@@ -78,7 +85,8 @@ def assess(
     else:
         emit(result.table, fmt, out, title="assessment")
     if report is not None:
-        emit_report(assessment_report(kb, result), report)
+        with console.status("writing the report ..."):
+            emit_report(assessment_report(kb, result, previous=before), report)
 
 
 def register(app: typer.Typer) -> None:

@@ -232,15 +232,15 @@ def emit(
         err_console.print(f"wrote {len(frame):,} rows to {written}", highlight=False)
 
 
-def emit_report(report: Any, path: Path | None, *, what: str = "--report") -> Path | None:
+def emit_report(report: Any, path: Path | None, *, what: str = "--report") -> list[Path]:
     """Write a report (:class:`critmat.report.Report`) through the one writer; say where."""
     if path is None:
-        return None
+        return []
     opts = output_options()
     written = write_report(
         report, path, force=opts["force"], data_dir=opts["data_dir"], what=what, say=_say
     )
-    err_console.print(f"wrote report {written}", highlight=False)
+    err_console.print("wrote report " + ", ".join(map(str, written)), highlight=False)
     return written
 
 

@@ -8,7 +8,12 @@
 * :mod:`~critmat.report.charts`, :mod:`~critmat.report.defence`,
   :mod:`~critmat.report.scenario`: figures and sections of each package;
 * :mod:`~critmat.report.assessment`: the report of the main job
-  (:func:`assessment_report`).
+  (:func:`assessment_report`);
+* :mod:`~critmat.report.executive`: its one-page executive summary, the report's data file
+  and "what changed" since an earlier one;
+* :mod:`~critmat.report.pdf`: the PDF renderer (the HTML page printed by headless
+  Chromium); :mod:`~critmat.report.writer`: writes a report with its HTML twin and data file;
+* :mod:`~critmat.report.dashboard`: the figures of the dashboard (:mod:`critmat.web`).
 
 Computation stays in the domain packages; this package only draws what they return.
 Nothing heavy (plotly) is imported until a figure is drawn.

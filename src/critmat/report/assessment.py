@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -39,6 +40,7 @@ __all__ = [
     "SECTIONS",
     "SectionBuilder",
     "assessment_report",
+    "capability_table",
     "defence_table",
     "summary_table",
     "terminal_tables",
@@ -108,14 +110,50 @@ def defence_table(assessment: Assessment) -> Table | None:
     cols = {
         c.name: Column(c.label or c.name, _STYLES.get(c.name, "auto"), c.description)
         for c in fam.columns
+        if c.name != "demand_programmes"
     }
+    progs = (
+        shown["demand_programmes"].dropna().astype(str).tolist()
+        if "demand_programmes" in shown.columns
+        else []
+    )
+    whose = "; ".join(dict.fromkeys(p for line in progs for p in line.split("; ")))
     return Table(
         shown,
         cols,
         title="Defence: importance, demand and its exposure (critmat indicator; see "
         "docs/defence.md)",
-        caption=f"{len(d) - len(shown)} assessed materials have no cited defence use; demand "
-        "from your BOMs, else the cited CRS 2013 reference systems",
+        caption=f"{len(d) - len(shown)} assessed materials have no cited defence use. "
+        "Programme t/yr is the demand of named programmes, not EU27 demand"
+        + (f": {whose}" if whose else " (no programme has a BOM and a build rate)")
+        + ". China P (def.): EU sourcing shares for EU-built systems, global shares for "
+        "systems built elsewhere",
+    )
+
+
+def capability_table(assessment: Assessment) -> Table | None:
+    """Capability at risk of a full Chinese cut: pro-rata and defence-first side by side."""
+    c = getattr(assessment, "capability", None)
+    if c is None or c.empty:
+        return None
+    cols = {
+        "system": Column("System"),
+        "producer_country": Column("Producer"),
+        "planned_units": Column("Planned", "decimal1"),
+        "not_built_pro_rata": Column("Not built, pro rata", "decimal1"),
+        "not_built_defence_first": Column("Not built, defence first", "decimal1"),
+        "limiting_material_fixed": Column("Limiting"),
+        "rests_on_assumption": Column("Assumption"),
+    }
+    notes = "; ".join(dict.fromkeys(item for a in c["assumptions"] for item in str(a).split("; ")))
+    months = int(c["months"].iloc[0]) if "months" in c.columns and len(c) else 12
+    return Table(
+        c,
+        cols,
+        title=f"Capability at risk: China cuts 100 % for {months} months (both allocation "
+        "rules; no substitution)",
+        caption="pro rata: defence gets the same share as every user; defence first: defence "
+        "is served before the rest of the economy. Rests on: " + notes,
     )
 
 
@@ -167,7 +205,12 @@ def terminal_tables(assessment: Assessment, *, width: int | None = None) -> list
     """
     from critmat.report.terminal import rich_table
 
-    blocks = [summary_table(assessment), defence_table(assessment), whatif_table(assessment.whatif)]
+    blocks = [
+        summary_table(assessment),
+        defence_table(assessment),
+        capability_table(assessment),
+        whatif_table(assessment.whatif),
+    ]
     return [rich_table(b, width=width) for b in blocks if b is not None]
 
 
@@ -203,25 +246,56 @@ def _summary(kb: KnowledgeBase, a: Assessment) -> Section:
     )
 
 
+def _column_sources(a: Assessment, *columns: str) -> list[str]:
+    """Source ids of the assessment's columns (the figure's source line)."""
+    out: list[str] = []
+    for c in columns:
+        info = a.columns.get(c)
+        if info is not None:
+            out.extend(s for s in info.sources if s not in out)
+    return out
+
+
+def _named(a: Assessment, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``frame`` (default the summary table) with material names for figures, not ids."""
+    names = dict(zip(a.table["material"], a.table["name"].astype(str), strict=True))
+    f = a.table if frame is None else frame
+    return f.assign(material=f["material"].map(names).fillna(f["material"]))
+
+
 def _matrix(kb: KnowledgeBase, a: Assessment) -> Section:
-    return Section("Criticality matrix", [Figure(charts.criticality_chart(a.table))], key="matrix")
+    return Section(
+        "Criticality matrix",
+        [Figure(charts.criticality_chart(_named(a)))],
+        sources=_column_sources(a, "sr", "ei"),
+        key="matrix",
+    )
 
 
 def _china(kb: KnowledgeBase, a: Assessment) -> Section:
-    return Section("China share by stage", [Figure(charts.china_share_chart(a.table))], key="china")
+    return Section(
+        "China share by stage",
+        [Figure(charts.china_share_chart(_named(a)))],
+        sources=_column_sources(a, "china_extraction", "china_processing"),
+        key="china",
+    )
 
 
 def _shares(kb: KnowledgeBase, a: Assessment) -> Section:
     return Section(
         "Supply shares by stage and country",
-        [Figure(charts.supply_shares_chart(a.shares))],
+        [Figure(charts.supply_shares_chart(_named(a, a.shares)))],
+        sources=_column_sources(a, "china_extraction", "china_processing", "hhi"),
         key="shares",
     )
 
 
 def _geopolrisk(kb: KnowledgeBase, a: Assessment) -> Section:
     return Section(
-        "GeoPolRisk", [Figure(charts.geopolrisk_chart(a.table, a.importer, a.year))], key="gpr"
+        "GeoPolRisk",
+        [Figure(charts.geopolrisk_chart(_named(a), a.importer, a.year))],
+        sources=_column_sources(a, "geopolrisk"),
+        key="gpr",
     )
 
 
@@ -251,6 +325,15 @@ SECTIONS: list[SectionBuilder] = [
     _defence,
     _whatif,
 ]
+
+
+def _what_to_do(kb: KnowledgeBase, a: Assessment) -> Section | None:
+    from critmat.report.decisions import what_to_do_section
+
+    return what_to_do_section(kb, a)
+
+
+SECTIONS.append(_what_to_do)  # decisions (issue 13): recommended stocks, frontier, moves
 
 
 def sources_section(kb: KnowledgeBase, a: Assessment, used: Sequence[str]) -> Section:
@@ -323,6 +406,7 @@ def assessment_report(
     whatif_samples: int = 300,
     seed: int = 2023,
     sections: Sequence[SectionBuilder] | None = None,
+    previous: str | Path | Mapping[str, Any] | None = None,
 ) -> Report:
     """The report of the EU defence raw-materials assessment.
 
@@ -338,6 +422,9 @@ def assessment_report(
     sections
         Section builders (default :data:`SECTIONS`); more can be appended by other
         packages.
+    previous
+        An earlier report's data file (``FILE.json``, or its report path) or its parsed
+        content: the executive summary says what changed since.
 
     Returns
     -------
@@ -369,4 +456,47 @@ def assessment_report(
         report.add(build(kb, assessment))
     used = sorted(set(assessment.provenance.get("sources", [])) | set(report.sources()))
     report.add(sources_section(kb, assessment, used))
+    _executive(kb, assessment, report, previous)
     return report
+
+
+def _source_titles(kb: KnowledgeBase) -> dict[str, str]:
+    out = {}
+    for r in kb.sources().itertuples(index=False):
+        who = ", ".join(
+            str(int(x) if isinstance(x, float) else x)
+            for x in (r.publisher, r.year)
+            if not _missing(x)
+        )
+        out[str(r.id)] = f"{r.title} ({who})" if who else str(r.title)
+    return out
+
+
+def _actions(report: Report, a: Assessment) -> tuple[pd.DataFrame | None, str]:
+    """Recommended actions with their cost, from the decisions section of the report."""
+    from critmat.report.executive import actions_from_section
+
+    section = next((s for s in report.sections if s.key == "what_to_do"), None)
+    names = dict(zip(a.table["material"], a.table["name"], strict=True))
+    return actions_from_section(section, names)
+
+
+def _executive(
+    kb: KnowledgeBase,
+    a: Assessment,
+    report: Report,
+    previous: str | Path | Mapping[str, Any] | None,
+) -> None:
+    """Put the executive summary first and fill the report's data and source titles."""
+    from critmat.report.executive import executive_section, read_previous, report_data
+
+    before = None
+    if previous is not None:
+        before = dict(previous) if isinstance(previous, Mapping) else read_previous(previous)
+    actions, note = _actions(report, a)
+    data = report_data(kb, a, actions=actions, actions_note=note)
+    sources = [*_column_sources(a, *a.columns), *data["systems_sources"]]
+    section = executive_section(data, previous=before, sources=sorted(set(sources)))
+    report.sections.insert(0, section)
+    report.data = data
+    report.source_titles = _source_titles(kb)

@@ -45,6 +45,7 @@ __all__ = [
     "Section",
     "Table",
     "Text",
+    "load_renderers",
 ]
 
 
@@ -92,10 +93,22 @@ class Html:
 
 @dataclass
 class Figure:
-    """A plotly figure (``plotly.graph_objects.Figure``)."""
+    """A plotly figure (``plotly.graph_objects.Figure``).
+
+    Attributes
+    ----------
+    figure
+        The figure.
+    title
+        Optional heading.
+    sources
+        Source ids the figure is drawn from; renderers print them (with their titles, from
+        :attr:`Report.source_titles`) below the figure. Empty: the section's sources.
+    """
 
     figure: Any
     title: str = ""
+    sources: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -205,6 +218,17 @@ class Section:
 RENDERERS: dict[str, Callable[[Report], str | bytes]] = {}
 
 
+def load_renderers() -> dict[str, Callable[[Report], str | bytes]]:
+    """Register critmat's own renderers (HTML, PDF) and return :data:`RENDERERS`.
+
+    Importing the renderer modules is cheap (plotly, Playwright load only when used).
+    """
+    import critmat.report.html
+    import critmat.report.pdf  # noqa: F401
+
+    return RENDERERS
+
+
 @dataclass
 class Report:
     """A document made of sections, rendered to one self-contained file.
@@ -219,12 +243,19 @@ class Report:
         Sections in order.
     provenance
         Provenance records shown or embedded by renderers.
+    source_titles
+        ``{source id: "title (publisher, year)"}`` for the source lines under figures.
+    data
+        Machine-readable summary of the report (written next to it as ``FILE.json``; the
+        ``--previous`` input of the next report's "what changed").
     """
 
     title: str
     subtitle: str = ""
     sections: list[Section] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    source_titles: dict[str, str] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
 
     def add(self, section: Section | None) -> Report:
         """Append a section (``None`` is skipped: a builder with nothing to say)."""
@@ -279,8 +310,7 @@ class Report:
         critmat.errors.ParameterError
             For a format without a renderer.
         """
-        if fmt == "html" and "html" not in RENDERERS:
-            import critmat.report.html  # noqa: F401  (registers the HTML renderer)
+        load_renderers()
         if fmt not in RENDERERS:
             hint = closest(fmt, list(RENDERERS))
             raise ParameterError(

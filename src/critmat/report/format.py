@@ -50,6 +50,15 @@ def _auto(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
+def _eur(v: float) -> str:
+    """Money for people: 1.25 bn, 12.3 M, 45,000 (the column label names the currency)."""
+    if abs(v) >= 1e9:
+        return f"{v / 1e9:,.2f} bn"
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:,.1f} M"
+    return f"{v:,.0f}"
+
+
 #: Formatting rule of each style.
 STYLES: dict[str, Callable[[float], str]] = {
     "auto": _auto,
@@ -61,6 +70,7 @@ STYLES: dict[str, Callable[[float], str]] = {
     "tonnes": lambda v: f"{v:,.1f}",
     "sig3": lambda v: f"{v:,.3g}",
     "integer": lambda v: f"{v:,.0f}",
+    "eur": _eur,
 }
 
 

@@ -21,7 +21,7 @@ from critmat.report.builder import (
     Text,
 )
 
-__all__ = ["CSS", "render_html", "table_html"]
+__all__ = ["CSS", "render_html", "source_line", "table_html"]
 
 #: The style sheet of every critmat HTML page.
 CSS = """
@@ -34,6 +34,8 @@ th{background:#f6f6f6;position:sticky;top:0}td.l,th.l{text-align:left}
 .meta{color:#666;font-size:.9rem}.crit{color:#c0392b;font-weight:600}
 details{margin:.5rem 0}code,pre{font-size:.8rem;background:#f6f6f6;padding:.1rem .3rem}
 pre{padding:.6rem;overflow:auto;max-height:30rem}
+.executive{border:1px solid #ddd;padding:.2rem 1rem 1rem;background:#fcfcfc}
+.executive h3{margin:.8rem 0 .3rem;font-size:1rem}.executive table{font-size:.8rem}
 """
 
 
@@ -62,11 +64,19 @@ def table_html(table: Table) -> str:
     return out
 
 
+def source_line(ids: Iterable[str], titles: dict[str, str]) -> str:
+    """The "Sources: ..." line of a figure (titles where known, then the ids)."""
+    shown = [f"{titles[i]} [{i}]" if i in titles else i for i in dict.fromkeys(ids)]
+    return "Sources: " + "; ".join(shown) + "." if shown else ""
+
+
 class _Page:
     """Renders blocks; inlines plotly.js with the first figure only."""
 
-    def __init__(self) -> None:
+    def __init__(self, titles: dict[str, str] | None = None) -> None:
         self.plotly_included = False
+        self.titles = titles or {}
+        self.section_sources: list[str] = []
 
     def figure(self, block: Figure) -> str:
         include = not self.plotly_included
@@ -74,6 +84,9 @@ class _Page:
         out: str = block.figure.to_html(
             full_html=False, include_plotlyjs=include, config={"displaylogo": False}
         )
+        line = source_line(block.sources or self.section_sources, self.titles)
+        if line:
+            out += f"<p class='meta figure-source'>{html.escape(line)}</p>"
         return out
 
     def blocks(self, blocks: Iterable[Block]) -> str:
@@ -98,11 +111,13 @@ class _Page:
 
 def render_html(report: Report) -> str:
     """The report as one self-contained HTML page."""
-    page = _Page()
+    page = _Page(report.source_titles)
     sections = []
     for s in report.sections:
         anchor = f" id='{html.escape(s.key)}'" if s.key else ""
-        sections.append(f"<h2{anchor}>{html.escape(s.title)}</h2>{page.blocks(s.blocks)}")
+        page.section_sources = list(s.sources)
+        body = f"<h2{anchor}>{html.escape(s.title)}</h2>{page.blocks(s.blocks)}"
+        sections.append(f"<section class='{html.escape(s.key)}'>{body}</section>")
     body = "\n".join(sections)
     subtitle = f"<p class='meta'>{html.escape(report.subtitle)}</p>" if report.subtitle else ""
     return (

@@ -357,3 +357,12 @@ def build_baseline(
         demand_basis=basis,
         notes={m: n for m, n in notes.items() if n},
     )
+
+
+def eu_apparent_consumption(kb: KnowledgeBase) -> pd.DataFrame:
+    """EU27 apparent consumption at extraction per material (``material, annual_t, years``).
+
+    The baseline's demand in tonnes (mean of the latest five years with status ok), cached
+    on the knowledge base; also the physical baseline of the decisions layer.
+    """
+    return _apparent_consumption(kb)

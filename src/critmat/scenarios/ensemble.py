@@ -7,6 +7,7 @@ critmat (``kb.scenarios.run(spec)`` binds it). The work is done by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def run(
     seed: int | None = None,
     chunk_size: int | None = None,
     memory_mb: float = 64.0,
-    progress: bool = False,
+    progress: bool | Callable[[int, int], None] = False,
     keep_arrays: bool = False,
     source: str | None = None,
 ) -> EnsembleResult:
@@ -52,7 +53,8 @@ def run(
     memory_mb
         Memory budget of one chunk.
     progress
-        Show a Rich progress bar on stderr.
+        Show a Rich progress bar on stderr (``True``), or call ``progress(done, total)``
+        after every chunk (an exception it raises stops the run).
     keep_arrays
         Keep the ``[S, M, T]`` monthly arrays in ``result.arrays``.
     source

@@ -29,7 +29,7 @@ import platform
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -549,7 +549,7 @@ def run_plan(
     workers: int | None = None,
     chunk_size: int | None = None,
     memory_mb: float = CHUNK_MB,
-    progress: bool = False,
+    progress: bool | Callable[[int, int], None] = False,
     keep_arrays: bool = False,
     monthly_bins: int = 1024,
     exact_monthly_mb: float | None = None,
@@ -583,7 +583,8 @@ def run_plan(
     exact = keep_arrays or monthly_bytes(static, n) <= budget * 1e6
     acc = _Accumulator(n, static, exact=exact, bins=monthly_bins)
     info: dict[str, Any] = {"engine": "local"}
-    bar = _progress(progress, n, f"{plan.scenario.name[:40]}")
+    bar = _progress(progress is True, n, f"{plan.scenario.name[:40]}")
+    report = progress if callable(progress) else None
     try:
         stream = (
             _local(static, draws, bounds)
@@ -607,6 +608,8 @@ def run_plan(
             del item
             if bar is not None:
                 bar.advance(bar.task_ids[0], b - a)
+            if report is not None:
+                report(b, n)  # may raise to stop the run (a cancelled API job)
     finally:
         if bar is not None:
             bar.stop()
@@ -673,7 +676,7 @@ def run(
     seed: int | None = None,
     chunk_size: int | None = None,
     memory_mb: float = CHUNK_MB,
-    progress: bool = False,
+    progress: bool | Callable[[int, int], None] = False,
     keep_arrays: bool = False,
     source: str | None = None,
     monthly_bins: int = 1024,
@@ -700,7 +703,8 @@ def run(
     memory_mb
         Memory budget of one chunk (:data:`CHUNK_MB`).
     progress
-        Show a Rich progress bar on stderr.
+        Show a Rich progress bar on stderr (``True``), or call ``progress(done, total)``
+        after every chunk (scenarios done so far; an exception it raises stops the run).
     keep_arrays
         Keep the ``[S, M, T]`` monthly arrays in ``result.arrays`` (memory then grows with
         the number of scenarios; the monthly statistics are exact).
