@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
     from critmat.scenarios.whatif import WhatIf
 
-__all__ = ["COLUMNS", "Assessment", "ColumnInfo", "assess", "crma_materials"]
+__all__ = ["COLUMNS", "EU_IMPORTER", "Assessment", "ColumnInfo", "assess", "crma_materials"]
 
 
 class ColumnInfo(NamedTuple):
@@ -138,8 +138,32 @@ class Assessment:
 
     @property
     def columns(self) -> dict[str, ColumnInfo]:
-        """Label, unit, method and sources of every table column."""
-        return COLUMNS
+        """Label, unit, method and sources of every table column.
+
+        For an importer other than EU27 the import reliance is that importer's own net
+        import reliance (BACI trade and World Mining Data production), not the EU's.
+        """
+        if self.importer == EU_IMPORTER:
+            return COLUMNS
+        out = dict(COLUMNS)
+        out["import_reliance"] = _importer_ir_column(self.importer, self.year)
+        return out
+
+
+#: The importer whose import reliance the EU 2023 study publishes.
+EU_IMPORTER = "EU27"
+
+
+def _importer_ir_column(importer: str, year: int) -> ColumnInfo:
+    base = COLUMNS["import_reliance"]
+    return ColumnInfo(
+        base.label,
+        base.unit,
+        f"net import reliance of {importer} at the EU bottleneck stage, {year}: (imports - "
+        "exports) / (production + imports - exports) from BACI trade and World Mining Data "
+        "production (critmat dependency indicator; USGS definition)",
+        ("baci_hs92_v202401b", "wmd_bmf"),
+    )
 
 
 def crma_materials(kb: KnowledgeBase) -> list[str]:
@@ -267,7 +291,12 @@ def assess(
         columns={"ir_extraction": "extraction", "ir_processing": "processing"}
     )
     ir_long = ir.reset_index().melt(id_vars="material", var_name="stage", value_name="ir")
-    t["import_reliance"] = _at_stage(ir_long, stage_used, "ir")
+    if importer == EU_IMPORTER:
+        t["import_reliance"] = _at_stage(ir_long, stage_used, "ir")
+    else:  # never the EU's import reliance under another importer's name
+        dep = kb.indicators.dependency(materials=mats, importers=importer, years=year)
+        nir = dep.rename(columns={"nir": "ir"}) if "nir" in dep.columns else dep.assign(ir=np.nan)
+        t["import_reliance"] = _at_stage(nir, stage_used, "ir")
     g = gpr.set_index("material")
     t["geopolrisk"] = g["score"].reindex(t.index)
     t["geopolrisk_status"] = g["status"].reindex(t.index)
@@ -308,9 +337,12 @@ def assess(
     prov_record.units = {k: v.unit for k, v in COLUMNS.items() if v.unit}
     prov = prov_record.to_dict()
     prov["sources"] = sorted({s for c in COLUMNS.values() for s in c.sources})
+    columns = dict(COLUMNS)
+    if importer != EU_IMPORTER:
+        columns["import_reliance"] = _importer_ir_column(importer, year)
     prov["columns"] = {
         k: {"label": v.label, "unit": v.unit, "method": v.method, "sources": list(v.sources)}
-        for k, v in COLUMNS.items()
+        for k, v in columns.items()
     }
     prov["inputs"] = {
         name: f.attrs.get("critmat")

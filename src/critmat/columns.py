@@ -530,6 +530,7 @@ def _build() -> dict[str, Family]:
             KIND,
             ASSUMED,
             _b("adversary", "the supplier is an adversary (detail=True)"),
+            _t("status", "row status", statuses=CapabilitySupplyStatus),
         ),
         _family(
             "defence.capability_at_risk",

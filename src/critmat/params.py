@@ -778,6 +778,13 @@ _DEFS = [
         path="file",
         default_text="none",
     ),
+    # -------------------------------------------------------------- hardening (issue 10)
+    _p(
+        "force",
+        bool,
+        "Replace files given to --out, --report or --html that exist already.",
+        False,
+    ),
     # ---------------------------------------------------------------- web (issue 15)
     _p(
         "previous",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from critmat.cli.common import emit, is_screen, open_kb, reports_errors, shown
-from critmat.cli.options import App, DataDir, Format, Materials, NoUserData, Out, Stage, opt
+from critmat.cli.options import App, DataDir, Force, Format, Materials, NoUserData, Out, Stage, opt
 from critmat.params import param
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ def _pairs(name: str, values: Pairs) -> dict[str, float] | None:
 def systems_cmd(
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -106,6 +107,7 @@ def uses_cmd(
     system_classes: Annotated[str | None, opt("system_classes")] = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -140,6 +142,7 @@ def demand_cmd(
     default_build_rate: DefaultBuildRate = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -186,6 +189,7 @@ def exposure_cmd(
     default_build_rate: DefaultBuildRate = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
     supply_vintage: Annotated[str, opt("supply_vintage")] = "newest",
@@ -263,6 +267,7 @@ def capability_cmd(
     default_build_rate: DefaultBuildRate = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -340,6 +345,7 @@ def criticality_cmd(
     build_rates: BuildRates = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -382,6 +388,7 @@ def criticality_cmd(
 def compare_cmd(
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -429,6 +436,7 @@ def energy_cmd(
     which: Which = "auto",
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:

@@ -10,6 +10,7 @@ from critmat.cli.common import emit, open_kb, reports_errors, shown
 from critmat.cli.options import (
     DataDir,
     Exporters,
+    Force,
     Format,
     GroupBy,
     Materials,
@@ -33,6 +34,7 @@ def hhi(
     source: Annotated[str | None, opt("source")] = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
     supply_vintage: Annotated[str, opt("supply_vintage")] = "newest",
@@ -61,6 +63,7 @@ def dependency(
     groupby: GroupBy = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -100,6 +103,7 @@ def criticality(
     year: Annotated[int, opt("year", help="EU assessment year.")] = 2023,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:

@@ -35,7 +35,7 @@ from critmat.dims import STAGES, parse_stage
 from critmat.methods import dependency as dep
 from critmat.params import GroupBy, ParameterError, Selection
 from critmat.provenance import attach
-from critmat.vocab import DefenceDemandStatus
+from critmat.vocab import CapabilitySupplyStatus, DefenceDemandStatus
 
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
@@ -447,10 +447,17 @@ def exposure(
             ascending=[True] * (len(keys) + 1) + [False],
             ignore_index=True,
         )
-    else:
-        out = exposure_summary(per, demand_t, keys, adversaries=adv)
-        out = out.sort_values([*keys, "stage"], ignore_index=True)
     missing = sorted(set(mats) - set(mx["material"]))
+    if not detail:
+        out = exposure_summary(per, demand_t, keys, adversaries=adv)
+        out["status"] = CapabilitySupplyStatus.OK.value
+        # a BOM material without supply shares is not "no risk": it stays, flagged, NaN shares
+        lost = demand_t[demand_t["material"].isin(missing)]
+        if len(lost):
+            flagged = pd.concat([lost.assign(stage=s) for s in stages], ignore_index=True)
+            flagged["status"] = CapabilitySupplyStatus.NO_SUPPLY_SHARES.value
+            out = pd.concat([out, flagged], ignore_index=True) if len(out) else flagged
+        out = out.sort_values([*keys, "stage"], ignore_index=True)
     prov = kb.provenance(
         "defence.exposure",
         shares,
