@@ -249,7 +249,9 @@ def importance(
             out[col] = out[col].fillna(0).astype(int)
         miss = out["substitutability_score"].isna()
         out.loc[miss, "substitutability"] = "unknown"
-        out.loc[miss, "substitutability_score"] = out.loc[miss, "material"].map(si).fillna(1.0)
+        out.loc[miss, "substitutability_score"] = (
+            out.loc[miss, "material"].map(si).fillna(1.0).astype("float64")
+        )
         out.loc[miss, "substitutability_basis"] = np.where(
             out.loc[miss, "material"].map(si).notna(), "EU 2023 SI_EI", "no information (1.0)"
         )

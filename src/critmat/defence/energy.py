@@ -219,7 +219,9 @@ def energy_competition(
     ):
         g = _resolve_map(kb, given, name)
         hit = t["material"].isin(g.index)
-        t.loc[hit, col] = t.loc[hit, "material"].map(g)
+        if not hit.any():  # pandas 3 refuses an empty string-typed map into a float column
+            continue
+        t.loc[hit, col] = t.loc[hit, "material"].map(g).astype("float64")
         t.loc[hit, col.replace("_t", "_basis")] = "user input"
     dd = t["defence_demand_t"].to_numpy(dtype="float64")
     for col in ("eu", "world"):
