@@ -316,6 +316,8 @@ def make_context(b: Build) -> None:
         materials=MaterialResolver(mats, aliases),
         countries=CountryResolver(b.tables["countries"], caliases),
         units=b.tables["units"],
+        # production of a material measured by volume (natural gas, Mio m3) keeps its unit
+        volume_materials=frozenset(mats.loc[mats["measured_as"] == "volume", "material"]),
     )
     b.add("units", b.tables["units"])
     b.add("countries", b.tables["countries"])
@@ -1158,14 +1160,27 @@ def build_lists(b: Build) -> None:
     if (n1, n2) != (17, 34):
         sys.exit(f"CRMA lists must have 17 strategic and 34 critical entries, got {n1}/{n2}")
     n = pd.read_csv(d / "nato_defence_critical_raw_materials_2024.csv", dtype=str)
+    # NATO lists defence-critical materials by their defence use: its "Titanium" is the metal
+    # of airframes, engines and armour (titanium sponge and alloys), not the TiO2 ore/pigment
+    # that the plain name resolves to; the list entry is kept verbatim in listed_name.
+    nato_as = {"Titanium": "titanium_metal"}
     nato = pd.DataFrame(
         {
             "listed_name": n["material"],
-            "material": [b.material(m, "nato_2024") for m in n["material"]],
+            "material": [b.material(nato_as.get(m, m), "nato_2024") for m in n["material"]],
             "example_use": n["example_use_stated_in_source"],
+            "mapping_note": [
+                "NATO's 'Titanium' is the defence metal (airframes, engines, armour): mapped "
+                "to titanium_metal (sponge and alloys), not the TiO2 ore 'titanium'"
+                if m in nato_as
+                else pd.NA
+                for m in n["material"]
+            ],
             "source_id": "nato_2024",
         }
     )
+    if nato.loc[nato["listed_name"] == "Titanium", "material"].tolist() != ["titanium_metal"]:
+        sys.exit("nato_2024: 'Titanium' must map to titanium_metal")
     if len(b.add("nato_2024", nato)) != 12:
         sys.exit("NATO 2024 list must have 12 entries")
 

@@ -64,6 +64,11 @@ _METHODS: dict[str, tuple[str, tuple[str, ...]]] = {
         "GeoPolRisk score of the importer (Koyamparambath et al. 2024), latest year",
         ("baci_hs92_v202401b", "wmd_bmf", "wgi_pv_geopolrisk"),
     ),
+    "crma_single_country": (
+        "largest third country's share of EU consumption, any stage (CRMA Art. 5(1)(d) "
+        "test, 65 % cap; EU 2023 study EU-sourcing shares as proxy: critmat crma benchmarks)",
+        ("crma_eu_sourcing_2023_derived", "eu_crm_2023_eus"),
+    ),
     "sr": (
         "EU supply risk computed by critmat (2017 Guidelines, 2023 inputs)",
         ("eu_crm_2023_gs", "eu_crm_2023_eus", "eu_crm_2023_params", "wgi_2023"),
@@ -111,6 +116,9 @@ class Assessment:
         The presets' small ensembles (:func:`critmat.scenarios.whatif.whatif`), if asked.
     demand
         Where the defence demand came from (``None``: the default source).
+    capability
+        Capability at risk of a full Chinese cut for 12 months, pro-rata and defence-first
+        side by side (:func:`critmat.defence.capability.capability_at_risk`), if asked.
     """
 
     table: pd.DataFrame
@@ -124,6 +132,7 @@ class Assessment:
     defence: pd.DataFrame | None = None
     whatif: WhatIf | None = None
     demand: DemandSource | None = None
+    capability: pd.DataFrame | None = None
 
     @property
     def columns(self) -> dict[str, ColumnInfo]:
@@ -236,6 +245,13 @@ def assess(
     g = gpr.set_index("material")
     t["geopolrisk"] = g["score"].reindex(t.index)
     t["geopolrisk_status"] = g["status"].reindex(t.index)
+    # CRMA Art. 5(1)(d): the largest third country's share of EU consumption (policy tracker)
+    sc = kb.policy.single_country_test(materials=mats).set_index("material")
+    t["crma_single_country"] = sc["crma_single_country"].reindex(t.index).astype("float64")
+    t["crma_single_country_country"] = sc["crma_single_country_country"].reindex(t.index)
+    t["crma_single_country_basis"] = (
+        sc["crma_single_country_basis"].reindex(t.index).fillna("no_data").astype(str)
+    )
     for col in ("stage_used", "sr", "ei", "critical", "published_sr", "published_ei"):
         t[col] = eu_i[col].reindex(t.index) if col in eu_i.columns else np.nan
     # where EI cannot be computed from the public tables (no end-use shares), classify with
@@ -283,6 +299,9 @@ def assess(
     if defence:
         result.defence = kb.defence.summary(
             list(t["material"]), demand=demand, importers=importer, years=year
+        )
+        result.capability = kb.defence.capability_at_risk(
+            exporters="CHN", cut=1.0, months=12, demand=demand
         )
     if whatif_samples > 0:
         result.whatif = kb.scenarios.whatif(samples=whatif_samples, seed=seed)

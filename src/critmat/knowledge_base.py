@@ -29,6 +29,8 @@ from critmat.provenance import Provenance, attach
 if TYPE_CHECKING:
     from critmat.defence.accessor import Defence
     from critmat.indicators.accessor import Indicators
+    from critmat.optimize.accessor import Optimize
+    from critmat.policy.accessor import Policy
     from critmat.scenarios.accessor import Scenarios
 
 __all__ = ["KnowledgeBase"]
@@ -128,6 +130,20 @@ class KnowledgeBase:
         from critmat.scenarios.accessor import Scenarios
 
         return Scenarios(self)
+
+    @cached_property
+    def optimize(self) -> Optimize:
+        """Decisions (``kb.optimize.stockpile(...)``, ``.frontier``, ``.sourcing``, ...)."""
+        from critmat.optimize.accessor import Optimize
+
+        return Optimize(self)
+
+    @cached_property
+    def policy(self) -> Policy:
+        """Policy layer (``kb.policy.events(...)``, ``kb.policy.crma_benchmarks()`` etc.)."""
+        from critmat.policy.accessor import Policy  # lazy: the documented exception
+
+        return Policy(self)
 
     @cached_property
     def select(self) -> Selector:

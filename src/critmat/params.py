@@ -574,7 +574,7 @@ _DEFS = [
     _p(
         "basis",
         str,
-        "Defence importance breadth from the cited uses, your bom, or auto.",
+        "Defence importance breadth from the cited uses, your bom, or auto (= the cited uses).",
         "auto",
         choices=("auto", "uses", "bom"),
     ),
@@ -592,6 +592,54 @@ _DEFS = [
         "Who is served first in a shortfall.",
         "defence_first",
         choices=("defence_first", "energy_first", "pro_rata"),
+    ),
+    # -------------------------------------------------------------- defence (issue 12)
+    _p(
+        "allocation",
+        str,
+        "Rule of the mitigated case in a supply cut: defence_first (defence demand is served "
+        "before the rest of the economy) or pro_rata; both are always shown side by side.",
+        "defence_first",
+        choices=("defence_first", "pro_rata"),
+    ),
+    _p(
+        "supplier_share",
+        list[str] | None,
+        "Your share of the cut exporters in a material's supply, MATERIAL=share "
+        "(repeatable; e.g. gallium=0.3 for GaAs wafers, where no share is published).",
+        parse=lambda v: parse_pairs(v, option="--supplier-share"),
+        default_text="the data's",
+    ),
+    _p(
+        "capability_stage",
+        str | None,
+        "Stage of the supplier shares: extraction, processing, or intermediate (rare-earth "
+        "magnets, aerospace-qualified titanium sponge, GaAs substrates: intermediate_supply).",
+        flags=("--stage", "-s"),
+        default_text="the bottleneck of extraction and processing",
+    ),
+    _p(
+        "capability_mix",
+        str,
+        "Supply mix: by_producer (EU sourcing shares for EU-built systems, global shares for "
+        "systems built elsewhere, flagged), eu_sourcing or global.",
+        "by_producer",
+        flags=("--mix",),
+        choices=("by_producer", "eu_sourcing", "global"),
+    ),
+    _p(
+        "rank_by",
+        str,
+        "Order within a matrix category: score ((DI / 2.8) x (risk / threshold)) or importance "
+        "(defence importance first).",
+        "score",
+        choices=("score", "importance"),
+    ),
+    _p(
+        "proxies",
+        list[str] | None,
+        "Proxy materials whose supply data stand in, MATERIAL=PROXY (repeatable).",
+        default_text="rare_earths=neodymium",
     ),
     # -------------------------------------------------------------- scenarios and assess
     _p(
@@ -786,6 +834,271 @@ _DEFS = [
         "Largest request body accepted (MB).",
         25.0,
         minimum=0.001,
+    ),
+]
+
+# ---------------------------------------------- decisions (issue 13: critmat.optimize)
+_DEFS += [
+    _p(
+        "scenarios",
+        Path | None,
+        "Explicit scenario table (CSV/Parquet: scenario, probability, material, month, "
+        "gap_t in tonnes per month before stock release).",
+        path="existing file",
+        default_text="none",
+    ),
+    _p(
+        "run",
+        str | None,
+        "A stored scenario run (id, prefix, name or 'latest'), simulated again.",
+        default_text="none",
+    ),
+    _p(
+        "parameters",
+        Path | None,
+        "Material parameter table (material, price_eur_t, holding_cost_eur_t_yr, "
+        "shortage_cost_eur_t or priority_weight, max_purchase_t, release_cap_t_month, "
+        "shelf_life_months, annual_demand_t); empty prices and demands come from the "
+        "knowledge base.",
+        path="existing file",
+        default_text="knowledge-base prices and demand, default costs",
+    ),
+    _p(
+        "objective",
+        str,
+        "expected: holding + expected shortage cost; cvar: holding + CVaR at --alpha of "
+        "the scenario shortage cost.",
+        "expected",
+        choices=("expected", "cvar"),
+    ),
+    _p(
+        "alpha",
+        float,
+        "CVaR level (mean of the worst 1 - alpha).",
+        0.95,
+        minimum=0.5,
+        maximum=0.999,
+    ),
+    _p(
+        "budget_eur",
+        float | None,
+        "Purchase budget in EUR (e.g. 5e8).",
+        flags=("--budget",),
+        minimum=0,
+        default_text="unconstrained",
+    ),
+    _p(
+        "min_cover_months",
+        float | None,
+        "Minimum stock of every material in months of annual demand.",
+        flags=("--min-months",),
+        minimum=0,
+        default_text="none",
+    ),
+    _p(
+        "decision_horizon_months",
+        int | None,
+        "Months of the decision (a table is cut or padded; a scenario is simulated so long).",
+        flags=("--horizon-months",),
+        minimum=1,
+        maximum=600,
+        default_text="the table's or the spec's",
+    ),
+    _p(
+        "decision_samples",
+        int | None,
+        "Monte Carlo draws of a preset, spec or run (a decision needs fewer than a fan chart).",
+        flags=("--samples", "-n"),
+        minimum=1,
+        default_text="200",
+    ),
+    _p(
+        "price_year",
+        int | None,
+        "Year of the knowledge-base prices and of the euros.",
+        minimum=1999,
+        default_text="the latest year USGS reports as actual",
+    ),
+    _p(
+        "usd_per_eur",
+        float | None,
+        "USD per EUR for the knowledge-base prices.",
+        minimum=0.01,
+        default_text="ECB annual average of the price year (fx_rates)",
+    ),
+    _p(
+        "missing_probability",
+        str,
+        "Scenario probabilities summing to less than 1: error, or no_gap (the rest is one "
+        "scenario without gaps).",
+        "error",
+        choices=("error", "no_gap"),
+    ),
+    _p("points", int, "Budgets on the frontier.", 11, minimum=2, maximum=200),
+    _p(
+        "eu_reserve_months",
+        str,
+        "EU reserve sizes to compare, months of demand (comma-separated).",
+        "3,6",
+    ),
+    _p(
+        "candidates",
+        Path | None,
+        "Candidate suppliers (CSV/Parquet: material, stage, country, capacity_t, "
+        "unit_cost_eur_t; optional lead_time_months, ramp_months, disruption_prob).",
+        path="existing file",
+        default_text="today's suppliers and partners from the data",
+    ),
+    _p(
+        "one_material",
+        str | None,
+        "One material (id, name, symbol or alias).",
+        flags=("--material",),
+        default_text="required",
+    ),
+    _p(
+        "demand_t",
+        float | None,
+        "EU demand to source, tonnes per year.",
+        minimum=0,
+        default_text="the physical baseline's",
+    ),
+    _p(
+        "max_single_country",
+        float,
+        "Largest share of EU demand from one third country (CRMA Art. 5: 0.65; 1 = no cap).",
+        0.65,
+        minimum=0.01,
+        maximum=1,
+    ),
+    _p(
+        "max_group",
+        list[str] | None,
+        "Cap on a group or country, NAME=SHARE (repeatable; e.g. CHN=0.5, "
+        "adversary=0.2 with --group adversary=CHN,RUS).",
+        default_text="none",
+    ),
+    _p(
+        "groups",
+        list[str] | None,
+        "Define a group NAME=ISO3,ISO3 for --max-group (repeatable).",
+        flags=("--group",),
+        default_text="EU27, NATO, OECD, G7 are known",
+    ),
+    _p(
+        "sourcing_objective",
+        str,
+        "least_cost, or risk_adjusted (cost + disruption probability x --loss).",
+        "least_cost",
+        flags=("--objective",),
+        choices=("least_cost", "risk_adjusted"),
+    ),
+    _p(
+        "loss_eur_t",
+        float | None,
+        "Loss per tonne not delivered (risk_adjusted).",
+        flags=("--loss",),
+        minimum=0,
+        default_text="none",
+    ),
+    _p(
+        "proposed_mix",
+        list[str] | None,
+        "Proposed mix, COUNTRY=SHARE (repeatable).",
+        flags=("--share",),
+        default_text="required",
+    ),
+    # -------------------------------------------------------------- policy (issue 14)
+    _p(
+        "actors",
+        str | None,
+        "Acting actors of the policy record (EU, US, Japan, China, NATO, WTO, partner "
+        "countries), comma-separated.",
+        default_text="all (compare: EU, US, Japan, China, NATO)",
+    ),
+    _p(
+        "types",
+        str | None,
+        "Instrument types: list, law, strategy, stockpile, export_control, wto_dispute, "
+        "partnership, funding, subsidy, report, dialogue, trade_policy, industry_action.",
+        default_text="all",
+    ),
+    _p("any_actor", bool, "Match --actors against every actor of an event, partners too.", False),
+    _p(
+        "timeline_html",
+        Path | None,
+        "Write the timeline (one lane per actor, markers by instrument type) and the toolkit "
+        "heat map to this self-contained HTML file.",
+        flags=("--html",),
+        path="file",
+        default_text="none",
+    ),
+    _p(
+        "events",
+        str | None,
+        "Export-control event ids (export_controls.event_id, e.g. CN-2023-23).",
+        default_text="all",
+    ),
+    _p(
+        "with_presets",
+        bool,
+        "Run each event's scenario preset and compare its prediction with the trade record.",
+        True,
+        flags=("--presets/--no-presets",),
+    ),
+    _p(
+        "backtest_samples",
+        int,
+        "Monte Carlo draws of each preset run.",
+        500,
+        flags=("--samples",),
+        minimum=10,
+    ),
+    _p(
+        "benchmark_set",
+        str,
+        "CRMA benchmark version: final (Regulation (EU) 2024/1252) or 2023-proposal "
+        "(recycling 15 %).",
+        "final",
+        choices=("final", "2023-proposal"),
+    ),
+    _p(
+        "consumption",
+        Path | None,
+        "Your EU consumption and production figures (material, stage, year, "
+        "eu_consumption_t, eu_output_t, largest_third_country, largest_third_country_t, "
+        "source): replace the proxies (basis tonnes).",
+        path="existing file",
+        default_text="none (EU 2023 study proxies)",
+    ),
+    _p(
+        "projects",
+        Path | None,
+        "Your projects (CSV/Parquet: name, material, capacity_t_yr; optional stage, country, "
+        "capex_eur, opex_premium_eur_t, construction_months, permitting_months, "
+        "ramp_months, environmental_flag, status).",
+        path="existing file",
+        default_text="none",
+    ),
+    _p(
+        "include_crma",
+        bool,
+        "Include the CRMA strategic projects in the EU with a published capacity.",
+        True,
+        flags=("--crma/--no-crma",),
+    ),
+    _p(
+        "exclude_environmental",
+        bool,
+        "Leave out projects with an environmental constraint flag.",
+        False,
+    ),
+    _p(
+        "levers",
+        Path | None,
+        "Your levers (CSV/Parquet: kind, name, material and the lever's fields).",
+        path="existing file",
+        default_text="critmat's stated defaults",
     ),
 ]
 

@@ -20,6 +20,8 @@ import pandas as pd
 
 __all__ = [
     "COUNT",
+    "EUR",
+    "EUR_PER_T",
     "FACTOR",
     "FRACTION",
     "HHI_POINTS",
@@ -43,7 +45,9 @@ __all__ = [
     "UNITS",
     "UNITS_PER_MONTH",
     "UNITS_PER_YEAR",
+    "USD_PER_EUR",
     "USD_PER_KG",
+    "USD_PER_T",
     "YEAR",
     "mass_factors",
     "to_tonnes",
@@ -96,6 +100,15 @@ MONTHS_OF_DEMAND = "months of baseline demand"
 MONTHS_OF_DEFENCE_DEMAND = "months of baseline defence demand"
 #: A share of EU demand (0-1) in a shortfall allocation.
 SHARE_OF_EU_DEMAND = "share of EU demand"
+# decisions (issue 13): prices and money of a stated year
+#: Euros per tonne (EUR of the price year).
+EUR_PER_T = "EUR/t"
+#: US dollars per tonne.
+USD_PER_T = "USD/t"
+#: The exchange rate: US dollars per euro.
+USD_PER_EUR = "USD per EUR"
+#: Euros.
+EUR = "EUR"
 
 
 def mass_factors(units: pd.DataFrame) -> dict[str, float]:

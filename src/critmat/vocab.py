@@ -22,10 +22,15 @@ from enum import StrEnum
 from typing import Self
 
 __all__ = [
+    "BacktestStatus",
+    "BacktestVerdict",
+    "BenchmarkBasis",
+    "BenchmarkStatus",
     "CapabilitySupplyStatus",
     "ConcentrationStatus",
     "CriticalBasis",
     "CriticalityCategory",
+    "DecisionInputStatus",
     "DefenceDemandStatus",
     "DependencyStatus",
     "EuCrmStatus",
@@ -33,6 +38,8 @@ __all__ = [
     "JobStatus",
     "Kind",
     "NirStatus",
+    "PhysicalDemandStatus",
+    "PriceStatus",
     "Vocabulary",
     "describe",
 ]
@@ -216,6 +223,46 @@ class Kind(Vocabulary):
     ASSUMPTION = "assumption", "a default or placeholder no source gives (flagged in results)"
 
 
+# ----------------------------------------------------------------------------- decisions (issue 13)
+
+
+class PhysicalDemandStatus(Vocabulary):
+    """Where a decision's EU annual demand in tonnes came from (``physical_baseline``)."""
+
+    USER = "user", "your value (annual_demand_t)"
+    APPARENT_CONSUMPTION = (
+        "apparent_consumption",
+        "EU27 apparent consumption at extraction (production + extra-EU imports - exports)",
+    )
+    SCENARIO = "scenario", "the scenario set's baseline demand"
+    NO_TONNAGE_AT_STAGE = (
+        "no_tonnage_at_stage",
+        "no tonnage at this stage (World Mining Data has no processing production): NaN",
+    )
+    NO_CONSUMPTION_DATA = (
+        "no_consumption_data",
+        "no production, HS codes or positive apparent consumption: NaN",
+    )
+
+
+class PriceStatus(Vocabulary):
+    """Where a decision's price per tonne came from (``physical_baseline``)."""
+
+    USER = "user", "your value (price_eur_t)"
+    USGS = "usgs_mcs", "a USGS Mineral Commodity Summaries 2026 price series"
+    BACI = "baci_unit_value", "unit value of EU27 extra-EU imports in BACI (fallback)"
+    NO_PRICE = "no_price", "no price series and no unit value: NaN, the decision stops"
+
+
+class DecisionInputStatus(Vocabulary):
+    """Whether a material has what a decision in tonnes and euros needs."""
+
+    OK = "ok", "demand in tonnes and a price per tonne"
+    NO_DEMAND = "no_demand", "a price but no demand in tonnes (months of cover are NaN)"
+    NO_PRICE = "no_price", "demand but no price: a decision on it stops"
+    NO_DEMAND_NO_PRICE = "no_demand_no_price", "neither: a decision on it stops"
+
+
 # ---------------------------------------------------------------- REST API jobs (critmat.api)
 
 
@@ -227,3 +274,52 @@ class JobStatus(Vocabulary):
     DONE = "done", "finished; the result can be read (and the run is in the run store)"
     FAILED = "failed", "stopped with an error (the error says what and where)"
     CANCELLED = "cancelled", "cancelled by its owner before it finished"
+
+
+# ----------------------------------------------------------------------------- policy (issue 14)
+
+
+class BenchmarkBasis(Vocabulary):
+    """What a CRMA Article 5 benchmark value rests on (``crma.benchmarks``, ``basis``)."""
+
+    TONNES = "tonnes", "EU tonnes over EU annual consumption in tonnes (your data)"
+    SHARE_PROXY = (
+        "share_proxy",
+        "a share from the EU 2023 study (EU sourcing shares, 1 - import reliance, EoL-RIR): "
+        "a proxy, not the Act's ratio",
+    )
+    NO_DATA = "no_data", "no tonnes and no proxy: the benchmark cannot be evaluated"
+
+
+class BenchmarkStatus(Vocabulary):
+    """Status of a strategic raw material against one CRMA Article 5 benchmark."""
+
+    MET = "met", "the value reaches the floor (or stays within the 65 % cap)"
+    NOT_MET = "not_met", "the value misses the floor (or exceeds the 65 % cap)"
+    UNKNOWN = "unknown", "no value (basis no_data): not evaluated"
+
+
+class BacktestStatus(Vocabulary):
+    """Status of a back-test row (``policy.backtest``)."""
+
+    OK = "ok", "before and after windows both have trade data"
+    NO_AFTER_DATA = (
+        "no_after_data",
+        "the trade table ends before the year after the event: change not computable",
+    )
+    NO_BEFORE_DATA = "no_before_data", "no trade in the two years before the event"
+    NO_HS_CODES = "no_hs_codes", "the material has no HS codes in hs_codes: no trade series"
+    NO_DATE = "no_date", "the event has no effective or announcement date"
+
+
+class BacktestVerdict(Vocabulary):
+    """How a preset's predicted EU shortfall compares with what trade shows."""
+
+    AGREE = "agree", "prediction and trade point the same way"
+    DISAGREE = (
+        "disagree",
+        "the preset predicts a shortfall of a month or more with probability >= 0.5, but EU "
+        "imports from all extra-EU suppliers did not fall by a month of supply (or the "
+        "reverse)",
+    )
+    NOT_TESTABLE = "not_testable", "no trade after the event, or no preset for it"

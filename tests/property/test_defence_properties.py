@@ -143,3 +143,60 @@ def test_capability_at_risk_on_the_kb(kb: KnowledgeBase) -> None:
         ),
     )
     assert double["china_t"].iloc[0] == pytest.approx(2 * half["china_t"].iloc[0])
+
+
+# ---------------------------------------------------------------- defence importance (issue 12)
+
+_CRIT = ["essential", "important", "minor", "unknown"]
+_SUBS = ["none", "limited", "possible", "unknown"]
+_CLASSES = ["submarine", "radar", "guided missile", "military aircraft"]
+
+use_rows = st.lists(
+    st.tuples(st.sampled_from(_CLASSES), st.sampled_from(_CRIT), st.sampled_from(_SUBS)),
+    min_size=1,
+    max_size=10,
+)
+
+
+def _uses(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    n = len(rows)
+    return pd.DataFrame(
+        {
+            "use_id": [f"u{i}" for i in range(n)],
+            "material": ["x"] * n,
+            "system_class": [r[0] for r in rows],
+            "system": [None] * n,
+            "component_criticality": [r[1] for r in rows],
+            "criticality_basis": ["curation"] * n,
+            "substitutability": [r[2] for r in rows],
+            "source_id": ["s"] * n,
+            "secondary_source": [False] * n,
+        }
+    )
+
+
+_NO_GROUPS = pd.DataFrame(
+    {"member": pd.Series([], dtype=object), "group": pd.Series([], dtype=object)}
+)
+
+
+@given(use_rows, use_rows)
+def test_importance_never_falls_when_a_use_is_added(
+    rows: list[tuple[str, str, str]], extra: list[tuple[str, str, str]]
+) -> None:
+    from critmat.defence.criticality import importance_from_uses
+
+    b0 = float(importance_from_uses(_uses(rows), _NO_GROUPS)["breadth"].iloc[0])
+    b1 = float(importance_from_uses(_uses(rows + extra), _NO_GROUPS)["breadth"].iloc[0])
+    assert b1 >= b0 - 1e-12
+    # bounded by the number of system classes (each weighs at most 1)
+    assert b1 <= len({r[0] for r in rows + extra}) + 1e-12
+
+
+@given(use_rows)
+def test_repeating_a_citation_changes_nothing(rows: list[tuple[str, str, str]]) -> None:
+    from critmat.defence.criticality import importance_from_uses
+
+    once = importance_from_uses(_uses(rows), _NO_GROUPS)["breadth"].iloc[0]
+    twice = importance_from_uses(_uses(rows + rows), _NO_GROUPS)["breadth"].iloc[0]
+    assert twice == pytest.approx(once)

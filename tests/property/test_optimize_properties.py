@@ -114,3 +114,35 @@ def test_more_stock_never_raises_shortfall(seed: int, x1: float, dx: float) -> N
     b = evaluate_stock(sc, rp, [x1 + dx, x1 + dx]).shortfall_t
     assert (b <= a + 1e-9).all()
     assert (a <= sc.cumulative() + 1e-9).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.integers(0, 10_000),
+    st.integers(2, 10),
+    st.integers(1, 3),
+    st.floats(0.0, 1.0),
+    st.floats(0.01, 1.0),
+)
+def test_more_budget_never_raises_expected_shortfall_and_stock_stays_within_caps(
+    seed: int, s: int, m: int, b1: float, db: float
+) -> None:
+    """Issue 13: a larger budget never raises the objective or the expected shortfall (t);
+    every stock respects its purchase cap and the spend its budget."""
+    sc, par = _instance(seed, s, m, 6)
+    rng = np.random.default_rng(seed + 1)
+    for p in par:
+        p["max_purchase_t"] = float(rng.uniform(5, 150))
+    full = optimize_stockpile(sc, par)
+    top = float(full.totals["purchase_cost_eur"]) or 1.0
+    low = optimize_stockpile(sc, par, budget_eur=b1 * top)
+    high = optimize_stockpile(sc, par, budget_eur=min(b1 + db, 1.0) * top)
+    assert high.objective_eur <= low.objective_eur * (1 + 1e-9) + 1e-6
+    e_low = float(low.allocation["expected_shortfall_t_after"].sum())
+    e_high = float(high.allocation["expected_shortfall_t_after"].sum())
+    assert e_high <= e_low + 1e-6 * max(1.0, e_low)
+    for res, budget in ((low, b1 * top), (high, min(b1 + db, 1.0) * top)):
+        caps = np.array([p["max_purchase_t"] for p in par])
+        assert (res.allocation["stock_t"].to_numpy() <= caps + 1e-7).all()
+        assert (res.allocation["stock_t"].to_numpy() >= -1e-9).all()
+        assert float(res.allocation["purchase_cost_eur"].sum()) <= budget * (1 + 1e-9) + 1e-6

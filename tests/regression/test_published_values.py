@@ -139,7 +139,7 @@ def test_crma_and_nato_lists(kb: KnowledgeBase) -> None:
         "manganese",
         "platinum",
         "rare_earths",
-        "titanium",
+        "titanium_metal",  # NATO's "Titanium": the metal (nato_2024.mapping_note)
         "tungsten",
     }
     m = kb.materials().set_index("material")

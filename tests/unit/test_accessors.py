@@ -12,9 +12,11 @@ from critmat.binding import Accessor, bind
 from critmat.defence.accessor import Defence
 from critmat.indicators.accessor import Indicators
 from critmat.knowledge_base import KnowledgeBase
+from critmat.optimize.accessor import Optimize
 from critmat.scenarios.accessor import Scenarios
 
 ACCESSORS = {"indicators": Indicators, "defence": Defence, "scenarios": Scenarios}
+ACCESSORS["optimize"] = Optimize  # decisions (issue 13)
 
 
 def _bound(cls: type[Accessor]) -> list[str]:

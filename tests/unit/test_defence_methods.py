@@ -182,13 +182,21 @@ def test_read_bom_validates_frames_without_writing(kb: KnowledgeBase) -> None:
 
 def test_importance_and_criticality(kb: KnowledgeBase) -> None:
     di = kb.defence.importance().set_index("material")
-    # one irreplaceable use class (beryllium, USGS: substitutes inadequate) -> 10 x 1 x 1/3
-    assert di.loc["beryllium", "defence_importance"] == pytest.approx(10 / 3)
+    # beryllium, by hand: weapon systems (essential 1.0 x no substitute 1.0, USGS FS
+    # 2016-3081) + nuclear weapons (essential 1.0 x EU SI_EI 0.99, DOE IG-0583) +
+    # electro-optics (important 0.6 x possible 0.7, USGS MCS 1996): B = 2.41
+    assert di.loc["beryllium", "breadth"] == pytest.approx(1.0 + 0.99 + 0.42)
+    assert di.loc["beryllium", "defence_importance"] == pytest.approx(10 * 2.41 / 4.41)
+    # a second citation of the same class adds nothing: platinum has two aircraft rows
+    assert di.loc["platinum", "class_weights"].count("military aircraft") == 1
     assert di.loc["gallium", "substitutability"] == "none"
     assert di.loc["tungsten", "substitutability"] == "possible"
     assert di.loc["rare_earths", "n_system_classes"] >= 10
+    assert bool(di.loc["lree", "is_aggregate"]) and not bool(di.loc["rare_earths", "is_aggregate"])
     crit = kb.defence.criticality()
-    assert crit["rank"].tolist() == list(range(1, len(crit) + 1))
+    ranked = crit["rank"].dropna().astype(int).tolist()
+    assert ranked == list(range(1, len(ranked) + 1))
+    assert set(crit.loc[crit["rank"].isna(), "material"]) == {"lree", "hree", "pgm"}
     top = crit.set_index("material")
     assert top.loc["rare_earths", "category"] == "critical"
     assert top.loc["rare_earths", "proxy"] == "neodymium"
@@ -216,13 +224,15 @@ def test_defence_axis_in_the_criticality_indicator(kb: KnowledgeBase) -> None:
 
 def test_compare_lists_explains_disagreements(kb: KnowledgeBase) -> None:
     t = kb.defence.compare_lists().set_index("material")
-    assert {"manganese", "platinum", "titanium", "rare_earths"} <= set(t.index)
+    assert {"manganese", "platinum", "titanium_metal", "rare_earths"} <= set(t.index)
     # manganese and platinum have cited defence uses (armour steel; turbine-blade coatings)
     for m in ("manganese", "platinum"):
         assert "no cited defence use" not in t.loc[m, "reason"]
-    # titanium's defence uses are attached to titanium metal, not to the TiO2 ore
-    assert "no cited defence use" in t.loc["titanium", "reason"]
-    assert "titanium_metal" in set(t.index)
+    # NATO's "Titanium" is the metal: the TiO2 ore is on no list and has no system use
+    assert "titanium" not in set(t.index)
+    assert t.loc["titanium_metal", "nato_listed_as"] == "Titanium"
+    assert bool(t.loc["titanium_metal", "agree"])
+    assert "titanium_metal" in t.loc["titanium_metal", "reason"]
     assert bool(t.loc["rare_earths", "agree"])
     assert (t.loc[~t["agree"], "reason"].str.len() > 0).all()
 
@@ -235,7 +245,9 @@ def test_scenario_systems_fit_the_scenario_spec(kb: KnowledgeBase) -> None:
     parsed = [DefenceSystem(**s) for s in systems]
     f35 = next(p for p in parsed if "F-35" in p.name)
     assert f35.build_rate == pytest.approx(13.0)  # 156 per year
-    assert f35.kg_per_unit == {"rare_earths": pytest.approx(417.3049804)}
+    # rare earths enter the engine under their proxy, named in the system's name
+    assert f35.kg_per_unit == {"neodymium": pytest.approx(417.3049804)}
+    assert f35.name.endswith("(assumption: rare_earths as neodymium)")
 
 
 def test_energy_competition_shares(kb: KnowledgeBase) -> None:
@@ -267,8 +279,11 @@ def test_report_section_and_assessment_summary(kb: KnowledgeBase) -> None:
 
 
 def test_exposure_mixes(kb: KnowledgeBase) -> None:
-    eu = kb.defence.exposure(by="material", stage="processing").iloc[0]
+    eu = kb.defence.exposure(by="material", stage="processing", mix="eu_sourcing").iloc[0]
     assert eu["mix_used"] == "eu_sourcing" and eu["proxy"] == "neodymium"
+    # default by_producer: the reference systems are US-built, EU sourcing does not apply
+    us = kb.defence.exposure(by="material", stage="processing").iloc[0]
+    assert us["mix_used"] == "global (non-EU producer)" and us["proxy"] == "neodymium"
     imp = kb.defence.exposure(by="material", mix="imports", years=2022).iloc[0]
     # BACI has rare-earth codes of its own: no proxy needed, shares of extra-EU imports
     assert imp["mix_used"] == "imports" and imp["proxy"] is None

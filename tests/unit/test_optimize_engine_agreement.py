@@ -18,6 +18,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from critmat.knowledge_base import KnowledgeBase
 from critmat.optimize import ScenarioSet, optimize_stockpile
 from critmat.scenarios.engine import ShockDraws, StaticInputs, simulate
 
@@ -93,3 +94,49 @@ def test_optimal_stock_through_the_engine(integer_onsets: bool, rel: float) -> N
         )
     # the demand travels with the scenario set: months of cover are filled in
     assert np.isfinite(res.allocation["months_of_demand"]).all()
+
+
+def test_kb_decision_and_scenario_run_agree(kb: KnowledgeBase) -> None:
+    """Through the faces: ``kb.optimize.stockpile(spec=...)`` then ``kb.scenarios.run`` of the
+    same spec, draws and seed with the optimal stock as its stock policy (months of the
+    baseline demand): the run's mean shortfall in tonnes is the LP's expected shortfall
+    (shocks on month boundaries: tolerance 1e-6 relative)."""
+    import copy
+
+    spec = {
+        "scenario": {
+            "name": "agree",
+            "horizon_months": 24,
+            "materials": ["antimony", "graphite"],
+            "shocks": [
+                {
+                    "name": "cut",
+                    "exporter": ["CHN"],
+                    "material": ["antimony", "graphite"],
+                    "onset": 0,
+                    "duration": {"dist": "uniform", "low": 3, "high": 18},
+                    "severity": {"dist": "uniform", "low": 0.5, "high": 1.0},
+                    "probability": 0.5,
+                }
+            ],
+            "settings": {"antimony": {"stage": "extraction"}, "graphite": {"stage": "extraction"}},
+        },
+        "samples": 120,
+        "seed": 4,
+    }
+    res = kb.optimize.stockpile(spec=spec, samples=120, seed=4, budget_eur=5e6)
+    alloc = res.allocation.set_index("material")
+    sc = res.inputs.scenarios
+    assert (alloc["stock_t"] > 0).any()
+    again = copy.deepcopy(spec)
+    again["scenario"]["mitigations"] = {
+        "stocks": [
+            {"material": [m], "initial_months": float(alloc.loc[m, "stock_t"] / d)}
+            for m, d in zip(sc.materials, sc.monthly_demand_t, strict=True)
+        ]
+    }
+    run = kb.scenarios.run(again, samples=120, seed=4, progress=False)
+    sim = run.summary.set_index("material")["shortfall_t_mean"]
+    for m in sc.materials:
+        lp = float(alloc.loc[m, "expected_shortfall_t_after"])
+        assert float(sim[m]) == pytest.approx(lp, rel=1e-6, abs=1e-6), m

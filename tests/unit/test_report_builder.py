@@ -91,16 +91,23 @@ def test_assessment_report_composition(kb: KnowledgeBase) -> None:
         "gpr",
         "defence",
         "whatif",
+        "what_to_do",  # decisions (issue 13)
+        "crma",  # policy layer: CRMA Art. 5 tracker
+        "policy_events",  # policy layer: events on the import series (tungsten, rare earths)
         "sources",
     ]
-    assert len(SECTIONS) == 7
+    assert len(SECTIONS) == 10
+    todo = report.section("what_to_do")
+    stocks = todo.blocks[1]
+    assert isinstance(stocks, Table) and list(stocks.frame["material"]) == ["tungsten"]
+    assert "usgs_mcs2026" in todo.sources
     summary = report.section("summary").blocks[1]
     assert isinstance(summary, Table) and summary.labels()[:3] == ["Material", "CRMA", "NATO"]
     assert "eu_crm_2023_gs" in report.sources() and "export_controls" in report.sources()
     html = str(report.render())
     assert html.count("plotly.js v") <= 2 and '<script src="http' not in html
     tables = terminal_tables(a)
-    assert [t.title.split(" ")[0] for t in tables] == ["Defence", "Defence:", "What"]
+    assert [t.title.split(" ")[0] for t in tables] == ["Defence", "Defence:", "Capability", "What"]
     # a package contributes a section through a builder
     extra = assessment_report(
         kb, a, sections=[*SECTIONS, lambda kb, a: Section("Optimisation", key="optimize")]

@@ -1,6 +1,9 @@
 """Helpers shared by every CLI command: consoles, the knowledge base, output, errors.
 
 The options themselves are built from :mod:`critmat.params` in :mod:`critmat.cli.options`.
+Nothing heavy is imported here (pandas, the knowledge base and the writers load inside the
+helpers that use them), so that ``critmat --version`` and ``--help`` start at once
+(docs/design.md, "CLI modules import heavy libraries inside commands").
 """
 
 from __future__ import annotations
@@ -10,9 +13,8 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
 
@@ -29,8 +31,11 @@ from critmat.cli.options import (
     Years,
 )
 from critmat.errors import CritmatError, DataValidationError
-from critmat.knowledge_base import KnowledgeBase
-from critmat.output import write_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from critmat.knowledge_base import KnowledgeBase
 
 __all__ = [
     "DataDirOpt",
@@ -85,6 +90,8 @@ GroupByOpt = GroupBy
 
 def open_kb(data_dir: Path | None, no_user_data: bool = False) -> KnowledgeBase:
     """Open the knowledge base for a command."""
+    from critmat.knowledge_base import KnowledgeBase
+
     return KnowledgeBase(data_dir, user_data=not no_user_data)
 
 
@@ -113,6 +120,8 @@ def emit(
     max_rows: int = 60,
 ) -> None:
     """Print or write a result frame and say where it went."""
+    from critmat.output import write_frame
+
     written = write_frame(frame, fmt=fmt, out=out, title=title, max_rows=max_rows)
     if written is not None:
         err_console.print(f"wrote {len(frame):,} rows to {written}")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from critmat.cli.common import emit, open_kb, reports_errors, shown
+from critmat.cli.common import emit, is_screen, open_kb, reports_errors, shown
 from critmat.cli.options import App, DataDir, Format, Materials, NoUserData, Out, Stage, opt
 from critmat.params import param
 
@@ -54,6 +54,24 @@ def _source(
             "default_build_rate": default_build_rate,
         }
     )
+
+
+def _proxies(values: Pairs) -> dict[str, str] | None:
+    """``MATERIAL=PROXY`` items (``--proxies``) as a mapping; ``None`` keeps the defaults."""
+    if not values:
+        return None
+    out: dict[str, str] = {}
+    for item in values:
+        for part in str(item).split(","):
+            key, sep, val = part.partition("=")
+            if not sep or not key.strip() or not val.strip():
+                from critmat.errors import ParameterError
+
+                raise ParameterError(
+                    f"--proxies entry '{part}' is not MATERIAL=PROXY (e.g. rare_earths=neodymium)"
+                )
+            out[key.strip()] = val.strip()
+    return out
 
 
 def _pairs(name: str, values: Pairs) -> dict[str, float] | None:
@@ -137,7 +155,17 @@ def demand_cmd(
 def exposure_cmd(
     materials: Materials = None,
     stage: Stage = None,
-    mix: Annotated[str, opt("mix")] = "eu_sourcing",
+    mix: Annotated[
+        str,
+        opt(
+            "mix",
+            default="by_producer",
+            choices=("by_producer", "eu_sourcing", "global", "imports"),
+            help="Supply mix: by_producer (EU sourcing shares for EU-built systems, global "
+            "shares for systems built elsewhere, flagged), eu_sourcing, global, or imports "
+            "(BACI extra-EU imports).",
+        ),
+    ] = "by_producer",
     adversaries: Annotated[str | None, opt("adversaries", default="CHN,RUS")] = "CHN,RUS",
     by: Annotated[str, opt("by")] = "system",
     detail: Annotated[
@@ -212,13 +240,16 @@ def capability_cmd(
     ] = None,
     cut: Annotated[float, opt("cut")] = 1.0,
     months: Annotated[int, opt("months")] = 12,
-    stage: Stage = None,
-    mix: Annotated[str, opt("mix", choices=("eu_sourcing", "global"))] = "eu_sourcing",
+    stage: Annotated[str | None, opt("capability_stage")] = None,
+    mix: Annotated[str, opt("capability_mix")] = "by_producer",
     stock_months: Annotated[
         float, opt("stock_months", help="Defence stock in months of defence demand.")
     ] = 0.0,
     defence_share: Annotated[Pairs, opt("defence_share")] = None,
     eu_demand_t: Annotated[Pairs, opt("eu_demand_t")] = None,
+    supplier_share: Annotated[Pairs, opt("supplier_share")] = None,
+    allocation: Annotated[str, opt("allocation")] = "defence_first",
+    proxies: Annotated[Pairs, opt("proxies")] = None,
     substitution_lead_months: Annotated[int, opt("substitution_lead_months")] = 0,
     monthly: Annotated[bool, opt("monthly")] = False,
     bom: Bom = None,
@@ -247,6 +278,9 @@ def capability_cmd(
         stock_months=stock_months,
         defence_share=_pairs("defence_share", defence_share),
         eu_demand_t=_pairs("eu_demand_t", eu_demand_t),
+        supplier_share=_pairs("supplier_share", supplier_share),
+        allocation=allocation,
+        proxies=_proxies(proxies),
         substitution_lead_months=substitution_lead_months,
         monthly=monthly,
         demand=_source(bom, build_rates, which, default_intensity_kg, default_build_rate),
@@ -256,7 +290,9 @@ def capability_cmd(
         "month",
         "units_per_month",
         "planned_units",
-        "not_built_fixed",
+        "producer_country",
+        "not_built_pro_rata",
+        "not_built_defence_first",
         "not_built_mitigated",
         "share_lost_fixed",
         "share_lost_mitigated",
@@ -265,8 +301,16 @@ def capability_cmd(
         "kind",
         "rests_on_assumption",
     ]
-    title = f"capability at risk: {exporters} cuts {cut:.0%} for {months} months"
+    title = (
+        f"capability at risk: {exporters} cuts {cut:.0%} for {months} months "
+        f"(mitigated = {allocation}; mix {mix})"
+    )
     emit(shown(frame, fmt, out, cols), fmt, out, title=title, max_rows=120)
+    if "assumptions" in frame.columns and is_screen(fmt, out):
+        from critmat.cli.common import console
+
+        for sysname, text in zip(frame["system"], frame["assumptions"], strict=True):
+            console.print(f"[dim]{sysname}: {text}[/dim]")
 
 
 _DEFENCE_AXES = ("eu_sr", "published_sr", "hhi", "china_processing", "geopolrisk")
@@ -287,6 +331,7 @@ def criticality_cmd(
     years: Annotated[
         str | None, opt("years", help="The year of the GeoPolRisk column.", default_text="latest")
     ] = None,
+    rank_by: Annotated[str, opt("rank_by")] = "score",
     bom: Bom = None,
     build_rates: BuildRates = None,
     fmt: Format = None,
@@ -305,12 +350,14 @@ def criticality_cmd(
         importers=importers,
         years=years,
         basis=basis,
+        rank_by=rank_by,
         demand=_source(bom, build_rates),
     )
     cols = [
         "rank",
         "material",
         "defence_importance",
+        "class_weights",
         "supply_risk_score",
         "category",
         "eu_sr",

@@ -417,12 +417,18 @@ class Selector:
         codes = sorted(set(self.hs_codes(materials)["hs6"]))
         if not codes or not years:
             return []
-        frame = self._kb.sql(
-            "select distinct importer from trade where list_contains(?, year) "
-            "and list_contains(?, hs6)",
-            [list(years), codes],
-        )
-        return frame["importer"].astype(str).tolist()
+
+        def build() -> list[str]:
+            frame = self._kb.sql(
+                "select distinct importer from trade where list_contains(?, year) "
+                "and list_contains(?, hs6)",
+                [list(years), codes],
+            )
+            return frame["importer"].astype(str).tolist()
+
+        # derived from the data: kept in kb.cache, which is emptied when the data change
+        key = ("select", "trade_importers", tuple(years), tuple(codes))
+        return list(self._kb.cache.get(key, build))
 
     def traded(self, codes: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
         """``material, year`` pairs with any BACI trade world-wide, of the given HS codes.
@@ -438,11 +444,16 @@ class Selector:
             return pd.DataFrame(
                 {"material": pd.Series(dtype=object), "year": pd.Series(dtype="int64")}
             )
-        found = self._kb.sql(
-            "select distinct hs6, year from trade where list_contains(?, year) "
-            "and list_contains(?, hs6)",
-            [list(years), sorted(set(codes["hs6"]))],
-        )
+        hs = sorted(set(codes["hs6"]))
+
+        def build() -> pd.DataFrame:
+            return self._kb.sql(
+                "select distinct hs6, year from trade where list_contains(?, year) "
+                "and list_contains(?, hs6)",
+                [list(years), hs],
+            )
+
+        found = self._kb.cache.get(("select", "traded", tuple(years), tuple(hs)), build)
         pairs = found.merge(codes[["hs6", "material"]], on="hs6")
         return pairs[["material", "year"]].drop_duplicates().reset_index(drop=True)
 
@@ -521,5 +532,15 @@ class Selector:
 
     def sources(self, table: str, **filters: Sequence[Any] | None) -> set[str]:
         """Source ids of the rows of ``table`` that match ``column=values`` filters."""
-        frame = self._rows(table, ["source_id"], distinct=True, **filters)
-        return _split_sources(frame["source_id"].dropna().unique())
+
+        def build() -> set[str]:
+            frame = self._rows(table, ["source_id"], distinct=True, **filters)
+            return set(_split_sources(frame["source_id"].dropna().unique()))
+
+        key = (
+            "select",
+            "sources",
+            table,
+            tuple(sorted((k, None if v is None else tuple(v)) for k, v in filters.items())),
+        )
+        return set(self._kb.cache.get(key, build))

@@ -39,7 +39,16 @@ from critmat.vocab import CapabilitySupplyStatus, DefenceDemandStatus
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
 
-__all__ = ["capability_at_risk", "served_share", "simulate_builds"]
+__all__ = [
+    "ALLOCATIONS",
+    "INTERMEDIATE_STAGES",
+    "capability_at_risk",
+    "served_share",
+    "simulate_builds",
+]
+
+#: Allocation rules of the mitigated case.
+ALLOCATIONS = ("defence_first", "pro_rata")
 
 
 def served_share(lost_share: np.ndarray, defence_share: np.ndarray | None = None) -> np.ndarray:
@@ -90,7 +99,8 @@ def simulate_builds(
     rate
         ``[J]`` units per month.
     served
-        ``[M]`` served share of defence demand during the cut (:func:`served_share`).
+        ``[M]`` or ``[J, M]`` served share of defence demand during the cut
+        (:func:`served_share`).
     months
         Length of the cut.
     stock_months
@@ -112,12 +122,15 @@ def simulate_builds(
     if m == 0:  # no material in the demand (e.g. no BOM rows): nothing can be lost
         return np.zeros((j, months)), np.full((j, months), -1)
     t = np.arange(months, dtype=float)  # [T]
-    a = np.clip(np.asarray(served, dtype=float), 0.0, 1.0)  # [M]
+    # served share per material [M], or per system and material [J, M] (supply mixes that
+    # depend on the producer of the system)
+    a = np.broadcast_to(np.clip(np.asarray(served, dtype=float), 0.0, 1.0), (j, m))  # [J, M]
     gap = 1.0 - a
     stock = np.zeros(m) if stock_months is None else np.asarray(stock_months, dtype=float)
-    release = np.clip(stock[None, :] - t[:, None] * gap[None, :], 0.0, gap[None, :])  # [T, M]
-    a_t = a[None, :] + release  # [T, M]
-    a_jmt = np.broadcast_to(a_t[None, :, :], (j, months, m)).copy()  # [J, T, M]
+    release = np.clip(
+        stock[None, None, :] - t[None, :, None] * gap[:, None, :], 0.0, gap[:, None, :]
+    )  # [J, T, M]
+    a_jmt = a[:, None, :] + release  # [J, T, M]
     if substitutable is not None:
         sub = np.clip(np.asarray(substitutable, dtype=float), 0.0, 1.0)[:, None, :]
         on = (t >= substitution_lead)[None, :, None]
@@ -177,6 +190,56 @@ def _supplier_share(
     return out
 
 
+#: The intermediate stage used for each material with ``stage="intermediate"``: product and
+#: stage of ``intermediate_supply`` (the newest year is taken). Magnets are the choke point
+#: of defence rare-earth use (IEA: China 94 % of magnet manufacturing); aerospace-qualified
+#: titanium sponge for titanium metal; GaAs substrates for gallium (no published shares:
+#: give ``supplier_share``).
+INTERMEDIATE_STAGES: dict[str, tuple[str, str]] = {
+    "rare_earths": ("rare earth permanent magnets", "magnet manufacturing"),
+    "neodymium": ("sintered NdFeB magnets", "magnet manufacturing"),
+    "titanium_metal": ("titanium sponge", "sponge production (aerospace-qualified producers)"),
+    "gallium": ("gallium arsenide substrates", "GaAs wafer (substrate) production"),
+}
+
+
+def _intermediate_share(kb: KnowledgeBase, mats: list[str], supplier: list[str]) -> pd.DataFrame:
+    """w[m] at the intermediate stage of :data:`INTERMEDIATE_STAGES` (no recycling credit)."""
+    t = kb.table("intermediate_supply")
+    rows = []
+    for m in mats:
+        product, stage = INTERMEDIATE_STAGES.get(m, (None, None))
+        sub = t[(t["product"] == product) & (t["stage"] == stage) & (t["material"] == m)]
+        if len(sub):
+            sub = sub[sub["year"] == sub["year"].max()]
+        share = sub["share"].astype("float64")
+        known = bool(len(sub)) and bool(share.notna().all())
+        rows.append(
+            {
+                "material": m,
+                "w": float(share[sub["country"].isin(supplier).to_numpy()].sum()) if known else 0.0,
+                "stage": f"intermediate: {product}, {stage}" if product else None,
+                "mix_used": "intermediate_supply" if known else None,
+                "proxy": None,
+                "eol_rir": 0.0,
+                "status": CapabilitySupplyStatus.OK.value
+                if known
+                else CapabilitySupplyStatus.NO_SUPPLY_SHARES.value,
+                "share_note": (
+                    f"{product} ({stage}, {int(sub['year'].max())}): "
+                    + ", ".join(f"{c} {v:.0%}" for c, v in zip(sub["country"], share, strict=True))
+                    if known
+                    else (
+                        f"{product}: no published supplier shares (give supplier_share)"
+                        if product
+                        else "no intermediate stage held for this material (give supplier_share)"
+                    )
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def capability_at_risk(
     kb: KnowledgeBase,
     *,
@@ -185,9 +248,11 @@ def capability_at_risk(
     cut: float = 1.0,
     months: int = 12,
     stage: str | None = None,
-    mix: str = "eu_sourcing",
+    mix: str = "by_producer",
     stock_months: float | Mapping[str, float] = 0.0,
     defence_share: Mapping[str, float] | None = None,
+    supplier_share: Mapping[str, float] | None = None,
+    allocation: str = "defence_first",
     eu_demand_t: Mapping[str, float] | None = None,
     substitution_lead_months: int = 0,
     recycling: bool = True,
@@ -212,8 +277,12 @@ def capability_at_risk(
         Duration of the cut in months.
     stage
         Stage of the supply shares; ``None`` takes, per material, the stage where the
-        supplier's share is larger (bottleneck).
+        supplier's share is larger (bottleneck); ``intermediate`` takes the intermediate
+        stage of :data:`INTERMEDIATE_STAGES` (magnets for rare earths, aerospace-qualified
+        titanium sponge, GaAs substrates) with its supplier mix from ``intermediate_supply``.
     mix
+        ``by_producer`` (default: EU sourcing shares for EU-built systems, global shares
+        for systems built elsewhere, :func:`critmat.defence.dataset.producers`),
         ``eu_sourcing`` (falls back to ``global``) or ``global``.
     stock_months
         Defence stock in months of defence demand (one number or per material).
@@ -221,8 +290,17 @@ def capability_at_risk(
         Defence share of EU demand per material for defence-first supply (user input).
     eu_demand_t
         EU demand in t per year per material; the defence share is then defence demand /
-        EU demand. Without either, defence-first cannot be computed and the mitigated case
-        serves defence pro rata (``defence_first = False`` in the result).
+        EU demand. Without either, the defence share of demand cited in ``defence_uses``
+        is used where there is one (rare earths: < 5 % of US use, CRS 2013), flagged as an
+        assumption (a US share standing in for the EU); else defence-first cannot be
+        computed and serves defence pro rata (``defence_first = False``).
+    supplier_share
+        Your share of the cut supplier set per material (0-1), replacing the data's (e.g.
+        China's share of GaAs wafers, which no source read publishes); flagged ``user``.
+    allocation
+        The rule of the ``mitigated`` case: ``defence_first`` (default) or ``pro_rata``.
+        Both rules are always in the result side by side (``not_built_pro_rata``,
+        ``not_built_defence_first``, no substitution).
     substitution_lead_months
         Months before substitutes (BOM ``substitutable_share``) take effect.
     recycling
@@ -240,10 +318,11 @@ def capability_at_risk(
     Returns
     -------
     pandas.DataFrame
-        ``programme, system, units_per_month, months, planned_units, not_built_fixed,
-        not_built_mitigated, share_lost_fixed, share_lost_mitigated,
-        limiting_material_fixed, limiting_material_mitigated, defence_first, kind,
-        rests_on_assumption`` (``monthly=True``: ``programme, system, month,
+        ``programme, system, producer_country, units_per_month, months, planned_units,
+        not_built_fixed, not_built_mitigated, not_built_pro_rata, not_built_defence_first,
+        share_lost_fixed, share_lost_mitigated, limiting_material_fixed,
+        limiting_material_mitigated, defence_first, allocation, kind,
+        rests_on_assumption, assumptions`` (``monthly=True``: ``programme, system, month,
         units_per_month, not_built_fixed, not_built_mitigated``). The cut itself, the
         served shares and the supplier share per material are in ``attrs["critmat"]``.
 
@@ -265,12 +344,52 @@ def capability_at_risk(
         raise ParameterError("exporters= must name at least one country or group (e.g. CHN)")
     d = defence_demand(kb, demand=demand)
     d = d[(d["status"] == DefenceDemandStatus.OK) & (d["kg_per_unit"] > 0)]
+    if allocation not in ALLOCATIONS:
+        raise ParameterError(
+            f"allocation must be one of {', '.join(ALLOCATIONS)}, got '{allocation}'"
+        )
+    if mix not in ("by_producer", "eu_sourcing", "global"):
+        raise ParameterError(f"mix must be one of by_producer, eu_sourcing, global, got '{mix}'")
     cut_mats = kb.select.materials(materials)
     mats = sorted(set(d["material"]))
-    ws = _supplier_share(kb, mats, sup, stage, mix, recycling, proxies)
-    hit = ws["w"].to_numpy() * float(cut)
-    if cut_mats is not None:
-        hit = np.where(ws["material"].isin(cut_mats).to_numpy(), hit, 0.0)
+    intermediate = stage is not None and str(stage).strip().lower() == "intermediate"
+    from critmat.defence.dataset import producers
+
+    prod = producers(kb, d["system"]).set_index("system")
+    sys_mix = {
+        s_: ("global" if mix == "global" else "eu_sourcing") if mix != "by_producer" else w_
+        for s_, w_ in prod["mix_wanted"].items()
+    }
+    by_mix: dict[str, pd.DataFrame] = {}
+    for wanted in sorted(set(sys_mix.values())) or ["eu_sourcing"]:
+        by_mix[wanted] = (
+            _intermediate_share(kb, mats, sup)
+            if intermediate
+            else _supplier_share(kb, mats, sup, stage, wanted, recycling, proxies).assign(
+                share_note=None
+            )
+        )
+    if supplier_share:
+        given = {
+            kb.select.material(k, where="supplier_share"): float(v)
+            for k, v in supplier_share.items()
+        }
+        if any(not 0.0 <= v <= 1.0 for v in given.values()):
+            raise ParameterError("supplier_share values are fractions between 0 and 1")
+        for wanted, frame in by_mix.items():
+            hit_m = frame["material"].isin(list(given))
+            frame.loc[hit_m, "w"] = frame.loc[hit_m, "material"].map(given).astype("float64")
+            frame.loc[hit_m, "mix_used"] = "user supplier_share"
+            frame.loc[hit_m, "status"] = CapabilitySupplyStatus.OK.value
+            by_mix[wanted] = frame
+    ws = next(iter(by_mix.values()))
+    cut_on = (
+        ws["material"].isin(cut_mats).to_numpy()
+        if cut_mats is not None
+        else np.ones(len(mats), dtype=bool)
+    )
+    hits = {k: f["w"].to_numpy(dtype="float64") * float(cut) * cut_on for k, f in by_mix.items()}
+    hit = hits[next(iter(hits))]
     # defence share of EU demand (defence-first) where the user gives it or EU demand
     dem = d.groupby("material")["demand_t_per_year"].sum().reindex(mats)
     dshare = pd.Series(np.nan, index=mats, dtype="float64")
@@ -291,8 +410,12 @@ def capability_at_risk(
         if ((given < 0) | (given > 1)).any():
             raise ParameterError("defence_share values are fractions between 0 and 1")
         dshare = given.reindex(mats).combine_first(dshare).astype("float64")
-    served_fixed = served_share(hit)
-    served_mit = served_share(hit, dshare.to_numpy())
+    # without your share: the defence share of demand a source gives (a US share: assumption)
+    cited = kb.table("defence_uses").dropna(subset=["defence_demand_share"])
+    cited = cited.drop_duplicates("material").set_index("material")
+    cited_used = dshare.isna() & dshare.index.isin(cited.index)
+    dshare = dshare.where(~cited_used, dshare.index.map(cited["defence_demand_share"]))
+    dshare = dshare.astype("float64")
     if isinstance(stock_months, Mapping):
         st = pd.Series(
             {
@@ -330,7 +453,15 @@ def capability_at_risk(
     meta["kind"] = kind_of_rank(meta["rank"])
     uses = kg.fillna(0.0).to_numpy() > 0
     rate = meta["units_per_month"].to_numpy(dtype="float64")
+    systems_ = kg.index.get_level_values("system")
+    sys_w = [sys_mix.get(x, "eu_sourcing") for x in systems_]
+    hit_jm = np.vstack([hits[w] for w in sys_w]) if sys_w else np.zeros((0, len(mats)))
+    ds = dshare.to_numpy()
+    served_fixed = served_share(hit_jm)
+    served_df = np.vstack([served_share(h, ds) for h in hit_jm]) if sys_w else hit_jm
+    served_mit = served_df if allocation == "defence_first" else served_fixed
     lost_f, lim_f = simulate_builds(uses, rate, served_fixed, months, stock_months=stock)
+    lost_d, _ = simulate_builds(uses, rate, served_df, months, stock_months=stock)
     lost_m, lim_m = simulate_builds(
         uses,
         rate,
@@ -340,6 +471,63 @@ def capability_at_risk(
         substitutable=sub.to_numpy(),
         substitution_lead=int(substitution_lead_months),
     )
+    # what each system's result rests on (the assumptions column)
+    proxy_of = {k: dict(zip(f["material"], f["proxy"], strict=True)) for k, f in by_mix.items()}
+    note_of = {k: dict(zip(f["material"], f["share_note"], strict=True)) for k, f in by_mix.items()}
+    stage_of = {k: dict(zip(f["material"], f["stage"], strict=True)) for k, f in by_mix.items()}
+    assumptions: list[str] = []
+    proxied: list[bool] = []
+    from critmat.defence.dataset import REFERENCE_PROGRAMME
+
+    ref_rates = kb.table("defence_systems").set_index("system")
+    programmes_ = kg.index.get_level_values("programme")
+    for j, (sname, w) in enumerate(zip(systems_, sys_w, strict=True)):
+        used = [mats[i] for i in np.flatnonzero(uses[j])]
+        items = [
+            f"allocation: fixed = pro rata; mitigated = {allocation.replace('_', '-')}"
+            + (" + substitution" if sub.to_numpy()[j].any() else ""),
+            f"supply mix: {prod['mix_note'].get(sname, w) if mix == 'by_producer' else mix}",
+        ]
+        if programmes_[j] == REFERENCE_PROGRAMME and sname in ref_rates.index:
+            rr = ref_rates.loc[sname]
+            items.append(
+                f"build rate: {float(rr['units_per_year']):g}/yr, {rr['rate_measure']} "
+                f"({int(rr['rate_year'])}, {rr['rate_kind']}; a US programme rate)"
+            )
+        px = [f"{m} -> {proxy_of[w][m]}" for m in used if proxy_of[w].get(m)]
+        if px:
+            items.append("proxy (supply shares): " + ", ".join(px))
+        for m in used:
+            st = stage_of[w].get(m)
+            items.append(
+                f"{m} stage: {st if st else 'none'}"
+                + (" (bottleneck)" if stage is None and not intermediate else "")
+            )
+            if note_of[w].get(m):
+                items.append(str(note_of[w][m]))
+            if supplier_share and m in {
+                kb.select.material(k, where="supplier_share") for k in supplier_share
+            }:
+                items.append(f"{m}: supplier share given by you")
+            if bool(cited_used.get(m, False)):
+                items.append(
+                    f"{m} defence share {float(dshare[m]):.0%} of demand: cited "
+                    f"{cited.loc[m, 'defence_demand_share_scope']} figure standing in for "
+                    "the EU (assumption)"
+                )
+            elif np.isfinite(dshare.get(m, np.nan)):
+                items.append(f"{m} defence share {float(dshare[m]):.1%} of demand: your input")
+            else:
+                items.append(f"{m}: no defence share, defence-first = pro rata")
+        if np.any(stock > 0):
+            held = ", ".join(f"{mm} {v:g} months" for mm, v in zip(mats, stock, strict=True))
+            items.append(f"stock: {held}")
+        assumptions.append("; ".join(items))
+        proxied.append(
+            bool(px)
+            or any(bool(cited_used.get(m, False)) for m in used)
+            or (mix == "by_producer" and str(prod["known_system"].get(sname)) == "None")
+        )
     names = np.array([*mats, None], dtype=object)
     idx = kg.index.to_frame(index=False)
     if monthly:
@@ -360,11 +548,14 @@ def capability_at_risk(
         planned = rate * months
         tot_f, tot_m = lost_f.sum(axis=1), lost_m.sum(axis=1)
         out = idx.assign(
+            producer_country=idx["system"].map(prod["producer_country"]).to_numpy(),
             units_per_month=rate,
             months=months,
             planned_units=planned,
             not_built_fixed=tot_f,
             not_built_mitigated=tot_m,
+            not_built_pro_rata=tot_f,
+            not_built_defence_first=lost_d.sum(axis=1),
             share_lost_fixed=np.divide(tot_f, planned, out=np.zeros(len(idx)), where=planned > 0),
             share_lost_mitigated=np.divide(
                 tot_m, planned, out=np.zeros(len(idx)), where=planned > 0
@@ -372,8 +563,11 @@ def capability_at_risk(
             limiting_material_fixed=names[_worst_month(lost_f, lim_f)],
             limiting_material_mitigated=names[_worst_month(lost_m, lim_m)],
             defence_first=bool(np.isfinite(dshare.to_numpy()).any()),
+            allocation=allocation,
             kind=meta["kind"].to_numpy(),
-            rests_on_assumption=meta["rests_on_assumption"].to_numpy(dtype=bool),
+            rests_on_assumption=meta["rests_on_assumption"].to_numpy(dtype=bool)
+            | np.asarray(proxied, dtype=bool),
+            assumptions=assumptions,
         )
         out = out.sort_values(["programme", "system"], ignore_index=True)
     per_material = pd.DataFrame(
@@ -385,8 +579,8 @@ def capability_at_risk(
             "mix_used": ws["mix_used"].to_numpy(),
             "proxy": ws["proxy"].to_numpy(),
             "defence_share": dshare.to_numpy(),
-            "served_fixed": served_fixed,
-            "served_mitigated": served_mit,
+            "served_fixed": served_share(hit),
+            "served_mitigated": served_share(hit, dshare.to_numpy()),
             "stock_months": stock,
             "status": ws["status"].to_numpy(),
         }
@@ -400,6 +594,8 @@ def capability_at_risk(
         months=months,
         stage=stage,
         mix=mix,
+        allocation=allocation,
+        supplier_share=dict(supplier_share) if supplier_share else None,
         substitution_lead_months=substitution_lead_months,
         recycling=recycling,
         which=(demand or DemandSource()).which,

@@ -21,6 +21,7 @@ import pandas as pd
 from critmat.vocab import Kind
 
 __all__ = [
+    "COMPONENT_WEIGHTS",
     "DEFAULT_ADVERSARIES",
     "KINDS",
     "KIND_RANK",
@@ -54,6 +55,21 @@ SHARE_PROXIES: dict[str, str] = {"rare_earths": "neodymium"}
 #: mapping of what the defence sources say. ``unknown`` uses the EU SI_EI of the material
 #: where the EU 2023 study gives one, else 1.0 (conservative).
 SUBSTITUTABILITY_SCORES: dict[str, float] = {"none": 1.0, "limited": 0.9, "possible": 0.7}
+
+#: Weight of a use by the criticality of the component it serves (``defence_uses.
+#: component_criticality``): ``essential`` = the component carries the system's primary
+#: function (propulsion, guidance, main sensor, protection, primary structure, the weapon's
+#: effect), ``important`` = a sub-function or performance, ``minor`` = auxiliary and
+#: replaceable, ``unknown`` = platform totals and shares where the source names no
+#: component. critmat's scale (an assumption, shown in every result; override with
+#: ``weights=``): a minor component weighs a fifth of an essential one, an important one 0.6,
+#: an unknown one the middle of the scale.
+COMPONENT_WEIGHTS: dict[str, float] = {
+    "essential": 1.0,
+    "important": 0.6,
+    "minor": 0.2,
+    "unknown": 0.5,
+}
 
 
 def worst_kind(*kinds: pd.Series) -> pd.Series:

@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 
 from critmat.columns import units as column_units
+from critmat.data.cache import memoised
 from critmat.defence.bom import DemandSource, demand_source
-from critmat.defence.common import SUBSTITUTABILITY_SCORES, proxy_map
+from critmat.defence.common import COMPONENT_WEIGHTS, SUBSTITUTABILITY_SCORES, proxy_map
 from critmat.dims import GROUP_MATERIALS
 from critmat.methods.criticality import criticality_matrix
 from critmat.params import GroupBy, ParameterError, Selection
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BASES",
     "DI_THRESHOLD",
+    "RANK_BY",
     "RISK_AXES",
     "compare_lists",
     "defence_criticality",
@@ -57,6 +59,9 @@ __all__ = [
 #: Where breadth comes from: cited uses, your BOMs, or ``auto`` (BOMs when you have some).
 BASES = ("auto", "uses", "bom")
 
+#: Orders within a matrix category (see :func:`defence_criticality`).
+RANK_BY = ("importance", "score")
+
 #: Defence importance threshold (the EU economic-importance threshold, same 0-10 scale).
 DI_THRESHOLD = 2.8
 
@@ -65,7 +70,9 @@ RISK_AXES: dict[str, tuple[str, float | None]] = {
     "eu_sr": ("eu_sr", 1.0),  # EU SR computed by critmat (2023 inputs)
     "published_sr": ("published_sr", 1.0),  # EU SR as published in the 2023 study
     "hhi": ("hhi", 0.25),  # HHI of global supply at the bottleneck stage
-    "china_processing": ("china_processing", 0.65),  # CRMA 65 % single-country benchmark
+    # China's share of *global* processing, a concentration screen at 0.65; not the CRMA cap,
+    # which is on EU consumption (kb.policy.single_country_test, critmat crma benchmarks)
+    "china_processing": ("china_processing", 0.65),
     "geopolrisk": ("geopolrisk", None),  # GeoPolRisk score (no published threshold)
 }
 
@@ -90,44 +97,113 @@ def importance_from_uses(
     membership: pd.DataFrame,
     si_ei: pd.Series | None = None,
     scores: Mapping[str, float] | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Breadth and substitutability of each material from cited uses (pure, vectorised).
+    """Weighted breadth of each material's cited defence uses (pure, vectorised).
+
+    Each cited use u of material m in system class k gets the weight
+    ``w_u = c(component_criticality_u) x s(substitutability_u)``; a class counts with its
+    most critical use, ``W[m, k] = max_u w_u`` (a second citation of the same use adds
+    nothing: this is not a count of citations), and the breadth is ``B[m] = sum_k W[m, k]``.
 
     Parameters
     ----------
     uses
-        ``defence_uses`` rows (``material, system_class, system, substitutability,
-        source_id, secondary_source``).
+        ``defence_uses`` rows (``use_id, material, system_class, system,
+        component_criticality, criticality_basis, substitutability, source_id,
+        secondary_source, defence_demand_share, defence_demand_share_scope``). Rows of the
+        class ``all defence uses`` (list memberships, shares of consumption) name no system
+        class and do not add breadth.
     membership
         ``member, group`` pairs; a group material also counts its members' uses.
     si_ei
-        EU SI_EI by material, used where no source speaks of substitutes.
+        EU SI_EI by material, the non-substitutability where no source speaks of substitutes.
     scores
-        Non-substitutability score per statement (default
+        Non-substitutability per statement (default
         :data:`critmat.defence.common.SUBSTITUTABILITY_SCORES`).
+    weights
+        Component weights (default :data:`critmat.defence.common.COMPONENT_WEIGHTS`).
 
     Returns
     -------
     pandas.DataFrame
-        ``material, n_uses, n_sources, n_secondary, n_system_classes, system_classes,
-        n_named_systems, named_systems, substitutability, substitutability_score,
-        substitutability_basis``.
+        ``material, breadth, class_weights, n_uses, n_sources, n_secondary,
+        n_system_classes, system_classes, n_named_systems, named_systems, n_essential,
+        curation_share, substitutability, substitutability_score, substitutability_basis,
+        defence_demand_share, defence_demand_share_scope``.
+
+    Examples
+    --------
+    >>> u = pd.DataFrame({"use_id": ["a", "b", "c"], "material": ["x", "x", "x"],
+    ...     "system_class": ["submarine", "submarine", "radar"], "system": [None] * 3,
+    ...     "component_criticality": ["essential", "minor", "important"],
+    ...     "criticality_basis": ["source", "curation", "curation"],
+    ...     "substitutability": ["none", "none", "possible"], "source_id": ["s1", "s1", "s2"],
+    ...     "secondary_source": [False, False, True]})
+    >>> r = importance_from_uses(u, pd.DataFrame({"member": [], "group": []}))
+    >>> round(float(r["breadth"].iloc[0]), 2), r["class_weights"].iloc[0]
+    (1.42, 'submarine 1.00; radar 0.42')
     """
     sc = {**SUBSTITUTABILITY_SCORES, **(scores or {})}
+    cw = {**COMPONENT_WEIGHTS, **(weights or {})}
+    for name, table in (("scores", sc), ("weights", cw)):
+        bad = {k: v for k, v in table.items() if not 0.0 <= float(v) <= 1.0}
+        if bad:
+            raise ParameterError(f"{name} must lie between 0 and 1, got {bad}")
     u = uses[uses["system_class"] != "all defence uses"]
+    for col, fill in (
+        ("component_criticality", "unknown"),
+        ("criticality_basis", "curation"),
+        ("system", None),
+    ):
+        if col not in u.columns:
+            u = u.assign(**{col: fill})
     lifted = u.merge(membership, left_on="material", right_on="member")
     lifted = lifted.drop(columns=["material", "member"]).rename(columns={"group": "material"})
-    allu = pd.concat([u, lifted], ignore_index=True).assign(
-        sev=lambda f: f["substitutability"].map(_SEVERITY).fillna(0).astype(int)
+    allu = pd.concat([u, lifted], ignore_index=True)
+    allu["material"] = allu["material"].astype(object)
+    allu["system_class"] = allu["system_class"].astype(object)
+    allu["sev"] = allu["substitutability"].astype(object).map(_SEVERITY).fillna(0).astype(int)
+    stated = allu["substitutability"].astype(object).map(sc).astype("float64")
+    eu = (
+        allu["material"].map(si_ei).astype("float64")
+        if si_ei is not None
+        else pd.Series(np.nan, index=allu.index, dtype="float64")
+    )
+    allu["s"] = stated.where(stated.notna(), eu).fillna(1.0).to_numpy(dtype="float64")
+    crit = allu["component_criticality"].astype(object).fillna("unknown")
+    allu["c"] = crit.map(cw).fillna(cw["unknown"]).astype("float64")
+    allu["w"] = allu["c"] * allu["s"]
+    allu["essential"] = crit.eq("essential")
+    allu["curated_w"] = np.where(
+        allu["criticality_basis"].astype(object).eq("source"), 0.0, allu["w"]
+    )
+    cls = (
+        allu.sort_values(["w", "curated_w"], ascending=[False, True], kind="stable")
+        .drop_duplicates(["material", "system_class"])
+        .sort_values(["material", "w", "system_class"], ascending=[True, False, True])
     )
     g = allu.groupby("material")
     out = g.agg(
         n_uses=("use_id", "nunique"),
         n_system_classes=("system_class", "nunique"),
         n_named_systems=("system", "nunique"),
+        n_essential=("essential", "sum"),
         sev=("sev", "max"),
         n_secondary=("secondary_source", "sum"),
     ).reset_index()
+    cg = cls.groupby("material")
+    breadth = cg["w"].sum()
+    curated = cg["curated_w"].sum()
+    out["breadth"] = out["material"].map(breadth).astype("float64")
+    out["curation_share"] = (
+        out["material"].map(curated).astype("float64") / out["breadth"].where(out["breadth"] > 0)
+    ).fillna(0.0)
+    out["class_weights"] = out["material"].map(
+        cls.assign(t=cls["system_class"] + " " + cls["w"].map("{:.2f}".format))
+        .groupby("material")["t"]
+        .agg("; ".join)
+    )
     names = (
         allu.dropna(subset=["system"])
         .drop_duplicates(["material", "system"])
@@ -142,28 +218,44 @@ def importance_from_uses(
         .agg("; ".join)
     )
     srcs = (
-        allu.assign(sid=allu["source_id"].str.split(";"))
+        allu.assign(sid=allu["source_id"].astype(object).str.split(";"))
         .explode("sid")
         .groupby("material")["sid"]
         .nunique()
     )
     out["system_classes"] = out["material"].map(classes)
     out["named_systems"] = out["material"].map(names)
-    out["n_sources"] = out["material"].map(srcs).astype(int)
+    out["n_sources"] = out["material"].map(srcs).fillna(0).astype(int)
     out["n_secondary"] = out["n_secondary"].astype(int)
+    out["n_essential"] = out["n_essential"].astype(int)
     out["substitutability"] = out["sev"].map(_SEVERITY_NAME)
-    stated = out["substitutability"].map(sc).astype("float64")
-    eu = (
-        out["material"].astype(object).map(si_ei).astype("float64")
+    least = out["substitutability"].map(sc).astype("float64")
+    own_eu = (
+        out["material"].map(si_ei).astype("float64")
         if si_ei is not None
-        else pd.Series(np.nan, index=out.index)
+        else pd.Series(np.nan, index=out.index, dtype="float64")
     )
-    out["substitutability_score"] = stated.where(stated.notna(), eu).fillna(1.0)
+    out["substitutability_score"] = least.where(least.notna(), own_eu).fillna(1.0)
     out["substitutability_basis"] = np.select(
-        [stated.notna(), eu.notna()],
+        [least.notna(), own_eu.notna()],
         ["defence source", "EU 2023 SI_EI"],
         default="no information (1.0)",
     )
+    # the defence share of demand, where a source gives one (shown; not a weight of DI)
+    shares = (
+        uses.dropna(subset=["defence_demand_share"]) if "defence_demand_share" in uses else None
+    )
+    if shares is not None and len(shares):
+        first = shares.drop_duplicates("material").set_index("material")
+        out["defence_demand_share"] = out["material"].map(
+            first["defence_demand_share"].astype("float64")
+        )
+        out["defence_demand_share_scope"] = out["material"].map(
+            first["defence_demand_share_scope"].astype(object)
+        )
+    else:
+        out["defence_demand_share"] = np.nan
+        out["defence_demand_share_scope"] = None
     return out.drop(columns="sev")
 
 
@@ -174,10 +266,15 @@ def importance(
     basis: str = "auto",
     demand: DemandSource | None = None,
     scores: Mapping[str, float] | None = None,
+    weights: Mapping[str, float] | None = None,
     half_breadth: float = 2.0,
     proxies: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Defence importance of each material with a cited defence use (or in your BOMs).
+
+    ``DI[m] = 10 x B[m] / (B[m] + k)`` with the weighted breadth ``B[m] = sum over system
+    classes k of max over the cited uses of m in k of c(component) x s(substitutability)``
+    (:func:`importance_from_uses`; docs/defence.md, "Defence importance").
 
     Parameters
     ----------
@@ -187,13 +284,16 @@ def importance(
         Materials to keep.
     basis
         ``uses`` (breadth from the cited uses), ``bom`` (from your BOMs and build-rate
-        priorities) or ``auto`` (``bom`` when a BOM is given or imported, else ``uses``).
+        priorities, scaled by the least substitutable cited use) or ``auto`` (= ``uses``:
+        a BOM names only the materials you entered, so it is used only when asked for).
     demand
         BOMs and build rates for ``basis="bom"``
         (:class:`~critmat.defence.bom.DemandSource`; default your ``bom``/``build_rates``
         tables, never the reference data unless ``which`` says so).
     scores
         Override the non-substitutability scores (``{"limited": 0.8, ...}``).
+    weights
+        Override the component weights (``{"important": 0.5, ...}``).
     half_breadth
         Breadth at which importance reaches half its maximum (``k``, default 2).
     proxies
@@ -202,25 +302,33 @@ def importance(
     Returns
     -------
     pandas.DataFrame
-        ``material, name, defence_importance, basis, breadth, n_system_classes,
-        system_classes, n_named_systems, named_systems, n_bom_systems, n_uses, n_sources,
-        n_secondary, substitutability, substitutability_score, substitutability_basis,
-        nato_2024, crma_strategic, crma_critical``, sorted by importance.
+        ``material, name, defence_importance, basis, breadth, class_weights,
+        n_system_classes, system_classes, n_named_systems, named_systems, n_bom_systems,
+        n_uses, n_essential, n_sources, n_secondary, curation_share, substitutability,
+        substitutability_score, substitutability_basis, defence_demand_share,
+        defence_demand_share_scope, is_aggregate, nato_2024, crma_strategic,
+        crma_critical``, sorted by importance.
 
     Examples
     --------
     >>> import critmat
     >>> kb = critmat.load(user_data=False)
-    >>> di = importance(kb)
-    >>> top = di.iloc[0]
-    >>> top["material"], round(float(top["defence_importance"]), 2)
-    ('rare_earths', 7.71)
+    >>> di = importance(kb).set_index("material")
+    >>> round(float(di.loc["manganese", "defence_importance"]), 2)
+    4.87
+    >>> di.loc["manganese", "class_weights"]
+    'armoured vehicle 1.00; submarine 0.90'
     """
     if basis not in BASES:
         raise ParameterError(f"basis must be one of {', '.join(BASES)}, got '{basis}'")
+    if not half_breadth > 0:
+        raise ParameterError(f"half_breadth must be > 0, got {half_breadth}")
     src = demand_source(demand)
     if basis == "auto":
-        basis = "bom" if (src.bom is not None or len(kb.table("bom"))) else "uses"
+        # the cited uses cover every material; a BOM covers only the materials entered
+        # (a rare-earth-only BOM would give every other material importance 0): ``bom``
+        # only when asked for
+        basis = "uses"
     mats = kb.materials()
     params = kb.table("eu_crm_2023_parameters").set_index("material")["si_ei"].astype("float64")
     ids = mats["material"].astype(object)
@@ -228,7 +336,8 @@ def importance(
     si = own_si.where(own_si.notna(), proxy_map(ids, proxies).map(params).astype("float64"))
     si.index = pd.Index(ids)
     u = kb.table("defence_uses")
-    out = importance_from_uses(u, _group_membership(mats), si, scores)
+    membership = _group_membership(mats)
+    out = importance_from_uses(u, membership, si, scores, weights)
     out["n_bom_systems"] = 0
     if basis == "bom":
         from critmat.defence.demand import defence_demand
@@ -241,38 +350,52 @@ def importance(
             .groupby("material")
             .agg(weight=("priority", "sum"), n_bom_systems=("system", "nunique"))
         )
-        per["breadth"] = per["weight"]
-        out = out.drop(columns="n_bom_systems").merge(
-            per[["breadth", "n_bom_systems"]].reset_index(), on="material", how="outer"
+        bom_b = pd.DataFrame(
+            {
+                "material": per.index.astype(object),
+                "bom_breadth": per["weight"].to_numpy(dtype="float64"),
+                "n_bom": per["n_bom_systems"].to_numpy(dtype="int64"),
+            }
         )
-        for col in ("n_uses", "n_sources", "n_secondary", "n_system_classes", "n_named_systems"):
+        out = out.drop(columns="n_bom_systems").merge(bom_b, on="material", how="outer")
+        for col in (
+            "n_uses",
+            "n_sources",
+            "n_secondary",
+            "n_system_classes",
+            "n_named_systems",
+            "n_essential",
+        ):
             out[col] = out[col].fillna(0).astype(int)
-        miss = out["substitutability_score"].isna()
-        out.loc[miss, "substitutability"] = "unknown"
-        out.loc[miss, "substitutability_score"] = (
-            out.loc[miss, "material"].map(si).fillna(1.0).astype("float64")
+        miss = out["substitutability_score"].isna().to_numpy()
+        fallback = out["material"].map(si).astype("float64")
+        out["substitutability"] = out["substitutability"].astype(object).where(~miss, "unknown")
+        out["substitutability_score"] = (
+            out["substitutability_score"].astype("float64").where(~miss, fallback.fillna(1.0))
         )
-        out.loc[miss, "substitutability_basis"] = np.where(
-            out.loc[miss, "material"].map(si).notna(), "EU 2023 SI_EI", "no information (1.0)"
+        out["substitutability_basis"] = np.where(
+            miss,
+            np.where(fallback.notna(), "EU 2023 SI_EI", "no information (1.0)"),
+            out["substitutability_basis"].astype(object),
         )
-        out["n_bom_systems"] = out["n_bom_systems"].fillna(0).astype(int)
-        out["breadth"] = out["breadth"].fillna(0.0)
-    else:
-        out["breadth"] = out["n_system_classes"].astype("float64")
-    if not half_breadth > 0:
-        raise ParameterError(f"half_breadth must be > 0, got {half_breadth}")
-    out["defence_importance"] = (
-        10.0
-        * out["substitutability_score"]
-        * out["breadth"]
-        / (out["breadth"] + float(half_breadth))
-    )
+        out["curation_share"] = out["curation_share"].astype("float64").fillna(0.0)
+        out["n_bom_systems"] = out["n_bom"].fillna(0).astype(int)
+        # your BOM gives the systems; the least substitutable cited use scales them
+        out["breadth"] = out["bom_breadth"].fillna(0.0) * out["substitutability_score"]
+        out = out.drop(columns=["bom_breadth", "n_bom"])
+    out["breadth"] = out["breadth"].astype("float64").fillna(0.0)
+    out["defence_importance"] = 10.0 * out["breadth"] / (out["breadth"] + float(half_breadth))
     out["basis"] = basis
     out = out.merge(
         mats[["material", "name", "nato_2024", "crma_strategic", "crma_critical"]],
         on="material",
         how="left",
     )
+    # a group with no cited use of its own (lree, hree, pgm) aggregates its members' uses:
+    # shown, but not ranked next to its members (that would count the members twice)
+    own = set(u.loc[u["system_class"] != "all defence uses", "material"].astype(object))
+    groups = set(membership["group"].astype(object))
+    out["is_aggregate"] = out["material"].isin(groups - own).to_numpy(dtype=bool)
     wanted = kb.select.materials(materials)
     if wanted is not None:
         out = out[out["material"].isin(wanted)]
@@ -282,17 +405,23 @@ def importance(
         "defence_importance",
         "basis",
         "breadth",
+        "class_weights",
         "n_system_classes",
         "system_classes",
         "n_named_systems",
         "named_systems",
         "n_bom_systems",
         "n_uses",
+        "n_essential",
         "n_sources",
         "n_secondary",
+        "curation_share",
         "substitutability",
         "substitutability_score",
         "substitutability_basis",
+        "defence_demand_share",
+        "defence_demand_share_scope",
+        "is_aggregate",
         "nato_2024",
         "crma_strategic",
         "crma_critical",
@@ -306,14 +435,22 @@ def importance(
         materials=materials,
         basis=basis,
         scores=dict(scores) if scores else None,
+        weights=dict(weights) if weights else None,
         half_breadth=half_breadth,
     )
     prov.sources = sorted(set(prov.sources) | {"eu_crm_2023_params", "nato_2024", "crma_2024"})
     prov.units = column_units("defence.importance", out.columns)
     prov.notes = [
-        "DI = 10 x non-substitutability x n / (n + half_breadth): critmat's own "
-        "indicator (not a published method), see critmat.defence.criticality",
-        f"non-substitutability scores: {SUBSTITUTABILITY_SCORES | dict(scores or {})}",
+        "DI = 10 x B / (B + half_breadth), B = sum over system classes of the most critical "
+        "use's component weight x non-substitutability: critmat's own indicator (not a "
+        "published method), docs/defence.md",
+        f"component weights (assumption): {COMPONENT_WEIGHTS | dict(weights or {})}",
+        f"non-substitutability scores: {SUBSTITUTABILITY_SCORES | dict(scores or {})}; "
+        "unknown: EU 2023 SI_EI of the material (or its proxy), else 1.0",
+        "curation_share: part of B resting on critmat's component judgement "
+        "(criticality_basis = curation) rather than the source's words",
+        "defence_demand_share: shown where a source gives it; not a weight of DI "
+        "(it measures the defence market's size, not what a system needs)",
     ]
     return attach(out, prov)
 
@@ -385,6 +522,16 @@ def _supply_risk(
     return out.drop(columns="src")
 
 
+def _resolved(kb: KnowledgeBase, args: dict[str, Any]) -> dict[str, Any]:
+    """The importer unit and year spelled out: the same criticality under either spelling."""
+    unit, _members = kb.select.one_importer(args["importers"], args["groupby"])
+    year = kb.select.one_year(
+        args["years"], ["trade", "production"], indicator="defence criticality"
+    )
+    return {**args, "importers": unit, "years": year}
+
+
+@memoised("defence.criticality", normalise=_resolved)  # once per kb and arguments
 def defence_criticality(
     kb: KnowledgeBase,
     *,
@@ -400,7 +547,9 @@ def defence_criticality(
     basis: str = "auto",
     demand: DemandSource | None = None,
     scores: Mapping[str, float] | None = None,
+    weights: Mapping[str, float] | None = None,
     half_breadth: float = 2.0,
+    rank_by: str = "score",
 ) -> pd.DataFrame:
     """Rank materials by defence importance x supply risk and place them on the matrix.
 
@@ -427,8 +576,14 @@ def defence_criticality(
         User-defined country groups, usable in ``importers``.
     proxies
         Proxy materials for supply data (default ``{"rare_earths": "neodymium"}``).
-    basis, demand, scores, half_breadth
+    basis, demand, scores, weights, half_breadth
         Passed to :func:`importance`.
+    rank_by
+        Order within a matrix category: ``score`` (default: the rank score (DI / 2.8) x
+        (risk / threshold), in which the open-ended EU SR scale weighs heavily) or
+        ``importance`` (defence importance, then the rank score; the category already says
+        that the supply risk passes its threshold). Aggregates of members that are ranked
+        themselves (``is_aggregate``: lree, hree, pgm) are listed last without a rank.
 
     Returns
     -------
@@ -436,8 +591,10 @@ def defence_criticality(
         ``rank, material, name, defence_importance, supply_risk_score, category,
         rank_score, eu_sr, published_sr, hhi, china_processing, china_extraction,
         geopolrisk, stage_used, proxy, system_classes, substitutability, nato_2024,
-        crma_strategic, crma_critical, ...`` sorted by category then rank score.
+        crma_strategic, crma_critical, ...`` sorted by category then ``rank_by``.
     """
+    if rank_by not in RANK_BY:
+        raise ParameterError(f"rank_by must be one of {', '.join(RANK_BY)}, got '{rank_by}'")
     if supply_risk not in RISK_AXES:
         raise ParameterError(
             f"unknown supply-risk axis '{supply_risk}'; expected one of {', '.join(RISK_AXES)}"
@@ -462,6 +619,7 @@ def defence_criticality(
         basis=basis,
         demand=demand,
         scores=scores,
+        weights=weights,
         half_breadth=half_breadth,
     )
     imp = imp[imp["defence_importance"].notna()]
@@ -494,17 +652,26 @@ def defence_criticality(
         Category.NOT_CRITICAL.value: 4,
         Category.NOT_ASSESSED.value: 5,
     }
+    keys = (
+        ["defence_importance", "rank_score"]
+        if rank_by == "importance"
+        else ["rank_score", "defence_importance"]
+    )
+    agg = out["is_aggregate"].fillna(False).astype(bool)
     out = (
-        out.assign(_o=out["category"].map(order))
+        out.assign(_a=agg.to_numpy(dtype=int), _o=out["category"].map(order))
         .sort_values(
-            ["_o", "rank_score", "defence_importance"],
-            ascending=[True, False, False],
+            ["_a", "_o", *keys, "material"],
+            ascending=[True, True, False, False, True],
             na_position="last",
             ignore_index=True,
         )
-        .drop(columns="_o")
+        .drop(columns=["_a", "_o"])
     )
-    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    n_ranked = int((~agg).sum())
+    rank = np.arange(1, len(out) + 1, dtype="float64")
+    rank[n_ranked:] = np.nan
+    out.insert(0, "rank", pd.array(rank, dtype="Int64"))
     first = [
         "rank",
         "material",
@@ -538,6 +705,7 @@ def defence_criticality(
         cutoffs=cutoffs,
         importers=unit,
         years=year,
+        rank_by=rank_by,
     )
     prov.sources = sorted(
         set(imp.attrs.get("critmat", {}).get("sources", []))
@@ -572,6 +740,7 @@ def compare_lists(
     basis: str = "auto",
     demand: DemandSource | None = None,
     scores: Mapping[str, float] | None = None,
+    weights: Mapping[str, float] | None = None,
     half_breadth: float = 2.0,
 ) -> pd.DataFrame:
     """Compare critmat's defence criticality with the NATO 2024 and EU CRM lists.
@@ -586,15 +755,25 @@ def compare_lists(
     kb
         Knowledge base.
     supply_risk, thresholds, importers, years, groupby, proxies, basis, demand, scores,
-    half_breadth
+    weights, half_breadth
         Passed to :func:`defence_criticality` (scheme ``eu``).
 
     Returns
     -------
     pandas.DataFrame
         ``material, name, nato_2024, nato_listed_as, crma_strategic, crma_critical,
-        eu_critical_2023, critmat_category, critmat_critical, defence_importance, eu_sr,
-        eu_ei, n_uses, agree, reason``.
+        eu_critical_2023, critmat_category, critmat_critical, defence_importance,
+        class_weights, eu_sr, eu_ei, published_sr, published_ei, n_uses, agree, reason``.
+        The CRMA reasons quote the study's **published** SR and EI (the values the
+        Commission listed on) and name critmat's recomputation where it differs.
+
+    Examples
+    --------
+    >>> import critmat
+    >>> kb = critmat.load(user_data=False)
+    >>> t = compare_lists(kb).set_index("material")
+    >>> "published SR 5.6, EI 3.5" in t.loc["erbium", "reason"]
+    True
     """
     crit = defence_criticality(
         kb,
@@ -607,21 +786,25 @@ def compare_lists(
         basis=basis,
         demand=demand,
         scores=scores,
+        weights=weights,
         half_breadth=half_breadth,
     )
-    nato = kb.table("nato_2024")[["material", "listed_name"]]
+    nato = kb.table("nato_2024")
+    if "mapping_note" not in nato.columns:
+        nato = nato.assign(mapping_note=pd.NA)
+    nato = nato[["material", "listed_name", "mapping_note"]]
     crma = kb.table("crma_2024")
     mats = kb.materials()[["material", "name", "nato_2024", "crma_strategic", "crma_critical"]]
     universe = (set(nato["material"]) | set(crma["material"]) | set(crit["material"])) - {"bauxite"}
     t = mats[mats["material"].isin(universe)].copy()
     t["nato_direct"] = t["material"].isin(set(nato["material"]))
     t["nato_listed_as"] = t["material"].map(nato.set_index("material")["listed_name"])
-    eu = kb.indicators.eu_supply_risk()[["material", "sr", "ei", "critical"]].rename(
-        columns={"sr": "eu_sr", "ei": "eu_ei", "critical": "eu_critical_2023"}
-    )
+    eu = kb.indicators.eu_supply_risk()[
+        ["material", "sr", "ei", "critical", "published_sr", "published_ei"]
+    ].rename(columns={"sr": "eu_sr", "ei": "eu_ei", "critical": "eu_critical_2023"})
     t = t.merge(eu, on="material", how="left")
     t = t.merge(
-        crit[["material", "category", "defence_importance"]].rename(
+        crit[["material", "category", "defence_importance", "class_weights"]].rename(
             columns={"category": "critmat_category"}
         ),
         on="material",
@@ -635,9 +818,12 @@ def compare_lists(
     crm = t["crma_critical"].fillna(False).astype(bool).to_numpy()
     cm = t["critmat_critical"].to_numpy(dtype=bool)
     t["agree"] = (nat == cm) & (cm == crm)
-    di = t["defence_importance"].to_numpy(dtype="float64")
-    sr = t["eu_sr"].to_numpy(dtype="float64")
-    ei = t["eu_ei"].to_numpy(dtype="float64")
+
+    def col(name: str) -> np.ndarray:
+        return t[name].astype("float64").to_numpy()
+
+    di, sr, ei = col("defence_importance"), col("eu_sr"), col("eu_ei")
+    psr, pei = col("published_sr"), col("published_ei")
     no_use = np.isnan(di)
     th = DI_THRESHOLD
     # NATO listing through a group: a member of a listed group, or a group with listed members
@@ -658,26 +844,54 @@ def compare_lists(
     via_up = t["material"].map(up)
     via_down = t["material"].map(down)
     direct = t["nato_direct"].to_numpy()
+    mapping = t["material"].map(
+        nato.dropna(subset=["mapping_note"]).set_index("material")["mapping_note"]
+    )
 
     def num(values: np.ndarray) -> np.ndarray:
         return pd.Series(values).map(lambda v: "n/a" if np.isnan(v) else f"{v:.1f}").to_numpy()
 
-    f_di, f_sr, f_ei = num(di), num(sr), num(ei)
+    f_di, f_sr, f_ei, f_psr, f_pei = num(di), num(sr), num(ei), num(psr), num(pei)
+    nato_it = np.where(direct, "NATO lists it", "NATO lists its group").astype(object)
+    weights_txt = t["class_weights"].fillna("").astype(str).to_numpy()
+    published = "published SR " + f_psr + ", EI " + f_pei
+    has_pub = ~np.isnan(psr) & ~np.isnan(pei)
+    pub_miss = has_pub & ((psr < 1.0) | (pei < 2.8))
+    pub_pass = has_pub & (psr >= 1.0) & (pei >= 2.8)
+    # critmat's recomputation misses a threshold the published score passes (or vice versa)
+    sr_differs = ~np.isnan(sr) & ~np.isnan(psr) & ((sr >= 1.0) != (psr >= 1.0))
+    ei_differs = ~np.isnan(ei) & ~np.isnan(pei) & ((ei >= 2.8) != (pei >= 2.8))
+    recompute = np.where(
+        sr_differs & ei_differs,
+        "SR " + f_sr + ", EI " + f_ei,
+        np.where(sr_differs, "SR " + f_sr, np.where(ei_differs, "EI " + f_ei, "")),
+    )
     parts = [
+        np.where(mapping.notna().to_numpy(), mapping.fillna("").astype(str).to_numpy(), ""),
         np.where(
             nat & no_use,
-            "NATO lists it, but critmat has no cited defence use of it yet (add a source or a BOM)",
+            nato_it
+            + np.where(
+                t["n_uses"].to_numpy() > 0,
+                ", but critmat has no cited use of it in a system class (its rows are list "
+                "memberships or shares of demand, which add no breadth)",
+                ", but critmat has no cited defence use of it yet (add a source or a BOM)",
+            ),
             "",
         ),
         np.where(
             nat & ~cm & ~no_use & (di < th),
-            "NATO lists it; its cited defence uses are "
-            "few or substitutable (DI " + f_di + " < 2.8)",
+            nato_it
+            + "; its cited defence uses weigh little in critmat (DI "
+            + f_di
+            + " < 2.8; class weights: "
+            + weights_txt
+            + ")",
             "",
         ),
         np.where(
             nat & ~cm & ~no_use & (di >= th) & (sr < 1),
-            "NATO lists it and critmat finds "
+            nato_it + " and critmat finds "
             "it important for defence (DI "
             + f_di
             + "), but its EU supply risk is low (SR "
@@ -688,7 +902,7 @@ def compare_lists(
         ),
         np.where(
             nat & ~cm & ~no_use & np.isnan(sr),
-            "NATO lists it; no EU supply risk to place it on the matrix",
+            nato_it + "; no EU supply risk to place it on the matrix",
             "",
         ),
         np.where(
@@ -705,30 +919,60 @@ def compare_lists(
             ~nat & cm,
             "critical for defence in critmat (DI "
             + f_di
-            + ", SR "
+            + " from "
+            + weights_txt
+            + "; SR "
             + f_sr
-            + ") but not on NATO's list",
+            + ") but not on NATO's list of 12 (NATO publishes no scores behind its list)",
             "",
         ),
         np.where(
-            crm & ~np.isnan(sr) & ((sr < 1) | (ei < 2.8)),
-            "in CRMA Annex II although "
-            "the EU 2023 scores miss a threshold (SR "
-            + f_sr
-            + ", EI "
-            + f_ei
-            + "): strategic materials and group entries are listed regardless",
+            crm & pub_miss,
+            "in CRMA Annex II although the EU 2023 study's "
+            + published
+            + " miss a threshold: strategic materials and group entries are listed "
+            "regardless",
             "",
         ),
-        np.where(~crm & cm, "not in CRMA Annex II but critical for defence in critmat", ""),
+        np.where(
+            crm & pub_pass & (recompute != ""),
+            "EU-critical on the EU 2023 study's "
+            + published
+            + "; critmat's recomputation gives "
+            + recompute
+            + " (see critmat eu-sr, reason column)",
+            "",
+        ),
+        np.where(
+            ~crm & cm,
+            "not in CRMA Annex II (the EU list weighs economy-wide importance) but critical "
+            "for defence in critmat",
+            "",
+        ),
         np.where(
             crm & ~cm & ~nat & no_use,
             "EU-critical for the economy; no cited defence use in critmat",
             "",
         ),
         np.where(
-            crm & ~cm & ~no_use & (di < th),
-            "EU-critical; critmat's defence importance is below 2.8 (DI " + f_di + ")",
+            crm & ~cm & ~no_use & (di < th) & ~nat,
+            "EU-critical; critmat's defence importance is below 2.8 (DI "
+            + f_di
+            + "; class weights: "
+            + weights_txt
+            + ")",
+            "",
+        ),
+        np.where(
+            crm & ~cm & ~no_use & (di < th) & nat & ~(pub_pass & (recompute != "")),
+            "EU-critical too ("
+            + np.where(has_pub, "EU 2023 study's " + published, "CRMA Annex II")
+            + "): the EU list weighs economy-wide importance, not defence uses",
+            "",
+        ),
+        np.where(
+            crm & ~cm & ~no_use & (di >= th) & (sr < 1) & ~pub_miss,
+            "EU-critical; critmat's computed EU SR is below 1 (SR " + f_sr + ")",
             "",
         ),
     ]
@@ -751,8 +995,11 @@ def compare_lists(
         "critmat_category",
         "critmat_critical",
         "defence_importance",
+        "class_weights",
         "eu_sr",
         "eu_ei",
+        "published_sr",
+        "published_ei",
         "n_uses",
         "agree",
         "reason",
@@ -765,11 +1012,15 @@ def compare_lists(
     )
     prov = kb.provenance("defence.compare_lists", None)
     prov.sources = sorted(
-        set(crit.attrs.get("critmat", {}).get("sources", [])) | {"nato_2024", "crma_2024"}
+        set(crit.attrs.get("critmat", {}).get("sources", []))
+        | {"nato_2024", "crma_2024", "eu_crm_2023_results"}
     )
     prov.notes = [
         "nato_2024 and crma flags include membership through a listed group "
-        "(materials table); nato_listed_as is the entry as listed",
+        "(materials table); nato_listed_as is the entry as listed (NATO's 'Titanium' is "
+        "titanium_metal, see nato_2024.mapping_note)",
         "critmat_critical: DI >= 2.8 and EU SR >= 1 (defence_criticality defaults)",
+        "CRMA reasons quote the EU 2023 study's published SR and EI; eu_sr/eu_ei are "
+        "critmat's recomputation",
     ]
     return attach(t, prov)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REFERENCE_PROGRAMME",
+    "producers",
     "reference_bom",
     "reference_build_rates",
     "systems",
@@ -285,3 +286,77 @@ def reference_build_rates(
     )
     prov.units = {"units_per_year": UNITS_PER_YEAR}
     return attach(rates, prov)
+
+
+def producers(kb: KnowledgeBase, system_names: pd.Series) -> pd.DataFrame:
+    """Producer country of each system and the supply mix that describes its supply chain.
+
+    A system is matched to ``defence_systems`` by name, or by the longest known name its
+    name starts with (``"F-35 Lightning II (European customers)"`` -> ``F-35 Lightning II``).
+    The EU 2023 EU sourcing shares describe supply to EU industry: they apply to a system
+    whose lead producer is an EU27 member (or the EU); a system built elsewhere (the F-35
+    and the other US programmes: USA; Meteor and Storm Shadow: GBR) gets the **global**
+    supply shares, flagged, because no sourcing shares of its producer country are held. A
+    system not in ``defence_systems`` (your own) is assumed EU-built, flagged as an
+    assumption.
+
+    Parameters
+    ----------
+    kb
+        Knowledge base.
+    system_names
+        System names (e.g. the ``system`` column of a demand frame).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``system, known_system, producer_country, producer_in_eu, mix_wanted, mix_note``
+        (one row per distinct name).
+
+    Examples
+    --------
+    >>> import critmat
+    >>> kb = critmat.load(user_data=False)
+    >>> p = producers(kb, pd.Series(["Rafale", "F-35 Lightning II (European customers)"]))
+    >>> p[["producer_country", "mix_wanted"]].to_dict("records")
+    [{'producer_country': 'FRA', 'mix_wanted': 'eu_sourcing'}, {'producer_country': 'USA', \
+'mix_wanted': 'global'}]
+    """
+    known = kb.table("defence_systems")[["system", "country", "producer_countries"]]
+    names = pd.Series(pd.unique(system_names.astype(object).dropna()), dtype=object)
+    ks = sorted(known["system"].astype(object), key=len, reverse=True)
+    match = names.map(lambda n: next((k for k in ks if n == k or str(n).startswith(k)), None))
+    lead = known.set_index("system")["country"].astype(object)
+    prod = known.set_index("system")["producer_countries"].astype(object)
+    country = match.map(lead)
+    country = country.where(country.notna(), match.map(prod))
+    eu27 = set(kb.select.countries("EU27") or [])
+    unknown = match.isna().to_numpy()
+    known_eu = np.array(
+        [(not pd.isna(c)) and (c in eu27 or c == "EU") for c in country], dtype=bool
+    )  # dtype: an empty demand (no systems) stays a boolean array
+    no_country = country.isna().to_numpy()
+    # unknown system, or known without a country: EU-built assumed (flagged in mix_note)
+    in_eu_b = pd.Series(known_eu | unknown | no_country, index=country.index, dtype=bool)
+    note = np.where(
+        unknown,
+        "producer unknown (system not in defence_systems): EU-built assumed, EU sourcing shares",
+        np.where(
+            in_eu_b.to_numpy(),
+            "EU producer: EU sourcing shares",
+            "producer "
+            + country.fillna("?").astype(str).to_numpy()
+            + " is outside the EU: global supply shares (no sourcing shares of the producer "
+            "country are held; EU sourcing shares are not applied)",
+        ),
+    )
+    return pd.DataFrame(
+        {
+            "system": names.to_numpy(),
+            "known_system": match.to_numpy(),
+            "producer_country": country.to_numpy(),
+            "producer_in_eu": in_eu_b.to_numpy(dtype=bool),
+            "mix_wanted": np.where(in_eu_b.to_numpy(), "eu_sourcing", "global"),
+            "mix_note": note,
+        }
+    )

@@ -10,12 +10,14 @@ recipe ("the scarcest material limits builds") runs on the user's BOMs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from critmat.columns import units as column_units
+from critmat.data.cache import memoised
 from critmat.defence.bom import (
     DemandSource,
     annual_demand,
@@ -23,7 +25,7 @@ from critmat.defence.bom import (
     read_bom,
     read_build_rates,
 )
-from critmat.defence.common import KIND_RANK, kind_of_rank
+from critmat.defence.common import KIND_RANK, kind_of_rank, proxy_map
 from critmat.params import ParameterError, Selection
 from critmat.provenance import attach
 from critmat.vocab import DefenceDemandStatus
@@ -47,6 +49,7 @@ def _inputs(
     return b, r, annual_demand(b, r)
 
 
+@memoised("defence.demand")  # importance and each exposure read the same demand
 def defence_demand(
     kb: KnowledgeBase,
     *,
@@ -159,9 +162,18 @@ def defence_demand(
 
 
 def scenario_systems(
-    kb: KnowledgeBase, *, demand: DemandSource | None = None
+    kb: KnowledgeBase,
+    *,
+    demand: DemandSource | None = None,
+    proxies: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Defence systems in the form of a scenario spec's ``defence.systems`` entries.
+
+    The scenario engine simulates materials with supply shares of their own; a material
+    without them (``rare_earths``: the CRS per-platform figures are all rare earths together)
+    is entered under its proxy (default ``rare_earths -> neodymium``,
+    :data:`critmat.defence.common.SHARE_PROXIES`), and the entry's name says so: the proxy
+    is an assumption the scenario result must show.
 
     Parameters
     ----------
@@ -169,13 +181,24 @@ def scenario_systems(
         Knowledge base.
     demand
         Where the BOMs and build rates come from (see :func:`defence_demand`).
+    proxies
+        Material -> proxy whose supply data stand in (``{}``: none).
 
     Returns
     -------
     list of dict
         One entry per programme and system with a build rate > 0:
-        ``{"name": "<programme>: <system>", "build_rate": <units per month>,
-        "kg_per_unit": {<material id>: <kg>}}`` (materials with kg > 0 only).
+        ``{"name": "<programme>: <system>[ (assumption: rare_earths as neodymium)]",
+        "build_rate": <units per month>, "kg_per_unit": {<material id>: <kg>}}``
+        (materials with kg > 0 only).
+
+    Examples
+    --------
+    >>> import critmat
+    >>> kb = critmat.load(user_data=False)
+    >>> f35 = [s for s in scenario_systems(kb) if "F-35" in s["name"]][0]
+    >>> f35["name"].endswith("(assumption: rare_earths as neodymium)"), list(f35["kg_per_unit"])
+    (True, ['neodymium'])
     """
     d = defence_demand(kb, demand=demand)
     d = d[
@@ -183,6 +206,18 @@ def scenario_systems(
     ]
     if d.empty:
         return []
+    own = set(kb.eu_crm_2023()["material"].astype(object))
+    src = proxy_map(d["material"].astype(object), proxies)
+    needs = ~d["material"].isin(own).to_numpy() & (src != d["material"]).to_numpy()
+    d = d.assign(
+        proxied=np.where(needs, d["material"].astype(object) + " as " + src.astype(object), None),
+        material=np.where(needs, src, d["material"].astype(object)),
+    )
+    flags = (
+        d.dropna(subset=["proxied"])
+        .groupby(["programme", "system"])["proxied"]
+        .agg(lambda v: ", ".join(sorted(set(v))))
+    )
     kg = d.pivot_table(
         index=["programme", "system"], columns="material", values="kg_per_unit", aggfunc="sum"
     )
@@ -191,7 +226,8 @@ def scenario_systems(
     mats = np.asarray(kg.columns, dtype=object)
     return [
         {
-            "name": f"{p}: {s}",
+            "name": f"{p}: {s}"
+            + (f" (assumption: {flags[(p, s)]})" if (p, s) in flags.index else ""),
             "build_rate": float(rt),
             "kg_per_unit": {
                 str(m): float(v) for m, v in zip(mats, row, strict=True) if np.isfinite(v) and v > 0

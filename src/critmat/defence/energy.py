@@ -8,7 +8,9 @@ For each material shared by defence and the energy transition:
   at the extraction stage (World Mining Data production + BACI extra-EU imports - exports,
   mean of ``years``) where the data allow; ``world_demand_t``: world mine production
   (World Mining Data, mean of ``years``) standing in for world demand;
-* ``defence_share_eu = defence_demand_t / eu_demand_t``, ``defence_share_world`` likewise;
+* ``defence_share_eu`` = demand of the programmes built in the EU / ``eu_demand_t`` (US
+  programme demand is never divided by EU demand; ``defence_demand_scope`` names the producer
+  countries), ``defence_share_world = defence_demand_t / world_demand_t``;
 * from the EU 2023 end-use shares (``eu_crm_2023_end_use``): the energy-transition share
   (batteries, fuel cells, electrolysers, photovoltaics; lead-acid and alkaline batteries
   excluded), the permanent-magnet share (shared by e-mobility, wind, electronics and
@@ -223,12 +225,39 @@ def energy_competition(
             continue
         t.loc[hit, col] = t.loc[hit, "material"].map(g).astype("float64")
         t.loc[hit, col.replace("_t", "_basis")] = "user input"
+    # the EU share counts only programmes built in the EU: US programme demand over EU
+    # demand would show US data as EU data
+    from critmat.defence.dataset import producers
+    from critmat.vocab import DefenceDemandStatus
+
+    ds = defence_demand(kb, demand=demand)
+    ds = ds[ds["status"] == DefenceDemandStatus.OK]
+    prod = producers(kb, ds["system"]).set_index("system")
+    ds = ds.assign(
+        producer=ds["system"].map(prod["producer_country"]).astype(object).fillna("unknown"),
+        in_eu=ds["system"].map(prod["producer_in_eu"]).astype("boolean").fillna(True),
+    )
+    eu_built = ds[ds["in_eu"].astype(bool)].groupby("material")["demand_t_per_year"].sum()
+    scope = ds.groupby("material")["producer"].agg(lambda v: ", ".join(sorted(set(v))))
+    t["defence_demand_scope"] = t["material"].map(scope).astype(object)  # text, also if empty
     dd = t["defence_demand_t"].to_numpy(dtype="float64")
-    for col in ("eu", "world"):
+    dd_eu = t["material"].map(eu_built).astype("float64").to_numpy()
+    for col, num in (("eu", dd_eu), ("world", dd)):
         den = t[f"{col}_demand_t"].to_numpy(dtype="float64")
         t[f"defence_share_{col}"] = np.divide(
-            dd, den, out=np.full(len(t), np.nan), where=np.nan_to_num(den) > 0
+            num, den, out=np.full(len(t), np.nan), where=np.nan_to_num(den) > 0
         )
+    t["defence_share_eu_basis"] = np.where(
+        np.isfinite(dd_eu),
+        "demand of EU-built programmes / EU demand",
+        np.where(
+            np.isfinite(dd),
+            "no EU-built programme in the demand (producers: "
+            + t["defence_demand_scope"].fillna("").astype(str).to_numpy()
+            + "): not an EU share",
+            None,
+        ),
+    )
     # EU 2023 end-use shares (own rows, else the proxy's)
     groups = end_use_groups(kb.table("eu_crm_2023_end_use"))
     src = proxy_map(t["material"], proxies)
@@ -259,7 +288,9 @@ def energy_competition(
         "eu_demand_basis",
         "world_demand_t",
         "world_demand_basis",
+        "defence_demand_scope",
         "defence_share_eu",
+        "defence_share_eu_basis",
         "defence_share_world",
         "energy_transition_share",
         "magnets_share",

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from critmat.columns import units as column_units
+from critmat.data.cache import memoised
 from critmat.defence.bom import DemandSource
 from critmat.defence.common import DEFAULT_ADVERSARIES, KIND_RANK, kind_of_rank, proxy_map
 from critmat.defence.demand import defence_demand
@@ -48,6 +49,12 @@ _FALLBACK = {
     "global": ("global",),
     "imports": ("imports",),
 }
+
+
+def _join_mixes(values: pd.Series) -> str:
+    """The distinct mixes of a group, ``"; "``-joined (EU-built and non-EU-built rows)."""
+    parts = {x for v in values.dropna().astype(str) for x in v.split("; ") if x}
+    return "; ".join(sorted(parts))
 
 
 def supply_mix(
@@ -184,7 +191,7 @@ def exposure_summary(
             shares_covered=("share", "sum"),
             china_t=("china_t", "sum"),
             adversary_t=("adversary_t", "sum"),
-            mix_used=("mix_used", "first"),
+            mix_used=("mix_used", _join_mixes),
             proxy=("proxy", "first"),
             eol_rir=("eol_rir", "first"),
         )
@@ -209,6 +216,11 @@ def exposure_summary(
     ):
         num = out[num_col].to_numpy(dtype="float64")
         out[f"{col}_share"] = np.divide(num, dem_v, out=np.full(len(out), np.nan), where=dem_v > 0)
+    # a proxy's supply shares standing in are an assumption too (issue 12)
+    out["rests_on_assumption"] = (
+        out["rests_on_assumption"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        | out["proxy"].notna().to_numpy()
+    )
     cols = [
         *by,
         "demand_t_per_year",
@@ -263,12 +275,13 @@ def _import_shares(
     )
 
 
+@memoised("defence.exposure")  # once per kb and arguments (summary and report)
 def exposure(
     kb: KnowledgeBase,
     *,
     materials: Selection = None,
     stage: str | None = None,
-    mix: str = "eu_sourcing",
+    mix: str = "by_producer",
     adversaries: Selection = DEFAULT_ADVERSARIES,
     by: str = "system",
     detail: bool = False,
@@ -289,7 +302,10 @@ def exposure(
     stage
         ``extraction``, ``processing`` or ``None`` for both.
     mix
-        ``eu_sourcing`` (default), ``global`` or ``imports`` (see the module docstring).
+        ``by_producer`` (default: EU sourcing shares for systems built in the EU, the
+        global shares for systems built elsewhere, e.g. the US-built F-35; see
+        :func:`critmat.defence.dataset.producers`), ``eu_sourcing``, ``global`` or
+        ``imports`` (see the module docstring).
     adversaries
         Countries or groups whose combined share is ``adversary_share`` (default
         ``CHN,RUS``, a user choice).
@@ -346,13 +362,39 @@ def exposure(
     if year is not None and mats:
         imp = _import_shares(kb, mats, year, proxies)
         shares = pd.concat([shares, imp], ignore_index=True) if len(imp) else shares
-    mx = supply_mix(shares, mats, stages=stages, mix=mix, proxies=proxies)
     eol = None
     if recycling and mats:
         m = kb.materials()[["material", "eol_rir"]].set_index("material")["eol_rir"]
         eol = proxy_map(pd.Series(mats, index=mats, dtype=object), proxies).map(m)
         eol = eol.where(eol.notna(), pd.Series(mats, index=mats).map(m))
-    exposed = supplier_exposure(d, mx, eol)
+    if mix == "by_producer":
+        from critmat.defence.dataset import producers
+
+        prod = producers(kb, d["system"]).set_index("system")
+        d = d.assign(
+            producer_country=d["system"].map(prod["producer_country"]),
+            mix_wanted=d["system"].map(prod["mix_wanted"]).fillna("eu_sourcing"),
+        )
+        parts: list[pd.DataFrame] = []
+        for mix_name in ("eu_sourcing", "global"):
+            sub = d[d["mix_wanted"] == mix_name]
+            if len(sub):
+                mxw = supply_mix(shares, mats, stages=stages, mix=mix_name, proxies=proxies)
+                part = supplier_exposure(sub.drop(columns="mix_wanted"), mxw, eol)
+                if mix_name == "global":
+                    part["mix_used"] = "global (non-EU producer)"
+                parts.append(part)
+        mx = supply_mix(shares, mats, stages=stages, mix="eu_sourcing", proxies=proxies)
+        exposed = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else supplier_exposure(d.drop(columns="mix_wanted"), mx, eol)
+        )
+    else:
+        if mix not in MIXES:
+            raise ParameterError(f"mix must be one of by_producer, {', '.join(MIXES)}, got '{mix}'")
+        mx = supply_mix(shares, mats, stages=stages, mix=mix, proxies=proxies)
+        exposed = supplier_exposure(d, mx, eol)
     keys = {
         "system": ["programme", "system", "material"],
         "programme": ["programme", "material"],
@@ -364,7 +406,7 @@ def exposure(
         .agg(
             share=("share", "first"),
             exposed_t=("exposed_t", "sum"),
-            mix_used=("mix_used", "first"),
+            mix_used=("mix_used", _join_mixes),
             proxy=("proxy", "first"),
             eol_rir=("eol_rir", "first"),
         )

@@ -25,7 +25,7 @@ from critmat.vocab import CriticalityCategory
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
 
-__all__ = ["SUMMARY_COLUMNS", "assessment_summary"]
+__all__ = ["SUMMARY_COLUMNS", "assessment_summary", "programme_labels"]
 
 #: Columns of :func:`assessment_summary` (metadata: ``critmat.columns`` family
 #: ``assess.defence``).
@@ -34,10 +34,48 @@ SUMMARY_COLUMNS = [
     "defence_importance",
     "n_system_classes",
     "defence_demand_t",
+    "demand_programmes",
     "china_share_processing",
     "defence_category",
     "rests_on_assumption",
 ]
+
+
+def programme_labels(kb: KnowledgeBase, *, demand: DemandSource | None = None) -> pd.Series:
+    """Per material, the programmes behind the defence demand with producer country and kind.
+
+    The demand of ``critmat assess`` is the demand of named programmes (your BOMs x build
+    rates, or the cited US reference systems), never EU27 demand: this label says whose.
+
+    Returns
+    -------
+    pandas.Series
+        Index material; values such as ``"France: Rafale (Dassault Aviation) / Rafale
+        [FRA]: 8.76 t/yr (assumption)"``, ``"; "``-joined.
+    """
+    from critmat.defence.dataset import producers
+    from critmat.defence.demand import defence_demand
+    from critmat.vocab import DefenceDemandStatus
+
+    d = defence_demand(kb, demand=demand)
+    d = d[d["status"] == DefenceDemandStatus.OK]
+    if d.empty:
+        return pd.Series(dtype=object)
+    prod = producers(kb, d["system"]).set_index("system")["producer_country"]
+    country = d["system"].map(prod).astype(object).fillna("producer unknown")
+    label = (
+        d["programme"].astype(str)
+        + " / "
+        + d["system"].astype(str)
+        + " ["
+        + country.astype(str)
+        + "]: "
+        + d["demand_t_per_year"].map(lambda v: f"{v:.3g}")
+        + " t/yr ("
+        + d["kind"].astype(str)
+        + ")"
+    )
+    return label.groupby(d["material"].astype(object)).agg("; ".join)
 
 
 def assessment_summary(
@@ -89,12 +127,15 @@ def assessment_summary(
     # defence_criticality already carries the importance inputs: no second pass over them
     out["n_system_classes"] = out["material"].map(crit["n_system_classes"]).astype("Int64")
     out["defence_demand_t"] = out["material"].map(exp["demand_t_per_year"])
+    out["demand_programmes"] = out["material"].map(programme_labels(kb, demand=demand))
     out["china_share_processing"] = out["material"].map(exp["china_share"])
     out["defence_category"] = (
         out["material"].map(crit["category"]).fillna(CriticalityCategory.NO_DEFENCE_USE.value)
     )
+    # an assumed input, or a proxy's supply shares behind China's part of the demand
+    assumed = exp["rests_on_assumption"].astype(bool) | exp["proxy"].notna()
     out["rests_on_assumption"] = (
-        out["material"].map(exp["rests_on_assumption"]).astype("boolean").fillna(False).astype(bool)
+        out["material"].map(assumed).astype("boolean").fillna(False).astype(bool)
     )
     out = out[SUMMARY_COLUMNS]
     prov = kb.provenance("assess.defence", None, materials=mats)
@@ -106,7 +147,9 @@ def assessment_summary(
     prov.units = column_units("assess.defence", out.columns)
     prov.notes = [
         "defence importance: critmat's own indicator (docs/defence.md); demand from your BOMs "
-        "and build rates, else the cited CRS 2013 reference systems; China's part of the "
-        "demand at processing, EU 2023 EU sourcing shares net of recycling"
+        "and build rates, else the cited CRS 2013 reference systems (US programmes): the "
+        "demand of the programmes named in demand_programmes, not EU27 demand; China's part "
+        "of the demand at processing: EU 2023 EU sourcing shares for EU-built systems, global "
+        "shares for systems built elsewhere, net of recycling"
     ]
     return attach(out, prov)

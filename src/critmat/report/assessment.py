@@ -40,6 +40,7 @@ __all__ = [
     "SECTIONS",
     "SectionBuilder",
     "assessment_report",
+    "capability_table",
     "defence_table",
     "summary_table",
     "terminal_tables",
@@ -54,6 +55,7 @@ _STYLES = {
     "china_processing": "percent",
     "hhi": "share",
     "import_reliance": "percent",
+    "crma_single_country": "percent",
     "geopolrisk": "share",
     "sr": "decimal1",
     "ei": "decimal1",
@@ -103,14 +105,50 @@ def defence_table(assessment: Assessment) -> Table | None:
     cols = {
         c.name: Column(c.label or c.name, _STYLES.get(c.name, "auto"), c.description)
         for c in fam.columns
+        if c.name != "demand_programmes"
     }
+    progs = (
+        shown["demand_programmes"].dropna().astype(str).tolist()
+        if "demand_programmes" in shown.columns
+        else []
+    )
+    whose = "; ".join(dict.fromkeys(p for line in progs for p in line.split("; ")))
     return Table(
         shown,
         cols,
         title="Defence: importance, demand and its exposure (critmat indicator; see "
         "docs/defence.md)",
-        caption=f"{len(d) - len(shown)} assessed materials have no cited defence use; demand "
-        "from your BOMs, else the cited CRS 2013 reference systems",
+        caption=f"{len(d) - len(shown)} assessed materials have no cited defence use. "
+        "Programme t/yr is the demand of named programmes, not EU27 demand"
+        + (f": {whose}" if whose else " (no programme has a BOM and a build rate)")
+        + ". China P (def.): EU sourcing shares for EU-built systems, global shares for "
+        "systems built elsewhere",
+    )
+
+
+def capability_table(assessment: Assessment) -> Table | None:
+    """Capability at risk of a full Chinese cut: pro-rata and defence-first side by side."""
+    c = getattr(assessment, "capability", None)
+    if c is None or c.empty:
+        return None
+    cols = {
+        "system": Column("System"),
+        "producer_country": Column("Producer"),
+        "planned_units": Column("Planned", "decimal1"),
+        "not_built_pro_rata": Column("Not built, pro rata", "decimal1"),
+        "not_built_defence_first": Column("Not built, defence first", "decimal1"),
+        "limiting_material_fixed": Column("Limiting"),
+        "rests_on_assumption": Column("Assumption"),
+    }
+    notes = "; ".join(dict.fromkeys(item for a in c["assumptions"] for item in str(a).split("; ")))
+    months = int(c["months"].iloc[0]) if "months" in c.columns and len(c) else 12
+    return Table(
+        c,
+        cols,
+        title=f"Capability at risk: China cuts 100 % for {months} months (both allocation "
+        "rules; no substitution)",
+        caption="pro rata: defence gets the same share as every user; defence first: defence "
+        "is served before the rest of the economy. Rests on: " + notes,
     )
 
 
@@ -158,7 +196,12 @@ def terminal_tables(assessment: Assessment) -> list[Any]:
     """The assessment as Rich tables for the terminal: summary, defence, what if."""
     from critmat.report.terminal import rich_table
 
-    blocks = [summary_table(assessment), defence_table(assessment), whatif_table(assessment.whatif)]
+    blocks = [
+        summary_table(assessment),
+        defence_table(assessment),
+        capability_table(assessment),
+        whatif_table(assessment.whatif),
+    ]
     return [rich_table(b) for b in blocks if b is not None]
 
 
@@ -168,7 +211,9 @@ def terminal_tables(assessment: Assessment) -> list[Any]:
 def _summary(kb: KnowledgeBase, a: Assessment) -> Section:
     t = a.table
     n_crit = int(t["critical"].fillna(False).astype(bool).sum())
-    n_china = int((t["china_processing"] >= 0.65).sum())
+    over = t["crma_single_country"].astype("float64") > 0.65
+    n_china = int(over.sum())
+    n_china_cn = int((over & t["crma_single_country_country"].eq("CHN").fillna(False)).sum())
     table = summary_table(a)
     table.title = ""
     table.caption = ""
@@ -178,8 +223,10 @@ def _summary(kb: KnowledgeBase, a: Assessment) -> Section:
             Text(
                 f"{len(t)} CRMA strategic and critical raw materials assessed; {n_crit} are "
                 "critical by the EU thresholds as computed by critmat; for "
-                f"{n_china} of them China holds 65 % or more of global processing, the CRMA's "
-                "single-country benchmark."
+                f"{n_china} of them a single third country supplies more than 65 % of EU "
+                f"consumption at some stage (China for {n_china_cn}), above the CRMA's "
+                "single-country cap (Art. 5(1)(d); EU 2023 study EU-sourcing shares as the "
+                "proxy of EU consumption, see the CRMA section)."
             ),
             table,
             Text(
@@ -273,6 +320,31 @@ SECTIONS: list[SectionBuilder] = [
     _defence,
     _whatif,
 ]
+
+
+def _what_to_do(kb: KnowledgeBase, a: Assessment) -> Section | None:
+    from critmat.report.decisions import what_to_do_section
+
+    return what_to_do_section(kb, a)
+
+
+SECTIONS.append(_what_to_do)  # decisions (issue 13): recommended stocks, frontier, moves
+
+
+# policy layer (issue 14): CRMA Art. 5 tracker and events on the import series
+def _crma(kb: KnowledgeBase, a: Assessment) -> Section | None:
+    from critmat.report.policy import crma_section
+
+    return crma_section(kb, a)
+
+
+def _policy_events(kb: KnowledgeBase, a: Assessment) -> Section | None:
+    from critmat.report.policy import events_section
+
+    return events_section(kb, a)
+
+
+SECTIONS += [_crma, _policy_events]
 
 
 def sources_section(kb: KnowledgeBase, a: Assessment, used: Sequence[str]) -> Section:

@@ -127,6 +127,17 @@ _CRITICALITY = {
 }
 
 
+_CAPABILITY = {
+    "system": Column("System"),
+    "producer_country": Column("Producer"),
+    "planned_units": Column("Planned units", "sig3"),
+    "not_built_pro_rata": Column("Not built, pro rata", "sig3"),
+    "not_built_defence_first": Column("Not built, defence first", "sig3"),
+    "rests_on_assumption": Column("Rests on assumption"),
+    "assumptions": Column("Assumptions"),
+}
+
+
 def defence_section(
     kb: KnowledgeBase,
     materials: list[str] | None = None,
@@ -169,11 +180,13 @@ def defence_section(
     blocks.append(
         Text(
             f"Exposure uses {origin}. {len(exp)} system x material rows; "
-            f"{n_ass} rest on assumptions (kind = assumption). Shares are EU sourcing "
-            "shares of the EU 2023 study at the processing stage, net of end-of-life "
-            "recycling; a proxy column names a material whose shares stand in. Defence "
-            "importance is critmat's own indicator (docs/defence.md), not a published "
-            "method."
+            f"{n_ass} rest on assumptions (kind = assumption). The demand is that of the "
+            "named programmes (not EU27 demand). Shares are the EU 2023 study's at the "
+            "processing stage, net of end-of-life recycling: EU sourcing shares for systems "
+            "built in the EU, global shares for systems built elsewhere (e.g. the US-built "
+            "F-35; mix_used says which); a proxy column names a material whose shares stand "
+            "in. Defence importance is critmat's own indicator (docs/defence.md: component "
+            "weight x non-substitutability per system class), not a published method."
         )
     )
     if len(exp):
@@ -181,6 +194,16 @@ def defence_section(
     blocks.append(Figure(uses_heatmap(used)))
     blocks.append(Table(exp, _EXPOSURE, title="Exposure by system and material (processing stage)"))
     blocks.append(Table(crit.head(top), _CRITICALITY, title=f"Defence criticality (top {top})"))
+    cap = kb.defence.capability_at_risk(exporters="CHN", cut=1.0, months=12, demand=demand)
+    if len(cap):
+        blocks.append(
+            Table(
+                cap,
+                _CAPABILITY,
+                title="Capability at risk: China cuts 100 % for 12 months, pro rata vs "
+                "defence first",
+            )
+        )
     blocks.append(
         Text(
             "Sources: defence_uses, defence_systems (CRS 2013, DOD News 2024, USGS, NATO "

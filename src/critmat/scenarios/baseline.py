@@ -21,6 +21,7 @@ For material m at its simulated stage:
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,13 +34,20 @@ from critmat.vocab import NirStatus
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
 
-__all__ = ["OTHER", "Baseline", "build_baseline", "default_stage", "supply_options"]
+__all__ = [
+    "OTHER",
+    "Baseline",
+    "build_baseline",
+    "default_stage",
+    "default_stages",
+    "supply_options",
+]
 
 #: Supplier code of the share of sourcing not attributed to a country.
 OTHER = "OTHER"
 
 
-def _cached(kb: KnowledgeBase, key: str, build: Any) -> Any:
+def _cached(kb: KnowledgeBase, key: Hashable, build: Any) -> Any:
     """Derived inputs live in the knowledge base's cache: they die with its data."""
     return kb.cache.get(("scenarios.baseline", key), build)
 
@@ -58,6 +66,19 @@ def _shares(kb: KnowledgeBase) -> pd.DataFrame:
     return result
 
 
+def _options(kb: KnowledgeBase) -> pd.DataFrame:
+    """:func:`supply_options`, built once per knowledge base (read it, never change it)."""
+
+    def build() -> pd.DataFrame:
+        s = _shares(kb)
+        return s.groupby(["material", "stage", "mix"], as_index=False).agg(
+            n_countries=("country", "size"), share_sum=("share", "sum")
+        )
+
+    result: pd.DataFrame = _cached(kb, "options", build)
+    return result
+
+
 def supply_options(kb: KnowledgeBase) -> pd.DataFrame:
     """Which (material, stage, mix) combinations have supply shares.
 
@@ -66,10 +87,56 @@ def supply_options(kb: KnowledgeBase) -> pd.DataFrame:
     pandas.DataFrame
         ``material, stage, mix, n_countries, share_sum``.
     """
-    s = _shares(kb)
-    return s.groupby(["material", "stage", "mix"], as_index=False).agg(
-        n_countries=("country", "size"), share_sum=("share", "sum")
+    return _options(kb).copy()
+
+
+def _by_key(kb: KnowledgeBase) -> dict[tuple[str, str, str], dict[str, float]]:
+    """``{(material, stage, mix): {country: share}}``, in table order, once per kb."""
+
+    def build() -> dict[tuple[str, str, str], dict[str, float]]:
+        s = _shares(kb)
+        out: dict[tuple[str, str, str], dict[str, float]] = {}
+        for m, st, mx, c, v in zip(
+            s["material"], s["stage"], s["mix"], s["country"], s["share"], strict=True
+        ):
+            out.setdefault((m, st, mx), {})[c] = v
+        return out
+
+    result: dict[tuple[str, str, str], dict[str, float]] = _cached(kb, "by_key", build)
+    return result
+
+
+def _choices(kb: KnowledgeBase) -> tuple[dict[str, tuple[str, str]], dict[tuple[str, str], str]]:
+    """Default ``(stage, mix)`` per material and the mix per ``(material, stage)``, per kb.
+
+    The preferences of :func:`default_stage`, over the whole options table at once.
+    """
+
+    def build() -> tuple[dict[str, tuple[str, str]], dict[tuple[str, str], str]]:
+        o = _options(kb)
+        have = set(zip(o["material"], o["stage"], o["mix"], strict=True))
+        defaults: dict[str, tuple[str, str]] = {}
+        mixes: dict[tuple[str, str], str] = {}
+        for m in dict.fromkeys(o["material"]):
+            for stage in ("processing", "extraction"):
+                for mix in ("eu_sourcing", "global"):
+                    if (m, stage, mix) in have:
+                        mixes.setdefault((m, stage), mix)
+            for mix in ("eu_sourcing", "global"):
+                for stage in ("processing", "extraction"):
+                    if (m, stage, mix) in have:
+                        defaults.setdefault(m, (stage, mix))
+        return defaults, mixes
+
+    result: tuple[dict[str, tuple[str, str]], dict[tuple[str, str], str]] = _cached(
+        kb, "choices", build
     )
+    return result
+
+
+def default_stages(kb: KnowledgeBase) -> dict[str, tuple[str, str]]:
+    """``{material: (stage, mix)}`` simulated by default (:func:`default_stage`), per kb."""
+    return dict(_choices(kb)[0])
 
 
 def default_stage(options: pd.DataFrame, material: str) -> tuple[str, str] | None:
@@ -83,14 +150,6 @@ def default_stage(options: pd.DataFrame, material: str) -> tuple[str, str] | Non
         for stage in ("processing", "extraction"):
             if ((o["mix"] == mix) & (o["stage"] == stage)).any():
                 return stage, mix
-    return None
-
-
-def _mix_for(options: pd.DataFrame, material: str, stage: str) -> str | None:
-    o = options[(options["material"] == material) & (options["stage"] == stage)]
-    for mix in ("eu_sourcing", "global"):
-        if (o["mix"] == mix).any():
-            return mix
     return None
 
 
@@ -111,13 +170,22 @@ def _eol_rir(kb: KnowledgeBase) -> dict[str, float]:
     return result
 
 
-def _apparent_consumption(kb: KnowledgeBase) -> pd.DataFrame:
-    """EU27 apparent consumption at extraction, mean of the latest 5 years with status ok."""
+def _apparent_consumption(kb: KnowledgeBase, needed: list[str]) -> pd.DataFrame:
+    """EU27 apparent consumption at extraction, mean of the latest 5 years with status ok.
+
+    Computed for the materials simulated at extraction by default plus ``needed`` (NIR is
+    per material: the values do not depend on which other materials are computed), once
+    per knowledge base for every preset that needs no other material.
+    """
+    by_default = {m for m, (stage, _mix) in _choices(kb)[0].items() if stage == "extraction"}
+    wanted = sorted(by_default | set(needed))
 
     def build() -> pd.DataFrame:
         years = kb.catalog.table("production").stats.get("years")
         span = f"{years[0]}-{years[1]}" if years else None  # no production, no consumption
-        nir = kb.indicators.net_import_reliance(importers="EU27", stage="extraction", years=span)
+        nir = kb.indicators.net_import_reliance(
+            materials=wanted, importers="EU27", stage="extraction", years=span
+        )
         ok = nir[(nir["status"] == NirStatus.OK) & (nir["apparent_consumption_t"] > 0)]
         if ok.empty:
             return pd.DataFrame(columns=["material", "annual_t", "years"])
@@ -135,7 +203,7 @@ def _apparent_consumption(kb: KnowledgeBase) -> pd.DataFrame:
             )
         return pd.DataFrame(rows)
 
-    result: pd.DataFrame = _cached(kb, "apparent_consumption", build)
+    result: pd.DataFrame = _cached(kb, ("apparent_consumption", tuple(wanted)), build)
     return result
 
 
@@ -260,15 +328,15 @@ def build_baseline(
         When a material has no supply shares at the requested stage.
     """
     stages = dict(stages or {})
-    options = supply_options(kb)
-    shares = _shares(kb)
+    defaults, mixes = _choices(kb)
+    by_key = _by_key(kb)
     rir_kb = _eol_rir(kb)
     user_t = dict(annual_demand_t or {})
     user_rir = dict(eol_rir or {})
     chosen: list[tuple[str, str]] = []
     for m in materials:
         if m in stages:
-            mix = _mix_for(options, m, stages[m])
+            mix = mixes.get((m, stages[m]))
             if mix is None:
                 raise ScenarioError(
                     f"{m} has no supply shares at the {stages[m]} stage in eu_crm_2023",
@@ -276,7 +344,7 @@ def build_baseline(
                 )
             chosen.append((stages[m], mix))
         else:
-            d = default_stage(options, m)
+            d = defaults.get(m)
             if d is None:
                 raise ScenarioError(
                     f"{m} has no supply shares in eu_crm_2023", code="no_supply_data"
@@ -284,10 +352,7 @@ def build_baseline(
             chosen.append(d)
     rows = []
     for m, (stage, mix) in zip(materials, chosen, strict=True):
-        sel = shares[
-            (shares["material"] == m) & (shares["stage"] == stage) & (shares["mix"] == mix)
-        ]
-        rows.append(dict(zip(sel["country"], sel["share"], strict=True)))
+        rows.append(dict(by_key.get((m, stage, mix), {})))
     countries = [*sorted({c for r in rows for c in r}), OTHER]
     col = {c: j for j, c in enumerate(countries)}
     mat = np.zeros((len(materials), len(countries)))
@@ -316,9 +381,11 @@ def build_baseline(
             notes[m].append("no end-of-life recycling input rate: 0 assumed")
     demand = np.full(len(materials), np.nan)
     basis: list[str] = []
-    need_ac = any(m not in user_t and chosen[i][0] == "extraction" for i, m in enumerate(materials))
+    need_ac = [
+        m for i, m in enumerate(materials) if m not in user_t and chosen[i][0] == "extraction"
+    ]
     ac = (
-        _apparent_consumption(kb)
+        _apparent_consumption(kb, need_ac)
         if need_ac
         else pd.DataFrame(columns=["material", "annual_t", "years"])
     )
@@ -357,3 +424,13 @@ def build_baseline(
         demand_basis=basis,
         notes={m: n for m, n in notes.items() if n},
     )
+
+
+def eu_apparent_consumption(kb: KnowledgeBase, materials: list[str] | None = None) -> pd.DataFrame:
+    """EU27 apparent consumption at extraction per material (``material, annual_t, years``).
+
+    The baseline's demand in tonnes (mean of the latest five years with status ok), cached
+    on the knowledge base; also the physical baseline of the decisions layer. Computed for
+    the materials simulated at extraction by default plus ``materials`` (canonical ids).
+    """
+    return _apparent_consumption(kb, list(materials or []))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from critmat.errors import Problem, UnknownNameError
-from critmat.scenarios.baseline import Baseline, build_baseline, default_stage, supply_options
+from critmat.scenarios.baseline import Baseline, build_baseline, default_stages, supply_options
 from critmat.scenarios.engine import UNLIMITED, StaticInputs
 from critmat.scenarios.spec import (
     DemandRestraint,
@@ -370,7 +370,8 @@ class _Compiler:
         self.sc = ens.scenario
         self.kb = kb
         self.col = _Collector(kb, source)
-        self.options = supply_options(kb)
+        self.options = supply_options(kb)  # a copy of the knowledge base's cached table
+        self.defaults = default_stages(kb)
         self.with_data = set(self.options["material"])
         self.eu_sourced = sorted(
             set(self.options.loc[self.options["mix"] == "eu_sourcing", "material"])
@@ -579,7 +580,7 @@ class _Compiler:
                         f"{mid} has no supply shares at the {stages[mid]} stage",
                         expected=" or ".join(have),
                     )
-            elif default_stage(opts, mid) is None:  # pragma: no cover - caught above
+            elif mid not in self.defaults:  # pragma: no cover - caught above
                 col.add(where, f"{mid} has no supply shares")
         return stages
 
