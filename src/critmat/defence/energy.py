@@ -239,7 +239,7 @@ def energy_competition(
     )
     eu_built = ds[ds["in_eu"].astype(bool)].groupby("material")["demand_t_per_year"].sum()
     scope = ds.groupby("material")["producer"].agg(lambda v: ", ".join(sorted(set(v))))
-    t["defence_demand_scope"] = t["material"].map(scope)
+    t["defence_demand_scope"] = t["material"].map(scope).astype(object)  # text, also if empty
     dd = t["defence_demand_t"].to_numpy(dtype="float64")
     dd_eu = t["material"].map(eu_built).astype("float64").to_numpy()
     for col, num in (("eu", dd_eu), ("world", dd)):
