@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
     from critmat.scenarios.whatif import WhatIf
 
-__all__ = ["COLUMNS", "Assessment", "ColumnInfo", "assess", "crma_materials"]
+__all__ = ["COLUMNS", "EU_IMPORTER", "Assessment", "ColumnInfo", "assess", "crma_materials"]
 
 
 class ColumnInfo(NamedTuple):
@@ -45,16 +45,18 @@ _METHODS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "nato": ("on NATO's 2024 defence-critical list", ("nato_2024",)),
     "china_extraction": (
-        "China's share of global supply at extraction (EU 2023 study)",
-        ("eu_crm_2023_gs",),
+        "China's share of global supply at extraction, supply_vintage (default the newest per "
+        "material and stage: USGS MCS 2026 where it covers the material, else the EU 2023 "
+        "study; see the supply_vintage column)",
+        ("eu_crm_2023_gs", "usgs_mcs2026", "usgs_mcs2026_ext", "iea_gcmo_2025_refining"),
     ),
     "china_processing": (
-        "China's share of global supply at processing (EU 2023 study)",
-        ("eu_crm_2023_gs",),
+        "China's share of global supply at processing, supply_vintage (as china_extraction)",
+        ("eu_crm_2023_gs", "usgs_mcs2026", "usgs_mcs2026_ext", "iea_gcmo_2025_refining"),
     ),
     "hhi": (
-        "HHI of global supply at the EU bottleneck stage (EU 2023 shares)",
-        ("eu_crm_2023_gs",),
+        "HHI of global supply at the EU bottleneck stage, supply_vintage (as china_extraction)",
+        ("eu_crm_2023_gs", "usgs_mcs2026", "usgs_mcs2026_ext", "iea_gcmo_2025_refining"),
     ),
     "import_reliance": (
         "EU import reliance at the bottleneck stage (EU 2023 study)",
@@ -136,8 +138,32 @@ class Assessment:
 
     @property
     def columns(self) -> dict[str, ColumnInfo]:
-        """Label, unit, method and sources of every table column."""
-        return COLUMNS
+        """Label, unit, method and sources of every table column.
+
+        For an importer other than EU27 the import reliance is that importer's own net
+        import reliance (BACI trade and World Mining Data production), not the EU's.
+        """
+        if self.importer == EU_IMPORTER:
+            return COLUMNS
+        out = dict(COLUMNS)
+        out["import_reliance"] = _importer_ir_column(self.importer, self.year)
+        return out
+
+
+#: The importer whose import reliance the EU 2023 study publishes.
+EU_IMPORTER = "EU27"
+
+
+def _importer_ir_column(importer: str, year: int) -> ColumnInfo:
+    base = COLUMNS["import_reliance"]
+    return ColumnInfo(
+        base.label,
+        base.unit,
+        f"net import reliance of {importer} at the EU bottleneck stage, {year}: (imports - "
+        "exports) / (production + imports - exports) from BACI trade and World Mining Data "
+        "production (critmat dependency indicator; USGS definition)",
+        ("baci_hs92_v202401b", "wmd_bmf"),
+    )
 
 
 def crma_materials(kb: KnowledgeBase) -> list[str]:
@@ -160,6 +186,20 @@ def _at_stage(values: pd.DataFrame, stage_used: pd.Series, column: str) -> pd.Se
     return pd.Series(picked[column].to_numpy(dtype="float64"), index=stage_used.index)
 
 
+def _vintage_text(conc: pd.DataFrame, materials: pd.Index) -> pd.Series:
+    """Per material the vintage and reference years of its shares, by stage, as text."""
+    parts: dict[str, list[str]] = {}
+    for r in conc.sort_values(["material", "stage"]).itertuples(index=False):
+        years = r.reference_years if isinstance(r.reference_years, str) else str(r.year)
+        flags = f", {r.check_flags}" if isinstance(r.check_flags, str) else ""
+        parts.setdefault(str(r.material), []).append(f"{r.stage} {r.source} ({years}{flags})")
+    return pd.Series(
+        ["; ".join(parts[m]) if m in parts else None for m in materials],
+        index=materials,
+        dtype=object,
+    )
+
+
 def assess(
     kb: KnowledgeBase,
     *,
@@ -171,6 +211,7 @@ def assess(
     demand: DemandSource | None = None,
     whatif_samples: int = 300,
     seed: int = 2023,
+    supply_vintage: str = "newest",
 ) -> Assessment:
     """Run the assessment: indicators, the defence summary and the "what if" scenarios.
 
@@ -197,6 +238,11 @@ def assess(
         Monte Carlo draws per preset for :attr:`Assessment.whatif` (0 to skip).
     seed
         Seed of those draws.
+    supply_vintage
+        Vintage of the supply shares behind the China shares and the HHI: ``newest`` (per
+        material and stage the newest available) or a vintage name; the ``supply_vintage``
+        column names the vintage and reference years of each row. The EU supply risk keeps
+        the EU 2023 study's own inputs.
 
     Returns
     -------
@@ -217,8 +263,11 @@ def assess(
         missing_governance="exclude",
         min_coverage=0.99,
     )
-    conc = kb.indicators.concentration(materials=mats, source="eu_crm_2023")
-    shares = kb.eu_crm_2023(materials=mats, mix="global")
+    vintage = kb.select.supply_vintage(supply_vintage)
+    conc = kb.indicators.concentration(
+        materials=mats, source="supply_shares", supply_vintage=vintage
+    )
+    shares = kb.select.supply_shares(mats, mix="global", vintage=vintage)
     params = kb.table("eu_crm_2023_parameters", materials=mats).set_index("material")
     meta = kb.materials(mats).set_index("material")
     crma = kb.table("crma_2024", materials=mats)
@@ -237,11 +286,17 @@ def assess(
     eu_i = eu.set_index("material")
     stage_used = eu_i["stage_used"].reindex(t.index)
     t["hhi"] = _at_stage(conc, stage_used, "hhi")
+    t["supply_vintage"] = _vintage_text(conc, t.index)
     ir = params[["ir_extraction", "ir_processing"]].rename(
         columns={"ir_extraction": "extraction", "ir_processing": "processing"}
     )
     ir_long = ir.reset_index().melt(id_vars="material", var_name="stage", value_name="ir")
-    t["import_reliance"] = _at_stage(ir_long, stage_used, "ir")
+    if importer == EU_IMPORTER:
+        t["import_reliance"] = _at_stage(ir_long, stage_used, "ir")
+    else:  # never the EU's import reliance under another importer's name
+        dep = kb.indicators.dependency(materials=mats, importers=importer, years=year)
+        nir = dep.rename(columns={"nir": "ir"}) if "nir" in dep.columns else dep.assign(ir=np.nan)
+        t["import_reliance"] = _at_stage(nir, stage_used, "ir")
     g = gpr.set_index("material")
     t["geopolrisk"] = g["score"].reindex(t.index)
     t["geopolrisk_status"] = g["status"].reindex(t.index)
@@ -271,14 +326,23 @@ def assess(
         ["sr", "ei"], ascending=False, na_position="last", ignore_index=True
     )
     prov_record = kb.provenance(
-        "assess", None, materials=mats, importers=importer, years=year, groupby=groupby
+        "assess",
+        None,
+        materials=mats,
+        importers=importer,
+        years=year,
+        groupby=groupby,
+        supply_vintage=vintage,
     )
     prov_record.units = {k: v.unit for k, v in COLUMNS.items() if v.unit}
     prov = prov_record.to_dict()
     prov["sources"] = sorted({s for c in COLUMNS.values() for s in c.sources})
+    columns = dict(COLUMNS)
+    if importer != EU_IMPORTER:
+        columns["import_reliance"] = _importer_ir_column(importer, year)
     prov["columns"] = {
         k: {"label": v.label, "unit": v.unit, "method": v.method, "sources": list(v.sources)}
-        for k, v in COLUMNS.items()
+        for k, v in columns.items()
     }
     prov["inputs"] = {
         name: f.attrs.get("critmat")
@@ -304,5 +368,7 @@ def assess(
             exporters="CHN", cut=1.0, months=12, demand=demand
         )
     if whatif_samples > 0:
-        result.whatif = kb.scenarios.whatif(samples=whatif_samples, seed=seed)
+        result.whatif = kb.scenarios.whatif(
+            samples=whatif_samples, seed=seed, supply_vintage=vintage
+        )
     return result

@@ -52,6 +52,7 @@ from critmat.vocab import (
     NirStatus,
     PhysicalDemandStatus,
     PriceStatus,
+    SupplyMixStatus,
     Vocabulary,
 )
 from critmat.vocab import describe as describe_vocabulary
@@ -331,7 +332,11 @@ def _build() -> dict[str, Family]:
             MATERIAL,
             STAGE,
             YEAR,
-            _t("source", "supply data: wmd_bmf (World Mining Data) or eu_crm_2023 (EU study)"),
+            _t(
+                "source",
+                "supply data: wmd_bmf (World Mining Data), eu_crm_2023 (EU study) or the "
+                "supply_shares vintage (usgs_mcs2026, iea_gcmo_2025, ...)",
+            ),
             _i("n_countries", "supplier countries", u.COUNT),
             _c(
                 "total",
@@ -345,6 +350,12 @@ def _build() -> dict[str, Family]:
             _c("china_share", CHINA, u.FRACTION),
             _c("adversary_share", "combined share of the adversaries= countries", u.FRACTION),
             _t("status", "row status", statuses=ConcentrationStatus),
+            _t("reference_years", "years the supply_shares vintage describes (2025, 2016-2020)"),
+            _t(
+                "check_flags",
+                "flags of the supply-input checks on the mix (share_sum_deviates: partial mix, "
+                "HHI a lower bound)",
+            ),
         ),
         _family(
             "dependency",
@@ -502,12 +513,24 @@ def _build() -> dict[str, Family]:
             _c("adversary_share", "adversaries' part of the demand", u.FRACTION),
             _t("top_supplier", "supplier with the largest exposure"),
             _c("top_supplier_share", "its part of the demand", u.FRACTION),
-            _t("mix_used", "supply mix used: eu_sourcing, global or imports"),
+            _t(
+                "mix_used",
+                "supply mix used: eu_sourcing, global_ir_split (flagged EU sourcing: global "
+                "mix split by EU import reliance), global or imports",
+            ),
+            _t(
+                "mix_status",
+                "why this mix: ok, eu_sourcing_inconsistent or global_mix_fallback",
+                statuses=SupplyMixStatus,
+            ),
+            _t("supply_vintage", "vintage of the supply shares (eu_crm_2023, usgs_mcs2026, ...)"),
+            _t("reference_years", "years the supply shares describe (2016-2020, 2025, ...)"),
             _t("proxy", "material whose shares stand in (critmat assumption)"),
             _c("eol_rir", "recycling input rate deducted", u.FRACTION),
             KIND,
             ASSUMED,
             _b("adversary", "the supplier is an adversary (detail=True)"),
+            _t("status", "row status", statuses=CapabilitySupplyStatus),
         ),
         _family(
             "defence.capability_at_risk",
@@ -706,19 +729,20 @@ def _build() -> dict[str, Family]:
             _b("nato", "on NATO's 2024 defence-critical list", label="NATO"),
             _c(
                 "china_extraction",
-                f"{CHINA} in global supply at extraction (EU 2023 study)",
+                f"{CHINA} in global supply at extraction (supply_vintage: newest per material "
+                "and stage by default; see the supply_vintage column)",
                 u.FRACTION,
                 label="China E",
             ),
             _c(
                 "china_processing",
-                f"{CHINA} in global supply at processing (EU 2023 study)",
+                f"{CHINA} in global supply at processing (supply_vintage, as China E)",
                 u.FRACTION,
                 label="China P",
             ),
             _c(
                 "hhi",
-                "HHI of global supply at the EU bottleneck stage (EU 2023 shares)",
+                "HHI of global supply at the EU bottleneck stage (supply_vintage shares)",
                 u.FRACTION,
                 label="HHI",
             ),
@@ -764,6 +788,11 @@ def _build() -> dict[str, Family]:
             _c("published_sr", "SR published by the EU 2023 study", u.SCORE),
             _c("published_ei", "EI published by the EU 2023 study", u.SCORE_0_10),
             _t("critical_basis", "what the critical flag rests on", statuses=CriticalBasis),
+            _t(
+                "supply_vintage",
+                "vintage and reference years of the supply shares behind China E/P and HHI, "
+                "per stage (e.g. 'processing usgs_mcs2026 (2025)')",
+            ),
         ),
         _family(
             "assess.defence",

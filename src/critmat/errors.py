@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
+    "AmbiguousNameError",
     "AuthenticationError",
     "CheckFailed",
     "CheckWarning",
@@ -39,9 +40,11 @@ __all__ = [
     "CritmatError",
     "DaskError",
     "DataValidationError",
+    "ExternalError",
     "InfeasibleError",
     "JobCancelledError",
     "LockTimeoutError",
+    "NoResultError",
     "OutputError",
     "ParameterError",
     "PermissionDeniedError",
@@ -56,6 +59,8 @@ __all__ = [
     "UnknownNameError",
     "UnknownTableError",
     "closest",
+    "explain",
+    "shorten",
 ]
 
 
@@ -342,7 +347,7 @@ class ScenarioSpecError(ScenarioError):
             head += f" {source}"
         lines = [head + "; nothing was computed:"]
         for p in self.problems[:30]:
-            where = p.column or "(spec)"
+            where = p.column or ("(spec)" if p.row is None else f"line {p.row}")
             text = f"  - {where}: {p.message}"
             if p.value is not None:
                 text += f" (got {p.value})"
@@ -558,3 +563,175 @@ class JobCancelledError(CritmatError):
     """A job (scenario run, optimisation) was cancelled while it ran."""
 
     code = "cancelled"
+
+
+# ----------------------------------------------------------------------------- issue 10, wave 2
+# (ambiguous names, empty results, failures of other libraries turned into messages)
+
+
+def shorten(text: object, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters with the full length said (for messages).
+
+    Examples
+    --------
+    >>> shorten("x" * 1000, 10)
+    'xxxxxxxxxx... (1,000 characters)'
+    """
+    s = str(text)
+    return s if len(s) <= limit else f"{s[:limit]}... ({len(s):,} characters)"
+
+
+class AmbiguousNameError(UnknownNameError):
+    """A name that matches several countries or materials: the candidates are listed.
+
+    Parameters
+    ----------
+    kind
+        ``"country"``, ``"material"``, ...
+    name
+        The name as given.
+    candidates
+        The ids it could mean, each with its name (``"COG (Congo Republic)"``).
+    where
+        Optional location (option, file, row).
+    """
+
+    code = "ambiguous_name"
+
+    def __init__(
+        self, kind: str, name: str, *, candidates: Sequence[str], where: str | None = None
+    ) -> None:
+        super().__init__(kind, name, suggestions=candidates, where=where)
+        self.candidates = list(candidates)
+        msg = f"ambiguous {kind} '{name}'"
+        if where:
+            msg += f" in {where}"
+        msg += f": it could be {', '.join(self.candidates)}; give the code"
+        self.message = msg
+        self.args = (msg,)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description of the error."""
+        return {**super().to_dict(), "candidates": self.candidates}
+
+
+class NoResultError(CritmatError):
+    """A command's selection gave no rows at all; the message says why (CLI exit code 3)."""
+
+    code = "no_result"
+
+
+class ExternalError(CritmatError):
+    """A failure of the operating system or a library (DuckDB, Arrow, YAML, pandas), explained.
+
+    Parameters
+    ----------
+    path
+        The file involved, when known.
+    problem
+        What went wrong, in words.
+    remedy
+        What the user can do.
+    """
+
+    code = "external_failure"
+
+    def __init__(self, path: str | None, problem: str, remedy: str) -> None:
+        self.path = path
+        self.problem = problem
+        self.remedy = remedy
+        where = f"{path}: " if path else ""
+        super().__init__(f"{where}{problem}; {remedy}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description of the error."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "path": self.path,
+            "problem": self.problem,
+            "remedy": self.remedy,
+        }
+
+
+def _path_in(text: str) -> str | None:
+    import re
+
+    m = re.search(r"""["']((?:/|[A-Za-z]:\\)[^"']+)["']""", text) or re.search(
+        r"((?:/|[A-Za-z]:\\)\S+\.(?:parquet|duckdb|json|ya?ml|csv|xlsx|wal))", text
+    )
+    return m.group(1) if m else None
+
+
+def explain(exc: BaseException) -> CritmatError | None:
+    """A critmat error that explains ``exc`` (a failure of the OS or a library), or ``None``.
+
+    Used by the error boundary of every face (CLI, API): operating-system errors (disk full,
+    read-only, permission, missing file), DuckDB and Arrow/Parquet errors (a damaged file),
+    YAML errors (with the line), text that is not UTF-8, pandas parser errors and running out
+    of memory become a message that names the file, what went wrong and what to do.
+    ``None`` means an unexpected error (a bug).
+    """
+    if isinstance(exc, CritmatError):
+        return exc
+    module = type(exc).__module__ or ""
+    text = shorten(exc, 400)
+    if isinstance(exc, MemoryError):
+        return ExternalError(
+            None,
+            "out of memory",
+            "use fewer samples (-n), a shorter horizon or fewer materials, or run on a Dask "
+            "cluster (--dask)",
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        return ExternalError(
+            None,
+            f"the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position "
+            f"{exc.start} cannot be read as {exc.encoding})",
+            "save it as UTF-8 (in most editors: Save as... > Encoding UTF-8) and try again",
+        )
+    if module.startswith("yaml"):
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or text
+        name = getattr(mark, "name", None)
+        return ExternalError(
+            name if isinstance(name, str) and not name.startswith("<") else None,
+            f"invalid YAML{line}: {problem}",
+            "fix the file (indentation, a missing ':' or quote) and try again",
+        )
+    if module.startswith(("duckdb", "_duckdb")):
+        path = _path_in(str(exc))
+        return ExternalError(
+            path,
+            f"the database could not be read ({type(exc).__name__}: {text})",
+            "if the file is in your data directory it is damaged: restore it from a backup or "
+            "remove it (critmat rebuilds its catalog); then try again",
+        )
+    if module.startswith("pyarrow"):
+        path = _path_in(str(exc))
+        return ExternalError(
+            path,
+            f"a Parquet/Arrow file could not be read ({type(exc).__name__}: {text})",
+            "the file is damaged or not Parquet: restore it from a backup or remove it",
+        )
+    if module.startswith("pandas"):
+        return ExternalError(
+            None,
+            f"the data could not be read ({type(exc).__name__}: {text})",
+            "check the file's format (separator, quotes, header row) and try again",
+        )
+    if isinstance(exc, OSError):
+        import errno as _errno
+
+        path = exc.filename if isinstance(exc.filename, str) else None
+        if exc.errno in (_errno.ENOSPC, _errno.EROFS, _errno.EACCES, _errno.EPERM) or (
+            "No space left" in str(exc)
+        ):
+            return StorageError.from_os_error(exc, path or "(unknown file)", what="the folder")
+        if isinstance(exc, FileNotFoundError):
+            return ExternalError(path, "no such file or folder", "check the path and try again")
+        if isinstance(exc, IsADirectoryError | NotADirectoryError):
+            return ExternalError(path, exc.strerror or text, "give a file, not a folder")
+        return ExternalError(path, exc.strerror or text, "check the file and try again")
+    return None

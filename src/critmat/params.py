@@ -366,10 +366,11 @@ _DEFS = [
     _p(
         "source",
         str | None,
-        "Supply data: wmd (World Mining Data by year, extraction) or eu_crm_2023 (EU 2023 "
-        "global shares, extraction and processing).",
-        choices=("wmd", "eu_crm_2023"),
-        default_text="both",
+        "Supply data: wmd (World Mining Data by year, extraction), eu_crm_2023 (EU 2023 "
+        "global shares as published, extraction and processing) or supply_shares (the "
+        "global mix of --supply-vintage, newest per material and stage).",
+        choices=("wmd", "eu_crm_2023", "supply_shares"),
+        default_text="wmd and supply_shares",
     ),
     _p(
         "governance_vintage",
@@ -777,6 +778,13 @@ _DEFS = [
         path="file",
         default_text="none",
     ),
+    # -------------------------------------------------------------- hardening (issue 10)
+    _p(
+        "force",
+        bool,
+        "Replace files given to --out, --report or --html that exist already.",
+        False,
+    ),
     # ---------------------------------------------------------------- web (issue 15)
     _p(
         "previous",
@@ -1099,6 +1107,15 @@ _DEFS += [
         "Your levers (CSV/Parquet: kind, name, material and the lever's fields).",
         path="existing file",
         default_text="critmat's stated defaults",
+    ),
+    # -------------------------------------------------------------- supply vintages (issue 12)
+    _p(
+        "supply_vintage",
+        str,
+        "Vintage of the supply shares (supply_shares table): 'newest' (per material, stage "
+        "and mix the newest available: USGS MCS 2026 where it covers the material, else the "
+        "EU 2023 study), eu_crm_2023, usgs_mcs2026, iea_gcmo_2025 or a user vintage.",
+        "newest",
     ),
 ]
 

@@ -40,6 +40,7 @@ __all__ = [
     "NirStatus",
     "PhysicalDemandStatus",
     "PriceStatus",
+    "SupplyMixStatus",
     "Vocabulary",
     "describe",
 ]
@@ -221,6 +222,32 @@ class Kind(Vocabulary):
     DERIVED = "derived", "computed by critmat from published numbers (e.g. 920 lb -> 417.3 kg)"
     USER = "user", "the user's own data (an imported BOM or build rate)"
     ASSUMPTION = "assumption", "a default or placeholder no source gives (flagged in results)"
+
+
+# ---------------------------------------------------------------- supply mixes (issue 12)
+
+
+class SupplyMixStatus(Vocabulary):
+    """Which supplier mix a material and stage rests on (``mix_status``, issue 12 item 5).
+
+    The supply-input checks (:func:`critmat.checks.flag_supply_shares`) mark EU-sourcing
+    mixes that contradict the EU import reliance or copy the global mix; exposure and
+    scenarios then use a documented fallback (docs/scenarios.md), never silently.
+    """
+
+    OK = "ok", "the preferred mix, as published, passed the supply-input checks"
+    EU_SOURCING_INCONSISTENT = (
+        "eu_sourcing_inconsistent",
+        "the EU-sourcing rows were flagged (non-EU shares contradict the EU import reliance, or "
+        "they copy the global rows): the global mix, split by import reliance into EU "
+        "producers (1 - IR) and non-EU suppliers (IR), stands in (mix_used global_ir_split; "
+        "the global mix as is without an IR; the flagged rows with IR = 0, a net exporter)",
+    )
+    GLOBAL_MIX_FALLBACK = (
+        "global_mix_fallback",
+        "no usable EU-sourcing rows (none published, or flagged without an import reliance "
+        "to split the global mix): the global supply mix stands in",
+    )
 
 
 # ----------------------------------------------------------------------------- decisions (issue 13)

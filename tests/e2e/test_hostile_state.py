@@ -96,7 +96,8 @@ def test_damaged_manifest(populated: Path, content: str, words: str) -> None:
 def test_truncated_user_parquet(populated: Path, tmp_path: Path) -> None:
     table = _user_table(populated)
     table.write_bytes(table.read_bytes()[:200])
-    proc = cli("data", "export", "production", "--out", tmp_path / "p.csv", "--data-dir", populated)
+    out = tmp_path / "exported.csv"  # p.csv is the imported file: the writer would refuse it
+    proc = cli("data", "export", "production", "--out", out, "--data-dir", populated)
     msg = _flat(proc.stderr)
     assert proc.returncode == 1 and str(table) in msg
     assert "critmat data remove production" in msg

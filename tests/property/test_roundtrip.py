@@ -39,7 +39,7 @@ EXAMPLES = int(os.environ.get("CRITMAT_ROUNDTRIP_EXAMPLES", "2"))
 #: Text a spreadsheet or CSV reader could take for "missing"; it must stay text.
 NA_LIKE = ["NA", "N/A", "n/a", "null", "NULL", "None", "nan", "NaN", "-", "<NA>", "TRUE", "0012"]
 
-#: Excel error literals: the XLSX writer stores such text as an error cell (see the xfail below).
+#: Excel error literals: the XLSX writer keeps such text as text (not an error cell).
 EXCEL_ERRORS = ["#N/A", "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!"]
 
 # Printable text without leading '=' (a spreadsheet formula: issue 10 "security", the output
@@ -179,11 +179,6 @@ def test_export_import_round_trip(table: str, data: st.DataObject) -> None:
             pd.testing.assert_frame_equal(again, first, obj=f"{table} via {fmt}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the XLSX writer (critmat.output, issue 10 item 2: the output writer) stores text "
-    "such as '#N/A' as an Excel error cell, which every reader takes for a missing value",
-)
 @pytest.mark.parametrize("literal", ["#N/A", "#DIV/0!"])
 def test_excel_error_literals_round_trip_through_xlsx(literal: str, tmp_path: Path) -> None:
     first = _kb().table("nato_2024").head(2).assign(example_use=literal)

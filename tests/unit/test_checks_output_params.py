@@ -87,7 +87,11 @@ def test_output_errors(tmp_path: Path) -> None:
         write_frame(frame, fmt="parquet")
     with pytest.raises(OutputError, match="did you mean 'csv'"):
         write_frame(frame, fmt="cvs")
-    with pytest.raises(OutputError, match="does not exist"):
+    said: list[str] = []
+    written = write_frame(frame, out=tmp_path / "no" / "x.csv", say=said.append)
+    assert written is not None and written.is_file()  # the missing folder is created ...
+    assert said == [f"created folder {tmp_path / 'no'}"]  # ... and the writer says so
+    with pytest.raises(OutputError, match="exists; give --force"):
         write_frame(frame, out=tmp_path / "no" / "x.csv")
 
 

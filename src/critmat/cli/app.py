@@ -19,7 +19,14 @@ from critmat.cli import (
 )
 from critmat.cli import decide as decide_cli
 from critmat.cli import serve as serve_cli
-from critmat.cli.common import DataDirOpt, NoUserDataOpt, console, open_kb, reports_errors
+from critmat.cli.common import (
+    DataDirOpt,
+    NoUserDataOpt,
+    console,
+    handle_exception,
+    open_kb,
+    reports_errors,
+)
 from critmat.cli.options import App
 
 app = App(
@@ -71,5 +78,10 @@ def summary(data_dir: DataDirOpt = None, no_user_data: NoUserDataOpt = False) ->
 
 
 def main() -> None:
-    """Entry point of the `critmat` console script."""
-    app()
+    """Entry point of the `critmat` console script (and the outer error boundary)."""
+    import sys
+
+    try:
+        app()
+    except (Exception, KeyboardInterrupt) as exc:
+        sys.exit(handle_exception(exc).exit_code)

@@ -13,14 +13,15 @@ from typing import Annotated
 import typer
 
 from critmat.cli.common import (
+    check_out,
     console,
     emit,
-    err_console,
+    emit_report,
     is_screen,
     open_kb,
     reports_errors,
 )
-from critmat.cli.options import DataDir, Format, GroupBy, NoUserData, Out, opt
+from critmat.cli.options import DataDir, Force, Format, GroupBy, NoUserData, Out, opt
 
 __all__ = ["register"]
 
@@ -46,8 +47,10 @@ def assess(
     whatif_samples: Annotated[int, opt("whatif_samples")] = 300,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
+    supply_vintage: Annotated[str, opt("supply_vintage")] = "newest",
 ) -> None:
     """EU defence raw-materials assessment (China shares, HHI, IR, GeoPolRisk, SR, EI).
 
@@ -60,10 +63,8 @@ def assess(
     from critmat.assess import assess as run
     from critmat.report.assessment import assessment_report, terminal_tables
 
-    if report is not None:
-        from critmat.report.writer import report_format
-
-        report_format(report)  # an unknown suffix stops before the work
+    check_out(out)
+    check_out(report, what="--report", report=True)  # an unknown suffix stops before the work
     before = None
     if previous is not None:
         from critmat.report.executive import read_previous
@@ -78,18 +79,16 @@ def assess(
             years=years,
             groupby=groupby,
             whatif_samples=whatif_samples,
+            supply_vintage=supply_vintage,
         )
     if is_screen(fmt, out):
-        for table in terminal_tables(result):
+        for table in terminal_tables(result, width=console.width):
             console.print(table)
     else:
         emit(result.table, fmt, out, title="assessment")
     if report is not None:
-        from critmat.report.writer import write_report
-
         with console.status("writing the report ..."):
-            paths = write_report(assessment_report(kb, result, previous=before), report)
-        err_console.print("wrote report " + ", ".join(str(p) for p in paths))
+            emit_report(assessment_report(kb, result, previous=before), report)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from critmat.cli.common import (
     FormatOpt,
     NoUserDataOpt,
     OutOpt,
+    check_out,
     console,
     emit,
     err_console,
@@ -19,8 +20,8 @@ from critmat.cli.common import (
     open_kb,
     reports_errors,
 )
-from critmat.cli.options import App, Materials, Out, Years, opt
-from critmat.errors import CritmatError, ParameterError
+from critmat.cli.options import App, Force, Materials, Out, Years, opt
+from critmat.errors import DataValidationError, ParameterError
 
 app = App(help="The knowledge base: list, describe, import, export tables.", no_args_is_help=True)
 
@@ -34,16 +35,21 @@ def list_tables(
     no_user_data: NoUserDataOpt = False,
     fmt: FormatOpt = None,
     out: OutOpt = None,
+    force: Force = False,
 ) -> None:
     """List the tables with row counts, years, user rows and sources."""
     kb = open_kb(data_dir, no_user_data)
-    emit(kb.tables(), fmt, out, title=f"critmat knowledge base {kb.version}")
+    emit(kb.tables(), fmt, out, title=f"critmat knowledge base {kb.version}", empty_ok=True)
 
 
 @app.command()
 @reports_errors
 def describe(
-    table: TableArg, data_dir: DataDirOpt = None, fmt: FormatOpt = None, out: OutOpt = None
+    table: TableArg,
+    data_dir: DataDirOpt = None,
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+    force: Force = False,
 ) -> None:
     """Fields of a table with types, units and descriptions, its sources and licences."""
     kb = open_kb(data_dir)
@@ -57,7 +63,7 @@ def describe(
         console.print(
             f"rows: {st.get('rows', 0):,}{years}; primary key: {', '.join(meta['primary_key'])}"
         )
-    emit(frame, fmt, out, title=f"fields of {table}", max_rows=200)
+    emit(frame, fmt, out, title=f"fields of {table}", max_rows=200, empty_ok=True)
     if (fmt or "table") == "table" and out is None:
         console.print("[bold]sources[/]")
         for s in meta["sources"]:
@@ -75,12 +81,14 @@ def sources(
     no_user_data: NoUserDataOpt = False,
     fmt: FormatOpt = None,
     out: OutOpt = None,
+    force: Force = False,
 ) -> None:
     """All sources (publisher, year, URL, licence, transcription) and user imports."""
-    emit(open_kb(data_dir, no_user_data).sources(), fmt, out, title="sources")
+    emit(open_kb(data_dir, no_user_data).sources(), fmt, out, title="sources", empty_ok=True)
 
 
 @app.command("import")
+@reports_errors
 def import_(
     file: Annotated[
         Path, typer.Argument(help="CSV/TSV, XLSX, Parquet or JSON (list of records) file.")
@@ -92,6 +100,7 @@ def import_(
     note: Annotated[str, opt("note")] = "",
     checks: Annotated[str, opt("import_checks")] = "warn",
     report: Annotated[Path | None, opt("problems_report")] = None,
+    force: Force = False,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Validate a file and add it to your data directory (all or nothing)."""
@@ -99,6 +108,7 @@ def import_(
 
     from critmat.checks import CheckWarning
 
+    check_out(report, what="--report")
     try:
         kb = open_kb(data_dir)
         if table is None:
@@ -121,14 +131,16 @@ def import_(
             )
             for line in lines:
                 err_console.print(f"  - {line}", highlight=False, soft_wrap=True)
-    except CritmatError as exc:
+    except DataValidationError as exc:  # the table of problems, and the --report file
         raise fail(exc, report) from None
 
 
 @app.command()
+@reports_errors
 def export(
     table: TableArg,
     out: Out = None,
+    force: Force = False,
     fmt: FormatOpt = None,
     materials: Materials = None,
     countries: Annotated[str | None, opt("countries")] = None,
@@ -137,25 +149,24 @@ def export(
     no_user_data: NoUserDataOpt = False,
 ) -> None:
     """Export a table (embedded plus your rows) as csv, parquet, xlsx or json."""
+    if out is None:
+        raise ParameterError("critmat data export writes a file: give --out FILE")
+    check_out(out)
+    kb = open_kb(data_dir, no_user_data)
+    spec = kb.catalog.table(table)
+    filters = {}
+    cols = set(spec.field_names)
+    if materials is not None:
+        filters["materials"] = materials
+    if countries is not None:
+        filters["countries" if "country" in cols else "importers"] = countries
+    if years is not None:
+        filters["years"] = years
     try:
-        if out is None:
-            raise ParameterError("critmat data export writes a file: give --out FILE")
-        kb = open_kb(data_dir, no_user_data)
-        spec = kb.catalog.table(table)
-        filters = {}
-        cols = set(spec.field_names)
-        if materials is not None:
-            filters["materials"] = materials
-        if countries is not None:
-            filters["countries" if "country" in cols else "importers"] = countries
-        if years is not None:
-            filters["years"] = years
-        emit(kb.table(table, **filters), fmt, out, title=table)
-    except CritmatError as exc:
-        raise fail(exc) from None
-    except TypeError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        frame = kb.table(table, **filters)
+    except TypeError as exc:  # a filter the table does not have
+        raise ParameterError(f"table '{table}' cannot be filtered that way: {exc}") from None
+    emit(frame, fmt, out, title=table)
 
 
 @app.command()
@@ -170,21 +181,27 @@ def remove(table: TableArg, data_dir: DataDirOpt = None) -> None:
 
 
 @app.command()
+@reports_errors
 def query(
     sql: Annotated[str, typer.Argument(help="SQL over the table views (DuckDB).")],
     data_dir: DataDirOpt = None,
     no_user_data: NoUserDataOpt = False,
     fmt: FormatOpt = None,
     out: OutOpt = None,
+    force: Force = False,
 ) -> None:
     """Run a SQL query over the knowledge base (tables are views of the same names)."""
+    kb = open_kb(data_dir, no_user_data)
     try:
-        kb = open_kb(data_dir, no_user_data)
-        emit(kb.sql(sql), fmt, out, title="query")
-    except CritmatError as exc:
-        raise fail(exc) from None
-    except Exception as exc:  # DuckDB parser/binder errors: show them, they name the problem
-        if type(exc).__module__.startswith("duckdb") or "duckdb" in type(exc).__module__:
-            err_console.print(f"[bold red]SQL error:[/] {exc}")
-            raise typer.Exit(2) from None
+        frame = kb.sql(sql)
+    except Exception as exc:  # DuckDB parser/binder errors name the problem in the SQL
+        if type(exc).__module__.startswith(("duckdb", "_duckdb")) and type(exc).__name__ in (
+            "ParserException",
+            "BinderException",
+            "CatalogException",
+            "ConversionException",
+            "InvalidInputException",
+        ):
+            raise ParameterError(f"SQL error: {exc}") from None
         raise
+    emit(frame, fmt, out, title="query", empty_ok=True)

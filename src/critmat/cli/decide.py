@@ -9,8 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from critmat.cli.common import emit, err_console, is_screen, open_kb, reports_errors, shown
-from critmat.cli.options import App, DataDir, Format, NoUserData, Out, opt
+from critmat.cli.common import (
+    emit,
+    emit_report,
+    err_console,
+    is_screen,
+    open_kb,
+    reports_errors,
+    shown,
+)
+from critmat.cli.options import App, DataDir, Force, Format, NoUserData, Out, opt
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -141,6 +149,7 @@ def optimize_cmd(
     workers: Annotated[int | None, opt("workers")] = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -200,6 +209,7 @@ def frontier_cmd(
     html: HtmlOpt = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -248,8 +258,9 @@ def frontier_cmd(
         from critmat.report.builder import Report
         from critmat.report.decisions import frontier_section
 
-        Report("critmat: stockpile frontier").add(frontier_section(fr)).write(html)
-        err_console.print(f"wrote the chart to {html}")
+        emit_report(
+            Report("critmat: stockpile frontier").add(frontier_section(fr)), html, what="--html"
+        )
 
 
 @stockpile_app.command("compare")
@@ -272,6 +283,7 @@ def compare_cmd(
     missing_probability: MissingProbOpt = "error",
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -338,6 +350,7 @@ def baseline_cmd(
     usd_per_eur: UsdPerEurOpt = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -397,6 +410,7 @@ def sourcing_optimize_cmd(
     horizon_months: HorizonOpt = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -474,6 +488,7 @@ def sourcing_whatif_cmd(
     demand_t: Annotated[float | None, opt("demand_t")] = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -496,6 +511,7 @@ def partners_cmd(
     materials: Annotated[str | None, opt("materials")] = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -533,6 +549,7 @@ def reshoring_cmd(
     missing_probability: MissingProbOpt = "error",
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -594,6 +611,7 @@ def levers_cmd(
     missing_probability: MissingProbOpt = "error",
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:

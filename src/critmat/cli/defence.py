@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from critmat.cli.common import emit, is_screen, open_kb, reports_errors, shown
-from critmat.cli.options import App, DataDir, Format, Materials, NoUserData, Out, Stage, opt
+from critmat.cli.options import App, DataDir, Force, Format, Materials, NoUserData, Out, Stage, opt
 from critmat.params import param
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ def _pairs(name: str, values: Pairs) -> dict[str, float] | None:
 def systems_cmd(
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -106,6 +107,7 @@ def uses_cmd(
     system_classes: Annotated[str | None, opt("system_classes")] = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -140,6 +142,7 @@ def demand_cmd(
     default_build_rate: DefaultBuildRate = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -186,8 +189,10 @@ def exposure_cmd(
     default_build_rate: DefaultBuildRate = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
+    supply_vintage: Annotated[str, opt("supply_vintage")] = "newest",
 ) -> None:
     """Defence demand exposed to supplier countries, China and adversaries, by stage."""
     kb = open_kb(data_dir, no_user_data)
@@ -200,6 +205,7 @@ def exposure_cmd(
         detail=detail,
         years=years,
         demand=_source(bom, build_rates, which, default_intensity_kg, default_build_rate),
+        supply_vintage=supply_vintage,
     )
     cols = [
         "programme",
@@ -215,6 +221,8 @@ def exposure_cmd(
         "top_supplier",
         "top_supplier_share",
         "mix_used",
+        "mix_status",
+        "supply_vintage",
         "proxy",
         "kind",
         "rests_on_assumption",
@@ -259,6 +267,7 @@ def capability_cmd(
     default_build_rate: DefaultBuildRate = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -336,6 +345,7 @@ def criticality_cmd(
     build_rates: BuildRates = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -378,6 +388,7 @@ def criticality_cmd(
 def compare_cmd(
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -425,6 +436,7 @@ def energy_cmd(
     which: Which = "auto",
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:

@@ -10,6 +10,7 @@ from critmat.cli.common import emit, err_console, is_screen, open_kb, reports_er
 from critmat.cli.options import (
     DataDir,
     Exporters,
+    Force,
     Format,
     GroupBy,
     Importers,
@@ -89,6 +90,7 @@ def eu_sr(
     groupby: GroupBy = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:

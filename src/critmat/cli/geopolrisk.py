@@ -10,6 +10,7 @@ from critmat.cli.common import emit, open_kb, reports_errors
 from critmat.cli.options import (
     DataDir,
     Exporters,
+    Force,
     Format,
     GroupBy,
     Importers,
@@ -49,6 +50,7 @@ def geopolrisk(
     ] = False,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:

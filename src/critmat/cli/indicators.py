@@ -10,6 +10,7 @@ from critmat.cli.common import emit, open_kb, reports_errors, shown
 from critmat.cli.options import (
     DataDir,
     Exporters,
+    Force,
     Format,
     GroupBy,
     Materials,
@@ -33,8 +34,10 @@ def hhi(
     source: Annotated[str | None, opt("source")] = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
+    supply_vintage: Annotated[str, opt("supply_vintage")] = "newest",
 ) -> None:
     """Supply concentration: HHI, top-n share, China share and adversary share."""
     kb = open_kb(data_dir, no_user_data)
@@ -45,6 +48,7 @@ def hhi(
         groupby=groupby,
         adversaries=adversaries,
         source=source,
+        supply_vintage=supply_vintage,
     )
     emit(frame, fmt, out, title="supply concentration")
 
@@ -59,6 +63,7 @@ def dependency(
     groupby: GroupBy = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -98,6 +103,7 @@ def criticality(
     year: Annotated[int, opt("year", help="EU assessment year.")] = 2023,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:

@@ -6,12 +6,16 @@ help text, choices, bounds, paths and the ``[default: ...]`` text come from the
 :class:`~critmat.params.ParamDef`, and a test checks that every option's type and default
 agree with it (so the REST API's query models, built from the same definitions, agree too).
 
-Flags show no ``<bool>`` placeholder; a default that is ``None`` shows what it means
-(``[default: all]``).
+Flags show no ``<bool>`` placeholder and say their default (``[default: off]``); a default
+that is ``None`` shows what it means (``[default: all]``); values are named by the
+parameter (``--samples SAMPLES``, ``--out FILE``), not by a Python type. Command help is
+re-flowed: a docstring's line breaks inside a paragraph do not break the printed sentence.
 """
 
 from __future__ import annotations
 
+import inspect
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +30,7 @@ __all__ = [
     "DataDir",
     "Detail",
     "Exporters",
+    "Force",
     "Format",
     "Group",
     "GroupBy",
@@ -37,9 +42,22 @@ __all__ = [
     "Years",
     "opt",
     "param_of",
+    "running_params",
 ]
 
 _ATTR = "critmat_param"
+
+#: The parsed options of the command running now (set by :meth:`Command.invoke`).
+_RUNNING: ContextVar[dict[str, Any] | None] = ContextVar("critmat_running_params", default=None)
+
+
+def running_params() -> dict[str, Any]:
+    """The options of the running command (``{}`` outside one), e.g. ``force``, ``data_dir``.
+
+    The output writer and the error boundary read ``--force`` and ``--data-dir`` here, so a
+    command only declares the options.
+    """
+    return dict(_RUNNING.get() or {})
 
 
 def _escape(text: str) -> str:
@@ -63,7 +81,15 @@ def opt(name: str, **overrides: Any) -> Any:
     if p.annotation is bool:
         kwargs["metavar"] = ""  # a flag takes no value: no <bool> placeholder
         kwargs["show_default"] = False
-    elif p.default is None:
+        flag = p.cli_flags[0]
+        if "/" in flag:  # --save/--no-save: name the side that is the default
+            on, off = flag.split("/", 1)
+            kwargs["help"] += f" \\[default: {on if p.default else off}]"
+        else:
+            kwargs["help"] += f" \\[default: {'on' if p.default else 'off'}]"
+    else:
+        kwargs["metavar"] = _metavar(p)
+    if p.annotation is not bool and p.default is None:
         kwargs["show_default"] = False
         if p.default_text:
             kwargs["help"] += f" \\[default: {_escape(p.default_text)}]"
@@ -85,6 +111,28 @@ def opt(name: str, **overrides: Any) -> Any:
     return info
 
 
+def _metavar(p: ParamDef) -> str:
+    if p.path in ("file", "existing file"):
+        return "FILE"
+    if p.path == "dir":
+        return "DIR"
+    return str(p.extra.get("metavar") or p.name.upper())
+
+
+def _reflow(text: str | None) -> str | None:
+    """Join the lines of each paragraph of a help text (lists and no-wrap blocks kept)."""
+    if not text:
+        return text
+    out = []
+    for para in inspect.cleandoc(text).split("\n\n"):
+        lines = para.splitlines()
+        keep = para.startswith("\b") or any(
+            ln.lstrip().startswith(("- ", "* ", "$ ")) for ln in lines
+        )
+        out.append(para if keep else " ".join(ln.strip() for ln in lines))
+    return "\n\n".join(out)
+
+
 def param_of(info: Any) -> ParamDef | None:
     """The definition an option was built from (``None`` for a plain ``typer.Option``)."""
     p = getattr(info, _ATTR, None)
@@ -100,13 +148,29 @@ def _quiet(option: Any) -> Any:
 class Command(TyperCommand):
     """A critmat command: its ``--help`` flag shows no ``<bool>`` placeholder either."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["help"] = _reflow(kwargs.get("help"))
+        super().__init__(*args, **kwargs)
+
     def get_help_option(self, ctx: Any) -> Any:
         """The help option, without a value placeholder."""
         return _quiet(super().get_help_option(ctx))
 
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command with its options visible to :func:`running_params`."""
+        token = _RUNNING.set(dict(ctx.params))
+        try:
+            return super().invoke(ctx)
+        finally:
+            _RUNNING.reset(token)
+
 
 class Group(TyperGroup):
     """A critmat command group (same help display as :class:`Command`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["help"] = _reflow(kwargs.get("help"))
+        super().__init__(*args, **kwargs)
 
     def get_help_option(self, ctx: Any) -> Any:
         """The help option, without a value placeholder."""
@@ -135,5 +199,6 @@ GroupBy = Annotated[list[str] | None, opt("groupby")]
 Detail = Annotated[bool, opt("detail")]
 Format = Annotated[str | None, opt("format")]
 Out = Annotated[Path | None, opt("out")]
+Force = Annotated[bool, opt("force")]
 DataDir = Annotated[Path | None, opt("data_dir")]
 NoUserData = Annotated[bool, opt("no_user_data")]

@@ -8,14 +8,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from critmat.cli.common import (
+    check_out,
     console,
     emit,
+    emit_report,
+    emit_text,
     err_console,
     is_screen,
     open_kb,
     reports_errors,
 )
-from critmat.cli.options import App, DataDir, Format, NoUserData, Out, opt
+from critmat.cli.options import App, DataDir, Force, Format, NoUserData, Out, opt
 from critmat.params import param
 
 if TYPE_CHECKING:
@@ -79,8 +82,7 @@ def _write_html(result: EnsembleResult, path: Path | None) -> None:
         return
     from critmat.report.scenario import scenario_report
 
-    scenario_report(result).write(path)
-    err_console.print(f"wrote the report to {path}")
+    emit_report(scenario_report(result), path, what="--html")
 
 
 @app.command("presets")
@@ -95,6 +97,7 @@ def presets_cmd(
     ] = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -112,8 +115,7 @@ def presets_cmd(
 
     text = dump_spec(preset(kb, name).spec, "json" if fmt == "json" else "yaml")
     if out is not None:
-        out.write_text(text, encoding="utf-8")
-        err_console.print(f"wrote {name} to {out}")
+        emit_text(text, out)
     else:
         typer.echo(text, nl=False)
 
@@ -178,11 +180,16 @@ def run_cmd(
     table: TableOpt = "summary",
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     html: HtmlOpt = None,
     save: Annotated[bool, opt("save")] = True,
     quiet: Annotated[bool, opt("quiet")] = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
+    supply_vintage: Annotated[
+        str | None,
+        opt("supply_vintage", annotation=str | None, default=None, default_text="the spec's"),
+    ] = None,
 ) -> None:
     """Run an ensemble from a preset or a file; print (or write) the results and store the run."""
     from critmat.params import ParameterError
@@ -192,6 +199,8 @@ def run_cmd(
         raise ParameterError(
             "give one of --preset NAME or --spec FILE (see critmat scenario presets)"
         )
+    check_out(out)
+    check_out(html, what="--html", report=True)
     kb = open_kb(data_dir, no_user_data)
     if preset is not None:
         ens = kb.scenarios.preset(preset, where="--preset").spec.model_copy(deep=True)
@@ -202,6 +211,8 @@ def run_cmd(
         source = str(spec)
     if horizon_months is not None:
         ens.scenario.horizon_months = horizon_months
+    if supply_vintage is not None:
+        ens.scenario.supply_vintage = supply_vintage
     if cvar_level is not None:
         ens.cvar_level = float(param("cvar_level").check(cvar_level))
     if stock_months is not None:
@@ -237,13 +248,15 @@ def run_cmd(
 
 @app.command("list")
 @reports_errors
-def list_cmd(fmt: Format = None, out: Out = None, data_dir: DataDir = None) -> None:
+def list_cmd(
+    fmt: Format = None, out: Out = None, force: Force = False, data_dir: DataDir = None
+) -> None:
     """Stored runs, newest first."""
     runs = _store(data_dir).list()
     if runs.empty and is_screen(fmt, out):
         console.print("no stored runs yet; critmat scenario run --preset NAME")
         return
-    emit(runs, fmt, out, title="stored scenario runs")
+    emit(runs, fmt, out, title="stored scenario runs", empty_ok=True)
 
 
 @app.command("show")
@@ -255,10 +268,13 @@ def show_cmd(
     table: TableOpt = "summary",
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     html: HtmlOpt = None,
     data_dir: DataDir = None,
 ) -> None:
     """Show a stored run: its specification summary and a result table."""
+    check_out(out)
+    check_out(html, what="--html", report=True)
     result = _store(data_dir).load(run_ref)
     if is_screen(fmt, out):
         m = result.meta
@@ -285,6 +301,7 @@ def compare_cmd(
     run_b: Annotated[str, typer.Argument(metavar="RUN_B")],
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
 ) -> None:
     """Compare two stored runs material by material (delta = B - A)."""

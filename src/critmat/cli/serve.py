@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from critmat.cli.common import console, emit, err_console, reports_errors
-from critmat.cli.options import App, DataDir, Format, Out, opt
+from critmat.cli.options import App, DataDir, Force, Format, Out, opt
 
 __all__ = ["register", "users"]
 
@@ -72,7 +72,9 @@ def add(
 
 @users.command("list")
 @reports_errors
-def list_users(fmt: Format = None, out: Out = None, data_dir: DataDir = None) -> None:
+def list_users(
+    fmt: Format = None, out: Out = None, force: Force = False, data_dir: DataDir = None
+) -> None:
     """List the tokens (names, roles, teams, dates; never the tokens or their hashes)."""
     import pandas as pd
 

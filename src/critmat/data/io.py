@@ -19,7 +19,20 @@ import pandas as pd
 from critmat.data.catalog import TableSpec
 from critmat.errors import DataValidationError, Problem
 
-__all__ = ["READABLE_SUFFIXES", "read_user_file", "row_base_for", "write_table_parquet"]
+__all__ = [
+    "FORMULA_START",
+    "READABLE_SUFFIXES",
+    "read_user_file",
+    "restore_formula_text",
+    "row_base_for",
+    "write_table_parquet",
+]
+
+#: First characters that make a spreadsheet cell a formula (OWASP CSV injection). critmat's
+#: CSV/XLSX writer (:func:`critmat.output.neutralise_formulas`) prefixes such text with ``'``;
+#: the reader removes that one ``'`` again (:func:`restore_formula_text`), so a file critmat
+#: wrote imports back unchanged.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 #: File endings critmat can import.
 READABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq", ".json")
@@ -193,10 +206,35 @@ def read_user_file(
             f"unsupported file type '{suffix or '(none)'}'",
             expected="one of " + ", ".join(READABLE_SUFFIXES),
         )
+    if info["format"] in ("csv", "tsv", "txt", "xlsx", "xlsm"):
+        frame = restore_formula_text(frame)
     frame = frame.reset_index(drop=True).dropna(how="all")  # index = position in the file
     if frame.empty:
         raise _fail(p, "the file has no data rows", expected="at least one data row")
     return frame, info
+
+
+def restore_formula_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Remove the ``'`` that critmat's spreadsheet writer put before formula-like text.
+
+    A text cell ``'=SUM(A1)`` (``'`` followed by one of :data:`FORMULA_START`) becomes
+    ``=SUM(A1)``; every other cell is left as it is. The text stays text: it is validated
+    like any other value (and a formula is never evaluated).
+    """
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        text = values.astype(object)
+        hit = text.map(
+            lambda v: isinstance(v, str) and len(v) > 1 and v[0] == "'" and v[1] in FORMULA_START
+        ).astype(bool)
+        if hit.any():
+            text = text.copy()
+            text[hit] = text[hit].map(lambda v: v[1:])
+            out[col] = text
+    return out
 
 
 def write_table_parquet(frame: pd.DataFrame, spec: TableSpec, path: Path) -> None:

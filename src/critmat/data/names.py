@@ -16,7 +16,7 @@ from functools import cached_property
 import pandas as pd
 
 from critmat.dims import GROUP_MATERIALS, GROUPS
-from critmat.errors import UnknownNameError, closest
+from critmat.errors import AmbiguousNameError, UnknownNameError, closest
 
 __all__ = ["CountryResolver", "MaterialResolver", "closest", "normalise_name"]
 
@@ -191,6 +191,50 @@ class CountryResolver(_Resolver):
             return hit
         matches = {code for code, rx in self._regexes if rx.search(key)}
         return matches.pop() if len(matches) == 1 else None
+
+    @staticmethod
+    def _words(text: str) -> str:
+        return " " + " ".join(re.sub(r"[^a-z0-9 ]", " ", normalise_name(text)).split()) + " "
+
+    @cached_property
+    def _name_words(self) -> list[tuple[str, str]]:
+        out = []
+        for row in self._countries.itertuples(index=False):
+            if row.kind != "country":
+                continue
+            for n in {row.name, row.name_official}:
+                if isinstance(n, str) and n:
+                    out.append((row.country, self._words(n)))
+        return out
+
+    def candidates(self, name: object) -> list[str]:
+        """Countries whose name contains ``name`` as whole words, when it is no exact name.
+
+        ``Congo`` gives ``["COD", "COG"]`` (DR Congo, Congo Republic); an exact code, name
+        or alias gives ``[]`` (it is not ambiguous).
+        """
+        key = normalise_name(name)
+        if len(key) < 3 or key in self._lookup:
+            return []
+        words = self._words(key)
+        return sorted({code for code, text in self._name_words if words in text})
+
+    def resolve(self, name: object, *, where: str | None = None) -> str:
+        """Return the ISO-3 code of ``name``.
+
+        Raises
+        ------
+        critmat.errors.AmbiguousNameError
+            For a name several countries share (``Congo``), listing them.
+        critmat.errors.UnknownNameError
+            With suggestions when the name is unknown.
+        """
+        found = self.candidates(name)  # [] for an exact code, name or alias
+        if len(found) > 1:
+            raise AmbiguousNameError(
+                "country", str(name), candidates=[self.label(c) for c in found], where=where
+            )
+        return super().resolve(name, where=where)
 
     def label(self, code: str) -> str:
         """Return ``"DEU (Germany)"`` for a code."""

@@ -238,6 +238,18 @@ def _resolve_refs(
         elif f.ref == "country":
             resolved = ctx.countries.map_series(text)
             suggest = ctx.countries.suggest_labelled
+            ambiguous = {v: ctx.countries.candidates(v) for v in pd.unique(text[present].dropna())}
+            ambiguous = {v: c for v, c in ambiguous.items() if len(c) > 1}
+            if ambiguous:  # "Congo": COG or COD, never guessed
+                for idx, value in text[present & text.isin(list(ambiguous))].items():
+                    col.add(
+                        "ambiguous country",
+                        row=int(idx),
+                        column=f.name,
+                        value=str(value),
+                        expected="the ISO-3 code of one of them",
+                        suggestions=tuple(ctx.countries.label(c) for c in ambiguous[str(value)]),
+                    )
         else:
             resolved = ctx.materials.map_series(text)
             suggest = ctx.materials.suggest

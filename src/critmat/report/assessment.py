@@ -65,7 +65,8 @@ _STYLES = {
 }
 
 _SUMMARY_CAPTION = (
-    "China E/P: share of global supply (EU 2023); HHI at the bottleneck stage; IR: EU import "
+    "China E/P: share of global supply (newest vintage per material and stage, USGS MCS 2026 "
+    "or EU 2023: supply_vintage column); HHI at the bottleneck stage; IR: EU import "
     "reliance; SR/EI: EU method computed by critmat (* EI not computable from the public "
     "tables, published EI used); GeoPolRisk – = not assessable (no HS code) or no data; "
     "sources: `critmat assess --report FILE`"
@@ -88,7 +89,13 @@ def summary_table(assessment: Assessment) -> Table:
         cols,
         title=f"Defence raw materials, importer {assessment.importer} (GeoPolRisk "
         f"{assessment.year}; EU method 2023 inputs)",
-        caption=_SUMMARY_CAPTION,
+        caption=_SUMMARY_CAPTION
+        if assessment.importer == "EU27"
+        else _SUMMARY_CAPTION.replace(
+            "IR: EU import reliance",
+            f"IR: net import reliance of {assessment.importer} in {assessment.year} (BACI "
+            "trade, World Mining Data production; not the EU's)",
+        ),
         marks={"critical": _critical_mark},
     )
 
@@ -192,8 +199,12 @@ def whatif_table(w: WhatIf | None) -> Table | None:
     )
 
 
-def terminal_tables(assessment: Assessment) -> list[Any]:
-    """The assessment as Rich tables for the terminal: summary, defence, what if."""
+def terminal_tables(assessment: Assessment, *, width: int | None = None) -> list[Any]:
+    """The assessment as Rich tables for the terminal: summary, defence, what if.
+
+    With ``width`` (the terminal's), columns that do not fit are left out and named in
+    each table's caption instead of being squeezed to ``10…``.
+    """
     from critmat.report.terminal import rich_table
 
     blocks = [
@@ -202,7 +213,7 @@ def terminal_tables(assessment: Assessment) -> list[Any]:
         capability_table(assessment),
         whatif_table(assessment.whatif),
     ]
-    return [rich_table(b) for b in blocks if b is not None]
+    return [rich_table(b, width=width) for b in blocks if b is not None]
 
 
 # ----------------------------------------------------------------------------- sections

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -35,37 +36,73 @@ def layout(fig: Any, title: str, height: int = 520) -> Any:
 def criticality_chart(
     table: pd.DataFrame, *, ei_threshold: float = 2.8, sr_threshold: float = 1.0
 ) -> Any:
-    """Scatter of economic importance (x) against supply risk (y) with the EU thresholds."""
+    """Scatter of economic importance (x) against supply risk (y) with the EU thresholds.
+
+    Every material with an SR is plotted, by name: with critmat's EI where it can be
+    computed, else with the published EI (open markers, as the assessment classifies it);
+    the materials that cannot be placed (no SR, or no EI at all) are named under the chart
+    with the reason, never silently left out.
+    """
     import plotly.graph_objects as go
 
-    data = table.dropna(subset=["sr", "ei"])
+    t = table.copy()
+    label = t["name"] if "name" in t.columns else t["material"]
+    t["label"] = label.where(label.notna(), t["material"]).astype(str)
+    published = t["published_ei"] if "published_ei" in t.columns else pd.Series(np.nan, t.index)
+    t["ei_plot"] = t["ei"].where(t["ei"].notna(), published)
+    t["ei_kind"] = np.where(t["ei"].notna(), "computed EI", "published EI")
+    data = t.dropna(subset=["sr", "ei_plot"])
     fig = go.Figure()
-    for label, sel, colour in (
+    for name, sel, colour in (
         ("critical", data["critical"].fillna(False).astype(bool), "#c0392b"),
         ("not critical", ~data["critical"].fillna(False).astype(bool), "#2c7fb8"),
     ):
-        d = data[sel]
-        fig.add_trace(
-            go.Scatter(
-                x=d["ei"],
-                y=d["sr"],
-                mode="markers+text",
-                name=label,
-                text=d["material"],
-                textposition="top center",
-                marker={"size": 9, "color": colour},
-                hovertemplate="%{text}<br>EI %{x:.1f}<br>SR %{y:.2f}<extra></extra>",
+        for kind, symbol in (("computed EI", "circle"), ("published EI", "circle-open")):
+            d = data[sel & (data["ei_kind"] == kind)]
+            if d.empty:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=d["ei_plot"],
+                    y=d["sr"],
+                    mode="markers+text",
+                    name=f"{name} ({kind})",
+                    text=d["label"],
+                    textposition="top center",
+                    marker={"size": 9, "color": colour, "symbol": symbol},
+                    hovertemplate="%{text}<br>EI %{x:.1f} (" + kind + ")<br>SR %{y:.2f}"
+                    "<extra></extra>",
+                )
             )
-        )
     fig.add_hline(
         y=sr_threshold, line_dash="dash", line_color="grey", annotation_text=f"SR {sr_threshold}"
     )
     fig.add_vline(
         x=ei_threshold, line_dash="dash", line_color="grey", annotation_text=f"EI {ei_threshold}"
     )
+    left = t[~t.index.isin(data.index)]
+    reasons = [
+        f"{r.label} ({'no supply risk' if pd.isna(r.sr) else 'no economic importance'})"
+        for r in left.itertuples(index=False)
+    ]
+    if reasons:
+        fig.add_annotation(
+            text="not plotted: " + ", ".join(reasons),
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=-0.18,
+            showarrow=False,
+            align="left",
+            font={"size": 11},
+        )
     fig.update_xaxes(title="economic importance (EI, 0-10)")
     fig.update_yaxes(title="supply risk (SR)")
-    return layout(fig, "Criticality matrix (EU method, critmat computation)", 620)
+    title = (
+        f"Criticality matrix (EU method, critmat computation): {len(data)} of {len(t)} "
+        "materials plotted"
+    )
+    return layout(fig, title, 620)
 
 
 def supply_shares_chart(shares: pd.DataFrame, *, top: int = 8) -> Any:

@@ -14,11 +14,54 @@ import pandas as pd
 from critmat.report.builder import Table
 from critmat.report.format import format_value, is_missing
 
-__all__ = ["frame_table", "rich_table"]
+__all__ = ["fit_columns", "frame_table", "rich_table"]
+
+
+def _need(header: str, cells: list[str]) -> int:
+    """Width a column needs: its widest cell and its longest header word (headers fold)."""
+    words = [len(w) for w in header.split()] or [0]
+    return max([max(words), *(len(c) for c in cells)]) + 3  # padding and the border
+
+
+def fit_columns(
+    headers: list[str], cells: list[list[str]], width: int | None, *, keep: int = 1
+) -> list[int]:
+    """Indices of the columns that fit in ``width`` characters, in order.
+
+    Columns are kept from the left (the first ``keep`` always) while their widths fit; the
+    others are left out, so a table at 80 columns shows whole values instead of ``10…``.
+    ``None`` keeps every column.
+    """
+    n = len(headers)
+    if width is None:
+        return list(range(n))
+    need = [_need(h, [row[i] for row in cells]) for i, h in enumerate(headers)]
+    chosen: list[int] = []
+    used = 1  # the left border
+    for i in range(n):
+        if i < keep or used + need[i] <= width:
+            chosen.append(i)
+            used += need[i]
+    return chosen
+
+
+def _left_out(headers: list[str], chosen: list[int]) -> str:
+    out = [h for i, h in enumerate(headers) if i not in chosen]
+    if not out:
+        return ""
+    return (
+        f"{len(out)} column{'s' if len(out) != 1 else ''} left out at this width "
+        f"({', '.join(out)}): widen the terminal, set COLUMNS, or use --format csv"
+    )
 
 
 def rich_table(
-    table: Table, *, missing: str | None = "–", emphasise_flags: bool = True, **options: Any
+    table: Table,
+    *,
+    missing: str | None = "–",
+    emphasise_flags: bool = True,
+    width: int | None = None,
+    **options: Any,
 ) -> Any:
     """A Rich ``Table`` of a table block.
 
@@ -30,6 +73,9 @@ def rich_table(
         Text of missing values (``None``: the block's own).
     emphasise_flags
         Show true flags (and emphasised cells) in bold red.
+    width
+        Characters available: columns that do not fit are left out (and named in the
+        caption) rather than squeezed; ``None``: all columns.
     **options
         Passed to ``rich.table.Table``.
     """
@@ -47,15 +93,24 @@ def rich_table(
     )
     out = RichTable(title=shown.title or None, header_style="bold", **options)
     specs = shown.specs()
-    for i, spec in enumerate(specs.values()):
+    records = shown.frame.to_dict("records")
+    rows = list(shown.rows())
+    labels = [spec.label for spec in specs.values()]
+    chosen = fit_columns(labels, [[text for text, _ in row] for row in rows], width, keep=1)
+    keys = list(specs)
+    texts = [[text for text, _ in row] for row in rows]
+    for i in chosen:
         left = i < shown.first_left
         out.add_column(
-            escape(spec.label), justify="left" if left else "right", no_wrap=i == 0 and left
+            escape(labels[i]),
+            justify="left" if left else "right",
+            no_wrap=i == 0 and left,
+            width=_need(labels[i], [r[i] for r in texts]) - 3 if width else None,
         )
-    records = shown.frame.to_dict("records")
-    for rec, row in zip(records, shown.rows(), strict=True):
+    for rec, row in zip(records, rows, strict=True):
         cells = []
-        for col, (text, emphasis) in zip(specs, row, strict=True):
+        for i in chosen:
+            col, (text, emphasis) = keys[i], row[i]
             value = rec[col]
             flag = isinstance(value, bool) and value
             cell = escape(text)
@@ -64,31 +119,65 @@ def rich_table(
                 cell = f"[bold red]{stem}[/]{star}"
             cells.append(cell)
         out.add_row(*cells)
-    if shown.caption:
-        out.caption = shown.caption
+    caption = " ".join(t for t in (shown.caption, _left_out(labels, chosen)) if t)
+    if caption:
+        out.caption = caption
     return out
 
 
-def frame_table(frame: pd.DataFrame, *, title: str | None = None, max_rows: int = 60) -> Any:
+def frame_table(
+    frame: pd.DataFrame,
+    *,
+    title: str | None = None,
+    max_rows: int = 60,
+    width: int | None = None,
+) -> Any:
     """A Rich ``Table`` of a result frame (first ``max_rows`` rows, ``auto`` numbers).
 
-    Numbers right-aligned, text left-aligned and folded; missing values empty.
+    Numbers right-aligned, text left-aligned and folded; missing values empty. With
+    ``width``, columns that do not fit are left out and named in the caption.
     """
     from rich.table import Table as RichTable
 
     table = RichTable(title=title, show_lines=False, header_style="bold")
-    for col in frame.columns:
+    head = frame.head(max_rows)
+    headers = [str(c) for c in frame.columns]
+    cells = [[_frame_cell(v) for v in row] for row in head.itertuples(index=False)]
+    # long text folds: it counts at most 16 characters (28 in the first, naming column)
+    clipped = [[c[: 28 if i == 0 else 16] for i, c in enumerate(row)] for row in cells]
+    chosen = fit_columns(headers, clipped, width)
+    widths = {i: _need(headers[i], [r[i] for r in clipped]) for i in chosen}
+    if width is not None:  # the room left goes to the folded text, left to right
+        spare = width - 1 - sum(widths.values())
+        for i in chosen:
+            full = _need(headers[i], [r[i] for r in cells])
+            extra = max(0, min(spare, full - widths[i]))
+            widths[i] += extra
+            spare -= extra
+    for i in chosen:
+        col = frame.columns[i]
         numeric = pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(
             frame[col]
         )
-        table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
-    for row in frame.head(max_rows).itertuples(index=False):
-        table.add_row(*[_frame_cell(v) for v in row])
+        table.add_column(
+            headers[i],
+            justify="right" if numeric else "left",
+            overflow="fold",
+            width=widths[i] - 3 if width else None,
+        )
+    for row in cells:
+        table.add_row(*[row[i] for i in chosen])
+    notes = []
     if len(frame) > max_rows:
-        table.caption = (
+        notes.append(
             f"{max_rows} of {len(frame):,} rows shown; "
             "use --format csv|json|parquet|xlsx --out FILE for all"
         )
+    left_out = _left_out(headers, chosen)
+    if left_out:
+        notes.append(left_out)
+    if notes:
+        table.caption = "; ".join(notes)
     return table
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from critmat.errors import OutputError
 from critmat.report.builder import Report, load_renderers
 
-__all__ = ["report_format", "write_report"]
+__all__ = ["render_files", "report_format", "write_report"]
 
 _SUFFIX = {".html": "html", ".htm": "html", ".pdf": "pdf"}
 
@@ -38,8 +38,41 @@ def report_format(path: str | Path) -> str:
     return kind
 
 
+def render_files(report: Report, path: str | Path) -> list[tuple[Path, str | bytes]]:
+    """The files of ``report`` for ``path`` and their contents, rendered, nothing written.
+
+    Raises
+    ------
+    critmat.errors.OutputError
+        Unknown suffix.
+    critmat.errors.RendererUnavailableError
+        PDF asked and Chromium is not installed.
+    """
+    p = Path(path)
+    kind = report_format(p)
+    from critmat.report.html import render_html
+
+    files: list[tuple[Path, str | bytes]] = []
+    if kind == "pdf":
+        from critmat.report.pdf import html_to_pdf
+
+        page = render_html(report)
+        files.append((p, html_to_pdf(page)))  # first: if Chromium is missing nothing is written
+        files.append((p.with_suffix(".html"), page))
+    elif kind == "html":
+        files.append((p, render_html(report)))
+    else:
+        files.append((p, report.render(kind)))
+    if report.data:
+        files.append((p.with_suffix(".json"), json.dumps(report.data, indent=1, default=str)))
+    return files
+
+
 def write_report(report: Report, path: str | Path) -> list[Path]:
     """Render ``report`` to ``path`` and write its companions; returns the paths written.
+
+    The library call; the CLI writes through :func:`critmat.output.write_report` (the one
+    output writer: no overwrite without ``--force``, atomic, folders created).
 
     Raises
     ------
@@ -49,34 +82,14 @@ def write_report(report: Report, path: str | Path) -> list[Path]:
         PDF asked and Chromium is not installed (nothing is written then).
     """
     p = Path(path)
-    kind = report_format(p)
+    report_format(p)
     if not p.parent.exists():
         raise OutputError(f"cannot write a report to {p}: the folder {p.parent} does not exist")
-    from critmat.report.html import render_html
-
-    page = render_html(report)
     written: list[Path] = []
-    if kind == "pdf":
-        from critmat.report.pdf import html_to_pdf
-
-        pdf = html_to_pdf(page)  # first: if Chromium is missing nothing is written
-        p.write_bytes(pdf)
-        written.append(p)
-        twin = p.with_suffix(".html")
-        twin.write_text(page, encoding="utf-8")
-        written.append(twin)
-    elif kind == "html":
-        p.write_text(page, encoding="utf-8")
-        written.append(p)
-    else:
-        out = report.render(kind)
-        if isinstance(out, bytes):
-            p.write_bytes(out)
+    for target, body in render_files(report, p):
+        if isinstance(body, bytes):
+            target.write_bytes(body)
         else:
-            p.write_text(out, encoding="utf-8")
-        written.append(p)
-    if report.data:
-        side = p.with_suffix(".json")
-        side.write_text(json.dumps(report.data, indent=1, default=str), encoding="utf-8")
-        written.append(side)
+            target.write_text(body, encoding="utf-8")
+        written.append(target)
     return written

@@ -29,6 +29,7 @@ demand* for capacities and caps (0.2 = a fifth of the material's baseline monthl
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -493,8 +494,9 @@ class Scenario(BaseModel):
     horizon_months
         Months simulated.
     materials
-        Materials to simulate (default: every material named anywhere in the scenario, or
-        every material with EU sourcing shares when a shock says ``material: all``).
+        Materials to simulate (default: every material named anywhere in the scenario, or,
+        when a shock says ``material: all``, every material its exporters supply at any
+        stage; ``all`` here: every material with supply shares).
     shocks, mitigations, defence
         See :class:`Shock`, :class:`Mitigations`, :class:`DefenceDemand`.
     settings
@@ -505,6 +507,9 @@ class Scenario(BaseModel):
         The recorded event(s) behind the scenario, if any.
     assumptions
         Parameters without a public source, stated in words.
+    supply_vintage
+        Vintage of the supply shares (``newest``: per material, stage and mix the newest
+        available; or a vintage of the supply_shares table), see docs/scenarios.md.
     """
 
     model_config = _Model
@@ -520,6 +525,7 @@ class Scenario(BaseModel):
     price: PriceModel = Field(default_factory=PriceModel)
     event: EventRef | None = None
     assumptions: list[str] = Field(default_factory=list)
+    supply_vintage: str = "newest"
 
     @property
     def uncertain(self) -> bool:
@@ -723,6 +729,32 @@ def load_spec(path: str | Path) -> EnsembleSpec:
     return parse_spec(read_spec_file(path), source=str(path))
 
 
+@functools.cache
+def _unique_key_loader() -> Any:
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        """A ``SafeLoader`` that rejects a key given twice in one mapping (no silent last-wins)."""
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: dict[Any, int] = {}
+            for key_node, _value in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"duplicate key '{key}' (first given at line {seen[key]}); "
+                        "give each key once",
+                        key_node.start_mark,
+                    )
+                seen[key] = line
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
+
+
 def read_spec_file(path: str | Path) -> Any:
     """Read a YAML or JSON specification file into plain data (no validation).
 
@@ -734,10 +766,31 @@ def read_spec_file(path: str | Path) -> Any:
     p = Path(path)
     name = str(p)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as exc:
         raise ScenarioSpecError(
             [Problem(f"cannot read the file: {exc.strerror}", file=name)], source=name
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        hint = ""
+        try:
+            sample = raw.decode("cp1252").splitlines()[line - 1].strip()
+            hint = f" (as Windows-1252/latin-1 the line reads {sample[:80]!r})"
+        except (UnicodeDecodeError, IndexError):
+            pass
+        raise ScenarioSpecError(
+            [
+                Problem(
+                    f"the file is not UTF-8: byte 0x{raw[exc.start]:02x} cannot be read{hint}",
+                    file=name,
+                    row=line,
+                    expected="UTF-8 text (save the file as UTF-8)",
+                )
+            ],
+            source=name,
         ) from None
     if p.suffix.lower() == ".json":
         try:
@@ -750,12 +803,19 @@ def read_spec_file(path: str | Path) -> Any:
         import yaml
 
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_unique_key_loader())
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             row = mark.line + 1 if mark is not None else None
+            where = f" at line {row}, column {mark.column + 1}" if mark is not None else ""
             raise ScenarioSpecError(
-                [Problem(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=name, row=row)],
+                [
+                    Problem(
+                        f"invalid YAML{where}: {getattr(exc, 'problem', None) or exc}",
+                        file=name,
+                        row=row,
+                    )
+                ],
                 source=name,
             ) from None
     return data
