@@ -27,10 +27,14 @@ Usage::
     python benchmarks/compare_geopolrisk_peer.py --peer-csv peer_output.csv
     python benchmarks/compare_geopolrisk_peer.py ... --save-sample tests/data
 
-``--peer-csv`` reuses a peer output (this script's format, or /work/peer/run_peer.py's)
-instead of running the peer. ``--save-sample DIR`` writes ``geopolrisk_peer_sample.csv``,
-its provenance and ``geopolrisk_peer_governance.csv`` (the peer's g where it differs from
-critmat's) for the regression test.
+``--peer-csv`` reuses a peer output (this script's format) instead of running the peer.
+``--save-sample DIR`` writes ``geopolrisk_peer_sample.csv``, its provenance and
+``geopolrisk_peer_governance.csv`` (the peer's g where it differs from critmat's) for the
+regression test; ``--save-differences DIR`` writes the peer's rows whose score differs from
+critmat's peer-compatible score by more than 0.1 % (``geopolrisk_peer_wide_differences.csv``,
+its provenance and ``geopolrisk_peer_wide_governance.csv``), the wide-grid regression test of
+docs/geopolrisk.md. Provenance files record the command with machine paths replaced
+(``PEER_PYTHON``, file names only).
 """
 
 from __future__ import annotations
@@ -56,6 +60,35 @@ from peer_geopolrisk import PEER_MATERIALS, find_peer_python, peer_material_ids,
 
 COLUMNS = ("hhi", "import_risk", "score", "price", "cf")
 COMPUTED = ("ok", "governance_filled")
+
+
+_PATH_OPTIONS = ("--peer-csv", "--peer-db", "--out", "--save-sample", "--save-differences")
+
+
+def portable_command(argv: list[str]) -> str:
+    """The command line without machine paths (for provenance files).
+
+    ``--peer-python`` becomes ``PEER_PYTHON``; other path options keep the file or folder
+    name only (``tests/data`` stays as given when relative).
+    """
+    out: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        name, eq, value = arg.partition("=")
+        if name == "--peer-python" or name in _PATH_OPTIONS:
+            v = value if eq else next(it, "")
+            if name == "--peer-python":
+                v = "PEER_PYTHON"
+            elif Path(v).is_absolute():
+                v = Path(v).name
+            out += [name, v]
+        else:
+            out.append(arg)
+    return "python benchmarks/compare_geopolrisk_peer.py " + " ".join(out)
+
+
+#: Relative difference of the score above which a peer row goes into the wide sample.
+WIDE_RTOL = 1e-3
 
 
 def peer_lib(python: Path) -> Path:
@@ -319,6 +352,13 @@ def main() -> int:
         help="write the peer output, its provenance and the governance "
         "differences to this folder (tests/data)",
     )
+    ap.add_argument(
+        "--save-differences",
+        type=Path,
+        default=None,
+        help="write the peer rows whose score differs by more than 0.1 %% (with provenance "
+        "and the governance differences) to this folder (tests/data)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="write the joined rows (CSV)")
     args = ap.parse_args()
 
@@ -395,7 +435,7 @@ def main() -> int:
             "peer": f"geopolrisk-py {timings.get('peer_version', '2.0.1')} (PyPI), "
             "gprs_calc(years, countries, materials)"
             + (" plus core.importrisk/core.HHI for the components" if args.components else ""),
-            "command": "python benchmarks/compare_geopolrisk_peer.py " + " ".join(sys.argv[1:]),
+            "command": portable_command(sys.argv[1:]),
             "selection": {
                 "materials": sorted(set(peer["material"])),
                 "importers": sorted(set(peer["importer"])),
@@ -414,7 +454,55 @@ def main() -> int:
             json.dumps(prov, indent=2) + "\n", encoding="utf-8"
         )
         print(f"\nwrote the sample to {folder}")
+    if args.save_differences is not None:
+        save_differences(args.save_differences, m, peer, diff, kb, timings)
     return 0
+
+
+def save_differences(
+    folder: Path,
+    m: pd.DataFrame,
+    peer: pd.DataFrame,
+    diff: pd.DataFrame,
+    kb: KnowledgeBase,
+    timings: dict[str, Any],
+) -> None:
+    """Write the peer rows whose score differs by more than :data:`WIDE_RTOL`, explained."""
+    both = m[m["status"].isin(COMPUTED) & m["score_peer"].notna()]
+    rel = (both["score"] - both["score_peer"]).abs() / both["score_peer"].abs()
+    big = both[(rel > WIDE_RTOL).to_numpy()]
+    keys = ["material", "importer", "year"]
+    rows = peer.merge(big[keys], on=keys).sort_values(keys, ignore_index=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(folder / "geopolrisk_peer_wide_differences.csv", index=False)
+    diff.to_csv(folder / "geopolrisk_peer_wide_governance.csv", index=False)
+    counts = big["category"].value_counts().to_dict()
+    prov = {
+        "peer": f"geopolrisk-py {timings.get('peer_version', '2.0.1')} (PyPI), "
+        "gprs_calc(years, countries, materials) plus core.importrisk/core.HHI",
+        "command": portable_command(sys.argv[1:]),
+        "grid": {
+            "materials": sorted(set(peer["material"])),
+            "importers": sorted(set(peer["importer"])),
+            "years": sorted({int(y) for y in peer["year"]}),
+            "peer_rows": len(peer),
+            "rows_both_compute": len(both),
+        },
+        "selection": f"rows whose GeoPolRisk score differs from critmat's peer-compatible "
+        f"score by more than {WIDE_RTOL:g} relative: {len(rows)} of {len(both)}",
+        "causes": {str(k): int(v) for k, v in counts.items()},
+        "date": datetime.now(UTC).date().isoformat(),
+        "critmat_dataset": kb.version,
+        "governance_file": "geopolrisk_peer_wide_governance.csv: partner-years whose g in "
+        "the peer's baci.db view v_wgi_year_country (first row per BACI code; none = filled "
+        "with 0.5) differs from critmat's wgi_pv_geopolrisk",
+        "licence": "results computed from BACI (Etalab 2.0), World Mining Data and WGI "
+        "(CC BY 4.0); no peer code",
+    }
+    (folder / "geopolrisk_peer_wide_differences.provenance.json").write_text(
+        json.dumps(prov, indent=2) + "\n", encoding="utf-8"
+    )
+    print(f"wrote {len(rows)} differing rows to {folder}")
 
 
 if __name__ == "__main__":

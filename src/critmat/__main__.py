@@ -1,6 +1,6 @@
 """Allow ``python -m critmat``."""
 
-from critmat.cli.app import main
+from critmat.cli import main
 
 if __name__ == "__main__":
     main()

@@ -45,16 +45,18 @@ _METHODS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "nato": ("on NATO's 2024 defence-critical list", ("nato_2024",)),
     "china_extraction": (
-        "China's share of global supply at extraction (EU 2023 study)",
-        ("eu_crm_2023_gs",),
+        "China's share of global supply at extraction, supply_vintage (default the newest per "
+        "material and stage: USGS MCS 2026 where it covers the material, else the EU 2023 "
+        "study; see the supply_vintage column)",
+        ("eu_crm_2023_gs", "usgs_mcs2026", "usgs_mcs2026_ext", "iea_gcmo_2025_refining"),
     ),
     "china_processing": (
-        "China's share of global supply at processing (EU 2023 study)",
-        ("eu_crm_2023_gs",),
+        "China's share of global supply at processing, supply_vintage (as china_extraction)",
+        ("eu_crm_2023_gs", "usgs_mcs2026", "usgs_mcs2026_ext", "iea_gcmo_2025_refining"),
     ),
     "hhi": (
-        "HHI of global supply at the EU bottleneck stage (EU 2023 shares)",
-        ("eu_crm_2023_gs",),
+        "HHI of global supply at the EU bottleneck stage, supply_vintage (as china_extraction)",
+        ("eu_crm_2023_gs", "usgs_mcs2026", "usgs_mcs2026_ext", "iea_gcmo_2025_refining"),
     ),
     "import_reliance": (
         "EU import reliance at the bottleneck stage (EU 2023 study)",
@@ -63,6 +65,11 @@ _METHODS: dict[str, tuple[str, tuple[str, ...]]] = {
     "geopolrisk": (
         "GeoPolRisk score of the importer (Koyamparambath et al. 2024), latest year",
         ("baci_hs92_v202401b", "wmd_bmf", "wgi_pv_geopolrisk"),
+    ),
+    "crma_single_country": (
+        "largest third country's share of EU consumption, any stage (CRMA Art. 5(1)(d) "
+        "test, 65 % cap; EU 2023 study EU-sourcing shares as proxy: critmat crma benchmarks)",
+        ("crma_eu_sourcing_2023_derived", "eu_crm_2023_eus"),
     ),
     "sr": (
         "EU supply risk computed by critmat (2017 Guidelines, 2023 inputs)",
@@ -179,6 +186,20 @@ def _at_stage(values: pd.DataFrame, stage_used: pd.Series, column: str) -> pd.Se
     return pd.Series(picked[column].to_numpy(dtype="float64"), index=stage_used.index)
 
 
+def _vintage_text(conc: pd.DataFrame, materials: pd.Index) -> pd.Series:
+    """Per material the vintage and reference years of its shares, by stage, as text."""
+    parts: dict[str, list[str]] = {}
+    for r in conc.sort_values(["material", "stage"]).itertuples(index=False):
+        years = r.reference_years if isinstance(r.reference_years, str) else str(r.year)
+        flags = f", {r.check_flags}" if isinstance(r.check_flags, str) else ""
+        parts.setdefault(str(r.material), []).append(f"{r.stage} {r.source} ({years}{flags})")
+    return pd.Series(
+        ["; ".join(parts[m]) if m in parts else None for m in materials],
+        index=materials,
+        dtype=object,
+    )
+
+
 def assess(
     kb: KnowledgeBase,
     *,
@@ -190,6 +211,7 @@ def assess(
     demand: DemandSource | None = None,
     whatif_samples: int = 300,
     seed: int = 2023,
+    supply_vintage: str = "newest",
 ) -> Assessment:
     """Run the assessment: indicators, the defence summary and the "what if" scenarios.
 
@@ -216,6 +238,11 @@ def assess(
         Monte Carlo draws per preset for :attr:`Assessment.whatif` (0 to skip).
     seed
         Seed of those draws.
+    supply_vintage
+        Vintage of the supply shares behind the China shares and the HHI: ``newest`` (per
+        material and stage the newest available) or a vintage name; the ``supply_vintage``
+        column names the vintage and reference years of each row. The EU supply risk keeps
+        the EU 2023 study's own inputs.
 
     Returns
     -------
@@ -236,8 +263,11 @@ def assess(
         missing_governance="exclude",
         min_coverage=0.99,
     )
-    conc = kb.indicators.concentration(materials=mats, source="eu_crm_2023")
-    shares = kb.eu_crm_2023(materials=mats, mix="global")
+    vintage = kb.select.supply_vintage(supply_vintage)
+    conc = kb.indicators.concentration(
+        materials=mats, source="supply_shares", supply_vintage=vintage
+    )
+    shares = kb.select.supply_shares(mats, mix="global", vintage=vintage)
     params = kb.table("eu_crm_2023_parameters", materials=mats).set_index("material")
     meta = kb.materials(mats).set_index("material")
     crma = kb.table("crma_2024", materials=mats)
@@ -256,6 +286,7 @@ def assess(
     eu_i = eu.set_index("material")
     stage_used = eu_i["stage_used"].reindex(t.index)
     t["hhi"] = _at_stage(conc, stage_used, "hhi")
+    t["supply_vintage"] = _vintage_text(conc, t.index)
     ir = params[["ir_extraction", "ir_processing"]].rename(
         columns={"ir_extraction": "extraction", "ir_processing": "processing"}
     )
@@ -269,6 +300,13 @@ def assess(
     g = gpr.set_index("material")
     t["geopolrisk"] = g["score"].reindex(t.index)
     t["geopolrisk_status"] = g["status"].reindex(t.index)
+    # CRMA Art. 5(1)(d): the largest third country's share of EU consumption (policy tracker)
+    sc = kb.policy.single_country_test(materials=mats).set_index("material")
+    t["crma_single_country"] = sc["crma_single_country"].reindex(t.index).astype("float64")
+    t["crma_single_country_country"] = sc["crma_single_country_country"].reindex(t.index)
+    t["crma_single_country_basis"] = (
+        sc["crma_single_country_basis"].reindex(t.index).fillna("no_data").astype(str)
+    )
     for col in ("stage_used", "sr", "ei", "critical", "published_sr", "published_ei"):
         t[col] = eu_i[col].reindex(t.index) if col in eu_i.columns else np.nan
     # where EI cannot be computed from the public tables (no end-use shares), classify with
@@ -288,7 +326,13 @@ def assess(
         ["sr", "ei"], ascending=False, na_position="last", ignore_index=True
     )
     prov_record = kb.provenance(
-        "assess", None, materials=mats, importers=importer, years=year, groupby=groupby
+        "assess",
+        None,
+        materials=mats,
+        importers=importer,
+        years=year,
+        groupby=groupby,
+        supply_vintage=vintage,
     )
     prov_record.units = {k: v.unit for k, v in COLUMNS.items() if v.unit}
     prov = prov_record.to_dict()
@@ -324,5 +368,7 @@ def assess(
             exporters="CHN", cut=1.0, months=12, demand=demand
         )
     if whatif_samples > 0:
-        result.whatif = kb.scenarios.whatif(samples=whatif_samples, seed=seed)
+        result.whatif = kb.scenarios.whatif(
+            samples=whatif_samples, seed=seed, supply_vintage=vintage
+        )
     return result

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from critmat.defence.accessor import Defence
     from critmat.indicators.accessor import Indicators
     from critmat.optimize.accessor import Optimize
+    from critmat.policy.accessor import Policy
     from critmat.scenarios.accessor import Scenarios
 
 __all__ = ["KnowledgeBase"]
@@ -136,6 +137,13 @@ class KnowledgeBase:
         from critmat.optimize.accessor import Optimize
 
         return Optimize(self)
+
+    @cached_property
+    def policy(self) -> Policy:
+        """Policy layer (``kb.policy.events(...)``, ``kb.policy.crma_benchmarks()`` etc.)."""
+        from critmat.policy.accessor import Policy  # lazy: the documented exception
+
+        return Policy(self)
 
     @cached_property
     def select(self) -> Selector:

@@ -366,10 +366,11 @@ _DEFS = [
     _p(
         "source",
         str | None,
-        "Supply data: wmd (World Mining Data by year, extraction) or eu_crm_2023 (EU 2023 "
-        "global shares, extraction and processing).",
-        choices=("wmd", "eu_crm_2023"),
-        default_text="both",
+        "Supply data: wmd (World Mining Data by year, extraction), eu_crm_2023 (EU 2023 "
+        "global shares as published, extraction and processing) or supply_shares (the "
+        "global mix of --supply-vintage, newest per material and stage).",
+        choices=("wmd", "eu_crm_2023", "supply_shares"),
+        default_text="wmd and supply_shares",
     ),
     _p(
         "governance_vintage",
@@ -1015,6 +1016,69 @@ _DEFS += [
         flags=("--share",),
         default_text="required",
     ),
+    # -------------------------------------------------------------- policy (issue 14)
+    _p(
+        "actors",
+        str | None,
+        "Acting actors of the policy record (EU, US, Japan, China, NATO, WTO, partner "
+        "countries), comma-separated.",
+        default_text="all (compare: EU, US, Japan, China, NATO)",
+    ),
+    _p(
+        "types",
+        str | None,
+        "Instrument types: list, law, strategy, stockpile, export_control, wto_dispute, "
+        "partnership, funding, subsidy, report, dialogue, trade_policy, industry_action.",
+        default_text="all",
+    ),
+    _p("any_actor", bool, "Match --actors against every actor of an event, partners too.", False),
+    _p(
+        "timeline_html",
+        Path | None,
+        "Write the timeline (one lane per actor, markers by instrument type) and the toolkit "
+        "heat map to this self-contained HTML file.",
+        flags=("--html",),
+        path="file",
+        default_text="none",
+    ),
+    _p(
+        "events",
+        str | None,
+        "Export-control event ids (export_controls.event_id, e.g. CN-2023-23).",
+        default_text="all",
+    ),
+    _p(
+        "with_presets",
+        bool,
+        "Run each event's scenario preset and compare its prediction with the trade record.",
+        True,
+        flags=("--presets/--no-presets",),
+    ),
+    _p(
+        "backtest_samples",
+        int,
+        "Monte Carlo draws of each preset run.",
+        500,
+        flags=("--samples",),
+        minimum=10,
+    ),
+    _p(
+        "benchmark_set",
+        str,
+        "CRMA benchmark version: final (Regulation (EU) 2024/1252) or 2023-proposal "
+        "(recycling 15 %).",
+        "final",
+        choices=("final", "2023-proposal"),
+    ),
+    _p(
+        "consumption",
+        Path | None,
+        "Your EU consumption and production figures (material, stage, year, "
+        "eu_consumption_t, eu_output_t, largest_third_country, largest_third_country_t, "
+        "source): replace the proxies (basis tonnes).",
+        path="existing file",
+        default_text="none (EU 2023 study proxies)",
+    ),
     _p(
         "projects",
         Path | None,
@@ -1043,6 +1107,15 @@ _DEFS += [
         "Your levers (CSV/Parquet: kind, name, material and the lever's fields).",
         path="existing file",
         default_text="critmat's stated defaults",
+    ),
+    # -------------------------------------------------------------- supply vintages (issue 12)
+    _p(
+        "supply_vintage",
+        str,
+        "Vintage of the supply shares (supply_shares table): 'newest' (per material, stage "
+        "and mix the newest available: USGS MCS 2026 where it covers the material, else the "
+        "EU 2023 study), eu_crm_2023, usgs_mcs2026, iea_gcmo_2025 or a user vintage.",
+        "newest",
     ),
 ]
 

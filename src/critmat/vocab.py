@@ -22,6 +22,10 @@ from enum import StrEnum
 from typing import Self
 
 __all__ = [
+    "BacktestStatus",
+    "BacktestVerdict",
+    "BenchmarkBasis",
+    "BenchmarkStatus",
     "CapabilitySupplyStatus",
     "ConcentrationStatus",
     "CriticalBasis",
@@ -36,6 +40,7 @@ __all__ = [
     "NirStatus",
     "PhysicalDemandStatus",
     "PriceStatus",
+    "SupplyMixStatus",
     "Vocabulary",
     "describe",
 ]
@@ -219,6 +224,32 @@ class Kind(Vocabulary):
     ASSUMPTION = "assumption", "a default or placeholder no source gives (flagged in results)"
 
 
+# ---------------------------------------------------------------- supply mixes (issue 12)
+
+
+class SupplyMixStatus(Vocabulary):
+    """Which supplier mix a material and stage rests on (``mix_status``, issue 12 item 5).
+
+    The supply-input checks (:func:`critmat.checks.flag_supply_shares`) mark EU-sourcing
+    mixes that contradict the EU import reliance or copy the global mix; exposure and
+    scenarios then use a documented fallback (docs/scenarios.md), never silently.
+    """
+
+    OK = "ok", "the preferred mix, as published, passed the supply-input checks"
+    EU_SOURCING_INCONSISTENT = (
+        "eu_sourcing_inconsistent",
+        "the EU-sourcing rows were flagged (non-EU shares contradict the EU import reliance, or "
+        "they copy the global rows): the global mix, split by import reliance into EU "
+        "producers (1 - IR) and non-EU suppliers (IR), stands in (mix_used global_ir_split; "
+        "the global mix as is without an IR; the flagged rows with IR = 0, a net exporter)",
+    )
+    GLOBAL_MIX_FALLBACK = (
+        "global_mix_fallback",
+        "no usable EU-sourcing rows (none published, or flagged without an import reliance "
+        "to split the global mix): the global supply mix stands in",
+    )
+
+
 # ----------------------------------------------------------------------------- decisions (issue 13)
 
 
@@ -270,3 +301,52 @@ class JobStatus(Vocabulary):
     DONE = "done", "finished; the result can be read (and the run is in the run store)"
     FAILED = "failed", "stopped with an error (the error says what and where)"
     CANCELLED = "cancelled", "cancelled by its owner before it finished"
+
+
+# ----------------------------------------------------------------------------- policy (issue 14)
+
+
+class BenchmarkBasis(Vocabulary):
+    """What a CRMA Article 5 benchmark value rests on (``crma.benchmarks``, ``basis``)."""
+
+    TONNES = "tonnes", "EU tonnes over EU annual consumption in tonnes (your data)"
+    SHARE_PROXY = (
+        "share_proxy",
+        "a share from the EU 2023 study (EU sourcing shares, 1 - import reliance, EoL-RIR): "
+        "a proxy, not the Act's ratio",
+    )
+    NO_DATA = "no_data", "no tonnes and no proxy: the benchmark cannot be evaluated"
+
+
+class BenchmarkStatus(Vocabulary):
+    """Status of a strategic raw material against one CRMA Article 5 benchmark."""
+
+    MET = "met", "the value reaches the floor (or stays within the 65 % cap)"
+    NOT_MET = "not_met", "the value misses the floor (or exceeds the 65 % cap)"
+    UNKNOWN = "unknown", "no value (basis no_data): not evaluated"
+
+
+class BacktestStatus(Vocabulary):
+    """Status of a back-test row (``policy.backtest``)."""
+
+    OK = "ok", "before and after windows both have trade data"
+    NO_AFTER_DATA = (
+        "no_after_data",
+        "the trade table ends before the year after the event: change not computable",
+    )
+    NO_BEFORE_DATA = "no_before_data", "no trade in the two years before the event"
+    NO_HS_CODES = "no_hs_codes", "the material has no HS codes in hs_codes: no trade series"
+    NO_DATE = "no_date", "the event has no effective or announcement date"
+
+
+class BacktestVerdict(Vocabulary):
+    """How a preset's predicted EU shortfall compares with what trade shows."""
+
+    AGREE = "agree", "prediction and trade point the same way"
+    DISAGREE = (
+        "disagree",
+        "the preset predicts a shortfall of a month or more with probability >= 0.5, but EU "
+        "imports from all extra-EU suppliers did not fall by a month of supply (or the "
+        "reverse)",
+    )
+    NOT_TESTABLE = "not_testable", "no trade after the event, or no preset for it"

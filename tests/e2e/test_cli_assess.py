@@ -23,8 +23,9 @@ def test_assessment_table(kb: KnowledgeBase) -> None:
     assert set(crma_materials(kb)) == set(t.index)
     assert {"gallium", "germanium", "tungsten", "rare_earths", "platinum"} <= set(t.index)
     assert set(COLUMNS) <= set(a.table.columns)
-    # EU 2023 study, processing: China 93.8 % of gallium (reference SOURCES.md)
-    assert t.loc["gallium", "china_processing"] == pytest.approx(0.938)
+    # newest vintage, processing: USGS MCS 2026, China 900 of 909 t of primary gallium (2025e)
+    assert t.loc["gallium", "china_processing"] == pytest.approx(0.990099, abs=1e-6)
+    assert t.loc["gallium", "supply_vintage"] == "processing usgs_mcs2026 (2025)"
     assert bool(t.loc["tungsten", "critical"]) and t.loc["tungsten", "stage_used"] == "processing"
     assert not bool(t.loc["copper", "critical"])  # SR 0.1 < 1 (METHODS §1.6)
     assert t.loc["dysprosium", "critical_basis"] == "computed SR, published EI"

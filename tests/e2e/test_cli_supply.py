@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tests.conftest import write_csv
 
@@ -74,3 +75,32 @@ def test_bad_supply_shares_are_refused_with_every_problem(tmp_path: Path, data_d
     country = next(p for p in problems if p["column"] == "country")
     assert "CHN" in " ".join(country["suggestions"])
     assert not data_dir.exists()
+
+
+def test_supply_vintage_option(tmp_path: Path) -> None:
+    # issue 12 item 4: one ParamDef, --supply-vintage on hhi, assess and defence exposure
+    out = tmp_path / "ga.csv"
+    proc = critmat(
+        "hhi", "-m", "gallium", "--stage", "processing", "--format", "csv", "--out", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr
+    c = pd.read_csv(out)
+    row = c[c["source"] == "usgs_mcs2026"].iloc[0]  # newest: USGS MCS 2026, 2025e
+    assert row["china_share"] == pytest.approx(0.990099, abs=1e-6)
+    old = tmp_path / "ga_old.csv"
+    proc = critmat(
+        "hhi", "-m", "gallium", "--stage", "processing", "--source", "supply_shares",
+        "--supply-vintage", "eu_crm_2023", "--format", "csv", "--out", str(old),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert pd.read_csv(old)["china_share"].iloc[0] == pytest.approx(0.938)
+    prov = json.loads((tmp_path / "ga_old.csv.provenance.json").read_text())
+    assert prov["parameters"]["supply_vintage"] == "eu_crm_2023"
+    bad = critmat("hhi", "-m", "gallium", "--supply-vintage", "usgs_2026")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert "usgs_mcs2026" in bad.stdout + bad.stderr  # the closest vintage is suggested
+    exp = tmp_path / "exp.csv"
+    proc = critmat("defence", "exposure", "--by", "material", "--format", "csv", "--out", str(exp))
+    assert proc.returncode == 0, proc.stderr
+    e = pd.read_csv(exp)
+    assert {"mix_status", "supply_vintage", "reference_years"} <= set(e.columns)

@@ -415,3 +415,14 @@ def test_stockpile_optimisation_job(api: Any) -> None:
     bad = {**body, "parameters": [{"material": "gallium", "price_eur_t": -1}]}
     r = client.post("/optimize/stockpile", json=bad, headers=auth(tokens["analyst"]))
     assert r.status_code == 422 and "price_eur_t" in r.json()["error"]["where"]
+
+
+def test_decision_inputs_and_crma_tracker(api: Any, kb: KnowledgeBase) -> None:
+    tracker = _get(api, "/optimize/crma-projects", page_size=500).json()
+    assert tracker["total"] == len(kb.optimize.crma_projects()) > 0
+    base = _get(api, "/optimize/baseline", materials="tungsten", stage="extraction").json()
+    expected = kb.optimize.baseline(materials="tungsten", stage="extraction")
+    assert base["result"] == "optimize.baseline"
+    assert [r["demand_status"] for r in base["records"]] == [
+        str(s) for s in expected["demand_status"]
+    ]

@@ -51,6 +51,10 @@ CALLS: dict[str, Callable[[KnowledgeBase], pd.DataFrame]] = {
     "scenario.summary": lambda kb: kb.scenarios.run(_SPEC, samples=30).summary,
     "scenario.monthly": lambda kb: kb.scenarios.run(_SPEC, samples=30).monthly,
     "optimize.baseline": lambda kb: kb.optimize.baseline(materials="tungsten,gallium,neon"),
+    "policy.events": lambda kb: kb.policy.events(materials="gallium"),
+    "policy.compare": lambda kb: kb.policy.compare().table,
+    "policy.backtest": lambda kb: kb.policy.backtest(events="CN-2023-39", samples=20),
+    "crma.benchmarks": lambda kb: kb.policy.crma_benchmarks(),
 }
 _SPEC = {"name": "t", "horizon_months": 6, "shocks": [{"exporter": "CHN", "material": "gallium"}]}
 

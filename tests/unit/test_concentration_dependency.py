@@ -66,7 +66,15 @@ def test_concentration_columns_and_adversaries(kb: KnowledgeBase) -> None:
     assert (c["adversary_share"] >= c["china_share"]).all()
     assert {"hhi_pct", "top3_share", "status"} <= set(c.columns)
     both = kb.indicators.concentration(materials="gallium")
-    assert set(both["source"]) == {"wmd_bmf", "eu_crm_2023"}
+    # default: World Mining Data and the newest supply-share vintage (USGS MCS 2026 for
+    # gallium processing); the EU study's shares as published on request
+    assert set(both["source"]) == {"wmd_bmf", "usgs_mcs2026"}
+    study = kb.indicators.concentration(materials="gallium", source="eu_crm_2023")
+    assert set(study["source"]) == {"eu_crm_2023"}
+    old = kb.indicators.concentration(
+        materials="gallium", source="supply_shares", supply_vintage="eu_crm_2023"
+    )
+    assert old["china_share"].iloc[0] == pytest.approx(study["china_share"].iloc[0])
     assert c.attrs["critmat"]["units"]["hhi"] == "fraction"
     with pytest.raises(ParameterError, match="importers= does not apply"):
         kb.indicators.concentration(importers="EU27")

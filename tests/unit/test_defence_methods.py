@@ -280,7 +280,11 @@ def test_report_section_and_assessment_summary(kb: KnowledgeBase) -> None:
 
 def test_exposure_mixes(kb: KnowledgeBase) -> None:
     eu = kb.defence.exposure(by="material", stage="processing", mix="eu_sourcing").iloc[0]
-    assert eu["mix_used"] == "eu_sourcing" and eu["proxy"] == "neodymium"
+    # neodymium's EU-sourcing rows at processing copy the global ones (issue 12 item 5):
+    # the global mix split by EU import reliance stands in, flagged
+    assert eu["mix_used"] == "global_ir_split" and eu["proxy"] == "neodymium"
+    assert eu["mix_status"] == "eu_sourcing_inconsistent"
+    assert eu["supply_vintage"] == "eu_crm_2023" and eu["reference_years"] == "2016-2020"
     # default by_producer: the reference systems are US-built, EU sourcing does not apply
     us = kb.defence.exposure(by="material", stage="processing").iloc[0]
     assert us["mix_used"] == "global (non-EU producer)" and us["proxy"] == "neodymium"

@@ -92,9 +92,11 @@ def test_assessment_report_composition(kb: KnowledgeBase) -> None:
         "defence",
         "whatif",
         "what_to_do",  # decisions (issue 13)
+        "crma",  # policy layer: CRMA Art. 5 tracker
+        "policy_events",  # policy layer: events on the import series (tungsten, rare earths)
         "sources",
     ]
-    assert len(SECTIONS) == 8
+    assert len(SECTIONS) == 10
     todo = report.section("what_to_do")
     stocks = todo.blocks[1]
     assert isinstance(stocks, Table) and list(stocks.frame["material"]) == ["tungsten"]

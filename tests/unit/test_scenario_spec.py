@@ -114,8 +114,8 @@ def test_stage_data_tonnes_and_horizon(kb: KnowledgeBase) -> None:
     assert "no baseline demand in tonnes" in str(err)
     err = problems(kb, {"horizon_months": 24, "shocks": [{**GA, "onset": 30}]})
     assert err.locations == ["shocks[0].onset"]
-    err = problems(kb, {"shocks": [{**GA, "material": "rare earths"}]})
-    assert "no supply shares" in str(err) and "dysprosium" in str(err)
+    err = problems(kb, {"shocks": [{**GA, "material": "pgm"}]})
+    assert "no supply shares" in str(err) and "platinum" in str(err)
     err = problems(kb, {"materials": ["gallium"], "shocks": [{**GA, "material": "germanium"}]})
     assert "not among the simulated materials" in str(err)
 

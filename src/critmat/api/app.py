@@ -25,7 +25,7 @@ from typing import Annotated, Any
 
 from critmat._version import __version__
 from critmat.api.auth import Role, TokenStore, User, as_dict, current_user, require
-from critmat.api.endpoints import FrameCache, add_frame_endpoints, checked
+from critmat.api.endpoints import FrameCache, ReplyCache, add_frame_endpoints, checked
 from critmat.api.frames import API_FORMAT, frame_response, pick_format, response_schema
 from critmat.api.scopes import ScopeData
 from critmat.errors import (
@@ -379,6 +379,7 @@ def create_app(
     app.state.tokens = TokenStore(root)
     app.state.scopes = ScopeData(root)
     app.state.frames = FrameCache()
+    app.state.replies = ReplyCache()
     app.state.jobs = JobManager(root, app.state.scopes, workers=job_workers)
     app.add_middleware(
         LimitsMiddleware,
@@ -430,7 +431,7 @@ def create_app(
             values = checked(defs, raw)
             fmt = pick_format(raw.get("format"), request.headers.get("accept"))
             kb, stamp = request.app.state.scopes.kb(user.scope)
-            key = (path, table, user.scope, stamp, tuple(sorted(map(str, values.items()))))
+            key = (path, table, stamp, tuple(sorted(map(str, values.items()))))
             frame = request.app.state.frames.get(key, lambda: build(kb, table, **values))
             return frame_response(
                 frame,

@@ -59,6 +59,8 @@ LOCK_TIMEOUT_SECONDS = 30.0
 _FORMAT = 1
 _TOKEN = re.compile(r"cmt_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+#: Concurrent argon2 verifications (each costs 64 MiB of memory by design).
+_VERIFYING = threading.BoundedSemaphore(2)
 
 
 class Role(StrEnum):
@@ -245,7 +247,9 @@ class TokenStore:
         from argon2.exceptions import InvalidHashError, VerificationError
 
         try:
-            _hasher().verify(rec["hash"], token.strip())
+            # argon2id is memory-hard (64 MiB per verification): at most two at a time
+            with _VERIFYING:
+                _hasher().verify(rec["hash"], token.strip())
         except (VerificationError, InvalidHashError):
             raise AuthenticationError("unknown or revoked API token") from None
         user = User(

@@ -30,7 +30,14 @@ from critmat.errors import ParameterError
 from critmat.knowledge_base import KnowledgeBase
 from critmat.params import PARAMS, ParamDef, param, parse_years, query_model
 
-__all__ = ["ENDPOINTS", "FrameCache", "FrameEndpoint", "add_frame_endpoints", "api_params"]
+__all__ = [
+    "ENDPOINTS",
+    "FrameCache",
+    "FrameEndpoint",
+    "ReplyCache",
+    "add_frame_endpoints",
+    "api_params",
+]
 
 #: Keywords of library functions a server never takes from a request (files on the server,
 #: compute resources, output destinations).
@@ -49,7 +56,7 @@ def _compatible(pdef: ParamDef, value: Any) -> bool:
     if isinstance(value, bool) or isinstance(pdef.default, bool):
         return isinstance(value, bool) and isinstance(pdef.default, bool)
     if pdef.default is None:
-        return isinstance(value, str) and "str" in str(pdef.annotation)
+        return type(value).__name__ in str(pdef.annotation)
     return type(value) is type(pdef.default)
 
 
@@ -111,7 +118,11 @@ def _def(name: str) -> Callable[[KnowledgeBase], Callable[..., Any]]:
     return lambda kb: getattr(kb.defence, name)
 
 
-#: The read endpoints: every indicator and the defence layer.
+def _opt(name: str) -> Callable[[KnowledgeBase], Callable[..., Any]]:
+    return lambda kb: getattr(kb.optimize, name)
+
+
+#: The read endpoints: every indicator, the defence layer, the decision inputs.
 ENDPOINTS: tuple[FrameEndpoint, ...] = (
     FrameEndpoint(
         "/indicators/concentration", _ind("concentration"), "concentration", "indicators"
@@ -150,6 +161,10 @@ ENDPOINTS: tuple[FrameEndpoint, ...] = (
         "/defence/shortfall", _def("shortfall"), "defence.shortfall_allocation", "defence"
     ),
     FrameEndpoint("/defence/summary", _def("summary"), None, "defence"),
+    # decisions (kb.optimize): the physical baseline, partner supply, the CRMA tracker
+    FrameEndpoint("/optimize/baseline", _opt("baseline"), "optimize.baseline", "optimize"),
+    FrameEndpoint("/optimize/partners", _opt("partners"), None, "optimize"),
+    FrameEndpoint("/optimize/crma-projects", _opt("crma_projects"), None, "optimize"),
 )
 
 
@@ -202,6 +217,45 @@ class FrameCache:
             return frame
 
 
+class ReplyCache:
+    """Serialised answers (body, media type, headers) by (frame key, format, page, URL).
+
+    Serialising a frame with its column metadata costs more than finding it; a repeated
+    request gets the bytes of the first answer.
+    """
+
+    def __init__(self, max_items: int = 1024, max_bytes: int = 2_000_000) -> None:
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, tuple[bytes, str, dict[str, str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The response of ``key`` (``build()`` makes it the first time)."""
+        from fastapi.responses import Response
+
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+        if hit is not None:
+            body, media, headers = hit
+            return Response(body, media_type=media, headers=headers)
+        response = build()
+        body = bytes(response.body)
+        if len(body) <= self.max_bytes:
+            headers = {
+                k: v
+                for k, v in response.headers.items()
+                if k.lower() not in ("content-length", "content-type")
+            }
+            with self._lock:
+                self._items[key] = (body, str(response.media_type), headers)
+                while len(self._items) > self.max_items:
+                    self._items.popitem(last=False)
+        return response
+
+
 def _hashable(value: Any) -> Hashable:
     if isinstance(value, list | tuple):
         return tuple(_hashable(v) for v in value)
@@ -239,8 +293,14 @@ def checked(defs: list[ParamDef], values: dict[str, Any]) -> dict[str, Any]:
 
 def call_kwargs(func: Callable[..., Any], values: dict[str, Any]) -> dict[str, Any]:
     """The keywords of ``func`` from checked request values (``demand=`` assembled)."""
-    names = set(inspect.signature(func).parameters)
-    kwargs = {k: v for k, v in values.items() if k in names}
+    sig = inspect.signature(func).parameters
+    names = set(sig)
+    # a value the request left unset (None) never overrides a function's own default
+    kwargs = {
+        k: v
+        for k, v in values.items()
+        if k in names and not (v is None and sig[k].default not in (None, inspect.Parameter.empty))
+    }
     if "demand" in names:
         from critmat.defence.bom import DemandSource
 
@@ -276,11 +336,16 @@ def add_frame_endpoint(app: Any, ep: FrameEndpoint, *, probe: KnowledgeBase) -> 
         kb, stamp = state.scopes.kb(user.scope)
         bound = ep.call(kb)
         kwargs = call_kwargs(bound, values)
-        key = (ep.path, user.scope, stamp, _hashable(kwargs))
-        frame = state.frames.get(key, lambda: bound(**kwargs))
-        return frame_response(
-            frame, fmt=fmt, page=raw["page"], page_size=raw["page_size"], url=str(request.url)
-        )
+        key = (ep.path, stamp, _hashable(values))  # stamp: the effective scope and data
+        url = str(request.url)
+
+        def reply() -> Any:
+            frame = state.frames.get(key, lambda: bound(**kwargs))
+            return frame_response(
+                frame, fmt=fmt, page=raw["page"], page_size=raw["page_size"], url=url
+            )
+
+        return state.replies.get((key, fmt, raw["page"], raw["page_size"], url), reply)
 
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [

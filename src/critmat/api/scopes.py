@@ -117,8 +117,13 @@ class ScopeData:
         return UserData(scope_dir(self.data_dir, scope))
 
     def version(self, scope: str) -> tuple[Any, ...]:
-        """A stamp that changes whenever the shared or the scope's data change."""
-        return (_stamp(self.data_dir), _stamp(scope_dir(self.data_dir, scope)))
+        """``(effective scope, shared stamp, private stamp)``: changes with either's data.
+
+        A scope without private data sees exactly the shared data, so its effective scope is
+        ``""`` (one knowledge base and one set of cached results for all such scopes).
+        """
+        private = _stamp(scope_dir(self.data_dir, scope))
+        return ("" if private == (0, 0) else scope, _stamp(self.data_dir), private)
 
     def open(self, scope: str) -> KnowledgeBase:
         """A new knowledge base of ``scope`` (for a job: not shared with requests)."""
@@ -127,17 +132,20 @@ class ScopeData:
         return kb
 
     def kb(self, scope: str) -> tuple[KnowledgeBase, tuple[Any, ...]]:
-        """The cached knowledge base of ``scope`` and its data stamp."""
+        """The cached knowledge base of ``scope`` and its data stamp (see :meth:`version`)."""
         stamp = self.version(scope)
+        key = stamp[0]
         with self._lock:
-            hit = self._kbs.get(scope)
+            hit = self._kbs.get(key)
             if hit is not None and hit[0] == stamp:
                 return hit[1], stamp
-            old = hit[1] if hit is not None else None
-            kb = self.open(scope)
-            self._kbs[scope] = (stamp, kb)
-        if old is not None:
-            # a request still using the old one keeps working on its own connection
-            # until it finishes; the garbage collector closes it afterwards
-            pass
+            # a request still using the old one finishes on it; the garbage collector
+            # closes it afterwards
+            kb = self.open(scope) if key else self.open_shared()
+            kb.resolve_materials(["gallium"])  # open the store and resolvers under the lock
+            self._kbs[key] = (stamp, kb)
         return kb, stamp
+
+    def open_shared(self) -> KnowledgeBase:
+        """A knowledge base of the shared data only (scopes without private data)."""
+        return KnowledgeBase(self.data_dir)

@@ -6,8 +6,17 @@ from typing import Annotated
 
 import typer
 
-from critmat._version import __version__
-from critmat.cli import assess, data, defence, eu_crm, geopolrisk, indicators, scenario
+from critmat.cli import (
+    assess,
+    crma,
+    data,
+    defence,
+    eu_crm,
+    geopolrisk,
+    indicators,
+    policy,
+    scenario,
+)
 from critmat.cli import decide as decide_cli
 from critmat.cli import serve as serve_cli
 from critmat.cli.common import (
@@ -36,14 +45,15 @@ scenario.register(app)
 defence.register(app)
 decide_cli.register(app)
 serve_cli.register(app)
+policy.register(app)
+crma.register(app)
 
 
 def _version(value: bool) -> None:
     if value:
-        from critmat.data.catalog import Catalog
+        from critmat.cli import version_text
 
-        cat = Catalog.load()
-        console.print(f"critmat {__version__} (dataset {cat.version}, hash {cat.content_hash})")
+        console.print(version_text(), highlight=False)
         raise typer.Exit()
 
 

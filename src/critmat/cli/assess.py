@@ -50,6 +50,7 @@ def assess(
     force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
+    supply_vintage: Annotated[str, opt("supply_vintage")] = "newest",
 ) -> None:
     """EU defence raw-materials assessment (China shares, HHI, IR, GeoPolRisk, SR, EI).
 
@@ -78,6 +79,7 @@ def assess(
             years=years,
             groupby=groupby,
             whatif_samples=whatif_samples,
+            supply_vintage=supply_vintage,
         )
     if is_screen(fmt, out):
         for table in terminal_tables(result, width=console.width):

@@ -1,6 +1,9 @@
 """Helpers shared by every CLI command: consoles, the knowledge base, output, errors.
 
 The options themselves are built from :mod:`critmat.params` in :mod:`critmat.cli.options`.
+Nothing heavy is imported here (pandas, the knowledge base and the writers load inside the
+helpers that use them), so that ``critmat --version`` and ``--help`` start at once
+(docs/design.md, "CLI modules import heavy libraries inside commands").
 
 The error boundary of the CLI is :func:`reports_errors` (every command is decorated with it,
 and :func:`critmat.cli.app.main` applies the same handling to anything that escapes):
@@ -30,9 +33,8 @@ import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
 
@@ -56,8 +58,11 @@ from critmat.errors import (
     explain,
     shorten,
 )
-from critmat.knowledge_base import KnowledgeBase
-from critmat.output import check_target, write_frame, write_report, write_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from critmat.knowledge_base import KnowledgeBase
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -128,6 +133,8 @@ GroupByOpt = GroupBy
 
 def open_kb(data_dir: Path | None, no_user_data: bool = False) -> KnowledgeBase:
     """Open the knowledge base for a command."""
+    from critmat.knowledge_base import KnowledgeBase
+
     return KnowledgeBase(data_dir, user_data=not no_user_data)
 
 
@@ -169,9 +176,9 @@ def check_out(path: Path | None, *, what: str = "--out", report: bool = False) -
     """
     if path is None:
         return
-    if report:
-        from critmat.output import report_format
+    from critmat.output import check_target, report_format
 
+    if report:
         report_format(path, what=what)
     opts = output_options()
     check_target(path, force=opts["force"], data_dir=opts["data_dir"], what=what)
@@ -216,6 +223,8 @@ def emit(
     """
     if frame.empty and not empty_ok:
         raise NoResultError(_why_empty(frame))
+    from critmat.output import write_frame
+
     opts = output_options()
     written = write_frame(
         frame,
@@ -236,6 +245,8 @@ def emit_report(report: Any, path: Path | None, *, what: str = "--report") -> li
     """Write a report (:class:`critmat.report.Report`) through the one writer; say where."""
     if path is None:
         return []
+    from critmat.output import write_report
+
     opts = output_options()
     written = write_report(
         report, path, force=opts["force"], data_dir=opts["data_dir"], what=what, say=_say
@@ -246,6 +257,8 @@ def emit_report(report: Any, path: Path | None, *, what: str = "--report") -> li
 
 def emit_text(text: str, path: Path, *, what: str = "--out") -> Path:
     """Write a text file (a specification, a problems report) through the one writer."""
+    from critmat.output import write_text
+
     opts = output_options()
     written = write_text(
         path, text, force=opts["force"], data_dir=opts["data_dir"], what=what, say=_say

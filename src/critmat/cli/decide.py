@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
-
 from critmat.cli.common import (
     emit,
     emit_report,
@@ -23,6 +21,8 @@ from critmat.cli.common import (
 from critmat.cli.options import App, DataDir, Force, Format, NoUserData, Out, opt
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from critmat.knowledge_base import KnowledgeBase
 
 __all__ = ["register", "sourcing_app", "stockpile_app"]

@@ -192,6 +192,7 @@ def exposure_cmd(
     force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
+    supply_vintage: Annotated[str, opt("supply_vintage")] = "newest",
 ) -> None:
     """Defence demand exposed to supplier countries, China and adversaries, by stage."""
     kb = open_kb(data_dir, no_user_data)
@@ -204,6 +205,7 @@ def exposure_cmd(
         detail=detail,
         years=years,
         demand=_source(bom, build_rates, which, default_intensity_kg, default_build_rate),
+        supply_vintage=supply_vintage,
     )
     cols = [
         "programme",
@@ -219,6 +221,8 @@ def exposure_cmd(
         "top_supplier",
         "top_supplier_share",
         "mix_used",
+        "mix_status",
+        "supply_vintage",
         "proxy",
         "kind",
         "rests_on_assumption",

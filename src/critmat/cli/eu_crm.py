@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from critmat.cli.common import emit, err_console, is_screen, open_kb, reports_errors
@@ -22,12 +21,15 @@ from critmat.cli.options import (
     Years,
     opt,
 )
-from critmat.indicators.eu_crm import (
+from critmat.indicators.eu_crm_contract import (
     CONTRACT_COLUMNS,
     DEFAULT_WGI_VINTAGE,
     DEFAULT_WGI_YEARS,
     MEASURES,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DETAIL_COLUMNS", "eu_sr", "register"]
 

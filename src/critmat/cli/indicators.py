@@ -37,6 +37,7 @@ def hhi(
     force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
+    supply_vintage: Annotated[str, opt("supply_vintage")] = "newest",
 ) -> None:
     """Supply concentration: HHI, top-n share, China share and adversary share."""
     kb = open_kb(data_dir, no_user_data)
@@ -47,6 +48,7 @@ def hhi(
         groupby=groupby,
         adversaries=adversaries,
         source=source,
+        supply_vintage=supply_vintage,
     )
     emit(frame, fmt, out, title="supply concentration")
 

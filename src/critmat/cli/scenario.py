@@ -186,6 +186,10 @@ def run_cmd(
     quiet: Annotated[bool, opt("quiet")] = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
+    supply_vintage: Annotated[
+        str | None,
+        opt("supply_vintage", annotation=str | None, default=None, default_text="the spec's"),
+    ] = None,
 ) -> None:
     """Run an ensemble from a preset or a file; print (or write) the results and store the run."""
     from critmat.params import ParameterError
@@ -207,6 +211,8 @@ def run_cmd(
         source = str(spec)
     if horizon_months is not None:
         ens.scenario.horizon_months = horizon_months
+    if supply_vintage is not None:
+        ens.scenario.supply_vintage = supply_vintage
     if cvar_level is not None:
         ens.cvar_level = float(param("cvar_level").check(cvar_level))
     if stock_months is not None:

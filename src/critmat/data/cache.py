@@ -15,17 +15,32 @@ Examples
 42
 >>> cache.clear(); len(cache)
 0
+
+A function of the knowledge base is computed once per knowledge base and arguments with
+:func:`memoised` (``@memoised("defence.criticality")``): the key is the function's name and
+its bound arguments made hashable by :func:`freeze`; arguments that cannot be frozen (data
+frames, file paths whose contents may change) are not cached, the function simply runs.
+Every call gets its own copy of a cached frame, so a caller that changes its result never
+changes what the next caller sees.
 """
 
 from __future__ import annotations
 
+import copy
+import enum
+import functools
+import inspect
 import threading
-from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from collections.abc import Callable, Hashable, Mapping
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-__all__ = ["Cache"]
+if TYPE_CHECKING:
+    from critmat.knowledge_base import KnowledgeBase
+
+__all__ = ["Cache", "copied", "freeze", "memoised"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Cache:
@@ -56,3 +71,115 @@ class Cache:
 
     def __repr__(self) -> str:
         return f"<critmat Cache: {len(self)} values>"
+
+
+def freeze(value: Any) -> Hashable:
+    """A hashable stand-in for an argument value (``TypeError`` when there is none).
+
+    Scalars stay as they are; lists, tuples, sets and mappings become tuples (mappings
+    sorted by key); a pydantic model becomes its class name and frozen fields. Data frames,
+    arrays and paths (a file may change between two calls) cannot be frozen.
+
+    Examples
+    --------
+    >>> freeze({"b": [1, 2], "a": None})
+    ('__map__', (('a', None), ('b', ('__seq__', (1, 2)))))
+    >>> freeze(["x"]) == freeze(("x",))
+    True
+    >>> from pathlib import Path
+    >>> freeze(Path("bom.csv"))
+    Traceback (most recent call last):
+    ...
+    TypeError: cannot use a PosixPath as a cache key
+    """
+    if value is None or isinstance(value, str | bytes | bool | int | float | enum.Enum):
+        return value
+    if isinstance(value, list | tuple):
+        return ("__seq__", tuple(freeze(v) for v in value))
+    if isinstance(value, set | frozenset):
+        return ("__set__", frozenset(freeze(v) for v in value))
+    if isinstance(value, Mapping):
+        items = [(freeze(k), freeze(v)) for k, v in value.items()]
+        return ("__map__", tuple(sorted(items, key=lambda kv: repr(kv[0]))))
+    dump = getattr(value, "model_dump", None)  # pydantic models (e.g. DemandSource)
+    if callable(dump) and hasattr(type(value), "model_fields"):
+        fields = {name: getattr(value, name) for name in type(value).model_fields}
+        return (type(value).__qualname__, freeze(fields))
+    raise TypeError(f"cannot use a {type(value).__name__} as a cache key")
+
+
+def copied(value: T) -> T:
+    """A copy of a cached value that the caller may change.
+
+    Frames and series (with their ``attrs``), and lists, dicts and tuples of them, are
+    copied; anything else is returned as it is.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"x": [1]}); f.attrs["critmat"] = {"notes": []}
+    >>> g = copied(f); g.loc[0, "x"] = 2; g.attrs["critmat"]["notes"].append("n")
+    >>> int(f.loc[0, "x"]), f.attrs
+    (1, {'critmat': {'notes': []}})
+    """
+    if hasattr(value, "attrs") and callable(getattr(value, "copy", None)):  # frame or series
+        out = value.copy(deep=True)  # type: ignore[attr-defined]
+        out.attrs = copy.deepcopy(value.attrs)
+        return out
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(copied(v) for v in value)  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [copied(v) for v in value]  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {k: copied(v) for k, v in value.items()}  # type: ignore[return-value]
+    return value
+
+
+def memoised(
+    name: str,
+    *,
+    normalise: Callable[[KnowledgeBase, dict[str, Any]], dict[str, Any]] | None = None,
+) -> Callable[
+    [Callable[Concatenate[KnowledgeBase, P], T]], Callable[Concatenate[KnowledgeBase, P], T]
+]:
+    """Compute ``f(kb, ...)`` once per knowledge base and arguments, in ``kb.cache``.
+
+    Parameters
+    ----------
+    name
+        Name of the value in the cache (e.g. ``"defence.criticality"``).
+    normalise
+        ``(kb, arguments) -> arguments`` making equal what gives the same result (e.g. the
+        default year and the latest year spelled out). If it raises, the function runs
+        uncached (and raises its own error, in its own order).
+
+    Notes
+    -----
+    The cache is emptied by every change of the data (``kb.import_file``,
+    ``kb.remove_user_table``, ``kb.close``), so a cached value never outlives its inputs.
+    Each call returns its own copy of a cached frame (:func:`copied`). The wrapper keeps
+    the function's name, docstring and signature (``kb.<package>.<function>`` binds it).
+    """
+
+    def decorate(
+        func: Callable[Concatenate[KnowledgeBase, P], T],
+    ) -> Callable[Concatenate[KnowledgeBase, P], T]:
+        sig = inspect.signature(func)
+        first = next(iter(sig.parameters))
+
+        @functools.wraps(func)
+        def wrapper(kb: KnowledgeBase, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                bound = sig.bind(kb, *args, **kwargs)
+                bound.apply_defaults()
+                arguments = {k: v for k, v in bound.arguments.items() if k != first}
+                if normalise is not None:
+                    arguments = normalise(kb, arguments)
+                key = ("memoised", name, freeze(arguments))
+            except Exception:  # not cacheable: run as if undecorated
+                return func(kb, *args, **kwargs)
+            return copied(kb.cache.get(key, lambda: func(kb, *args, **kwargs)))
+
+        return wrapper
+
+    return decorate

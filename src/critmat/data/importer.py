@@ -91,6 +91,32 @@ def _merge(
     return merged, replaced
 
 
+def _supply_context(
+    catalog: Catalog, embedded: Path | None, table: str
+) -> tuple[pd.DataFrame, list[str]] | None:
+    """EU import reliance and EU27 members for the supply-input checks of an import.
+
+    Read from the embedded dataset (the EU 2023 study's IR; the current EU members).
+    """
+    from critmat.checks import eu_import_reliance
+    from critmat.data.invariants import SUPPLY_CHECKED_TABLES
+
+    if table not in SUPPLY_CHECKED_TABLES or embedded is None:
+        return None
+    params = catalog.table("eu_crm_2023_parameters")
+    countries = catalog.table("countries")
+    if not params.path or not countries.path:
+        return None
+    p, c = embedded / params.path, embedded / countries.path
+    if not p.is_file() or not c.is_file():
+        return None
+    cols = ["material", "ir_extraction", "ir_processing"]
+    ir = eu_import_reliance(pd.read_parquet(p, columns=cols))
+    frame = pd.read_parquet(c, columns=["country", "eu27"])
+    eu27 = sorted(frame.loc[frame["eu27"].fillna(False).astype(bool), "country"].astype(str))
+    return ir, eu27
+
+
 def import_file(
     path: str | Path,
     table: str,
@@ -171,7 +197,15 @@ def import_file(
         # runs under the data directory's lock, with the user's table as committed now
         merged, outcome.replaced = _merge(previous, clean, keys)
         outcome.violations = tuple(
-            check_table(spec, clean, merged, combine=combine, embedded_dir=embedded, mode=checks)
+            check_table(
+                spec,
+                clean,
+                merged,
+                combine=combine,
+                embedded_dir=embedded,
+                mode=checks,
+                supply_context=_supply_context(catalog, embedded, spec.name),
+            )
         )
         outcome.rows = len(merged)
         return merged

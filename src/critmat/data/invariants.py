@@ -20,10 +20,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from critmat.checks import CheckFailed, CheckWarning, check_shares_sum
+from critmat.checks import CheckFailed, CheckWarning, check_shares_sum, flag_supply_shares
 from critmat.data.catalog import TableSpec
 
-__all__ = ["CHECK_MODES", "INVARIANTS", "Invariant", "Violation", "check_table"]
+__all__ = [
+    "CHECK_MODES",
+    "INVARIANTS",
+    "SUPPLY_CHECKED_TABLES",
+    "Invariant",
+    "Violation",
+    "check_table",
+]
 
 #: How import checks react to a violation.
 CHECK_MODES = ("strict", "warn", "off")
@@ -120,6 +127,13 @@ class Violation:
 
     def lines(self) -> list[str]:
         """One line per violating group, for people."""
+        if self.invariant.mode == "supply_checks":
+            return [
+                f"{self.table}: "
+                + ", ".join(f"{c}={rec[c]}" for c in self.invariant.by if c in rec)
+                + f": {rec['flag']}: {rec['detail']} ({self.invariant.name})"
+                for rec in self.groups.to_dict(orient="records")
+            ]
         out = []
         for rec in self.groups.to_dict(orient="records"):
             key = ", ".join(f"{c}={rec[c]}" for c in self.invariant.by)
@@ -171,6 +185,46 @@ def _read_embedded(spec: TableSpec, embedded_dir: Path | None) -> pd.DataFrame |
     return pd.read_parquet(path) if path.is_file() else None
 
 
+#: Tables of supply shares whose imports also run the supply-input checks of
+#: :func:`critmat.checks.flag_supply_shares` (EU sourcing vs import reliance, EU sourcing
+#: copying the global rows), like the dataset build and every scenario.
+SUPPLY_CHECKED_TABLES: tuple[str, ...] = ("supply_shares", "eu_crm_2023")
+
+_SUPPLY_FLAGS = ("eu_sourcing_inconsistent", "eu_sourcing_copies_global")
+
+
+def _supply_violations(
+    spec: TableSpec,
+    imported: pd.DataFrame,
+    table: pd.DataFrame,
+    supply_context: tuple[pd.DataFrame, list[str]],
+) -> list[Violation]:
+    """EU-sourcing checks on the groups (vintage, material, stage) the import touches."""
+    keys = [c for c in ("vintage", "material", "stage") if c in imported.columns]
+    touched = imported[keys].astype("string").drop_duplicates()
+    rows = table.astype(dict.fromkeys(keys, "string")).merge(touched, on=keys)
+    if rows.empty:
+        return []
+    import_reliance, eu_countries = supply_context
+    _, flags = flag_supply_shares(
+        rows.assign(share=rows["share"].astype("float64")),
+        import_reliance=import_reliance,
+        eu_countries=eu_countries,
+        by=keys,
+    )
+    flags = flags[flags["flag"].isin(_SUPPLY_FLAGS)].reset_index(drop=True)
+    if flags.empty:
+        return []
+    inv = Invariant(
+        "supply-input checks: non-EU EU-sourcing shares vs EU import reliance, EU sourcing "
+        "copying the global rows; scenarios and exposure use the documented fallback "
+        "(mix_status eu_sourcing_inconsistent, docs/scenarios.md)",
+        by=(*keys, "mix"),
+        mode="supply_checks",
+    )
+    return [Violation(spec.name, inv, flags)]
+
+
 def check_table(
     spec: TableSpec,
     imported: pd.DataFrame,
@@ -179,6 +233,7 @@ def check_table(
     combine: str,
     embedded_dir: Path | None,
     mode: str = "warn",
+    supply_context: tuple[pd.DataFrame, list[str]] | None = None,
 ) -> list[Violation]:
     """Check the invariants of ``spec`` after an import.
 
@@ -196,6 +251,9 @@ def check_table(
         Folder of the embedded Parquet files (``None``: check the user's rows alone).
     mode
         ``strict``, ``warn`` or ``off`` (see :data:`CHECK_MODES`).
+    supply_context
+        ``(import_reliance, eu_countries)`` for the supply-input checks of the tables in
+        :data:`SUPPLY_CHECKED_TABLES` (``None``: those checks are skipped).
 
     Returns
     -------
@@ -213,6 +271,10 @@ def check_table(
     if mode == "off" or not invariants or imported.empty:
         return []
     needed = [c for inv in invariants for c in (*inv.by, *inv.where, inv.share)]
+    supply = supply_context is not None and spec.name in SUPPLY_CHECKED_TABLES
+    if supply:
+        needed += ["vintage", "material", "stage", "mix", "country", "share"]
+        needed = [c for c in dict.fromkeys(needed) if c in user_table.columns]
     table = _overlay(spec, user_table, _read_embedded(spec, embedded_dir), combine, needed)
     found: list[Violation] = []
     for inv in invariants:
@@ -233,6 +295,8 @@ def check_table(
             )
         if len(bad):
             found.append(Violation(spec.name, inv, bad))
+    if supply and supply_context is not None:
+        found += _supply_violations(spec, imported, table, supply_context)
     if found and mode == "strict":
         lines = [line for v in found for line in v.lines()]
         raise CheckFailed(

@@ -16,7 +16,11 @@ coverage and the attribution of trade to materials are computed in one way:
   (:func:`critmat.methods.dependency.attribute_trade`); a code mapped to two materials
   yields one row per material;
 * **production, governance** (by vintage, never mixed) and the **source ids** of the rows
-  used.
+  used;
+* **supply shares** by vintage (``supply_vintage``: the newest per material, stage and mix
+  by default), checked by the supply-input checks on every selection (so imported rows are
+  checked like the embedded ones), and the **supplier mix** with its documented fallback
+  and status (:meth:`Selector.supply_mix`, :mod:`critmat.methods.supply`).
 
 No SQL is written outside the data layer: this module and :mod:`critmat.knowledge_base`
 hold it. Derived values (coverage, group members) are kept in ``kb.cache`` and so die with
@@ -33,6 +37,7 @@ import pandas as pd
 from critmat.dims import GROUPS, parse_stage
 from critmat.errors import ParameterError, UnknownNameError, closest
 from critmat.methods.dependency import attribute_trade
+from critmat.methods.supply import NEWEST, choose_vintages, supplier_mix, vintage_summary
 from critmat.params import GroupBy, Selection, parse_groupby, parse_years, split_list
 
 if TYPE_CHECKING:
@@ -417,12 +422,18 @@ class Selector:
         codes = sorted(set(self.hs_codes(materials)["hs6"]))
         if not codes or not years:
             return []
-        frame = self._kb.sql(
-            "select distinct importer from trade where list_contains(?, year) "
-            "and list_contains(?, hs6)",
-            [list(years), codes],
-        )
-        return frame["importer"].astype(str).tolist()
+
+        def build() -> list[str]:
+            frame = self._kb.sql(
+                "select distinct importer from trade where list_contains(?, year) "
+                "and list_contains(?, hs6)",
+                [list(years), codes],
+            )
+            return frame["importer"].astype(str).tolist()
+
+        # derived from the data: kept in kb.cache, which is emptied when the data change
+        key = ("select", "trade_importers", tuple(years), tuple(codes))
+        return list(self._kb.cache.get(key, build))
 
     def traded(self, codes: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
         """``material, year`` pairs with any BACI trade world-wide, of the given HS codes.
@@ -438,11 +449,16 @@ class Selector:
             return pd.DataFrame(
                 {"material": pd.Series(dtype=object), "year": pd.Series(dtype="int64")}
             )
-        found = self._kb.sql(
-            "select distinct hs6, year from trade where list_contains(?, year) "
-            "and list_contains(?, hs6)",
-            [list(years), sorted(set(codes["hs6"]))],
-        )
+        hs = sorted(set(codes["hs6"]))
+
+        def build() -> pd.DataFrame:
+            return self._kb.sql(
+                "select distinct hs6, year from trade where list_contains(?, year) "
+                "and list_contains(?, hs6)",
+                [list(years), hs],
+            )
+
+        found = self._kb.cache.get(("select", "traded", tuple(years), tuple(hs)), build)
         pairs = found.merge(codes[["hs6", "material"]], on="hs6")
         return pairs[["material", "year"]].drop_duplicates().reset_index(drop=True)
 
@@ -521,5 +537,192 @@ class Selector:
 
     def sources(self, table: str, **filters: Sequence[Any] | None) -> set[str]:
         """Source ids of the rows of ``table`` that match ``column=values`` filters."""
-        frame = self._rows(table, ["source_id"], distinct=True, **filters)
-        return _split_sources(frame["source_id"].dropna().unique())
+
+        def build() -> set[str]:
+            frame = self._rows(table, ["source_id"], distinct=True, **filters)
+            return set(_split_sources(frame["source_id"].dropna().unique()))
+
+        key = (
+            "select",
+            "sources",
+            table,
+            tuple(sorted((k, None if v is None else tuple(v)) for k, v in filters.items())),
+        )
+        return set(self._kb.cache.get(key, build))
+
+    # ------------------------------------------------------------------ supply shares
+
+    def _checked_supply_shares(self) -> pd.DataFrame:
+        """Every ``supply_shares`` row (user rows included), re-checked (cached)."""
+
+        def build() -> pd.DataFrame:
+            from critmat.checks import flag_supply_shares
+
+            frame = self._kb.sql("select * from supply_shares")
+            if "eu_crm_2023" in self._kb.store.user_tables:
+                frame = self._with_user_eu_crm_2023(frame)
+            flagged, _ = flag_supply_shares(
+                frame,
+                import_reliance=self.import_reliance(),
+                eu_countries=self.groups()["EU27"],
+            )
+            for c in ("vintage", "material", "stage", "mix", "country", "reference_years"):
+                flagged[c] = flagged[c].astype(object).where(flagged[c].notna(), None)
+            flagged["share"] = pd.to_numeric(flagged["share"], errors="coerce").astype("float64")
+            return flagged
+
+        out: pd.DataFrame = self._kb.cache.get(("select", "supply_shares"), build)
+        return out
+
+    def _with_user_eu_crm_2023(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The ``eu_crm_2023`` vintage rebuilt from the ``eu_crm_2023`` table (user rows in).
+
+        Rows a user imports into the EU 2023 study's table are the study's vintage as far
+        as supply shares go, so scenarios, exposure and assessments see them.
+        """
+        eu = self._kb.sql("select * from eu_crm_2023")
+        old = frame[frame["vintage"] == "eu_crm_2023"]
+        basis = old.groupby("mix")["basis"].first().to_dict()
+        rows = pd.DataFrame(
+            {
+                "vintage": "eu_crm_2023",
+                "material": eu["material"].astype(object),
+                "stage": eu["stage"].astype(object),
+                "mix": eu["mix"].astype(object),
+                "country": eu["country"].astype(object),
+                "country_label": eu["country"].astype(object),
+                "share": pd.to_numeric(eu["share"], errors="coerce"),
+                "share_bound": eu["share_bound"].astype(object),
+                "reference_years": "2016-2020",
+                "reference_year": 2020,
+                "estimated": False,
+                "basis": eu["mix"].map(basis).fillna("EU CRM 2023 study table (user rows)"),
+                "check_flag": None,
+                "note": eu["note"].astype(object) if "note" in eu.columns else None,
+                "source_id": eu["source_id"].astype(object),
+            }
+        )
+        rest = frame[frame["vintage"] != "eu_crm_2023"]
+        return pd.concat([rest, rows.reindex(columns=frame.columns)], ignore_index=True)
+
+    def import_reliance(self) -> pd.DataFrame:
+        """EU import reliance per material and stage (``eu_crm_2023_parameters``), long."""
+        from critmat.checks import eu_import_reliance
+
+        def build() -> pd.DataFrame:
+            cols = ["material", "ir_extraction", "ir_processing"]
+            return eu_import_reliance(self._rows("eu_crm_2023_parameters", cols))
+
+        out: pd.DataFrame = self._kb.cache.get(("select", "import_reliance"), build)
+        return out
+
+    def supply_vintages(self) -> pd.DataFrame:
+        """Vintage, material, stage and mix of the supply shares, with ``newest`` (cached).
+
+        Computed from the rows (user vintages included) by the rule of the dataset build's
+        ``supply_vintages`` table (:func:`critmat.methods.supply.vintage_summary`).
+        """
+        out: pd.DataFrame = self._kb.cache.get(
+            ("select", "supply_vintages"),
+            lambda: vintage_summary(self._checked_supply_shares()),
+        )
+        return out
+
+    def supply_vintage(self, vintage: str | None, *, where: str = "supply_vintage=") -> str:
+        """Check a ``supply_vintage`` value (``newest`` or a vintage of the supply shares).
+
+        Raises
+        ------
+        critmat.errors.UnknownNameError
+            With the closest vintages.
+        """
+        if vintage is None or str(vintage).strip().lower() == NEWEST:
+            return NEWEST
+        known = sorted(set(self.supply_vintages()["vintage"].dropna().astype(str)))
+        value = str(vintage).strip()
+        if value not in known:
+            raise UnknownNameError(
+                "supply vintage",
+                value,
+                suggestions=closest(value, [NEWEST, *known]) or [NEWEST, *known],
+                where=where,
+            )
+        return value
+
+    def supply_shares(
+        self,
+        materials: Sequence[str] | None = None,
+        *,
+        stage: str | None = None,
+        mix: str | None = None,
+        vintage: str | None = NEWEST,
+        where: str = "supply_vintage=",
+    ) -> pd.DataFrame:
+        """Supply shares of the chosen vintage per material, stage and mix.
+
+        Parameters
+        ----------
+        materials
+            Canonical material ids (``None``: all).
+        stage, mix
+            Optional filters (``extraction``/``processing``; ``global``/``eu_sourcing``).
+        vintage
+            ``"newest"`` (default: per material, stage and mix the newest available) or a
+            vintage name (only its rows).
+        where
+            Option name for error messages.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The ``supply_shares`` rows, with ``check_flag`` as the supply-input checks find
+            it now (build flags kept).
+        """
+        chosen = choose_vintages(self.supply_vintages(), self.supply_vintage(vintage, where=where))
+        keys = ["vintage", "material", "stage", "mix"]
+        if materials is not None:
+            chosen = chosen[chosen["material"].isin(list(materials))]
+        if stage is not None:
+            chosen = chosen[chosen["stage"] == parse_stage(stage).value]
+        if mix is not None:
+            if mix not in ("global", "eu_sourcing"):
+                raise UnknownNameError("mix", mix, suggestions=["global", "eu_sourcing"])
+            chosen = chosen[chosen["mix"] == mix]
+        rows = self._checked_supply_shares()
+        out = rows.merge(chosen[keys], on=keys, how="inner")
+        return out.sort_values([*keys, "share"], ascending=[True] * 4 + [False]).reset_index(
+            drop=True
+        )
+
+    def supply_mix(
+        self,
+        materials: Sequence[str] | None = None,
+        *,
+        stages: Sequence[str] = ("extraction", "processing"),
+        mix: str = "eu_sourcing",
+        vintage: str | None = NEWEST,
+        where: str = "supply_vintage=",
+    ) -> pd.DataFrame:
+        """The supplier mix per material and stage, with fallback and status.
+
+        EU-sourcing rows that the supply-input checks flag are replaced by the global mix
+        split by EU import reliance (status ``eu_sourcing_inconsistent``); where there are
+        no EU-sourcing rows the global mix stands in (``global_mix_fallback``); see
+        :func:`critmat.methods.supply.supplier_mix` and docs/scenarios.md.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``material, stage, country, share, mix_used, mix_status, vintage,
+            reference_years, check_flag, import_reliance``.
+        """
+        shares = self.supply_shares(materials, vintage=vintage, where=where)
+        mats = sorted(set(shares["material"])) if materials is None else list(materials)
+        return supplier_mix(
+            shares,
+            mats,
+            stages=stages,
+            mix=mix,
+            import_reliance=self.import_reliance(),
+            eu_countries=self.groups()["EU27"],
+        )

@@ -119,6 +119,8 @@ def simulate_builds(
     if months < 0:
         raise ParameterError(f"months must be >= 0, got {months}")
     j, m = uses.shape
+    if m == 0:  # no material in the demand (e.g. no BOM rows): nothing can be lost
+        return np.zeros((j, months)), np.full((j, months), -1)
     t = np.arange(months, dtype=float)  # [T]
     # served share per material [M], or per system and material [J, M] (supply mixes that
     # depend on the producer of the system)
@@ -170,7 +172,10 @@ def _supplier_share(
         w=("hit", "sum"), mix_used=("mix_used", "first"), proxy=("proxy", "first")
     )
     per = per.sort_values("w", ascending=False, kind="stable").drop_duplicates("material")
-    out = pd.DataFrame({"material": mats}).merge(per, on="material", how="left")
+    # object dtype: an empty demand (no BOM rows) must still merge on a text key
+    out = pd.DataFrame({"material": pd.Series(list(mats), dtype=object)}).merge(
+        per.astype({"material": object}), on="material", how="left"
+    )
     eol = kb.materials()[["material", "eol_rir"]].set_index("material")["eol_rir"]
     src = proxy_map(out["material"], proxies)
     rec = out["material"].map(eol).fillna(src.map(eol)).astype("float64").fillna(0.0)

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from critmat.columns import units as column_units
+from critmat.data.cache import memoised
 from critmat.defence.bom import DemandSource, demand_source
 from critmat.defence.common import COMPONENT_WEIGHTS, SUBSTITUTABILITY_SCORES, proxy_map
 from critmat.dims import GROUP_MATERIALS
@@ -69,7 +70,9 @@ RISK_AXES: dict[str, tuple[str, float | None]] = {
     "eu_sr": ("eu_sr", 1.0),  # EU SR computed by critmat (2023 inputs)
     "published_sr": ("published_sr", 1.0),  # EU SR as published in the 2023 study
     "hhi": ("hhi", 0.25),  # HHI of global supply at the bottleneck stage
-    "china_processing": ("china_processing", 0.65),  # CRMA 65 % single-country benchmark
+    # China's share of *global* processing, a concentration screen at 0.65; not the CRMA cap,
+    # which is on EU consumption (kb.policy.single_country_test, critmat crma benchmarks)
+    "china_processing": ("china_processing", 0.65),
     "geopolrisk": ("geopolrisk", None),  # GeoPolRisk score (no published threshold)
 }
 
@@ -519,6 +522,16 @@ def _supply_risk(
     return out.drop(columns="src")
 
 
+def _resolved(kb: KnowledgeBase, args: dict[str, Any]) -> dict[str, Any]:
+    """The importer unit and year spelled out: the same criticality under either spelling."""
+    unit, _members = kb.select.one_importer(args["importers"], args["groupby"])
+    year = kb.select.one_year(
+        args["years"], ["trade", "production"], indicator="defence criticality"
+    )
+    return {**args, "importers": unit, "years": year}
+
+
+@memoised("defence.criticality", normalise=_resolved)  # once per kb and arguments
 def defence_criticality(
     kb: KnowledgeBase,
     *,

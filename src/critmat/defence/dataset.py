@@ -332,7 +332,9 @@ def producers(kb: KnowledgeBase, system_names: pd.Series) -> pd.DataFrame:
     country = country.where(country.notna(), match.map(prod))
     eu27 = set(kb.select.countries("EU27") or [])
     unknown = match.isna().to_numpy()
-    known_eu = np.array([(not pd.isna(c)) and (c in eu27 or c == "EU") for c in country])
+    known_eu = np.array(
+        [(not pd.isna(c)) and (c in eu27 or c == "EU") for c in country], dtype=bool
+    )  # dtype: an empty demand (no systems) stays a boolean array
     no_country = country.isna().to_numpy()
     # unknown system, or known without a country: EU-built assumed (flagged in mix_note)
     in_eu_b = pd.Series(known_eu | unknown | no_country, index=country.index, dtype=bool)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from critmat.columns import units as column_units
+from critmat.data.cache import memoised
 from critmat.defence.bom import (
     DemandSource,
     annual_demand,
@@ -48,6 +49,7 @@ def _inputs(
     return b, r, annual_demand(b, r)
 
 
+@memoised("defence.demand")  # importance and each exposure read the same demand
 def defence_demand(
     kb: KnowledgeBase,
     *,

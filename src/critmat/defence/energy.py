@@ -221,7 +221,9 @@ def energy_competition(
     ):
         g = _resolve_map(kb, given, name)
         hit = t["material"].isin(g.index)
-        t.loc[hit, col] = t.loc[hit, "material"].map(g)
+        if not hit.any():  # pandas 3 refuses an empty string-typed map into a float column
+            continue
+        t.loc[hit, col] = t.loc[hit, "material"].map(g).astype("float64")
         t.loc[hit, col.replace("_t", "_basis")] = "user input"
     # the EU share counts only programmes built in the EU: US programme demand over EU
     # demand would show US data as EU data
@@ -237,7 +239,7 @@ def energy_competition(
     )
     eu_built = ds[ds["in_eu"].astype(bool)].groupby("material")["demand_t_per_year"].sum()
     scope = ds.groupby("material")["producer"].agg(lambda v: ", ".join(sorted(set(v))))
-    t["defence_demand_scope"] = t["material"].map(scope)
+    t["defence_demand_scope"] = t["material"].map(scope).astype(object)  # text, also if empty
     dd = t["defence_demand_t"].to_numpy(dtype="float64")
     dd_eu = t["material"].map(eu_built).astype("float64").to_numpy()
     for col, num in (("eu", dd_eu), ("world", dd)):

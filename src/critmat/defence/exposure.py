@@ -6,9 +6,13 @@ For programme p, system j, material m, stage k and supplier country c::
 
 D is the annual demand (:mod:`critmat.defence.bom`), eol_rir the end-of-life recycling
 input rate (the part of demand met by recycling, as in the scenario engine) and w the
-supply mix at the stage: the EU 2023 study's EU sourcing shares (EU production plus extra-EU
-imports by origin; ``mix="eu_sourcing"``, falling back to the global supply shares where
-the study gives none), the global supply shares (``mix="global"``), or BACI extra-EU import
+supply mix at the stage, from the selection layer (``kb.select.supply_mix``, shares of the
+``supply_vintage``, default the newest per material, stage and mix): the EU 2023 study's EU
+sourcing shares (EU production plus extra-EU imports by origin; ``mix="eu_sourcing"``)
+where they pass the supply-input checks, else the documented fallback with its
+``mix_status`` (``eu_sourcing_inconsistent``: the global mix split by EU import reliance;
+``global_mix_fallback``: the global mix, where the study gives no EU sourcing shares; see
+docs/scenarios.md), the global supply shares (``mix="global"``), or BACI extra-EU import
 tonnage shares of one year (``mix="imports"``). China share and adversary share are the
 parts of D exposed to China and to the adversary set. Everything is one merge and one
 groupby over all programmes, systems, materials, stages and countries at once.
@@ -23,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from critmat.columns import units as column_units
+from critmat.data.cache import memoised
 from critmat.defence.bom import DemandSource
 from critmat.defence.common import DEFAULT_ADVERSARIES, KIND_RANK, kind_of_rank, proxy_map
 from critmat.defence.demand import defence_demand
@@ -40,11 +45,14 @@ __all__ = ["BY", "MIXES", "exposure", "exposure_summary", "supplier_exposure", "
 #: Supply mixes: EU 2023 EU sourcing shares, EU 2023 global supply shares, BACI imports.
 MIXES = ("eu_sourcing", "global", "imports")
 
+#: Columns of the checked supplier mix that :func:`supply_mix` passes through when present.
+_PASSTHROUGH = ("mix_status", "supply_vintage", "reference_years")
+
 #: Aggregation levels of :func:`exposure`.
 BY = ("system", "programme", "material")
 
 _FALLBACK = {
-    "eu_sourcing": ("eu_sourcing", "global"),
+    "eu_sourcing": ("eu_sourcing", "global_ir_split", "global"),
     "global": ("global",),
     "imports": ("imports",),
 }
@@ -114,8 +122,9 @@ def supply_mix(
         .sort_values(["src_pref", "pref"], kind="stable")
         .drop_duplicates(["material", "stage"])
     )
+    extra = [c for c in _PASSTHROUGH if c in shares.columns]
     out = pick[["material", "src", "stage", "mix"]].merge(
-        shares[["material", "stage", "mix", "country", "share"]],
+        shares[["material", "stage", "mix", "country", "share", *extra]],
         left_on=["src", "stage", "mix"],
         right_on=["material", "stage", "mix"],
         suffixes=("", "_s"),
@@ -123,9 +132,8 @@ def supply_mix(
     out = out.rename(columns={"mix": "mix_used"})
     out["share"] = out["share"].astype("float64")
     out["proxy"] = np.where(out["src"] != out["material"], out["src"], None)
-    return out[["material", "stage", "country", "share", "mix_used", "proxy"]].reset_index(
-        drop=True
-    )
+    cols = ["material", "stage", "country", "share", "mix_used", "proxy", *extra]
+    return out[cols].reset_index(drop=True)
 
 
 def supplier_exposure(
@@ -193,6 +201,7 @@ def exposure_summary(
             mix_used=("mix_used", _join_mixes),
             proxy=("proxy", "first"),
             eol_rir=("eol_rir", "first"),
+            **{c: (c, "first") for c in _PASSTHROUGH if c in detail.columns},
         )
         .reset_index()
     )
@@ -231,6 +240,7 @@ def exposure_summary(
         "top_supplier",
         "top_supplier_share",
         "mix_used",
+        *[c for c in _PASSTHROUGH if c in out.columns],
         "proxy",
         "eol_rir",
         "kind",
@@ -274,6 +284,7 @@ def _import_shares(
     )
 
 
+@memoised("defence.exposure")  # once per kb and arguments (summary and report)
 def exposure(
     kb: KnowledgeBase,
     *,
@@ -288,6 +299,7 @@ def exposure(
     groupby: GroupBy = None,
     proxies: Mapping[str, str] | None = None,
     demand: DemandSource | None = None,
+    supply_vintage: str = "newest",
 ) -> pd.DataFrame:
     """Annual defence demand exposed to supplier countries, China and adversaries.
 
@@ -324,13 +336,17 @@ def exposure(
     demand
         Where the BOMs and build rates come from (see
         :func:`critmat.defence.demand.defence_demand`).
+    supply_vintage
+        Vintage of the supply shares: ``newest`` (per material, stage and mix the newest
+        available) or a vintage name; not used by ``mix="imports"``.
 
     Returns
     -------
     pandas.DataFrame
         Summary: ``<keys>, stage, demand_t_per_year, shares_covered, china_t, china_share,
-        adversary_t, adversary_share, top_supplier, top_supplier_share, mix_used, proxy,
-        eol_rir, kind, rests_on_assumption``. With ``detail=True``: ``<keys>, stage,
+        adversary_t, adversary_share, top_supplier, top_supplier_share, mix_used,
+        mix_status, supply_vintage, reference_years, proxy, eol_rir, kind,
+        rests_on_assumption``. With ``detail=True``: ``<keys>, stage,
         country, share, exposed_t, ...``.
 
     Examples
@@ -356,10 +372,17 @@ def exposure(
     d = d[d["status"] == DefenceDemandStatus.OK]
     mats = sorted(set(d["material"]))
     wanted = sorted(set(mats) | set(proxy_map(pd.Series(mats, dtype=object), proxies)))
-    shares = kb.eu_crm_2023(materials=wanted or None)
+    vintage = kb.select.supply_vintage(supply_vintage)
+    by_mix: dict[str, pd.DataFrame] = {}
+    for name in ("eu_sourcing", "global"):  # the checked mixes (fallback and status)
+        checked = kb.select.supply_mix(wanted or None, stages=STAGES, mix=name, vintage=vintage)
+        by_mix[name] = checked.rename(columns={"mix_used": "mix", "vintage": "supply_vintage"})
+    by_mix["imports"] = pd.DataFrame(columns=["material", "stage", "mix", "country", "share"])
     if year is not None and mats:
         imp = _import_shares(kb, mats, year, proxies)
-        shares = pd.concat([shares, imp], ignore_index=True) if len(imp) else shares
+        if len(imp):
+            by_mix["imports"] = imp
+    shares = pd.concat([f for f in by_mix.values() if len(f)], ignore_index=True)
     eol = None
     if recycling and mats:
         m = kb.materials()[["material", "eol_rir"]].set_index("material")["eol_rir"]
@@ -377,12 +400,16 @@ def exposure(
         for mix_name in ("eu_sourcing", "global"):
             sub = d[d["mix_wanted"] == mix_name]
             if len(sub):
-                mxw = supply_mix(shares, mats, stages=stages, mix=mix_name, proxies=proxies)
+                mxw = supply_mix(
+                    by_mix[mix_name], mats, stages=stages, mix=mix_name, proxies=proxies
+                )
                 part = supplier_exposure(sub.drop(columns="mix_wanted"), mxw, eol)
                 if mix_name == "global":
                     part["mix_used"] = "global (non-EU producer)"
                 parts.append(part)
-        mx = supply_mix(shares, mats, stages=stages, mix="eu_sourcing", proxies=proxies)
+        mx = supply_mix(
+            by_mix["eu_sourcing"], mats, stages=stages, mix="eu_sourcing", proxies=proxies
+        )
         exposed = (
             pd.concat(parts, ignore_index=True)
             if parts
@@ -391,7 +418,7 @@ def exposure(
     else:
         if mix not in MIXES:
             raise ParameterError(f"mix must be one of by_producer, {', '.join(MIXES)}, got '{mix}'")
-        mx = supply_mix(shares, mats, stages=stages, mix=mix, proxies=proxies)
+        mx = supply_mix(by_mix[mix], mats, stages=stages, mix=mix, proxies=proxies)
         exposed = supplier_exposure(d, mx, eol)
     keys = {
         "system": ["programme", "system", "material"],
@@ -407,6 +434,7 @@ def exposure(
             mix_used=("mix_used", _join_mixes),
             proxy=("proxy", "first"),
             eol_rir=("eol_rir", "first"),
+            **{c: (c, "first") for c in _PASSTHROUGH if c in exposed.columns},
         )
         .reset_index()
     )
@@ -442,6 +470,7 @@ def exposure(
         year=year,
         proxies=dict(proxies) if proxies else None,
         which=(demand or DemandSource()).which,
+        supply_vintage=vintage if mix != "imports" else None,
     )
     base = d.attrs.get("critmat", {})
     prov.sources = sorted(
@@ -454,8 +483,19 @@ def exposure(
     prov.notes = [
         "exposed_t = demand x (1 - eol_rir) x supplier share at the stage; EU sourcing shares "
         "list origins >= 1 % only, so shares_covered < 1 leaves the rest unattributed",
-        "mix_used says which shares were used (eu_sourcing falls back to global); proxy names "
+        "mix_used says which shares were used and mix_status why: eu_sourcing where the EU "
+        "2023 EU-sourcing rows pass the supply-input checks; global_ir_split "
+        "(eu_sourcing_inconsistent) where they were flagged: the global mix split by EU "
+        "import reliance; global (global_mix_fallback) where the study gives none; proxy names "
         "the material whose shares stand in (critmat assumption)",
+        *(
+            [
+                f"supply_vintage {vintage}: supply_vintage and reference_years name the "
+                "vintage and years of each material's shares"
+            ]
+            if mix != "imports"
+            else []
+        ),
         *([f"no supply shares for: {', '.join(missing)}"] if missing else []),
     ]
     return attach(out, prov)

@@ -15,8 +15,15 @@ import numpy as np
 import pandas as pd
 
 from critmat.columns import units as column_units
+from critmat.data.cache import memoised
 from critmat.dims import GROUP_MATERIALS, parse_stage
 from critmat.indicators.common import reject
+from critmat.indicators.eu_crm_contract import (
+    CONTRACT_COLUMNS,
+    DEFAULT_WGI_VINTAGE,
+    DEFAULT_WGI_YEARS,
+    MEASURES,
+)
 from critmat.methods.eu_crm import (
     CORRECTIONS,
     EI_THRESHOLD,
@@ -50,24 +57,9 @@ __all__ = [
 COMPUTED_YEARS = (2023,)
 #: Assessments whose published SR/EI are in table ``eu_crm_assessments``.
 PUBLISHED_YEARS = (2011, 2014, 2017, 2020, 2023)
-#: Default governance: WGI 2023 Update, data year 2017, the best fit to the published 2023
-#: values (docs/eu-crm.md §WGI; the Commission's own WGI release is not available).
-DEFAULT_WGI_VINTAGE = "wgi_2023"
-DEFAULT_WGI_YEARS = 2017
-#: Scores compared with the published values.
-MEASURES = ("sr_extraction", "sr_processing", "sr", "ei")
-#: Columns of the CLI contract (``critmat eu-sr --format csv``).
-CONTRACT_COLUMNS = [
-    "material",
-    "stage_used",
-    "sr",
-    "sr_extraction",
-    "sr_processing",
-    "ei",
-    "critical",
-    "published_sr",
-    "published_ei",
-]
+# DEFAULT_WGI_VINTAGE, DEFAULT_WGI_YEARS, MEASURES and CONTRACT_COLUMNS live in
+# critmat.indicators.eu_crm_contract (the CLI imports them without pandas) and are
+# re-exported here.
 
 _LABEL = {"sr_extraction": "SR_E", "sr_processing": "SR_P", "sr": "SR", "ei": "EI"}
 _MEASURE_NAMES = {
@@ -198,6 +190,32 @@ def _published_only(
     return attach(out, prov)
 
 
+@memoised("indicators.eu_crm_scores")  # the assessment, defence criticality and reports
+def _scored(
+    kb: KnowledgeBase, governance_vintage: str, wgi_years: Any, wgi_measure: str, names: list[str]
+) -> tuple[Any, ...]:
+    """Governance, inputs and scores of the EU method, once per knowledge base and choice."""
+    wgi, gov_used, wgi_year_list, measure = _wgi(kb, governance_vintage, wgi_years, wgi_measure)
+    inputs, used = _inputs(kb)
+    material_table = kb.materials()
+    groups = _groups(material_table, inputs.parameters["material"])
+    fixed = apply_corrections(inputs, names)
+    scores, stages = eu_crm_scores(fixed, wgi, groups=groups)
+    return (
+        wgi,
+        gov_used,
+        wgi_year_list,
+        measure,
+        inputs,
+        used,
+        material_table,
+        fixed,
+        scores,
+        stages,
+    )
+
+
+@memoised("indicators.eu_supply_risk")  # once per knowledge base and arguments
 def eu_supply_risk(
     kb: KnowledgeBase,
     *,
@@ -307,12 +325,9 @@ def eu_supply_risk(
             )
         return _published_only(kb, year, mats, params)
 
-    wgi, gov_used, wgi_year_list, measure = _wgi(kb, governance_vintage, wgi_years, wgi_measure)
-    inputs, used = _inputs(kb)
-    material_table = kb.materials()
-    groups = _groups(material_table, inputs.parameters["material"])
-    fixed = apply_corrections(inputs, names)
-    scores, stages = eu_crm_scores(fixed, wgi, groups=groups)
+    (wgi, gov_used, wgi_year_list, measure, inputs, used, material_table, fixed, scores, stages) = (
+        _scored(kb, governance_vintage, wgi_years, wgi_measure, names)
+    )
 
     # published values, agreement and reasons
     pub = kb.table("eu_crm_2023_published")

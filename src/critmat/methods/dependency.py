@@ -81,6 +81,9 @@ def unit_flows(
         unit values in USD/kg that do not mix flows without quantity).
     """
     own, other = ("importer", "exporter") if direction == "imports" else ("exporter", "importer")
+    # the inner join keeps only the units' flows: filter first (a vectorised isin) so that
+    # the merge hashes those rows only, not every flow in the world
+    trade_m = trade_m[trade_m[own].isin(units["member"])]
     m = trade_m.merge(units, left_on=own, right_on="member", how="inner")
     intra = (
         m.merge(

@@ -244,7 +244,7 @@ def physical_baseline(
     for st in {s for v in stages_of.values() for s in v} | set(default_stages):
         if st not in STAGES:
             raise DecisionInputError(f"stage '{st}' is not one of {', '.join(STAGES)}", {})
-    ac = eu_apparent_consumption(kb)
+    ac = eu_apparent_consumption(kb, list(ids))
     ac_map = {str(r.material): (float(r.annual_t), str(r.years)) for r in ac.itertuples()}
     prices = _price_table(kb)
     fx_cache: dict[int, tuple[float, str]] = {}

@@ -55,6 +55,7 @@ _STYLES = {
     "china_processing": "percent",
     "hhi": "share",
     "import_reliance": "percent",
+    "crma_single_country": "percent",
     "geopolrisk": "share",
     "sr": "decimal1",
     "ei": "decimal1",
@@ -64,7 +65,8 @@ _STYLES = {
 }
 
 _SUMMARY_CAPTION = (
-    "China E/P: share of global supply (EU 2023); HHI at the bottleneck stage; IR: EU import "
+    "China E/P: share of global supply (newest vintage per material and stage, USGS MCS 2026 "
+    "or EU 2023: supply_vintage column); HHI at the bottleneck stage; IR: EU import "
     "reliance; SR/EI: EU method computed by critmat (* EI not computable from the public "
     "tables, published EI used); GeoPolRisk – = not assessable (no HS code) or no data; "
     "sources: `critmat assess --report FILE`"
@@ -220,7 +222,9 @@ def terminal_tables(assessment: Assessment, *, width: int | None = None) -> list
 def _summary(kb: KnowledgeBase, a: Assessment) -> Section:
     t = a.table
     n_crit = int(t["critical"].fillna(False).astype(bool).sum())
-    n_china = int((t["china_processing"] >= 0.65).sum())
+    over = t["crma_single_country"].astype("float64") > 0.65
+    n_china = int(over.sum())
+    n_china_cn = int((over & t["crma_single_country_country"].eq("CHN").fillna(False)).sum())
     table = summary_table(a)
     table.title = ""
     table.caption = ""
@@ -230,8 +234,10 @@ def _summary(kb: KnowledgeBase, a: Assessment) -> Section:
             Text(
                 f"{len(t)} CRMA strategic and critical raw materials assessed; {n_crit} are "
                 "critical by the EU thresholds as computed by critmat; for "
-                f"{n_china} of them China holds 65 % or more of global processing, the CRMA's "
-                "single-country benchmark."
+                f"{n_china} of them a single third country supplies more than 65 % of EU "
+                f"consumption at some stage (China for {n_china_cn}), above the CRMA's "
+                "single-country cap (Art. 5(1)(d); EU 2023 study EU-sourcing shares as the "
+                "proxy of EU consumption, see the CRMA section)."
             ),
             table,
             Text(
@@ -334,6 +340,22 @@ def _what_to_do(kb: KnowledgeBase, a: Assessment) -> Section | None:
 
 
 SECTIONS.append(_what_to_do)  # decisions (issue 13): recommended stocks, frontier, moves
+
+
+# policy layer (issue 14): CRMA Art. 5 tracker and events on the import series
+def _crma(kb: KnowledgeBase, a: Assessment) -> Section | None:
+    from critmat.report.policy import crma_section
+
+    return crma_section(kb, a)
+
+
+def _policy_events(kb: KnowledgeBase, a: Assessment) -> Section | None:
+    from critmat.report.policy import events_section
+
+    return events_section(kb, a)
+
+
+SECTIONS += [_crma, _policy_events]
 
 
 def sources_section(kb: KnowledgeBase, a: Assessment, used: Sequence[str]) -> Section:

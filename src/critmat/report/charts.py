@@ -174,12 +174,8 @@ def china_share_chart(table: pd.DataFrame) -> Any:
     )
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.0], title="share of global supply")
-    fig.add_hline(
-        y=0.65,
-        line_dash="dot",
-        line_color="grey",
-        annotation_text="CRMA 65 % single-country benchmark",
-    )
+    # no 65 % line here: the CRMA cap is on EU consumption, not global supply (issue 12;
+    # the CRMA section draws the cap on the right denominator)
     return layout(fig, "China's share of global supply (EU 2023 study)")
 
 

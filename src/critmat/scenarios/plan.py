@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from critmat.errors import Problem, UnknownNameError
-from critmat.scenarios.baseline import Baseline, build_baseline, default_stage, supply_options
+from critmat.scenarios.baseline import Baseline, build_baseline, default_stages, supply_options
 from critmat.scenarios.engine import UNLIMITED, StaticInputs
 from critmat.scenarios.spec import (
     DemandRestraint,
@@ -370,11 +370,13 @@ class _Compiler:
         self.sc = ens.scenario
         self.kb = kb
         self.col = _Collector(kb, source)
-        self.options = supply_options(kb)
-        self.with_data = set(self.options["material"])
-        self.eu_sourced = sorted(
-            set(self.options.loc[self.options["mix"] == "eu_sourcing", "material"])
+        self.vintage = kb.select.supply_vintage(
+            self.sc.supply_vintage, where=f"{source or 'spec'}: supply_vintage"
         )
+        self.options = supply_options(kb, self.vintage)  # a copy of the cached table
+        self.defaults = default_stages(kb, self.vintage)
+        self.with_data = set(self.options["material"])
+        self.eu_sourced = sorted(self.with_data)
         self.named: dict[str, str] = {}  # material -> where it was first named
         self.universe: list[str] = []
 
@@ -397,6 +399,17 @@ class _Compiler:
                 out.append(mid)
         return list(dict.fromkeys(out))
 
+    def _supplied_by(self, countries: list[str]) -> list[str]:
+        """Materials with a supplier mix that any of ``countries`` supplies, at any stage.
+
+        Any mix (EU sourcing or global) of the chosen vintages counts, so a full cut of a
+        country reaches every material it supplies at all (e.g. China: dysprosium, terbium,
+        platinum, ... whose EU sourcing is not published: global mix, flagged).
+        """
+        s = self.kb.select.supply_shares(vintage=self.vintage)
+        hit = s[s["country"].isin(countries).to_numpy(dtype=bool) & (s["share"] > 0).to_numpy()]
+        return sorted(set(hit["material"]) & self.with_data)
+
     def _targets(self, mats: list[str] | None) -> list[str]:
         return list(self.universe) if mats is None else mats
 
@@ -417,6 +430,7 @@ class _Compiler:
                 m: s.annual_demand_t for m, s in settings.items() if s.annual_demand_t
             },
             eol_rir={m: s.eol_rir for m, s in settings.items() if s.eol_rir is not None},
+            supply_vintage=self.vintage,
         )
         self.monthly_t = dict(
             zip(self.baseline.materials, self.baseline.monthly_demand_t, strict=True)
@@ -526,8 +540,12 @@ class _Compiler:
                     )
         else:
             self.universe = list(self.named)
-            if any(m is None for m in self.shock_mats):
-                self.universe = list(dict.fromkeys(self.eu_sourced + self.universe))
+            supplied: list[str] = []
+            for i, mats in enumerate(self.shock_mats):
+                if mats is None:  # material: all -> whatever these exporters supply
+                    supplied += self._supplied_by(self.shock_countries[i])
+            if supplied:
+                self.universe = list(dict.fromkeys(sorted(set(supplied)) + self.universe))
         if not self.universe:
             col.add(
                 "materials",
@@ -565,7 +583,7 @@ class _Compiler:
                 members = [x for x in self.kb.select.members(mid) if x in self.with_data]
                 col.add(
                     where,
-                    f"{mid} has no supply shares in the EU 2023 study (eu_crm_2023)",
+                    f"{mid} has no supply shares (supply_vintage {self.vintage})",
                     expected="a material with supply shares"
                     + (f", e.g. its members {', '.join(members[:4])}" if members else ""),
                     suggestions=members[:3],
@@ -579,7 +597,7 @@ class _Compiler:
                         f"{mid} has no supply shares at the {stages[mid]} stage",
                         expected=" or ".join(have),
                     )
-            elif default_stage(opts, mid) is None:  # pragma: no cover - caught above
+            elif mid not in self.defaults:  # pragma: no cover - caught above
                 col.add(where, f"{mid} has no supply shares")
         return stages
 

@@ -185,9 +185,12 @@ def all_presets(kb: KnowledgeBase) -> dict[str, Preset]:
     china_events = [e for _, e in PRESET_EVENTS.values()]
     sc = Scenario(
         name="china-full-cut",
-        description="Hypothetical: China cuts every raw material it supplies to the EU "
-        "(every material with EU sourcing shares in the EU 2023 study), fully, "
-        "from month 0. No such event is recorded; China's 2023-2025 instruments "
+        description="Hypothetical: China cuts every raw material it supplies, fully, from "
+        "month 0: every material with any Chinese supply at any stage in the supply shares "
+        "(newest vintage per material and stage); where the EU 2023 study gives no usable EU "
+        "sourcing shares (dysprosium, terbium, platinum, palladium, ...) the global mix stands "
+        "in, flagged (mix_status global_mix_fallback or eu_sourcing_inconsistent, see "
+        "docs/scenarios.md). No such event is recorded; China's 2023-2025 instruments "
         f"({', '.join(china_events)}) are the context.",
         horizon_months=_HORIZON,
         shocks=[_shock("CHN", ["all"], 0.0, severity=1.0, name="CHN full cut")],
@@ -195,7 +198,8 @@ def all_presets(kb: KnowledgeBase) -> dict[str, Preset]:
             kind="hypothetical",
             event_ids=[],
             citation="hypothetical; supply shares: EU 2023 CRM study "
-            "(doi:10.2873/725585); context: " + ", ".join(china_events),
+            "(doi:10.2873/725585) and USGS Mineral Commodity Summaries 2026 (newest per "
+            "material and stage); context: " + ", ".join(china_events),
         ),
         assumptions=["severity 1 (a full cut; hypothetical)", *ASSUMPTIONS[1:]],
     )

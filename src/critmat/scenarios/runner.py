@@ -615,6 +615,22 @@ def run_plan(
             bar.stop()
     sim_s = time.perf_counter() - t_start
     kb_sources = ["eu_crm_2023_eus", "eu_crm_2023_gs", "eu_crm_2023_params"]
+    used = {v for text in plan.baseline.vintage for v in str(text).split(";")}
+    if "usgs_mcs2026" in used:
+        kb_sources += ["usgs_mcs2026", "usgs_mcs2026_ext"]
+    if "iea_gcmo_2025" in used:
+        kb_sources.append("iea_gcmo_2025_refining")
+    flagged = [
+        f"{m} ({st})"
+        for m, st in zip(plan.baseline.materials, plan.baseline.mix_status, strict=False)
+        if st != "ok"
+    ]
+    if flagged:
+        notes.append(
+            f"supply shares (supply_vintage {plan.baseline.supply_vintage}): documented "
+            f"fallback for {len(flagged)} material(s), see baseline mix_status and "
+            "docs/scenarios.md: " + ", ".join(flagged[:12]) + (" ..." if len(flagged) > 12 else "")
+        )
     if np.isfinite(plan.baseline.annual_demand_t).any():
         kb_sources += ["wmd_bmf", "baci_hs92_v202401b"]
     if plan.scenario.event is not None and plan.scenario.event.event_ids:
@@ -655,6 +671,10 @@ def run_plan(
         "warnings": list(plan.warnings),
         "notes": notes,
         "sources": kb_sources,
+        "supply_vintage": plan.baseline.supply_vintage,
+        "supply_mix_status": dict(
+            zip(plan.baseline.materials, plan.baseline.mix_status, strict=False)
+        ),
         **info,
     }
     result = assemble(

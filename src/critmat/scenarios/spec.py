@@ -494,8 +494,9 @@ class Scenario(BaseModel):
     horizon_months
         Months simulated.
     materials
-        Materials to simulate (default: every material named anywhere in the scenario, or
-        every material with EU sourcing shares when a shock says ``material: all``).
+        Materials to simulate (default: every material named anywhere in the scenario, or,
+        when a shock says ``material: all``, every material its exporters supply at any
+        stage; ``all`` here: every material with supply shares).
     shocks, mitigations, defence
         See :class:`Shock`, :class:`Mitigations`, :class:`DefenceDemand`.
     settings
@@ -506,6 +507,9 @@ class Scenario(BaseModel):
         The recorded event(s) behind the scenario, if any.
     assumptions
         Parameters without a public source, stated in words.
+    supply_vintage
+        Vintage of the supply shares (``newest``: per material, stage and mix the newest
+        available; or a vintage of the supply_shares table), see docs/scenarios.md.
     """
 
     model_config = _Model
@@ -521,6 +525,7 @@ class Scenario(BaseModel):
     price: PriceModel = Field(default_factory=PriceModel)
     event: EventRef | None = None
     assumptions: list[str] = Field(default_factory=list)
+    supply_vintage: str = "newest"
 
     @property
     def uncertain(self) -> bool:

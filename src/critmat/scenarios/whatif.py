@@ -98,6 +98,7 @@ def whatif(
     seed: int = 2023,
     stock_months: float | None = None,
     top: int = 8,
+    supply_vintage: str = "newest",
 ) -> WhatIf:
     """Run a small ensemble for each preset and summarise it per material.
 
@@ -115,6 +116,8 @@ def whatif(
         common stockpile.
     top
         Materials kept per preset (the full China cut touches many).
+    supply_vintage
+        Vintage of the supply shares of every preset's baseline (``newest`` by default).
 
     Returns
     -------
@@ -136,6 +139,7 @@ def whatif(
     for name in names:  # a handful of presets, each one vectorised ensemble
         p = chosen[name] if name in chosen else get_preset(kb, name, where="presets=")
         spec = p.spec.model_copy(deep=True)
+        spec.scenario.supply_vintage = supply_vintage
         if stock_months > 0:
             spec.scenario.mitigations.stocks = [
                 StockPolicy.model_validate({"initial_months": stock_months})

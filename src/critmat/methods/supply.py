@@ -1,0 +1,268 @@
+"""Supply-share vintages and supplier mixes with a documented fallback (pure, vectorised).
+
+Two steps turn the ``supply_shares`` table (vintages ``eu_crm_2023``, ``usgs_mcs2026``,
+``iea_gcmo_2025`` and user vintages) into the supplier mix a caller uses:
+
+1. :func:`vintage_summary` and :func:`choose_vintages`: per material, stage and mix, the
+   vintage asked for (``supply_vintage``): ``"newest"`` takes the latest reference year among
+   the vintages whose basis matches the material (a mix flagged ``basis_differs`` only where
+   no other vintage exists; ties go to the fuller mix), the rule of the dataset build's
+   ``supply_vintages`` table; a named vintage takes that vintage only.
+2. :func:`supplier_mix`: per material and stage, the preferred mix (EU sourcing) where it
+   passed the supply-input checks, else a documented fallback with a status
+   (:class:`critmat.vocab.SupplyMixStatus`):
+
+   * ``ok``: the preferred mix as published;
+   * ``eu_sourcing_inconsistent``: the EU-sourcing rows were flagged
+     (``eu_sourcing_inconsistent``: non-EU shares contradict the EU import reliance IR, or
+     ``eu_sourcing_copies_global``): the global mix stands in, split by import reliance::
+
+         w_c = (1 - IR) * s_c / S_EU      for EU member states c   (S_EU = sum of their s)
+         w_c = IR * s_c / (1 - S_EU)      for every other country c
+
+     (EU sourcing is domestic production plus imports: IR of it is imported, the rest is
+     produced in the EU). Where the global mix lists no EU producer, the ``1 - IR`` part has
+     no country (``country`` empty: EU production not attributed). Without an IR the global
+     mix is used as it is (``mix_used = global``); with IR = 0 (the EU is a net exporter,
+     e.g. zinc, hafnium and tellurium at processing: a net IR says nothing about gross
+     imports) or without a global mix the flagged EU-sourcing rows are kept
+     (``mix_used = eu_sourcing``); all with this status;
+   * ``global_mix_fallback``: no EU-sourcing rows at the stage: the global mix stands in.
+
+Examples
+--------
+>>> import pandas as pd
+>>> s = pd.DataFrame({"material": "germanium", "stage": "processing", "vintage": "v",
+...     "reference_years": "2016-2020", "mix": ["eu_sourcing"] * 2 + ["global"] * 3,
+...     "country": ["CHN", "BEL", "CHN", "RUS", "BEL"], "share": [0.83, 0.04, 0.8, 0.1, 0.1],
+...     "check_flag": ["eu_sourcing_copies_global"] * 2 + [None] * 3})
+>>> ir = pd.DataFrame({"material": ["germanium"], "stage": ["processing"],
+...     "import_reliance": [0.4]})
+>>> m = supplier_mix(s, ["germanium"], stages=("processing",), import_reliance=ir,
+...     eu_countries=["BEL"])
+>>> m.set_index("country")["share"].round(3).to_dict()
+{'CHN': 0.356, 'RUS': 0.044, 'BEL': 0.6}
+>>> sorted(set(m["mix_used"])), sorted(set(m["mix_status"]))
+(['global_ir_split'], ['eu_sourcing_inconsistent'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from critmat.vocab import SupplyMixStatus
+
+__all__ = [
+    "FALLBACK_FLAGS",
+    "NEWEST",
+    "choose_vintages",
+    "supplier_mix",
+    "vintage_summary",
+]
+
+#: The ``supply_vintage`` value that picks the newest vintage per material, stage and mix.
+NEWEST = "newest"
+
+#: Flags of an EU-sourcing mix that make exposure and scenarios use the fallback.
+FALLBACK_FLAGS: tuple[str, ...] = ("eu_sourcing_inconsistent", "eu_sourcing_copies_global")
+
+_KEYS = ["material", "stage", "mix"]
+
+
+def _flags(values: pd.Series) -> str | None:
+    found = sorted({f for v in values.dropna() for f in str(v).split(";") if f})
+    return ";".join(found) or None
+
+
+def vintage_summary(shares: pd.DataFrame) -> pd.DataFrame:
+    """One row per vintage, material, stage and mix, with the newest vintage marked.
+
+    Parameters
+    ----------
+    shares
+        Rows of ``supply_shares`` (``vintage, material, stage, mix, country, share,
+        reference_years, reference_year``, optional ``check_flag``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``vintage, material, stage, mix, reference_years, reference_year, share_total,
+        countries, check_flags, newest``.
+    """
+    s = shares.assign(
+        share=pd.to_numeric(shares["share"], errors="coerce").astype("float64"),
+        check_flag=shares["check_flag"] if "check_flag" in shares.columns else None,
+    )
+    keys = ["vintage", *_KEYS]
+    g = s.groupby(keys, sort=True, dropna=False)
+    v = g.agg(
+        reference_years=("reference_years", "first"),
+        reference_year=("reference_year", "max"),
+        share_total=("share", "sum"),
+        countries=("country", "count"),
+    ).reset_index()
+    v["check_flags"] = g["check_flag"].agg(_flags).to_numpy()
+    differs = v["check_flags"].fillna("").str.contains("basis_differs")
+    rank = v.assign(_ok=~differs).sort_values(
+        [*_KEYS, "_ok", "reference_year", "share_total"],
+        ascending=[True, True, True, False, False, False],
+    )
+    newest = rank.drop_duplicates(_KEYS, keep="first").index
+    v["newest"] = v.index.isin(newest)
+    return v
+
+
+def choose_vintages(summary: pd.DataFrame, vintage: str = NEWEST) -> pd.DataFrame:
+    """The (vintage, material, stage, mix) chosen by ``supply_vintage``.
+
+    Parameters
+    ----------
+    summary
+        :func:`vintage_summary` output.
+    vintage
+        ``"newest"`` or a vintage name (the caller checks that it exists).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The chosen rows of ``summary``.
+    """
+    keep = summary["newest"] if vintage == NEWEST else summary["vintage"] == vintage
+    return summary[keep.to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def _split_by_ir(glob: pd.DataFrame, ir: pd.Series, eu_countries: Sequence[str]) -> pd.DataFrame:
+    """The global rows of one material and stage split by import reliance ``ir``."""
+    member = glob["country"].isin(set(eu_countries)).to_numpy(dtype=bool, na_value=False)
+    share = glob["share"].to_numpy(dtype="float64")
+    s_eu = float(share[member].sum())
+    s_out = float(share[~member].sum())
+    value = float(ir.iloc[0])
+    out = glob.copy()
+    w = np.where(member, (1 - value) * share / s_eu if s_eu > 0 else 0.0, 0.0)
+    w = np.where(~member, value * share / s_out if s_out > 0 else 0.0, w)
+    out["share"] = w
+    for missing, part in ((s_eu <= 0, 1 - value), (s_out <= 0, value)):
+        if missing and part > 0:  # no producer on that side: the part has no country
+            first = glob.iloc[[0]].copy()
+            first["country"] = None
+            first["share"] = part
+            out = pd.concat([out, first], ignore_index=True)
+    return out
+
+
+def supplier_mix(
+    shares: pd.DataFrame,
+    materials: Sequence[str],
+    *,
+    stages: Sequence[str] = ("extraction", "processing"),
+    mix: str = "eu_sourcing",
+    import_reliance: pd.DataFrame | None = None,
+    eu_countries: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Supplier shares per material and stage, with the fallback of the module docstring.
+
+    Parameters
+    ----------
+    shares
+        Rows of the chosen vintages (``vintage, reference_years, material, stage, mix,
+        country, share, check_flag``).
+    materials, stages
+        What is wanted; materials and stages without any rows are absent from the result.
+    mix
+        Preferred mix: ``eu_sourcing`` (with the fallback) or ``global``.
+    import_reliance
+        ``material, stage, import_reliance`` (fractions) for the split of the fallback.
+    eu_countries
+        ISO-3 codes of the EU member states.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``material, stage, country, share, mix_used (eu_sourcing, global, global_ir_split),
+        mix_status, vintage, reference_years, check_flag, import_reliance, source_id``;
+        ``country`` is
+        empty for a residual ('Other countries') row or the unattributed EU production of
+        a split.
+    """
+    if mix not in ("eu_sourcing", "global"):
+        raise ValueError(f"mix must be eu_sourcing or global, got {mix!r}")
+    columns = [
+        "material",
+        "stage",
+        "country",
+        "share",
+        "mix_used",
+        "mix_status",
+        "vintage",
+        "reference_years",
+        "check_flag",
+        "import_reliance",
+        "source_id",
+    ]
+    s = shares[
+        shares["material"].isin(list(materials)).to_numpy(dtype=bool, na_value=False)
+        & shares["stage"].isin(list(stages)).to_numpy(dtype=bool, na_value=False)
+    ].copy()
+    s["share"] = pd.to_numeric(s["share"], errors="coerce").astype("float64")
+    for c in ("check_flag", "source_id"):
+        if c not in s.columns:
+            s[c] = None
+    ir_map: dict[tuple[str, str], float] = {}
+    if import_reliance is not None:
+        for m, st, v in zip(
+            import_reliance["material"],
+            import_reliance["stage"],
+            pd.to_numeric(import_reliance["import_reliance"], errors="coerce"),
+            strict=True,
+        ):
+            if pd.notna(v):
+                ir_map[(str(m), str(st))] = float(v)
+    parts: list[pd.DataFrame] = []
+    for (m, st), g in s.groupby(["material", "stage"], sort=True):
+        eu = g[g["mix"] == "eu_sourcing"]
+        glob = g[g["mix"] == "global"]
+        ir = ir_map.get((str(m), str(st)))
+        flags = {f for v in eu["check_flag"].dropna() for f in str(v).split(";")}
+        if mix == "global" or (eu.empty and not glob.empty):
+            if glob.empty:
+                continue
+            status = SupplyMixStatus.OK if mix == "global" else SupplyMixStatus.GLOBAL_MIX_FALLBACK
+            part = glob.assign(mix_used="global", mix_status=status.value)
+        elif eu.empty:
+            continue
+        elif not flags & set(FALLBACK_FLAGS):
+            part = eu.assign(mix_used="eu_sourcing", mix_status=SupplyMixStatus.OK.value)
+        elif glob.empty or (ir is not None and ir <= 0):
+            # flagged, nothing to fall back on (no global mix), or IR = 0 (the EU is a net
+            # exporter: a gross sourcing mix cannot be split by a net import reliance, and
+            # the split would give every tonne to EU producers): the flagged rows, marked
+            part = eu.assign(
+                mix_used="eu_sourcing",
+                mix_status=SupplyMixStatus.EU_SOURCING_INCONSISTENT.value,
+            )
+        elif ir is None:
+            part = glob.assign(
+                mix_used="global",
+                mix_status=SupplyMixStatus.EU_SOURCING_INCONSISTENT.value,
+            )
+        else:
+            split = _split_by_ir(glob, pd.Series([ir]), eu_countries)
+            part = split.assign(
+                mix_used="global_ir_split",
+                mix_status=SupplyMixStatus.EU_SOURCING_INCONSISTENT.value,
+            )
+            part["check_flag"] = ";".join(sorted(flags))
+        part = part.assign(import_reliance=ir if ir is not None else np.nan)
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}).astype(
+            {"share": "float64", "import_reliance": "float64"}
+        )
+    out = pd.concat(parts, ignore_index=True)
+    for c in ("material", "stage", "country", "vintage", "reference_years", "check_flag"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out[columns]
