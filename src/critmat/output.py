@@ -272,9 +272,10 @@ def report_format(path: str | os.PathLike[str], *, what: str = "--report") -> st
     kind = formats.get(p.suffix.lower())
     if kind is None:
         valid = ", ".join(formats)
+        suffix = p.suffix or "(no suffix)"
         raise OutputError(
-            f"{what} {p}: no report renderer for "
-            f"'{p.suffix or '(no suffix)'}'; valid suffixes: {valid}"
+            f"{what} {p}: unknown suffix '{suffix}' (no report renderer for '{suffix}'); "
+            f"valid suffixes: {valid}"
         )
     return kind
 

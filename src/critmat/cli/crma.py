@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from critmat.cli.common import console, emit, is_screen, open_kb, reports_errors, shown
-from critmat.cli.options import App, DataDir, Format, Materials, NoUserData, Out, opt
+from critmat.cli.options import App, DataDir, Force, Format, Materials, NoUserData, Out, opt
 from critmat.params import param
 
 __all__ = ["app", "register"]
@@ -53,6 +53,7 @@ def benchmarks_cmd(
     ] = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:

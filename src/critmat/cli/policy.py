@@ -7,8 +7,17 @@ from typing import Annotated
 
 import typer
 
-from critmat.cli.common import console, emit, err_console, is_screen, open_kb, reports_errors, shown
-from critmat.cli.options import App, DataDir, Format, Materials, NoUserData, Out, Years, opt
+from critmat.cli.common import (
+    console,
+    emit,
+    emit_report,
+    err_console,
+    is_screen,
+    open_kb,
+    reports_errors,
+    shown,
+)
+from critmat.cli.options import App, DataDir, Force, Format, Materials, NoUserData, Out, Years, opt
 
 __all__ = ["app", "register"]
 
@@ -47,6 +56,7 @@ def events_cmd(
     any_actor: AnyActor = False,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -73,6 +83,7 @@ def events_cmd(
 @reports_errors
 def timeline_cmd(
     html: TimelineHtml = None,
+    force: Force = False,
     actors: Actors = None,
     types: Types = None,
     materials: Materials = None,
@@ -97,8 +108,7 @@ def timeline_cmd(
     from critmat.report.policy import timeline_report
 
     comp = kb.policy.compare(actors=actors) if actors else kb.policy.compare()
-    timeline_report(kb, ev, comp).write(html)
-    err_console.print(f"wrote the timeline of {len(ev)} events to {html}")
+    emit_report(timeline_report(kb, ev, comp), html, what="--html")
 
 
 @app.command("compare")
@@ -108,6 +118,7 @@ def compare_cmd(
     html: TimelineHtml = None,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
@@ -130,8 +141,7 @@ def compare_cmd(
         from critmat.report.policy import timeline_report
 
         ev = kb.policy.events(actors=",".join(comp.matrix.index))
-        timeline_report(kb, ev, comp).write(html)
-        err_console.print(f"wrote the heat map and timeline to {html}")
+        emit_report(timeline_report(kb, ev, comp), html, what="--html")
 
 
 _BT_COLS = [
@@ -161,6 +171,7 @@ def backtest_cmd(
     samples: Annotated[int, opt("backtest_samples")] = 500,
     fmt: Format = None,
     out: Out = None,
+    force: Force = False,
     data_dir: DataDir = None,
     no_user_data: NoUserData = False,
 ) -> None:
