@@ -142,7 +142,7 @@ def test_supply_vintage_parameter(kb: KnowledgeBase) -> None:
     assert new.table["supply_vintage"].iloc[0] == "processing usgs_mcs2026 (2025)"
     # the EU method keeps the study's own inputs whatever the vintage
     assert new.table["sr"].iloc[0] == old.table["sr"].iloc[0]
-    e = kb.defence.exposure(by="material", supply_vintage="usgs_mcs2026")
+    e = kb.defence.exposure(by="material", mix="eu_sourcing", supply_vintage="usgs_mcs2026")
     assert set(e["supply_vintage"].dropna()) <= {"usgs_mcs2026"}
     assert set(e["mix_status"]) <= {"global_mix_fallback"}
 
