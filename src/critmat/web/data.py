@@ -484,7 +484,14 @@ def _crma_tracker(
     chart = Chart(
         "crma",
         dashboard.crma_chart(frame, cap=limit),
-        sorted({str(x) for v in tr["source_id"].dropna() for x in str(v).split(";")}),
+        sorted(
+            {
+                x.strip(" []'\"")
+                for v in tr["source_id"].dropna()
+                for x in str(v).replace(",", ";").split(";")
+                if x.strip(" []'\"")
+            }
+        ),
     )
     benchmarks = list(dict.fromkeys(str(b) for b in tr["benchmark"]))
     rows = []
