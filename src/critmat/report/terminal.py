@@ -147,11 +147,11 @@ def frame_table(
     clipped = [[c[: 28 if i == 0 else 16] for i, c in enumerate(row)] for row in cells]
     chosen = fit_columns(headers, clipped, width)
     widths = {i: _need(headers[i], [r[i] for r in clipped]) for i in chosen}
-    if width is not None:  # the room left goes to the folded text, left to right
+    if width is not None:  # the room left goes to folded text, the shortest first (whole)
         spare = width - 1 - sum(widths.values())
-        for i in chosen:
-            full = _need(headers[i], [r[i] for r in cells])
-            extra = max(0, min(spare, full - widths[i]))
+        full = {i: _need(headers[i], [r[i] for r in cells]) for i in chosen}
+        for i in sorted(chosen, key=lambda i: full[i] - widths[i]):
+            extra = max(0, min(spare, full[i] - widths[i]))
             widths[i] += extra
             spare -= extra
     for i in chosen:
