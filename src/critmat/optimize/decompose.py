@@ -189,10 +189,13 @@ class BlockSubproblem:
     block
         The block's arrays.
     threads
-        HiGHS threads.
+        HiGHS threads; ``None`` (default) leaves them to HiGHS. HiGHS sizes one global
+        scheduler per process at its first solve, and a later instance asking for another
+        number of threads fails (``run()`` returns an error, model status 'Not Set'), so a
+        fixed count is only safe in a process that solves nothing else (a Dask worker).
     """
 
-    def __init__(self, block: BlockData, threads: int | None = 1) -> None:
+    def __init__(self, block: BlockData, threads: int | None = None) -> None:
         import highspy
 
         _swallow_highs_banner()
@@ -294,7 +297,7 @@ def _peak_rss_mb() -> float:
 class SubproblemGroup:
     """Blocks held together (one Dask actor per worker) and solved in turn."""
 
-    def __init__(self, blocks: list[BlockData], threads: int | None = 1) -> None:
+    def __init__(self, blocks: list[BlockData], threads: int | None = None) -> None:
         self.subs = [BlockSubproblem(b, threads) for b in blocks]
 
     def solve(self, lam: float) -> list[tuple[np.ndarray, float, float, str]]:
@@ -500,7 +503,7 @@ def solve_decomposed(
     engine = "local"
     with contextlib.ExitStack() as stack:
         if dask is None:
-            groups: list[Any] = [SubproblemGroup(blocks, 1)]
+            groups: list[Any] = [SubproblemGroup(blocks)]
             pool = _Pool(groups, [blocks], n, remote=False)
         else:
             client, engine = stack.enter_context(_client(dask, workers))
@@ -518,7 +521,7 @@ def solve_decomposed(
                 kwargs: dict[str, Any] = {"actor": True, "pure": False}
                 if addrs:
                     kwargs["workers"] = [addrs[g % len(addrs)]]
-                futures.append(client.submit(SubproblemGroup, part, 1, **kwargs))
+                futures.append(client.submit(SubproblemGroup, part, None, **kwargs))
             pool = _Pool([f.result() for f in futures], parts, n, remote=True)
         setup_s = time.perf_counter() - start
         hi = float(np.max((par.shortage + par.price) / par.price)) + 1.0
