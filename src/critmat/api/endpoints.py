@@ -78,6 +78,9 @@ def api_params(func: Callable[..., Any]) -> list[ParamDef]:
         pdef = PARAMS[p.name]
         if _compatible(pdef, p.default) and p.default != pdef.default:
             pdef = pdef.with_(default=p.default)
+            if pdef.choices and str(p.default) not in pdef.choices:
+                # the function's own default is one of its choices (e.g. mix="by_producer")
+                pdef = pdef.with_(choices=(str(p.default), *pdef.choices))
         if p.name not in {d.name for d in out}:
             out.append(pdef)
     return out
@@ -277,6 +280,8 @@ def checked(defs: list[ParamDef], values: dict[str, Any]) -> dict[str, Any]:
         value = values.get(d.name, d.default)
         try:
             out[d.name] = d.check(value)
+            if d.name == "proxies" and value is not None:
+                out[d.name] = _pairs_text(value)
             if d.name == "years" and value is not None:
                 parse_years(value)  # a bad year says where it is before anything is computed
         except ParameterError as exc:
@@ -289,6 +294,22 @@ def checked(defs: list[ParamDef], values: dict[str, Any]) -> dict[str, Any]:
                 exc.valid = list(d.choices)  # type: ignore[attr-defined]
             raise
     return out
+
+
+def _pairs_text(value: Any) -> dict[str, str] | None:
+    """``MATERIAL=PROXY`` items (repeatable or comma-separated) as a mapping."""
+    items = [value] if isinstance(value, str) else list(value)
+    out: dict[str, str] = {}
+    for part in (x.strip() for v in items for x in str(v).split(",")):
+        if not part:
+            continue
+        name, sep, proxy = part.partition("=")
+        if not sep or not name.strip() or not proxy.strip():
+            raise ParameterError(
+                f"proxies entry '{part}' is not MATERIAL=PROXY (e.g. rare_earths=neodymium)"
+            )
+        out[name.strip()] = proxy.strip()
+    return out or None
 
 
 def call_kwargs(func: Callable[..., Any], values: dict[str, Any]) -> dict[str, Any]:

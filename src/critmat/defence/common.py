@@ -14,6 +14,7 @@ A result combining several numbers takes the least certain kind (:func:`worst_ki
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -98,6 +99,26 @@ def kind_of_rank(rank: pd.Series) -> pd.Series:
 
 def proxy_map(materials: pd.Series, proxies: Mapping[str, str] | None) -> pd.Series:
     """The material whose supply data stand in for each material (itself when no proxy)."""
-    table = SHARE_PROXIES if proxies is None else dict(proxies)
+    table = _proxy_table(proxies)
     m = materials.astype(object)
     return m.map(table).where(m.isin(list(table)), m).astype(object)
+
+
+def _proxy_table(proxies: Any) -> dict[str, str]:
+    """A proxy mapping from a mapping or ``MATERIAL=PROXY`` items (empty: the defaults)."""
+    if not proxies:
+        return dict(SHARE_PROXIES)
+    if isinstance(proxies, Mapping):
+        return {str(k): str(v) for k, v in proxies.items()}
+    items = [proxies] if isinstance(proxies, str) else list(proxies)
+    out: dict[str, str] = {}
+    for item in (x for v in items for x in str(v).split(",") if x.strip()):
+        name, sep, proxy = item.partition("=")
+        if not sep or not name.strip() or not proxy.strip():
+            from critmat.errors import ParameterError
+
+            raise ParameterError(
+                f"proxy '{item}' is not MATERIAL=PROXY (e.g. rare_earths=neodymium)"
+            )
+        out[name.strip()] = proxy.strip()
+    return out or dict(SHARE_PROXIES)
