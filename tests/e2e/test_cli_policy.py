@@ -37,7 +37,7 @@ def test_events_filters_and_files(tmp_path: Path, data_dir: Path) -> None:
     assert ev["year"].between(2008, 2015).all() and len(ev) >= 5
     assert "SEED-EU-03" in set(ev["event_id"]) or len(ev) > 0
     assert (tmp_path / "events.csv.provenance.json").is_file()
-    proc = _critmat(data_dir, "policy", "events", "--materials", "coke")
+    proc = _critmat(data_dir, "policy", "events", "--materials", "coke", "--format", "csv")
     assert proc.returncode == 0 and "unresolved name 'coke'" in proc.stdout
     assert "materials_unresolved" in proc.stderr
     proc = _critmat(data_dir, "policy", "events", "--types", "embargo")

@@ -213,7 +213,7 @@ def backtest(
             columns=["material", "stage", "hs6", "flow", "year", "quantity_t", "value_kusd"]
         )
     )
-    last_year = int(kb.sql("select max(year) as y from trade")["y"].iloc[0])
+    last_year = kb.select.latest_year("trade")
     by_preset = {ev: name for name, (_, ev) in PRESET_EVENTS.items()}
     rows: list[pd.DataFrame] = []
     for ev_id, g in ec.groupby("event_id", sort=False):
