@@ -125,6 +125,10 @@ def _opt(name: str) -> Callable[[KnowledgeBase], Callable[..., Any]]:
     return lambda kb: getattr(kb.optimize, name)
 
 
+def _pol(name: str) -> Callable[[KnowledgeBase], Callable[..., Any]]:
+    return lambda kb: getattr(kb.policy, name)
+
+
 #: The read endpoints: every indicator, the defence layer, the decision inputs.
 ENDPOINTS: tuple[FrameEndpoint, ...] = (
     FrameEndpoint(
@@ -168,6 +172,23 @@ ENDPOINTS: tuple[FrameEndpoint, ...] = (
     FrameEndpoint("/optimize/baseline", _opt("baseline"), "optimize.baseline", "optimize"),
     FrameEndpoint("/optimize/partners", _opt("partners"), None, "optimize"),
     FrameEndpoint("/optimize/crma-projects", _opt("crma_projects"), None, "optimize"),
+    # policy (kb.policy): the event record and the CRMA Article 5 tracker; files of the
+    # server's own (consumption, projects) are never taken from a request
+    FrameEndpoint("/policy/events", _pol("events"), "policy.events", "policy"),
+    FrameEndpoint(
+        "/crma/benchmarks",
+        _pol("crma_benchmarks"),
+        "crma.benchmarks",
+        "policy",
+        exclude=("consumption", "projects"),
+    ),
+    FrameEndpoint(
+        "/crma/single-country",
+        _pol("single_country_test"),
+        None,
+        "policy",
+        exclude=("consumption",),
+    ),
 )
 
 
