@@ -48,7 +48,9 @@ def test_pdf_report_with_summary_and_previous(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "first.json").read_text(encoding="utf-8"))
     assert data["format"] == "critmat-report-data/1"
     gallium = next(m for m in data["materials"] if m["material"] == "gallium")
-    assert gallium["china_processing"] == pytest.approx(0.938)  # EU 2023 study
+    assert gallium["china_processing"] == pytest.approx(
+        900 / 909
+    )  # USGS MCS 2026 (2025e), the newest vintage
 
     # an earlier report with a changed value: the new summary lists the change
     gallium["china_processing"] = 0.5
@@ -68,7 +70,7 @@ def test_pdf_report_with_summary_and_previous(tmp_path: Path) -> None:
     page = (tmp_path / "second.html").read_text(encoding="utf-8")
     summary = page[page.index("Executive summary") : page.index("Summary table")]
     assert "What changed since" in summary
-    assert "China share, processing" in summary and "50%" in summary and "94%" in summary
+    assert "China share, processing" in summary and "50%" in summary and "99%" in summary
     assert "critical (EU thresholds)" in summary
 
 

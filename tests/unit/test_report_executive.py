@@ -25,7 +25,9 @@ def test_report_data_is_json_and_cited(data: dict) -> None:
     json.dumps(data)  # serialisable as written next to a report
     by = {m["material"]: m for m in data["materials"]}
     assert by["gallium"]["name"] == "Gallium"
-    assert by["gallium"]["china_processing"] == pytest.approx(0.938)  # EU 2023 study
+    assert by["gallium"]["china_processing"] == pytest.approx(
+        900 / 909
+    )  # USGS MCS 2026 (2025e), the newest vintage
     assert by["copper"]["critical"] is False  # SR 0.1 < 1
     assert data["systems"] and data["systems"][0]["share_lost"] > 0
     assert data["actions"] == []  # none given here
@@ -44,7 +46,7 @@ def test_changes_lists_moves_above_thresholds(data: dict) -> None:
     rows = {(r.item, r.change): (r.before, r.after) for r in diff.itertuples()}
     assert rows[("report", "dataset version")] == ("2025.1.0", data["dataset"])
     assert rows[("Germanium", "newly assessed")][1] == "assessed"
-    assert rows[("Gallium", "China share, processing")] == ("70%", "94%")
+    assert rows[("Gallium", "China share, processing")] == ("70%", "99%")
     assert rows[("Copper", "critical (EU thresholds)")] == ("yes", "no")
     assert ("Gallium", "supply risk (SR)") not in rows
     # criticality flips come before indicator moves

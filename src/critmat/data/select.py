@@ -603,7 +603,13 @@ class Selector:
             }
         )
         rest = frame[frame["vintage"] != "eu_crm_2023"]
-        return pd.concat([rest, rows.reindex(columns=frame.columns)], ignore_index=True)
+        add = rows.reindex(columns=frame.columns)
+        # all-NA columns of either part are left out of the concatenation (pandas 2.2 warns
+        # that they will count for the dtypes) and come back through the reindex
+        parts = [p.loc[:, p.notna().any()] for p in (rest, add) if not p.empty]
+        if not parts:
+            return add.reset_index(drop=True)
+        return pd.concat(parts, ignore_index=True).reindex(columns=frame.columns)
 
     def import_reliance(self) -> pd.DataFrame:
         """EU import reliance per material and stage (``eu_crm_2023_parameters``), long."""

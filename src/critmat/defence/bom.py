@@ -335,7 +335,9 @@ def annual_demand(bom: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
         .fillna(False)
         .astype(bool)
     )
-    m["source_id"] = (m["bom_source"].fillna("") + ";" + m["rate_source"].fillna("")).str.strip(";")
+    bom_src = m["bom_source"].astype(object).fillna("").astype(str)
+    rate_src = m["rate_source"].astype(object).fillna("").astype(str)
+    m["source_id"] = (bom_src + ";" + rate_src).str.strip(";")
     return m[DEMAND_COLUMNS].sort_values(
         ["programme", "system", "material"], na_position="last", ignore_index=True
     )

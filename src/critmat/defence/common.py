@@ -105,11 +105,15 @@ def proxy_map(materials: pd.Series, proxies: Mapping[str, str] | None) -> pd.Ser
 
 
 def _proxy_table(proxies: Any) -> dict[str, str]:
-    """A proxy mapping from a mapping or ``MATERIAL=PROXY`` items (empty: the defaults)."""
-    if not proxies:
-        return dict(SHARE_PROXIES)
+    """A proxy mapping from a mapping or ``MATERIAL=PROXY`` items.
+
+    ``None`` and empty items (an empty query value) give the defaults; a mapping is taken as
+    it is, so ``{}`` means no proxy at all.
+    """
     if isinstance(proxies, Mapping):
         return {str(k): str(v) for k, v in proxies.items()}
+    if not proxies:
+        return dict(SHARE_PROXIES)
     items = [proxies] if isinstance(proxies, str) else list(proxies)
     out: dict[str, str] = {}
     for item in (x for v in items for x in str(v).split(",") if x.strip()):
