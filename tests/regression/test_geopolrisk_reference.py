@@ -137,7 +137,9 @@ def _critmat(kb: KnowledgeBase, peer: pd.DataFrame, peer_g: pd.DataFrame | None)
         keys = pd.MultiIndex.from_frame(peer_g[["country", "year"]])
         gov = gov[~pd.MultiIndex.from_frame(gov[["country", "year"]]).isin(keys)]
         extra = peer_g[peer_g["peer_value"] == "value"].rename(columns={"g_peer": "g"})
-        gov = pd.concat([gov, extra[["country", "year", "g"]]], ignore_index=True)
+        extra = extra[["country", "year", "g"]].dropna(axis=1, how="all")
+        if not extra.empty:  # no empty or all-NA parts (pandas 2.2 warns about their dtypes)
+            gov = pd.concat([gov, extra], ignore_index=True).reindex(columns=gov.columns)
     opts = {k: v for k, v in PEER_COMPATIBLE.items() if k != "governance_vintage"}
     ours = gpr.geopolrisk_cube(
         inputs.trade,
