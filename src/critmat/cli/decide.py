@@ -80,6 +80,31 @@ def _check(name: str, value: Any) -> Any:
     return param(name).check(value)
 
 
+def _source(
+    scenarios: Path | None,
+    run: str | None,
+    preset: str | None,
+    spec: Path | None,
+    parameters: Path | None,
+    horizon_months: int | None,
+    samples: int | None,
+    seed: int | None,
+    missing_probability: str,
+) -> dict[str, Any]:
+    """The keywords of ``kb.optimize`` that choose the scenario set and its parameters."""
+    return {
+        "scenarios": scenarios,
+        "run": run,
+        "preset": preset,
+        "spec": spec,
+        "parameters": parameters,
+        "horizon_months": horizon_months,
+        "samples": samples,
+        "seed": seed,
+        "missing_probability": _check("missing_probability", missing_probability),
+    }
+
+
 def _inputs(
     scenarios: Path | None,
     run: str | None,
@@ -93,19 +118,11 @@ def _inputs(
     usd_per_eur: float | None,
     missing_probability: str,
 ) -> dict[str, Any]:
-    return {
-        "scenarios": scenarios,
-        "run": run,
-        "preset": preset,
-        "spec": spec,
-        "parameters": parameters,
-        "horizon_months": horizon_months,
-        "samples": samples,
-        "seed": seed,
-        "price_year": price_year,
-        "usd_per_eur": _check("usd_per_eur", usd_per_eur),
-        "missing_probability": _check("missing_probability", missing_probability),
-    }
+    """:func:`_source` plus the price year and exchange rate of the physical baseline."""
+    src = _source(
+        scenarios, run, preset, spec, parameters, horizon_months, samples, seed, missing_probability
+    )
+    return {**src, "price_year": price_year, "usd_per_eur": _check("usd_per_eur", usd_per_eur)}
 
 
 def _notes(notes: list[str]) -> None:
@@ -559,19 +576,21 @@ def reshoring_cmd(
     """
     kb = open_kb(data_dir, no_user_data)
     frame = kb.optimize.reshoring(
-        scenarios=scenarios,
-        run=run,
-        preset=preset,
-        spec=spec,
-        parameters=parameters,
         projects=projects,
         include_crma=include_crma,
         exclude_environmental=exclude_environmental,
         alpha=_check("alpha", alpha),
-        horizon_months=horizon_months,
-        samples=samples,
-        seed=seed,
-        missing_probability=_check("missing_probability", missing_probability),
+        **_source(
+            scenarios,
+            run,
+            preset,
+            spec,
+            parameters,
+            horizon_months,
+            samples,
+            seed,
+            missing_probability,
+        ),
     )
     emit(
         shown(
@@ -618,17 +637,19 @@ def levers_cmd(
     """Levers on one scale, ranked: shortfall removed per million euros (what to do first)."""
     kb = open_kb(data_dir, no_user_data)
     frame = kb.optimize.levers(
-        scenarios=scenarios,
-        run=run,
-        preset=preset,
-        spec=spec,
-        parameters=parameters,
         levers=levers,
         alpha=_check("alpha", alpha),
-        horizon_months=horizon_months,
-        samples=samples,
-        seed=seed,
-        missing_probability=_check("missing_probability", missing_probability),
+        **_source(
+            scenarios,
+            run,
+            preset,
+            spec,
+            parameters,
+            horizon_months,
+            samples,
+            seed,
+            missing_probability,
+        ),
     )
     emit(
         shown(
