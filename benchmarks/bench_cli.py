@@ -122,7 +122,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         env_cmd = [*cm, "assess"]
         csv = measure([*env_cmd, "--format", "csv"], args.assess_runs)
-        report = measure([*env_cmd, "--report", str(Path(tmp) / "report.html")], args.assess_runs)
+        report = measure(
+            [*env_cmd, "--report", str(Path(tmp) / "report.html"), "--force"], args.assess_runs
+        )
     _row("critmat assess --format csv", csv, 2.0, ("python -c pass", base))
     _row("critmat assess --report FILE", report, 3.0, ("assess", csv))
     print(f"load average after:  {_load()}")
