@@ -60,11 +60,6 @@ def running_params() -> dict[str, Any]:
     return dict(_RUNNING.get() or {})
 
 
-def _escape(text: str) -> str:
-    # typer renders help with Rich markup: "[default: x]" would vanish as a style tag
-    return text.replace("[", "\\[")
-
-
 def opt(name: str, **overrides: Any) -> Any:
     """A ``typer.Option`` built from the definition ``name`` (see :func:`critmat.params.param`).
 
@@ -77,22 +72,22 @@ def opt(name: str, **overrides: Any) -> Any:
         ``help``, ``flags``).
     """
     p = param(name, **overrides)
-    kwargs: dict[str, Any] = {"help": _escape(p.description)}
+    kwargs: dict[str, Any] = {"help": p.description}
     if p.annotation is bool:
         kwargs["metavar"] = ""  # a flag takes no value: no <bool> placeholder
         kwargs["show_default"] = False
         flag = p.cli_flags[0]
         if "/" in flag:  # --save/--no-save: name the side that is the default
             on, off = flag.split("/", 1)
-            kwargs["help"] += f" \\[default: {on if p.default else off}]"
+            kwargs["help"] += f" [default: {on if p.default else off}]"
         else:
-            kwargs["help"] += f" \\[default: {'on' if p.default else 'off'}]"
+            kwargs["help"] += f" [default: {'on' if p.default else 'off'}]"
     else:
         kwargs["metavar"] = _metavar(p)
     if p.annotation is not bool and p.default is None:
         kwargs["show_default"] = False
         if p.default_text:
-            kwargs["help"] += f" \\[default: {_escape(p.default_text)}]"
+            kwargs["help"] += f" [default: {p.default_text}]"
     if p.envvar:
         kwargs["envvar"] = p.envvar
         kwargs["show_envvar"] = True
@@ -176,12 +171,27 @@ class Group(TyperGroup):
         """The help option, without a value placeholder."""
         return _quiet(super().get_help_option(ctx))
 
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """List the sub-commands with their whole one-line help, wrapped (never cut with ...)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 
 class App(typer.Typer):
     """``typer.Typer`` whose commands and groups are :class:`Command` and :class:`Group`."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("cls", Group)
+        # Plain (click) help and usage errors instead of Rich panels: Typer's Rich help
+        # renderer costs about 0.1-0.15 s per `--help` to import, which would miss the
+        # 0.3 s target for `critmat --help` (issue 11); command output still uses Rich.
+        kwargs.setdefault("rich_markup_mode", None)
         super().__init__(**kwargs)
 
     def command(self, name: str | None = None, **kwargs: Any) -> Any:
