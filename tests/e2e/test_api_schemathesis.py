@@ -24,6 +24,13 @@ _QUERY = {
 }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _stop_jobs() -> Any:
+    """Cancel the jobs the generated requests queued (a back-test with defaults is valid)."""
+    yield
+    _APP.state.jobs.shutdown()
+
+
 @pytest.mark.slow
 @schema.parametrize()
 @settings(
