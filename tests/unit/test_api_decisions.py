@@ -430,3 +430,21 @@ def test_cancel_a_running_backtest_and_a_queued_decision(api: Any) -> None:
     assert _get(api, f"/optimize/jobs/{queued}").json()["started"] is None
     # the worker is free for the next job
     _run(api, "/policy/backtest", {"events": "CN-2023-23", "presets": False})
+
+
+def test_a_scope_cannot_fill_the_queue(tmp_path: Path) -> None:
+    tokens = make_tokens(tmp_path)
+    app = create_app(tmp_path, rate_limit=0)
+    app.state.jobs.max_open = 1
+    client = TestClient(app)
+    h = auth(tokens["analyst"])
+    first = client.post("/policy/backtest", json={"samples": 5000}, headers=h)
+    assert first.status_code == 202
+    r = client.post("/policy/backtest", json={"presets": False}, headers=h)
+    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+    assert "cancel one" in r.json()["error"]["message"] and r.headers["retry-after"]
+    # another scope has its own share
+    other = client.post("/policy/backtest", json={"presets": False}, headers=auth(tokens["admin"]))
+    assert other.status_code == 202
+    client.delete(f"/policy/jobs/{first.json()['id']}", headers=h)
+    app.state.jobs.shutdown()

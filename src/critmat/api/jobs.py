@@ -39,6 +39,7 @@ from critmat.errors import (
     JobCancelledError,
     LockTimeoutError,
     ParameterError,
+    RateLimitError,
     StorageError,
     UnknownNameError,
 )
@@ -52,6 +53,8 @@ __all__ = ["Job", "JobManager", "RunOwners", "add_job_routes"]
 MAX_SAMPLES = 200_000
 #: Finished jobs kept in memory (their runs stay in the run store).
 KEEP_FINISHED = 200
+#: Jobs one scope may have queued or running at a time (more: 429).
+MAX_OPEN_JOBS = 16
 
 
 def _now() -> str:
@@ -167,11 +170,17 @@ class JobManager:
         Knowledge bases per scope (each job opens its own).
     workers
         Jobs run at the same time.
+    max_open
+        Jobs one scope may have queued or running (a shared server's queue is not one
+        user's).
     """
 
-    def __init__(self, data_dir: Path, scopes: ScopeData, *, workers: int = 1) -> None:
+    def __init__(
+        self, data_dir: Path, scopes: ScopeData, *, workers: int = 1, max_open: int = MAX_OPEN_JOBS
+    ) -> None:
         self.data_dir = data_dir
         self.scopes = scopes
+        self.max_open = max_open
         self.owners = RunOwners(data_dir)
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="job")
         self._jobs: OrderedDict[str, Job] = OrderedDict()
@@ -190,11 +199,24 @@ class JobManager:
         params: dict[str, Any],
         work: Callable[[Job, KnowledgeBase], Any],
     ) -> Job:
-        """Queue ``work(job, kb)``; its return value becomes ``job.result``."""
+        """Queue ``work(job, kb)``; its return value becomes ``job.result``.
+
+        Raises
+        ------
+        critmat.errors.RateLimitError
+            When the scope has :attr:`max_open` jobs queued or running already.
+        """
         job = Job(
             id=secrets.token_hex(8), kind=kind, scope=user.scope, user=user.name, params=params
         )
         with self._lock:
+            open_ = [j for j in self._jobs.values() if j.scope == user.scope and not j.finished]
+            if len(open_) >= self.max_open:
+                raise RateLimitError(
+                    f"your scope has {len(open_)} jobs queued or running, the most this server "
+                    "takes; wait for one to finish or cancel one (DELETE .../jobs/{id})",
+                    retry_after=5.0,
+                )
             self._jobs[job.id] = job
             finished = [j for j in self._jobs.values() if j.finished is not None]
             for old in finished[: max(0, len(finished) - KEEP_FINISHED)]:
