@@ -381,6 +381,8 @@ def test_result_tables_and_kinds_are_checked(api: Any) -> None:
     assert r.status_code == 400 and r.json()["error"]["valid"] == ["levers"]
     r = _get(api, f"/optimize/jobs/{job['id']}/result", table="pointz")
     assert r.status_code == 400 and "points" in str(r.json()["error"]["valid"])
+    assert r.json()["error"]["where"] == "query parameter 'table'"
+    assert "table=" in r.json()["error"]["message"]
     assert _get(api, f"/policy/jobs/{job['id']}").status_code == 404
     assert _get(api, f"/scenarios/jobs/{job['id']}/result").status_code == 404
     assert _get(api, "/optimize/jobs/0000/result").status_code == 404

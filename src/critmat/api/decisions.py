@@ -519,7 +519,7 @@ def add_decision_routes(app: Any, probe: KnowledgeBase) -> None:
     SizeQ = Annotated[
         int, Query(alias="page_size", ge=1, le=10000, description=PARAMS["page_size"].help)
     ]
-    opt_table = param("optimize_table")
+    opt_table = param("optimize_table").with_(name="table")
     OptTableQ = Annotated[str | None, Query(alias="table", description=opt_table.description)]
 
     def _kind_job(job_id: str, user: User, family: str) -> Any:
@@ -536,10 +536,10 @@ def add_decision_routes(app: Any, probe: KnowledgeBase) -> None:
     ) -> Any:
         values = checked(
             [opt_table, API_FORMAT, *paging],
-            {"optimize_table": table, "format": fmt, "page": page, "page_size": size},
+            {"table": table, "format": fmt, "page": page, "page_size": size},
         )
         result: JobResult = finished(job)
-        name = values["optimize_table"] or next(iter(result.tables))
+        name = values["table"] or next(iter(result.tables))
         if name not in result.tables:
             exc = ParameterError(
                 f"a {job.kind} job has the tables {', '.join(result.tables)}, not '{name}'"

@@ -520,7 +520,9 @@ def add_job_routes(app: Any, probe: KnowledgeBase) -> None:
         job = manager.get(job_id, user)
         if job.kind != "scenario":
             raise UnknownNameError(
-                "job", job_id, where=f"scenario jobs; read it at /optimize/jobs/{job_id}/result"
+                "job",
+                job_id,
+                where=f"scenario jobs; read it at /{job.kind.split('.')[0]}/jobs/{job_id}/result",
             )
         result = finished(job)
         return _frame_reply(request, result.frame(table), fmt, page, size)
