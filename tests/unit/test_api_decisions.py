@@ -450,3 +450,27 @@ def test_a_scope_cannot_fill_the_queue(tmp_path: Path) -> None:
     assert other.status_code == 202
     client.delete(f"/policy/jobs/{first.json()['id']}", headers=h)
     app.state.jobs.shutdown()
+
+
+def test_jobs_survive_a_restart_of_the_application(tmp_path: Path) -> None:
+    """Each `with TestClient(app)` runs the lifespan: shutdown cancels, a new start takes jobs."""
+    tokens = make_tokens(tmp_path)
+    app = create_app(tmp_path, rate_limit=0)
+    h = auth(tokens["analyst"])
+    with TestClient(app) as client:
+        long = client.post("/policy/backtest", json={"samples": 5000}, headers=h).json()["id"]
+        queued = client.post("/policy/backtest", json={"presets": False}, headers=h).json()["id"]
+    with TestClient(app) as client:
+        jobs = {j["id"]: j for j in client.get("/policy/jobs", headers=h).json()["jobs"]}
+        assert jobs[queued]["status"] == "cancelled" and jobs[long]["finished"]
+        r = client.post(
+            "/policy/backtest", json={"presets": False, "events": "CN-2023-23"}, headers=h
+        )
+        assert r.status_code == 202
+        deadline = time.monotonic() + 120
+        while (job := client.get(f"/policy/jobs/{r.json()['id']}", headers=h).json())[
+            "finished"
+        ] is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert job["status"] == "done"

@@ -182,7 +182,8 @@ class JobManager:
         self.scopes = scopes
         self.max_open = max_open
         self.owners = RunOwners(data_dir)
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="job")
+        self.workers = max(1, workers)
+        self._pool: ThreadPoolExecutor | None = None  # started by the first job
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -221,7 +222,15 @@ class JobManager:
             finished = [j for j in self._jobs.values() if j.finished is not None]
             for old in finished[: max(0, len(finished) - KEEP_FINISHED)]:
                 self._jobs.pop(old.id, None)
-        self._pool.submit(self._run, job, work)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="job")
+            pool = self._pool
+        try:
+            pool.submit(self._run, job, work)
+        except RuntimeError:  # shut down in between: the server is stopping
+            job.cancel.set()
+            job.status = JobStatus.CANCELLED
+            job.finished = _now()
         return job
 
     def _run(self, job: Job, work: Callable[[Job, KnowledgeBase], Any]) -> None:
@@ -279,11 +288,21 @@ class JobManager:
         return job
 
     def shutdown(self) -> None:
-        """Cancel every job and stop the workers (server shutdown)."""
+        """Cancel every job and stop the workers (server shutdown).
+
+        Queued jobs end ``cancelled``; a running one stops at its next progress report (a
+        solver that reports none finishes, and its result is dropped). The manager can
+        take jobs again afterwards (an application started a second time).
+        """
         with self._lock:
             for job in self._jobs.values():
                 job.cancel.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+                if job.status == JobStatus.QUEUED:
+                    job.status = JobStatus.CANCELLED
+                    job.finished = _now()
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def progress_of(job: Job) -> Callable[[int, int], None]:
