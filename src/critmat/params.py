@@ -829,12 +829,27 @@ _DEFS = [
     ),
     _p(
         "optimize_table",
-        str,
-        "Result table of an optimisation: allocation (per material: stock, cost, rank) or "
-        "shadow_prices (budget, purchase caps, cover).",
-        "allocation",
+        str | None,
+        "Result table of an optimisation job: stockpile: allocation (per material: stock, "
+        "cost, rank), shadow_prices (budget, purchase caps, cover), parameters (the completed "
+        "material parameters), baseline (demand and price per tonne); frontier: points, "
+        "entry, materials; compare: summary, by_material; sourcing: allocation, "
+        "shadow_prices; reshoring: projects; levers: levers.",
         flags=("--table",),
-        choices=("allocation", "shadow_prices"),
+        choices=(
+            "allocation",
+            "shadow_prices",
+            "parameters",
+            "baseline",
+            "points",
+            "entry",
+            "materials",
+            "summary",
+            "by_material",
+            "projects",
+            "levers",
+        ),
+        default_text="the job's first table",
     ),
     _p(
         "max_upload_mb",

@@ -24,6 +24,17 @@ _QUERY = {
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stop_jobs() -> Any:
+    """Cancel the jobs the generated requests queued (a back-test with defaults is valid).
+
+    Session scope: the operations schemathesis generates are not one module's items, and the
+    jobs must stop only once no request follows.
+    """
+    yield
+    _APP.state.jobs.shutdown()
+
+
 @pytest.mark.slow
 @schema.parametrize()
 @settings(

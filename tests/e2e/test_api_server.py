@@ -7,6 +7,7 @@ middle of a request or a job (the server carries on).
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -258,3 +260,127 @@ def test_csv_and_parquet_over_http(server: Any) -> None:
         pq = pd.read_parquet(io.BytesIO(r.content))
         assert len(pq) == len(frame)
         pd.testing.assert_series_equal(pq["hhi"], frame["hhi"], check_dtype=False)
+
+
+# ----------------------------------------------------------------------------- decisions
+
+EX = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    frame = pd.read_csv(path)
+    return [{k: v for k, v in r.items() if pd.notna(v)} for r in frame.to_dict(orient="records")]
+
+
+def _cli_json(tmp: Path, *args: str) -> list[dict[str, Any]]:
+    env = {**__import__("os").environ, "CRITMAT_DATA_DIR": str(tmp / "cli-data")}
+    p = subprocess.run(
+        [sys.executable, "-m", "critmat", *args, "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert p.returncode == 0, p.stderr
+    return list(json.loads(p.stdout))
+
+
+def _wait_family(srv: Server, token: str, family: str, job_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 240
+    with srv.client(token) as c:
+        while True:
+            job = c.get(f"/{family}/jobs/{job_id}").json()
+            if job["finished"]:
+                return dict(job)
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+
+
+def test_decision_and_backtest_jobs_over_http_equal_the_cli(server: Any, tmp_path: Path) -> None:
+    srv, tokens = server
+    body = {
+        "scenarios": _rows(EX / "decision_scenarios.csv"),
+        "parameters": _rows(EX / "decision_parameters.csv"),
+        "budget_eur": 5e6,
+    }
+    with srv.client(tokens["alice"]) as c:
+        r = c.post("/optimize/stockpile", json=body)
+        assert r.status_code == 202, r.text
+        stock = r.json()["id"]
+        r = c.post("/policy/backtest", json={"events": "CN-2023-23", "samples": 40})
+        assert r.status_code == 202, r.text
+        bt = r.json()["id"]
+        assert _wait_family(srv, tokens["alice"], "optimize", stock)["status"] == "done"
+        job = _wait_family(srv, tokens["alice"], "policy", bt)
+        assert job["status"] == "done" and job["progress"]["done"] == 40
+        got = c.get(f"/optimize/jobs/{stock}/result", params={"format": "csv"})
+        api_alloc = pd.read_csv(io.StringIO(got.text))
+        got = c.get(f"/policy/jobs/{bt}/result", params={"format": "parquet"})
+        api_bt = pd.read_parquet(io.BytesIO(got.content))
+    cli = pd.DataFrame(
+        _cli_json(
+            tmp_path,
+            "stockpile",
+            "optimize",
+            "--scenarios",
+            str(EX / "decision_scenarios.csv"),
+            "--parameters",
+            str(EX / "decision_parameters.csv"),
+            "--budget",
+            "5e6",
+        )
+    )
+    assert api_alloc["material"].tolist() == cli["material"].tolist()
+    for col in ("stock_t", "purchase_cost_eur", "expected_shortfall_t_after", "rank"):
+        np.testing.assert_allclose(api_alloc[col], cli[col].astype(float), rtol=1e-9, atol=1e-9)
+    cli_bt = pd.DataFrame(
+        _cli_json(tmp_path, "policy", "backtest", "--events", "CN-2023-23", "--samples", "40")
+    )
+    assert len(api_bt) == len(cli_bt)
+    for col in ("change", "z", "p_shortfall", "predicted_window_months"):
+        np.testing.assert_allclose(
+            api_bt[col].astype(float), cli_bt[col].astype(float), rtol=1e-9, equal_nan=True
+        )
+    assert api_bt["verdict"].tolist() == cli_bt["verdict"].tolist()
+
+
+def test_cancel_and_disconnect_during_decision_jobs(server: Any) -> None:
+    srv, tokens = server
+    auth = f"Authorization: Bearer {tokens['bob']}\r\n".encode()
+    body = json.dumps({"events": "CN-2024-33", "samples": 200}).encode()
+    # a client that starts a back-test and hangs up at once
+    _raw(
+        srv,
+        b"POST /policy/backtest HTTP/1.1\r\nHost: x\r\n"
+        + auth
+        + b"Content-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body,
+    )
+    with srv.client(tokens["bob"]) as c:
+        # a long back-test, cancelled while it runs
+        r = c.post("/policy/backtest", json={"samples": 5000})
+        assert r.status_code == 202, r.text
+        long_id = r.json()["id"]
+        deadline = time.monotonic() + 240
+        while c.get(f"/policy/jobs/{long_id}").json()["progress"]["done"] == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert c.delete(f"/policy/jobs/{long_id}").status_code == 200
+        job = _wait_family(srv, tokens["bob"], "policy", long_id)
+        assert job["status"] == "cancelled" and job["progress"]["done"] < job["progress"]["total"]
+        assert c.get(f"/policy/jobs/{long_id}/result").status_code == 409
+        # the hung-up client's job ran to the end
+        jobs = c.get("/policy/jobs").json()["jobs"]
+        first = next(j for j in jobs if j["params"].get("events") == "CN-2024-33")
+        assert _wait_family(srv, tokens["bob"], "policy", first["id"])["status"] == "done"
+        r = c.get(f"/policy/jobs/{first['id']}/result")
+        assert r.status_code == 200 and r.json()["records"]
+        assert c.get("/health").status_code == 200
+        # a viewer of another scope sees none of it
+    with srv.client(tokens["viewer"]) as v:
+        assert v.get(f"/policy/jobs/{first['id']}").status_code == 404
+        assert v.post("/policy/backtest", json={}).status_code == 403
+    assert srv.proc.poll() is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,17 @@ BOM = "system,component,material,kg_per_unit,kind,source\n{system},radar,gallium
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClient, dict[str, str], Path]:
+def api(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TestClient, dict[str, str], Path]]:
     data_dir = tmp_path_factory.mktemp("api-app")
     tokens = make_tokens(data_dir)
     store = TokenStore(data_dir)
     for name, team in (("alice", None), ("bob", None), ("carol", "red"), ("dave", "red")):
         tokens[name] = store.add(name, "analyst", team=team)[0]
-    return TestClient(create_app(data_dir, rate_limit=0)), tokens, data_dir
+    app = create_app(data_dir, rate_limit=0)
+    yield TestClient(app), tokens, data_dir
+    app.state.jobs.shutdown()
 
 
 def _get(api: Any, path: str, who: str = "viewer", **params: Any) -> Any:
@@ -394,7 +399,9 @@ def test_stockpile_optimisation_job(api: Any) -> None:
         "parameters": [
             {"material": "gallium", "price_eur_t": 300_000, "shortage_cost_eur_t": 3_000_000}
         ],
-        "options": {"objective": "cvar", "alpha": 0.9, "budget_eur": 2e6},
+        "objective": "cvar",
+        "alpha": 0.9,
+        "budget_eur": 2e6,
     }
     r = client.post("/optimize/stockpile", json=body, headers=auth(tokens["analyst"]))
     assert r.status_code == 202, r.text
@@ -410,12 +417,22 @@ def test_stockpile_optimisation_job(api: Any) -> None:
     # the budget binds: the whole 2 MEUR buys gallium at 300 kEUR/t
     assert alloc["purchase_cost_eur"] == pytest.approx(2e6, rel=1e-6)
     assert result["provenance"]["parameters"]["status"] == "optimal"
+    assert result["status"] == "optimal" and result["tables"][:2] == ["allocation", "shadow_prices"]
     prices = _get(api, f"/optimize/jobs/{job_id}/result", "analyst", table="shadow_prices")
     assert prices.status_code == 200 and prices.json()["records"]
     assert _get(api, f"/scenarios/jobs/{job_id}/result", "analyst").status_code == 404
+    # a bad parameter table fails the job with the library's own 422 (row, column, value)
     bad = {**body, "parameters": [{"material": "gallium", "price_eur_t": -1}]}
     r = client.post("/optimize/stockpile", json=bad, headers=auth(tokens["analyst"]))
-    assert r.status_code == 422 and "price_eur_t" in r.json()["error"]["where"]
+    assert r.status_code == 202, r.text
+    job_id = r.json()["id"]
+    deadline = time.monotonic() + 120
+    while (job := _get(api, f"/optimize/jobs/{job_id}", "analyst").json())["finished"] is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert job["status"] == "failed" and job["error"]["code"] == "data_validation", job
+    r = _get(api, f"/optimize/jobs/{job_id}/result", "analyst")
+    assert r.status_code == 422 and "price_eur_t" in r.text
 
 
 def test_decision_inputs_and_crma_tracker(api: Any, kb: KnowledgeBase) -> None:

@@ -12,6 +12,7 @@ above it: 0 bypass.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,9 @@ def required_role(route: APIRoute) -> Role | str | None:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClient, dict[str, str], Any]:
+def setup(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TestClient, dict[str, str], Any]]:
     data_dir: Path = tmp_path_factory.mktemp("api-roles")
     tokens = make_tokens(data_dir)
     store = TokenStore(data_dir)
@@ -67,7 +70,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClient, dict[st
     tokens["malformed"] = "not-a-token"
     tokens["forged"] = re.sub(r"_[^_]+$", "_" + "x" * 43, tokens["admin"])
     app = create_app(data_dir, rate_limit=0)
-    return TestClient(app), tokens, app
+    yield TestClient(app), tokens, app
+    app.state.jobs.shutdown()  # jobs an admitted probe queued (a back-test with defaults)
 
 
 def _routes(app: Any) -> list[APIRoute]:
@@ -98,6 +102,23 @@ def test_every_route_declares_its_role(setup: Any) -> None:
     levels = {required_role(r) for r in _routes(app)}
     assert {Role.viewer, Role.analyst, Role.admin} <= levels
     assert len(_routes(app)) >= 30
+    # every decision and back-test job route and its status, cancel and result routes
+    from critmat.api.decisions import GET_ROUTES, JOB_ROUTES
+
+    paths = {(m, r.path) for r in _routes(app) for m in r.methods}
+    for route in JOB_ROUTES:
+        assert ("POST", route.path) in paths
+        assert required_role(next(r for r in _routes(app) if r.path == route.path)) == Role.analyst
+    for get in GET_ROUTES:
+        assert ("GET", get.path) in paths
+    for family in ("optimize", "policy"):
+        for method, path in (
+            ("GET", f"/{family}/jobs"),
+            ("GET", f"/{family}/jobs/{{job_id}}"),
+            ("DELETE", f"/{family}/jobs/{{job_id}}"),
+            ("GET", f"/{family}/jobs/{{job_id}}/result"),
+        ):
+            assert (method, path) in paths
 
 
 def test_role_matrix_has_no_bypass(setup: Any) -> None:

@@ -6,7 +6,9 @@
   and :func:`~critmat.api.auth.require`.
 * :mod:`critmat.api.endpoints`: the indicator and defence endpoints, built from the
   accessor functions and the parameter definitions of :mod:`critmat.params`.
-* :mod:`critmat.api.jobs`: scenario and optimisation runs as asynchronous jobs.
+* :mod:`critmat.api.jobs`: scenario runs as asynchronous jobs (the job manager).
+* :mod:`critmat.api.decisions`: the decisions (``kb.optimize``) and the policy back-test
+  as jobs, the sourcing what-if and the toolkit comparison.
 * :mod:`critmat.api.scopes`: private user data per owner or team.
 
 Importing this package imports neither FastAPI nor uvicorn (only :mod:`critmat.api.app` does).

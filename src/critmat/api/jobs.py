@@ -10,11 +10,8 @@ recorded in ``<data dir>/api/runs/<scope>.json`` (the filelock protocol of the u
 the API shows each scope its own runs only. Jobs live in the server process; runs in the
 store outlive it.
 
-``POST /optimize/stockpile`` draws the scenario set of a scenario
-(:meth:`critmat.optimize.ScenarioSet.from_plan`) and solves the stockpile LP
-(:func:`critmat.optimize.optimize_stockpile`) as a job, with the library's own pydantic
-models :class:`~critmat.optimize.MaterialParameters` and
-:class:`~critmat.optimize.StockpileOptions` as the body.
+The decisions (``kb.optimize``) and the policy back-test run on the same
+:class:`JobManager`; their routes are :mod:`critmat.api.decisions`.
 
 A client that disconnects changes nothing: jobs do not belong to a connection.
 """
@@ -42,6 +39,7 @@ from critmat.errors import (
     JobCancelledError,
     LockTimeoutError,
     ParameterError,
+    RateLimitError,
     StorageError,
     UnknownNameError,
 )
@@ -55,6 +53,8 @@ __all__ = ["Job", "JobManager", "RunOwners", "add_job_routes"]
 MAX_SAMPLES = 200_000
 #: Finished jobs kept in memory (their runs stay in the run store).
 KEEP_FINISHED = 200
+#: Jobs one scope may have queued or running at a time (more: 429).
+MAX_OPEN_JOBS = 16
 
 
 def _now() -> str:
@@ -81,6 +81,7 @@ class Job:
     notes: list[str] = field(default_factory=list)
     result: Any = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    exc: CritmatError | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The job as JSON (no result)."""
@@ -169,13 +170,20 @@ class JobManager:
         Knowledge bases per scope (each job opens its own).
     workers
         Jobs run at the same time.
+    max_open
+        Jobs one scope may have queued or running (a shared server's queue is not one
+        user's).
     """
 
-    def __init__(self, data_dir: Path, scopes: ScopeData, *, workers: int = 1) -> None:
+    def __init__(
+        self, data_dir: Path, scopes: ScopeData, *, workers: int = 1, max_open: int = MAX_OPEN_JOBS
+    ) -> None:
         self.data_dir = data_dir
         self.scopes = scopes
+        self.max_open = max_open
         self.owners = RunOwners(data_dir)
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="job")
+        self.workers = max(1, workers)
+        self._pool: ThreadPoolExecutor | None = None  # started by the first job
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -192,16 +200,37 @@ class JobManager:
         params: dict[str, Any],
         work: Callable[[Job, KnowledgeBase], Any],
     ) -> Job:
-        """Queue ``work(job, kb)``; its return value becomes ``job.result``."""
+        """Queue ``work(job, kb)``; its return value becomes ``job.result``.
+
+        Raises
+        ------
+        critmat.errors.RateLimitError
+            When the scope has :attr:`max_open` jobs queued or running already.
+        """
         job = Job(
             id=secrets.token_hex(8), kind=kind, scope=user.scope, user=user.name, params=params
         )
         with self._lock:
+            open_ = [j for j in self._jobs.values() if j.scope == user.scope and not j.finished]
+            if len(open_) >= self.max_open:
+                raise RateLimitError(
+                    f"your scope has {len(open_)} jobs queued or running, the most this server "
+                    "takes; wait for one to finish or cancel one (DELETE .../jobs/{id})",
+                    retry_after=5.0,
+                )
             self._jobs[job.id] = job
             finished = [j for j in self._jobs.values() if j.finished is not None]
             for old in finished[: max(0, len(finished) - KEEP_FINISHED)]:
                 self._jobs.pop(old.id, None)
-        self._pool.submit(self._run, job, work)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="job")
+            pool = self._pool
+        try:
+            pool.submit(self._run, job, work)
+        except RuntimeError:  # shut down in between: the server is stopping
+            job.cancel.set()
+            job.status = JobStatus.CANCELLED
+            job.finished = _now()
         return job
 
     def _run(self, job: Job, work: Callable[[Job, KnowledgeBase], Any]) -> None:
@@ -217,6 +246,7 @@ class JobManager:
             job.status = JobStatus.CANCELLED
         except CritmatError as exc:
             job.error = exc.to_dict()
+            job.exc = exc
             job.status = JobStatus.FAILED
         except Exception as exc:  # a job must never take the worker down
             job.error = {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}
@@ -258,20 +288,63 @@ class JobManager:
         return job
 
     def shutdown(self) -> None:
-        """Cancel every job and stop the workers (server shutdown)."""
+        """Cancel every job and stop the workers (server shutdown).
+
+        Queued jobs end ``cancelled``; a running one stops at its next progress report (a
+        solver that reports none finishes, and its result is dropped). The manager can
+        take jobs again afterwards (an application started a second time).
+        """
         with self._lock:
             for job in self._jobs.values():
                 job.cancel.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+                if job.status == JobStatus.QUEUED:
+                    job.status = JobStatus.CANCELLED
+                    job.finished = _now()
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _progress(job: Job) -> Callable[[int, int], None]:
+def progress_of(job: Job) -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` callback that records a job's progress.
+
+    It raises :class:`~critmat.errors.JobCancelledError` once the job is cancelled, which
+    stops the function that reports (between two chunks of a scenario run).
+    """
+
     def report(done: int, total: int) -> None:
         job.done, job.total = done, total
         if job.cancel.is_set():
             raise JobCancelledError(f"job {job.id} was cancelled after {done} of {total} scenarios")
 
     return report
+
+
+def finished(job: Job) -> Any:
+    """The result of a finished job.
+
+    Raises
+    ------
+    critmat.errors.CritmatError
+        The job's own error when it failed on bad input (its 4xx: an infeasible budget, a
+        material without a price, ...), with ``where`` naming the job.
+    critmat.errors.JobCancelledError
+        ``job_not_done`` (409) while it is queued or running, or when it was cancelled.
+    """
+    if job.status == JobStatus.FAILED and job.exc is not None:
+        exc = job.exc
+        if not getattr(exc, "where", None):
+            exc.where = f"job {job.id}"  # type: ignore[attr-defined]
+        raise exc
+    if job.status != JobStatus.DONE:
+        exc2 = JobCancelledError(
+            f"job {job.id} is {job.status.value}; its result can be read when it is done"
+            + (f" (error: {job.error['message']})" if job.error else ""),
+            code="job_not_done",
+        )
+        exc2.where = f"job {job.id}"  # type: ignore[attr-defined]
+        raise exc2
+    return job.result
 
 
 # ----------------------------------------------------------------------------- scenario body
@@ -351,10 +424,7 @@ def add_job_routes(app: Any, probe: KnowledgeBase) -> None:
     """Register the scenario and optimisation job routes on ``app``."""
     from fastapi import Depends, Request
     from fastapi.responses import Response
-    from pydantic import BaseModel, ConfigDict, Field, create_model
-
-    from critmat.optimize.parameters import MaterialParameters
-    from critmat.optimize.stockpile import StockpileOptions
+    from pydantic import ConfigDict, create_model
 
     manager: JobManager = app.state.jobs
     Viewer = Annotated[User, Depends(require(Role.viewer))]
@@ -425,7 +495,7 @@ def add_job_routes(app: Any, probe: KnowledgeBase) -> None:
         params = body.model_dump(exclude_none=True)
 
         def work(job: Job, job_kb: KnowledgeBase) -> Any:
-            result = job_kb.scenarios.run(ens, progress=_progress(job), source=source)
+            result = job_kb.scenarios.run(ens, progress=progress_of(job), source=source)
             job.notes = list(result.meta.get("warnings", [])) + list(result.meta.get("notes", []))
             if body.save:
                 run_id = manager.store().save(result)
@@ -449,17 +519,6 @@ def add_job_routes(app: Any, probe: KnowledgeBase) -> None:
     def cancel_job(job_id: str, user: Analyst) -> dict[str, Any]:
         return manager.cancel(job_id, user).to_dict()
 
-    def _finished(job: Job) -> Any:
-        if job.status != JobStatus.DONE:
-            exc = JobCancelledError(
-                f"job {job.id} is {job.status.value}; its result can be read when it is done"
-                + (f" (error: {job.error['message']})" if job.error else ""),
-                code="job_not_done",
-            )
-            exc.where = f"job {job.id}"  # type: ignore[attr-defined]
-            raise exc
-        return job.result
-
     @app.get(
         "/scenarios/jobs/{job_id}/result",
         tags=["scenarios"],
@@ -480,9 +539,11 @@ def add_job_routes(app: Any, probe: KnowledgeBase) -> None:
         job = manager.get(job_id, user)
         if job.kind != "scenario":
             raise UnknownNameError(
-                "job", job_id, where=f"scenario jobs; read it at /optimize/jobs/{job_id}/result"
+                "job",
+                job_id,
+                where=f"scenario jobs; read it at /{job.kind.split('.')[0]}/jobs/{job_id}/result",
             )
-        result = _finished(job)
+        result = finished(job)
         return _frame_reply(request, result.frame(table), fmt, page, size)
 
     @app.get("/scenarios/runs", tags=["scenarios"], summary="Your scope's stored runs.")
@@ -522,117 +583,6 @@ def add_job_routes(app: Any, probe: KnowledgeBase) -> None:
             raise UnknownNameError("run", run_id, suggestions=closest(run_id, mine))
         return _frame_reply(request, manager.store().load(run_id).frame(table), fmt, page, size)
 
-    # ------------------------------------------------------------------ optimisation
+    from critmat.api.decisions import add_decision_routes
 
-    class StockpileJob(BaseModel):
-        """An optimal stockpile over the scenario set of a preset or specification."""
-
-        model_config = ConfigDict(extra="forbid")
-        preset: str | None = Field(default=None, description=PARAMS["preset"].help)
-        spec: dict[str, Any] | None = Field(
-            default=None, description="Scenario specification (as for POST /scenarios/jobs)."
-        )
-        samples: int | None = Field(
-            default=None, ge=1, le=20_000, description=PARAMS["samples"].help
-        )
-        seed: int | None = Field(default=None, ge=0, description=PARAMS["seed"].help)
-        parameters: list[MaterialParameters] = Field(
-            description="Per material: price, holding and shortage costs, caps "
-            "(critmat.optimize.MaterialParameters; docs/decisions.md).",
-            min_length=1,
-        )
-        options: StockpileOptions = Field(
-            default_factory=StockpileOptions,
-            description="Objective, budget, risk level, ... (critmat.optimize.StockpileOptions).",
-        )
-
-    @app.post(
-        "/optimize/stockpile",
-        tags=["optimize"],
-        summary="Solve the stockpile LP over a scenario's scenario set, as a job.",
-        status_code=202,
-    )
-    def start_stockpile(body: StockpileJob, user: Analyst) -> dict[str, Any]:
-        from critmat.optimize.parameters import resolve_parameters
-        from critmat.optimize.scenario_set import ScenarioSet
-        from critmat.optimize.stockpile import optimize_stockpile
-
-        kb, _stamp = app.state.scopes.kb(user.scope)
-        holder = _Body(body.preset, body.spec, body.samples, body.seed)
-        ens, _source = _ensemble(kb, holder)
-        plan = kb.scenarios.validate(ens)
-        params = body.model_dump(mode="json", exclude_none=True)
-
-        def work(job: Job, job_kb: KnowledgeBase) -> Any:
-            job.total = 3
-            sc = ScenarioSet.from_plan(plan, samples=ens.samples, seed=ens.seed)
-            job.done = 1
-            if job.cancel.is_set():
-                raise JobCancelledError(f"job {job.id} was cancelled")
-            par = resolve_parameters([p.model_dump() for p in body.parameters], sc.materials)
-            job.done = 2
-            res = optimize_stockpile(sc, par, body.options)
-            job.done = 3
-            return {
-                k: v
-                for k, v in {
-                    "allocation": getattr(res, "allocation", None),
-                    "shadow_prices": getattr(res, "shadow_prices", None),
-                }.items()
-                if isinstance(v, pd.DataFrame)
-            }
-
-        job = manager.submit("optimize.stockpile", user, params, work)
-        return job.to_dict()
-
-    opt_table = param("optimize_table")
-    OptTableQ = Annotated[str, Query(alias="table", description=opt_table.description)]
-
-    @app.get(
-        "/optimize/jobs/{job_id}",
-        tags=["optimize"],
-        summary="An optimisation job: status, progress.",
-    )
-    def get_optimize_job(job_id: str, user: Viewer) -> dict[str, Any]:
-        return manager.get(job_id, user).to_dict()
-
-    @app.get(
-        "/optimize/jobs/{job_id}/result",
-        tags=["optimize"],
-        summary="A finished optimisation job's result table.",
-        responses=response_schema(None),
-        response_class=Response,
-    )
-    def optimize_result(
-        request: Request,
-        job_id: str,
-        user: Viewer,
-        table: OptTableQ = "allocation",
-        fmt: FormatQ = None,
-        page: PageQ = 1,
-        size: SizeQ = 1000,
-    ) -> Any:
-        values = checked(
-            [opt_table, API_FORMAT, *paging],
-            {"optimize_table": table, "format": fmt, "page": page, "page_size": size},
-        )
-        job = manager.get(job_id, user)
-        if job.kind == "scenario":
-            raise UnknownNameError(
-                "job",
-                job_id,
-                where=f"optimisation jobs; read it at /scenarios/jobs/{job_id}/result",
-            )
-        result = _finished(job)
-        return _frame_reply(request, result[values["optimize_table"]], values["format"], page, size)
-
-
-@dataclass
-class _Body:
-    preset: str | None
-    spec: dict[str, Any] | None
-    samples: int | None
-    seed: int | None
-    horizon_months: int | None = None
-    cvar_level: float | None = None
-    stock_months: float | None = None
+    add_decision_routes(app, probe)

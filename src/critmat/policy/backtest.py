@@ -24,6 +24,7 @@ before-level. ``verdict`` says whether they agree (:class:`critmat.vocab.Backtes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +113,7 @@ def preset_check(
     samples: int = 500,
     seed: int = 2023,
     window: tuple[int, int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """A preset's predicted EU shortfall per material (no stocks: the preset as shipped).
 
@@ -124,6 +126,8 @@ def preset_check(
     window
         ``(first, last)`` month from the preset's month 0 (the announcement) over which to
         add up the mean monthly shortfall (the calendar years trade covers).
+    progress
+        ``progress(done, total)`` after every chunk of the preset run (scenarios).
 
     Returns
     -------
@@ -131,7 +135,7 @@ def preset_check(
         ``material, p_shortfall, predicted_shortfall_months, predicted_window_months``.
     """
     p = kb.scenarios.preset(name)
-    res = kb.scenarios.run(p.spec, samples=samples, seed=seed)
+    res = kb.scenarios.run(p.spec, samples=samples, seed=seed, progress=progress or False)
     s = res.summary[["material", "p_shortfall", "shortfall_mean"]].rename(
         columns={"shortfall_mean": "predicted_shortfall_months"}
     )
@@ -158,6 +162,7 @@ def backtest(
     presets: bool = True,
     samples: int = 500,
     seed: int = 2023,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Export-control events against trade (and against the presets' predictions).
 
@@ -171,6 +176,10 @@ def backtest(
         Run the preset of each event that has one and compare (``False``: trade only).
     samples, seed
         Ensemble size and seed of the preset runs.
+    progress
+        ``progress(done, total)``: scenarios drawn so far of all the preset runs (``total``
+        is the number of presets run times ``samples``; ``(1, 1)`` at the end without
+        presets). An exception it raises (a cancelled job) stops the back-test.
 
     Returns
     -------
@@ -283,11 +292,14 @@ def backtest(
     )
     out["verdict"] = BacktestVerdict.NOT_TESTABLE.value
     out["verdict_text"] = ""
-    if presets:
-        for ev_id in dict.fromkeys(out["event_id"]):
-            name = by_preset.get(str(ev_id))
-            if name is None:
-                continue
+    todo = [e for e in dict.fromkeys(out["event_id"]) if by_preset.get(str(e)) is not None]
+    if not presets:
+        todo = []
+    if progress is not None and todo:
+        progress(0, len(todo) * samples)
+    if todo:
+        for i, ev_id in enumerate(todo):
+            name = by_preset[str(ev_id)]
             p = kb.scenarios.preset(name)
             ev = p.spec.scenario.event
             ann = pd.Timestamp(ev.date_announced).date() if ev and ev.date_announced else None
@@ -300,13 +312,18 @@ def backtest(
                     max(0, _months_between(ann, date(d + 1, 1, 1))),
                     _months_between(ann, date(after_last, 12, 1)),
                 )
-            pc = preset_check(kb, name, samples=samples, seed=seed, window=window)
+            step = None
+            if progress is not None:
+                step = _offset(progress, i * samples, len(todo) * samples)
+            pc = preset_check(kb, name, samples=samples, seed=seed, window=window, progress=step)
             out.loc[sel, "preset"] = name
             for r in pc.itertuples(index=False):
                 m = sel & (out["material"] == r.material)
                 out.loc[m, "p_shortfall"] = r.p_shortfall
                 out.loc[m, "predicted_shortfall_months"] = r.predicted_shortfall_months
                 out.loc[m, "predicted_window_months"] = r.predicted_window_months
+    if progress is not None and not todo:
+        progress(1, 1)
     out = _verdicts(out)
     out = _other_record(kb, out)
     out = out[BACKTEST_RESULT_COLUMNS].reset_index(drop=True)
@@ -322,6 +339,15 @@ def backtest(
         "the before-level (imports, not consumption: stocks and demand changes are not seen)",
     ]
     return attach(out, prov)
+
+
+def _offset(progress: Callable[[int, int], None], start: int, total: int) -> Any:
+    """``progress`` of one preset run, counted within all the runs of a back-test."""
+
+    def report(done: int, _total: int) -> None:
+        progress(start + done, total)
+
+    return report
 
 
 def _other_record(kb: KnowledgeBase, out: pd.DataFrame) -> pd.DataFrame:
