@@ -57,6 +57,51 @@ def _split_sources(values: Iterable[object]) -> set[str]:
     return {part for v in values if isinstance(v, str) for part in v.split(";") if part}
 
 
+def _attributed(table: Any, codes: pd.DataFrame) -> pd.DataFrame:
+    """Trade rows (a ``pyarrow.Table``) attributed to materials: ``material, stage, ...``.
+
+    The attribution is :func:`critmat.methods.dependency.attribute_trade` (an inner join on
+    ``hs6``, one row per material of a code), applied to the distinct codes; every row then
+    takes the materials of its code in Arrow (a row whose code maps to two materials is
+    repeated), which gives the rows, order and types of ``attribute_trade(rows, codes)``
+    without a join over the rows in pandas.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from critmat.data.store import arrow_to_pandas
+
+    first = ["material", "stage"]
+    text = pd.StringDtype("pyarrow")
+    if not all(codes[c].dtype == text for c in ("hs6", *first)) or "hs6" not in table.column_names:
+        out = attribute_trade(arrow_to_pandas(table), codes)  # other types: pandas throughout
+        return out[first + [c for c in out.columns if c not in first]]
+    keys = codes["hs6"].dropna().drop_duplicates()
+    pairs = attribute_trade(keys.to_frame(), codes)  # hs6, material, stage per code
+    key_of_pair = np.asarray(pd.Index(keys).get_indexer(pairs["hs6"]), dtype=np.int64)
+    order = np.argsort(key_of_pair, kind="stable")  # a code's materials together, in order
+    pairs = pairs.iloc[order]
+    counts = np.bincount(key_of_pair, minlength=len(keys))
+    starts = np.cumsum(counts) - counts
+    hs6 = table["hs6"]
+    key = pc.index_in(hs6, value_set=pa.array(keys, type=hs6.type, from_pandas=True))
+    key_np = np.asarray(key.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    found = key_np >= 0
+    per_row = np.where(found, counts[np.where(found, key_np, 0)], 0)
+    pair = starts[np.where(found, key_np, 0)]
+    if (per_row == 1).all():
+        rows = table
+    else:  # codes of two materials, or none
+        repeat = np.repeat(np.arange(len(per_row)), per_row)
+        offset = np.arange(len(repeat)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        pair = pair[repeat] + offset
+        rows = table.take(pa.array(repeat))
+    attached = [pa.array(pairs[c], from_pandas=True).take(pa.array(pair)) for c in first]
+    out = pa.table(attached + list(rows.columns), names=first + rows.column_names)
+    return arrow_to_pandas(out)
+
+
 class Selector:
     """Selections over one knowledge base (``kb.select``).
 
@@ -405,15 +450,13 @@ class Selector:
             clauses.append(f"list_contains(?, {column})")
             params.append(list(values))
         if any(len(p) == 0 for p in params):
-            frame = self._kb.sql(f"select {select} from trade where false")
+            sql, args = f"select {select} from trade where false", None
         else:
             where = f" where {' and '.join(clauses)}" if clauses else ""
-            frame = self._kb.sql(f"select {select} from trade{where}", params or None)
+            sql, args = f"select {select} from trade{where}", params or None
         if codes is None:
-            return frame
-        out = attribute_trade(frame, codes)
-        first = ["material", "stage"]
-        return out[first + [c for c in out.columns if c not in first]]
+            return self._kb.sql(sql, args)
+        return _attributed(self._kb.store.arrow(sql, args), codes)
 
     def trade_importers(
         self, years: Sequence[int], materials: Sequence[str] | None = None
