@@ -128,7 +128,15 @@ def geopolrisk_inputs(
     members = sorted({m for ms in units.values() for m in ms})
 
     codes = sel.hs_codes(wanted, st)
-    trade = sel.trade(codes=codes, importers=members, years=year_list, columns=_TRADE_COLUMNS)
+    # every importer of the mapped codes in those years is a member when importers are
+    # all: the importer filter would keep every row
+    trade = sel.trade(
+        codes=codes,
+        importers=None if is_all(importers) else members,
+        years=year_list,
+        columns=_TRADE_COLUMNS,
+        encoded=True,
+    )
     assessable = sel.traded(codes, year_list)
     reference_trade = None
     if st is not None:
@@ -137,6 +145,7 @@ def geopolrisk_inputs(
             importers=members,
             years=year_list,
             columns=_TRADE_COLUMNS,
+            encoded=True,
         )
     production = sel.production(wanted, year_list)
     governance = sel.governance(
@@ -263,12 +272,14 @@ def geopolrisk(
         governance_vintage=governance_vintage,
         reference_material=reference_material,
     )
+    # the method returns the cross product in the order of its materials, units and years:
+    # given sorted, the result is sorted by material, importer and year without a sort
     result = gpr.geopolrisk_cube(
         inputs.trade,
         inputs.production,
         inputs.governance,
-        inputs.units,
-        materials=inputs.materials,
+        dict(sorted(inputs.units.items())),
+        materials=sorted(dict.fromkeys(inputs.materials)),
         years=inputs.years,
         assessable=inputs.assessable,
         exporters=inputs.exporters,
@@ -280,7 +291,6 @@ def geopolrisk(
         reference_material=reference_material,
         reference_trade=inputs.reference_trade,
     )
-    result = result.sort_values(["material", "importer", "year"], ignore_index=True)
     shown = gpr.DETAIL_COLUMNS if detail else gpr.DEFAULT_COLUMNS
     result = result.loc[:, list(shown)]
 

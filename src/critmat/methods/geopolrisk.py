@@ -304,10 +304,14 @@ class _Factor:
 def _factorize(values: pd.Series | npt.ArrayLike) -> _Factor:
     """Integer codes and distinct values of a text column.
 
-    Text goes through Arrow (``pyarrow.compute.dictionary_encode`` on the store's
+    A categorical column is already encoded (its codes and categories are used as they
+    are); text goes through Arrow (``pyarrow.compute.dictionary_encode`` on the store's
     Arrow-backed strings, without a conversion to Python objects); other values through
     ``pandas.factorize``.
     """
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        codes = np.asarray(values.cat.codes.to_numpy(), dtype=np.int64)  # already encoded
+        return _Factor(codes, values.cat.categories.tolist(), bool((codes < 0).any()))
     try:
         arr = _arrow_text(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # mixed objects: pandas
