@@ -52,15 +52,17 @@ class GeoPolRiskInputs:
     Attributes
     ----------
     trade
-        Attributed trade ``material, year, exporter, importer, quantity_t, value_kusd`` of
-        the importer units' members.
+        Attributed trade ``material, stage, year, exporter, importer, hs6, value_kusd,
+        quantity_t`` of the importer units' members; the text columns are categoricals
+        (dictionary-encoded by the selection, :meth:`critmat.data.select.Selector.trade`
+        with ``encoded=True``).
     reference_trade
         Attributed trade of the reference material (copper, all its HS codes) when a stage
         filter removed some of them; else ``None``.
     assessable
         ``material, year`` pairs with any BACI trade world-wide.
     production
-        ``material, country, year, quantity, unit, quantity_t``.
+        ``material, country, year, quantity, unit, quantity_t, source_id``.
     governance
         ``country, year, g`` (``pv_normalised`` of the chosen vintage).
     units
@@ -86,6 +88,7 @@ class GeoPolRiskInputs:
 
 
 _TRADE_COLUMNS = ("year", "exporter", "importer", "hs6", "value_kusd", "quantity_t")
+_PRODUCTION_COLUMNS = ("material", "country", "year", "quantity", "unit", "quantity_t", "source_id")
 
 
 def geopolrisk_inputs(
@@ -147,7 +150,7 @@ def geopolrisk_inputs(
             columns=_TRADE_COLUMNS,
             encoded=True,
         )
-    production = sel.production(wanted, year_list)
+    production = sel.production(wanted, year_list, columns=_PRODUCTION_COLUMNS)
     governance = sel.governance(
         governance_vintage, year_list, columns=["country", "year", "pv_normalised"]
     ).rename(columns={"pv_normalised": "g"})

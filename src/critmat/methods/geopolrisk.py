@@ -882,6 +882,8 @@ def geopolrisk_cube(
     prod_country = _factorize(production["country"])
     gov_country = _factorize(governance["country"])
     factors = [trade_cols.importer, trade_cols.exporter, prod_country, gov_country]
+    if ref_cols is not None:  # the reference material's partners count as well
+        factors += [ref_cols.importer, ref_cols.exporter]
     distinct = dict.fromkeys([*mem_members, *(v for f in factors for v in f.uniques)])
     if any(f.has_na for f in factors):
         distinct.setdefault(None)
