@@ -414,6 +414,12 @@ class _Grid:
         if not len(grid) or not len(y):
             return np.full(len(y), -1, dtype=np.int64)
         lo = int(grid[0])
+        if int(grid[-1]) - lo + 1 == len(grid):  # consecutive years: the offset is the code
+            code = y - lo
+            outside = (code < 0) | (code >= len(grid))
+            if outside.any():
+                code[outside] = -1
+            return code
         lut = np.full(int(grid[-1]) - lo + 2, -1, dtype=np.int64)  # last entry: outside
         lut[grid - lo] = np.arange(len(grid))
         offset = y - lo
@@ -568,9 +574,10 @@ def _trade_sums(
     """Sum the import flows of every unit into the material x unit x year grid.
 
     The values that do not depend on the importing unit (quantities, values, the
-    exporter's instability) are computed once per trade row; each unit then adds up its
-    rows with ``numpy.bincount``: the direct units (:meth:`_Grid.passes`) over the rows as
-    they are, the others over the rows of their members, repeated once per such unit.
+    exporter's instability times the quantity) are computed once per trade row; each unit
+    then adds up its rows with ``numpy.bincount``: the direct units (:meth:`_Grid.passes`)
+    over the rows as they are, the others over the rows of their members, repeated once
+    per such unit. Imports without governance value (few) are summed over those rows only.
     """
     trade = columns.frame
     n_units, n_years, n_c = len(grid.units), len(grid.years), len(grid.countries)
@@ -581,20 +588,23 @@ def _trade_sums(
     exp = grid.text_codes(columns.exporter, grid.countries)
     q_all = trade["quantity_t"].to_numpy(dtype=np.float64, na_value=np.nan)
     v_all = trade["value_kusd"].to_numpy(dtype=np.float64, na_value=np.nan)
-    keep = (mat >= 0) & (yr >= 0) & (imp >= 0) & (exp >= 0)
+    keep = np.minimum(np.minimum(mat, yr), np.minimum(imp, exp)) >= 0
     if not keep.all():
         mat, yr, imp, exp, q_all, v_all = (a[keep] for a in (mat, yr, imp, exp, q_all, v_all))
 
     # per trade row, whatever the unit
     has_q = ~np.isnan(q_all)
     q0 = np.where(has_q, q_all, 0.0)
-    v0 = np.nan_to_num(v_all)
+    v0 = np.where(np.isnan(v_all), 0.0, v_all)
+    if np.isinf(v0).any():  # as numpy.nan_to_num
+        v0 = np.nan_to_num(v0)
     vq = np.where(has_q, v0, 0.0)
-    g = g_matrix[exp, yr]
+    g = g_matrix.ravel()[exp * n_years + yr]
     no_g = np.isnan(g)
-    g_filled = np.where(no_g, 0.0 if fill is None else fill, g)
-    lacks_g = no_g & (q0 > 0)
+    gq0 = np.where(no_g, 0.0 if fill is None else fill, g) * q0  # g_i f_i
+    lacks_g = no_g & (q0 > 0)  # imports from an exporter without g
     every_exporter = bool(selected.all())
+    my = mat * (n_units * n_years) + yr  # the grid cell of a row, but for its unit
 
     is_member = np.zeros(n_units * n_c, dtype=bool)  # unit x country membership, flat
     ok = (grid.mem_unit >= 0) & (grid.mem_member >= 0)
@@ -606,27 +616,25 @@ def _trade_sums(
         def take(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
             return a if rows is None else a[rows]
 
-        m, y, e = take(mat), take(yr), take(exp)
-        q, v, v_q, g_f, lacks = take(q0), take(v0), take(vq), take(g_filled), take(lacks_g)
+        e, q, v, v_q, gq, lacks = (take(a) for a in (exp, q0, v0, vq, gq0, lacks_g))
+        gid = take(my) + unit * n_years
         intra = is_member[unit * n_c + e]
-        if intra_region == "exclude":
+        if intra_region == "exclude" and intra.any():
             outside = ~intra
-            m, y, e, unit = m[outside], y[outside], e[outside], unit[outside]
-            q, v, v_q, g_f, lacks = (a[outside] for a in (q, v, v_q, g_f, lacks))
+            e, q, v, v_q, gq, lacks, gid = (a[outside] for a in (e, q, v, v_q, gq, lacks, gid))
             intra = intra[outside]
-        g_eff = np.where(intra, 0.0, g_f)
-        missing = lacks & ~intra
-        gid = (m * n_units + unit) * n_years + y
-        gq = g_eff * q
+        gq = np.where(intra, 0.0, gq)  # g = 0 inside the unit
+        lack = np.flatnonzero(lacks & ~intra)  # imports from members are covered
         imports_t = _sum(gid, q, size)
         numerator_all = _sum(gid, gq, size)
-        missing_all_t = _sum(gid, np.where(missing, q, 0.0), size)
+        missing_all_t = _sum(gid[lack], q[lack], size)
         if every_exporter:  # the selected flows are all flows
             numerator, missing_t, selected_t = numerator_all, missing_all_t, imports_t
         else:
             sel = selected[e]
             numerator = _sum(gid, np.where(sel, gq, 0.0), size)
-            missing_t = _sum(gid, np.where(sel & missing, q, 0.0), size)
+            lack_sel = lack[sel[lack]]
+            missing_t = _sum(gid[lack_sel], q[lack_sel], size)
             selected_t = _sum(gid, np.where(sel, q, 0.0), size)
         return [
             imports_t,
@@ -648,8 +656,11 @@ def _trade_sums(
         else unit_sums(np.flatnonzero(reached), unit[reached])
     ]
     if len(rest_unit):
-        rows, unit2 = _expand(rest_unit, rest_member, imp, n_c)
-        parts.append(unit_sums(rows, unit2))
+        in_rest = np.zeros(n_c, dtype=bool)
+        in_rest[rest_member] = True
+        candidates = np.flatnonzero(in_rest[imp])  # rows of the other units' members
+        rows, unit2 = _expand(rest_unit, rest_member, imp[candidates], n_c)
+        parts.append(unit_sums(candidates[rows], unit2))
     # every unit is summed in one part only, so adding the parts adds zeros
     sums = parts[0]
     for part in parts[1:]:
