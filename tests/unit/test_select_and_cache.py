@@ -136,3 +136,24 @@ def test_a_user_import_is_seen_by_a_reused_knowledge_base(
     user_kb.remove_user_table("eu_crm_2023")
     again = user_kb.scenarios.baseline(["gallium"]).table()["china_share"].iloc[0]
     assert again == pytest.approx(0.69)
+
+
+def test_encoded_trade_holds_the_rows_of_the_attribution(kb: KnowledgeBase) -> None:
+    # steam and coking coal share HS 270112: its rows come once per material
+    codes = kb.select.hs_codes(["coking_coal", "steam_coal", "nickel"])
+    where = {"years": [2021, 2022], "importers": ["DEU", "FRA", "USA"]}
+    plain = kb.select.trade(codes=codes, **where)
+    enc = kb.select.trade(codes=codes, encoded=True, **where)
+    keys = ["material", "stage", "year", "exporter", "importer", "hs6"]
+    assert all(isinstance(enc[c].dtype, pd.CategoricalDtype) for c in keys if c != "year")
+    raw = kb.select.trade(**where)
+    expected = attribute_trade(raw, codes)[list(plain.columns)]
+    assert len(plain) == len(expected) > len(raw[raw["hs6"].isin(codes["hs6"])])
+    pd.testing.assert_frame_equal(
+        plain.sort_values(keys, ignore_index=True), expected.sort_values(keys, ignore_index=True)
+    )
+    decoded = enc.astype({c: plain[c].dtype for c in keys})
+    pd.testing.assert_frame_equal(
+        decoded.sort_values(keys, ignore_index=True)[list(plain.columns)],
+        plain.sort_values(keys, ignore_index=True),
+    )

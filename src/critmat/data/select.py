@@ -53,6 +53,11 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _none(value: object) -> object:
+    """``None`` for a missing value (DuckDB parameters), the value otherwise."""
+    return None if pd.isna(value) else value
+
+
 def _split_sources(values: Iterable[object]) -> set[str]:
     return {part for v in values if isinstance(v, str) for part in v.split(";") if part}
 
@@ -353,6 +358,7 @@ class Selector:
         columns: Sequence[str] | None = None,
         attribute: bool | None = None,
         codes: pd.DataFrame | None = None,
+        encoded: bool = False,
     ) -> pd.DataFrame:
         """BACI trade rows of a resolved selection, attributed to materials when asked.
 
@@ -374,11 +380,17 @@ class Selector:
         codes
             The HS codes to attribute through, from :meth:`hs_codes` (instead of
             ``materials`` and ``stage``).
+        encoded
+            With attribution: ``material``, ``stage``, ``hs6``, ``importer`` and ``exporter``
+            as pandas categoricals (the same values, dictionary-encoded: DuckDB hands over
+            integer codes instead of text), for vectorised methods such as GeoPolRisk.
 
         Returns
         -------
         pandas.DataFrame
-            ``[material, stage,] <columns>`` in the table's row order.
+            ``[material, stage,] <columns>``. Attributed rows come from one DuckDB join of
+            the selected rows with the materials of their code
+            (:func:`critmat.methods.dependency.attribute_trade` of the distinct codes).
         """
         if attribute is None:
             attribute = materials is not None or stage is not None or codes is not None
@@ -389,7 +401,6 @@ class Selector:
         )
         if attribute and "hs6" not in cols:
             cols.append("hs6")
-        select = ", ".join(_ident(c) for c in cols)
         clauses: list[str] = []
         params: list[Any] = []
         if attribute and codes is None:
@@ -398,22 +409,111 @@ class Selector:
             ("year", years),
             ("importer", importers),
             ("exporter", exporters),
-            ("hs6", None if codes is None else sorted(set(codes["hs6"]))),
+            ("hs6", None if codes is None else sorted(set(codes["hs6"].dropna()))),
         ):
             if values is None:
                 continue
-            clauses.append(f"list_contains(?, {column})")
+            clauses.append(f"list_contains(?, t.{column})")
             params.append(list(values))
+        where = f" where {' and '.join(clauses)}" if clauses else ""
         if any(len(p) == 0 for p in params):
-            frame = self._kb.sql(f"select {select} from trade where false")
-        else:
-            where = f" where {' and '.join(clauses)}" if clauses else ""
-            frame = self._kb.sql(f"select {select} from trade{where}", params or None)
+            where, params = " where false", []
         if codes is None:
-            return frame
-        out = attribute_trade(frame, codes)
+            select = ", ".join(f"t.{_ident(c)}" for c in cols)
+            return self._kb.sql(f"select {select} from trade t{where}", params or None)
+        return self._attributed(cols, where, params, self._code_pairs(codes), encoded=encoded)
+
+    def _attributed(
+        self,
+        cols: list[str],
+        where: str,
+        params: list[Any],
+        pairs: pd.DataFrame,
+        *,
+        encoded: bool,
+    ) -> pd.DataFrame:
+        """Trade rows joined in DuckDB to the materials of their HS code (``pairs``)."""
+        import numpy as np
+
+        from critmat.data.store import arrow_to_pandas
+
         first = ["material", "stage"]
-        return out[first + [c for c in out.columns if c not in first]]
+        pair_hs = [_none(v) for v in pairs["hs6"]]
+        joins = [
+            "join (select unnest(?::VARCHAR[]) as hs6, unnest(?::BIGINT[]) as pair) p "
+            "on p.hs6 = t.hs6"
+        ]
+        args: list[Any] = [pair_hs, list(range(len(pairs)))]
+        if not encoded:
+            select = ["p.pair as __pair", *(f"t.{_ident(c)}" for c in cols)]
+            sql = f"select {', '.join(select)} from trade t {' '.join(joins)}{where}"
+            table = self._kb.store.arrow(sql, args + params)
+            pair = np.asarray(table.column("__pair").to_numpy(), dtype=np.int64)
+            frame = arrow_to_pandas(table.drop_columns(["__pair"]))
+            attached = pd.DataFrame({c: pairs[c].take(pair).reset_index(drop=True) for c in first})
+            return pd.concat([attached, frame], axis=1)
+        countries = self.trade_countries()
+        select = ["p.pair as __pair"]
+        for c in cols:
+            if c in ("importer", "exporter"):
+                joins.append(
+                    f"left join (select unnest(?::VARCHAR[]) as iso, unnest(?::BIGINT[]) as i)"
+                    f" c_{c} on c_{c}.iso = t.{c}"
+                )
+                args += [countries, list(range(len(countries)))]
+                select.append(f"c_{c}.i as {_ident('__' + c)}")
+            elif c != "hs6":
+                select.append(f"t.{_ident(c)}")
+        sql = f"select {', '.join(select)} from trade t {' '.join(joins)}{where}"
+        table = self._kb.store.arrow(sql, args + params)
+        pair = np.asarray(table.column("__pair").to_numpy(), dtype=np.int64)
+        country_index = pd.Index(countries, dtype=object)
+        frame = arrow_to_pandas(
+            table.drop_columns([n for n in table.column_names if n.startswith("__")])
+        )
+        for position, c in enumerate([*first, *cols]):
+            if c in (*first, "hs6"):
+                codes_, uniques = pd.factorize(pairs[c].to_numpy(dtype=object, na_value=None))
+                column = pd.Categorical.from_codes(
+                    np.asarray(codes_, dtype=np.int64)[pair], categories=pd.Index(uniques)
+                )
+            elif c in ("importer", "exporter"):
+                code = table.column(f"__{c}").fill_null(-1).to_numpy()
+                column = pd.Categorical.from_codes(
+                    np.asarray(code, dtype=np.int64), categories=country_index
+                )
+            else:
+                continue
+            frame.insert(position, c, column)  # no copy of the other columns
+        return frame
+
+    def trade_countries(self) -> list[str]:
+        """Every importer and exporter code of the trade table, sorted (kept in ``kb.cache``)."""
+
+        def build() -> list[str]:
+            frame = self._kb.sql(
+                "select c from (select importer as c from trade union "
+                "select exporter from trade) where c is not null order by c"
+            )
+            return frame["c"].astype(str).tolist()
+
+        return list(self._kb.cache.get(("select", "trade_countries"), build))
+
+    def _code_pairs(self, codes: pd.DataFrame) -> pd.DataFrame:
+        """``attribute_trade`` of the distinct HS codes of ``codes`` (kept in ``kb.cache``)."""
+
+        def build() -> pd.DataFrame:
+            keys = codes["hs6"].dropna().drop_duplicates()
+            return attribute_trade(keys.to_frame(), codes).reset_index(drop=True)
+
+        columns = [c for c in ("hs6", "material", "stage") if c in codes.columns]
+        key = (
+            "select",
+            "code_pairs",
+            tuple(tuple(codes[c].tolist()) for c in columns),
+            tuple(str(codes[c].dtype) for c in columns),
+        )
+        return self._kb.cache.get(key, build)
 
     def trade_importers(
         self, years: Sequence[int], materials: Sequence[str] | None = None
@@ -459,8 +559,14 @@ class Selector:
             )
 
         found = self._kb.cache.get(("select", "traded", tuple(years), tuple(hs)), build)
-        pairs = found.merge(codes[["hs6", "material"]], on="hs6")
-        return pairs[["material", "year"]].drop_duplicates().reset_index(drop=True)
+
+        def pairs() -> pd.DataFrame:
+            out = found.merge(codes[["hs6", "material"]], on="hs6")
+            return out[["material", "year"]].drop_duplicates().reset_index(drop=True)
+
+        mapping = tuple(zip(codes["hs6"], codes["material"], strict=True))
+        key = ("select", "traded_pairs", tuple(years), mapping)
+        return self._kb.cache.get(key, pairs).copy()
 
     # ------------------------------------------------------------------ other tables
 
@@ -476,14 +582,25 @@ class Selector:
         return self._rows("production", columns, material=materials, year=years, country=countries)
 
     def produced_materials(self) -> list[str]:
-        """Materials with any production row."""
-        frame = self._kb.sql("select distinct material from production")
-        return frame["material"].astype(str).tolist()
+        """Materials with any production row (kept in ``kb.cache``)."""
+
+        def build() -> list[str]:
+            frame = self._kb.sql("select distinct material from production")
+            return frame["material"].astype(str).tolist()
+
+        return list(self._kb.cache.get(("select", "produced_materials"), build))
 
     def governance_vintages(self) -> list[str]:
-        """Vintages of the governance table (``wgi_2023``, ``wgi_2024``, ... and user ones)."""
-        frame = self._kb.sql("select distinct vintage from governance order by 1")
-        return frame["vintage"].dropna().astype(str).tolist()
+        """Vintages of the governance table (``wgi_2023``, ``wgi_2024``, ... and user ones).
+
+        Kept in ``kb.cache`` (emptied when the data change).
+        """
+
+        def build() -> list[str]:
+            frame = self._kb.sql("select distinct vintage from governance order by 1")
+            return frame["vintage"].dropna().astype(str).tolist()
+
+        return list(self._kb.cache.get(("select", "governance_vintages"), build))
 
     def vintage(self, vintage: str, *, where: str = "governance_vintage=") -> str:
         """Check a governance vintage name.

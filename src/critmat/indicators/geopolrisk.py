@@ -52,15 +52,17 @@ class GeoPolRiskInputs:
     Attributes
     ----------
     trade
-        Attributed trade ``material, year, exporter, importer, quantity_t, value_kusd`` of
-        the importer units' members.
+        Attributed trade ``material, stage, year, exporter, importer, hs6, value_kusd,
+        quantity_t`` of the importer units' members; the text columns are categoricals
+        (dictionary-encoded by the selection, :meth:`critmat.data.select.Selector.trade`
+        with ``encoded=True``).
     reference_trade
         Attributed trade of the reference material (copper, all its HS codes) when a stage
         filter removed some of them; else ``None``.
     assessable
         ``material, year`` pairs with any BACI trade world-wide.
     production
-        ``material, country, year, quantity, unit, quantity_t``.
+        ``material, country, year, quantity, unit, quantity_t, source_id``.
     governance
         ``country, year, g`` (``pv_normalised`` of the chosen vintage).
     units
@@ -86,6 +88,7 @@ class GeoPolRiskInputs:
 
 
 _TRADE_COLUMNS = ("year", "exporter", "importer", "hs6", "value_kusd", "quantity_t")
+_PRODUCTION_COLUMNS = ("material", "country", "year", "quantity", "unit", "quantity_t", "source_id")
 
 
 def geopolrisk_inputs(
@@ -128,7 +131,15 @@ def geopolrisk_inputs(
     members = sorted({m for ms in units.values() for m in ms})
 
     codes = sel.hs_codes(wanted, st)
-    trade = sel.trade(codes=codes, importers=members, years=year_list, columns=_TRADE_COLUMNS)
+    # every importer of the mapped codes in those years is a member when importers are
+    # all: the importer filter would keep every row
+    trade = sel.trade(
+        codes=codes,
+        importers=None if is_all(importers) else members,
+        years=year_list,
+        columns=_TRADE_COLUMNS,
+        encoded=True,
+    )
     assessable = sel.traded(codes, year_list)
     reference_trade = None
     if st is not None:
@@ -137,8 +148,9 @@ def geopolrisk_inputs(
             importers=members,
             years=year_list,
             columns=_TRADE_COLUMNS,
+            encoded=True,
         )
-    production = sel.production(wanted, year_list)
+    production = sel.production(wanted, year_list, columns=_PRODUCTION_COLUMNS)
     governance = sel.governance(
         governance_vintage, year_list, columns=["country", "year", "pv_normalised"]
     ).rename(columns={"pv_normalised": "g"})
@@ -263,12 +275,14 @@ def geopolrisk(
         governance_vintage=governance_vintage,
         reference_material=reference_material,
     )
+    # the method returns the cross product in the order of its materials, units and years:
+    # given sorted, the result is sorted by material, importer and year without a sort
     result = gpr.geopolrisk_cube(
         inputs.trade,
         inputs.production,
         inputs.governance,
-        inputs.units,
-        materials=inputs.materials,
+        dict(sorted(inputs.units.items())),
+        materials=sorted(dict.fromkeys(inputs.materials)),
         years=inputs.years,
         assessable=inputs.assessable,
         exporters=inputs.exporters,
@@ -280,7 +294,6 @@ def geopolrisk(
         reference_material=reference_material,
         reference_trade=inputs.reference_trade,
     )
-    result = result.sort_values(["material", "importer", "year"], ignore_index=True)
     shown = gpr.DETAIL_COLUMNS if detail else gpr.DEFAULT_COLUMNS
     result = result.loc[:, list(shown)]
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -123,6 +123,9 @@ UNITS: Final[dict[str, str]] = {
     "governance_coverage": u.FRACTION,
     "quantity_coverage": u.FRACTION,
 }
+
+#: Statuses in the order of their integer codes inside :func:`geopolrisk_cube`.
+_STATUS_ORDER: Final[tuple[GeoPolRiskStatus, ...]] = tuple(GeoPolRiskStatus)
 
 IntraRegion = Literal["zero_risk", "exclude"]
 MissingGovernance = Literal["nan", "fill", "exclude"]
@@ -260,15 +263,110 @@ def cf_paper(midpoint_: npt.ArrayLike, copper_midpoint: npt.ArrayLike) -> FloatA
 # --------------------------------------------------------------------------- (b) the cube
 
 
-def _membership(units: Mapping[str, Sequence[str]] | pd.DataFrame) -> pd.DataFrame:
+def _membership(
+    units: Mapping[str, Sequence[str]] | pd.DataFrame,
+) -> tuple[list[Any], list[Any]]:
+    """``(units, members)``: the unit and the member of every membership, duplicates dropped."""
     if isinstance(units, pd.DataFrame):
-        frame = units.loc[:, ["unit", "member"]]
-    else:
-        frame = pd.DataFrame(
-            [(u, m) for u, ms in units.items() for m in dict.fromkeys(ms)],
-            columns=["unit", "member"],
+        frame = (
+            units.loc[:, ["unit", "member"]]
+            .astype({"unit": object, "member": object})
+            .drop_duplicates()
         )
-    return frame.astype({"unit": object, "member": object}).drop_duplicates()
+        return frame["unit"].tolist(), frame["member"].tolist()
+    pairs = dict.fromkeys((u, m) for u, ms in units.items() for m in ms)
+    return [u for u, _ in pairs], [m for _, m in pairs]
+
+
+@dataclass
+class _Factor:
+    """A text column as integer codes into its distinct values (one hash pass)."""
+
+    codes: npt.NDArray[np.int64]  # position in ``uniques``, -1 for NA
+    uniques: list[object]
+    has_na: bool
+
+    def within(self, index: pd.Index) -> npt.NDArray[np.int64]:
+        """Position of every value in ``index`` (``Index.get_indexer``), -1 where absent.
+
+        NA matches an NA entry of ``index``. Only the distinct values are looked up; the
+        rows take their position through their code.
+        """
+        lut = np.asarray(
+            index.get_indexer(pd.Index([*self.uniques, None], dtype=object)), dtype=np.int64
+        )
+        codes = (
+            np.where(self.codes < 0, len(self.uniques), self.codes) if self.has_na else self.codes
+        )
+        return lut[codes]
+
+
+def _factorize(values: pd.Series | npt.ArrayLike) -> _Factor:
+    """Integer codes and distinct values of a text column.
+
+    A categorical column is already encoded (its codes and categories are used as they
+    are); text goes through Arrow (``pyarrow.compute.dictionary_encode`` on the store's
+    Arrow-backed strings, without a conversion to Python objects); other values through
+    ``pandas.factorize``.
+    """
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        codes = np.asarray(values.cat.codes.to_numpy(), dtype=np.int64)  # already encoded
+        return _Factor(codes, values.cat.categories.tolist(), bool((codes < 0).any()))
+    try:
+        arr = _arrow_text(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # mixed objects: pandas
+        obj = (
+            values.astype(object).to_numpy()
+            if isinstance(values, pd.Series)
+            else np.asarray(values, dtype=object)
+        )
+        codes, uniques = pd.factorize(obj, use_na_sentinel=True)
+        codes = np.asarray(codes, dtype=np.int64)
+        return _Factor(codes, list(uniques), bool((codes < 0).any()))
+    enc = pc.dictionary_encode(arr)
+    if isinstance(enc, pa.ChunkedArray):
+        dictionaries = [chunk.dictionary for chunk in enc.chunks]
+        longest = max(dictionaries, key=len, default=pa.array([], type=arr.type))
+        if not all(d.equals(longest.slice(0, len(d))) for d in dictionaries):
+            # chunks that do not share one growing dictionary: encode them as one array
+            enc = pc.dictionary_encode(arr.combine_chunks())
+            dictionary, indices = enc.dictionary, enc.indices
+        else:
+            dictionary = longest
+            indices = pa.chunked_array(
+                [chunk.indices for chunk in enc.chunks], type=enc.type.index_type
+            )
+    else:
+        dictionary, indices = enc.dictionary, enc.indices
+    has_na = indices.null_count > 0
+    if has_na:
+        indices = pc.fill_null(indices, -1)
+    codes = np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return _Factor(codes, dictionary.to_pylist(), has_na)
+
+
+def _expand(
+    mem_unit: npt.NDArray[np.int64],
+    mem_member: npt.NDArray[np.int64],
+    member_codes: npt.NDArray[np.int64],
+    n_countries: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Repeat each row once per membership ``(mem_unit, mem_member)`` of its country.
+
+    Returns the row index and the unit code of every expanded row, in row order (and, for
+    a row, in order of the memberships).
+    """
+    order = np.argsort(mem_member, kind="stable")
+    mm, mu = mem_member[order], mem_unit[order]
+    counts = np.bincount(mm, minlength=n_countries)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    ok = member_codes >= 0
+    per_row = np.where(ok, counts[np.where(ok, member_codes, 0)], 0)
+    rows = np.repeat(np.arange(len(member_codes)), per_row)
+    first = np.repeat(np.cumsum(per_row) - per_row, per_row)
+    offset = np.arange(len(rows)) - first
+    unit = mu[starts[member_codes[rows]] + offset]
+    return rows, unit.astype(np.int64)
 
 
 @dataclass
@@ -302,6 +400,34 @@ class _Grid:
             return np.asarray(idx.get_indexer(arr), dtype=np.int64)
         return _index_in(values, idx)
 
+    def text_codes(
+        self, values: pd.Series | npt.ArrayLike | _Factor, index: pd.Index
+    ) -> npt.NDArray[np.int64]:
+        """:meth:`codes` of a text column through one factorisation (or a given one)."""
+        factor = values if isinstance(values, _Factor) else _factorize(values)
+        return factor.within(index)
+
+    def year_codes(self, values: pd.Series) -> npt.NDArray[np.int64]:
+        """Position of each year in :attr:`years` (sorted), -1 where absent."""
+        y = values.to_numpy(dtype=np.int64)
+        grid = np.asarray(self.years, dtype=np.int64)
+        if not len(grid) or not len(y):
+            return np.full(len(y), -1, dtype=np.int64)
+        lo = int(grid[0])
+        if int(grid[-1]) - lo + 1 == len(grid):  # consecutive years: the offset is the code
+            code = y - lo
+            outside = (code < 0) | (code >= len(grid))
+            if outside.any():
+                code[outside] = -1
+            return code
+        lut = np.full(int(grid[-1]) - lo + 2, -1, dtype=np.int64)  # last entry: outside
+        lut[grid - lo] = np.arange(len(grid))
+        offset = y - lo
+        outside = (offset < 0) | (offset >= len(lut) - 1)
+        if outside.any():
+            offset[outside] = len(lut) - 1
+        return lut[offset]
+
     def expand(
         self, member_codes: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -309,17 +435,45 @@ class _Grid:
 
         Returns the row index and the unit code of every expanded row.
         """
-        order = np.argsort(self.mem_member, kind="stable")
-        mm, mu = self.mem_member[order], self.mem_unit[order]
-        counts = np.bincount(mm, minlength=len(self.countries))
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        ok = member_codes >= 0
-        per_row = np.where(ok, counts[np.where(ok, member_codes, 0)], 0)
-        rows = np.repeat(np.arange(len(member_codes)), per_row)
-        first = np.repeat(np.cumsum(per_row) - per_row, per_row)
-        offset = np.arange(len(rows)) - first
-        unit = mu[starts[member_codes[rows]] + offset]
-        return rows, unit.astype(np.int64)
+        return _expand(self.mem_unit, self.mem_member, member_codes, len(self.countries))
+
+    def passes(
+        self,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Split the units into those reached directly and those reached by expansion.
+
+        Going through the units in order, a unit whose members belong to no unit taken so
+        far is *direct*: each of its members maps to it, so its rows need no copy (every
+        single economy of the cube, or EU27 alone). The memberships of the other units
+        (EU27 next to its members, overlapping groups) are returned for :func:`_expand`.
+        Each unit is summed in one pass over its rows in row order, so the split does not
+        change a single bit of the sums.
+
+        Returns
+        -------
+        tuple
+            ``direct`` (the direct unit of each country, -1 for none) and the remaining
+            memberships ``(units, members)``.
+        """
+        direct = [-1] * len(self.countries)
+        members: dict[int, list[int]] = {}
+        for unit, m in zip(self.mem_unit.tolist(), self.mem_member.tolist(), strict=True):
+            if unit >= 0 and m >= 0:
+                members.setdefault(unit, []).append(m)
+        rest_u: list[int] = []
+        rest_m: list[int] = []
+        for unit, ms in members.items():
+            if all(direct[m] < 0 for m in ms):
+                for m in ms:
+                    direct[m] = unit
+            else:
+                rest_u.extend([unit] * len(ms))
+                rest_m.extend(ms)
+        return (
+            np.asarray(direct, dtype=np.int64),
+            np.asarray(rest_u, dtype=np.int64),
+            np.asarray(rest_m, dtype=np.int64),
+        )
 
 
 def _arrow_text(values: pd.Series | npt.ArrayLike) -> pa.Array | pa.ChunkedArray:
@@ -374,7 +528,7 @@ def _unique_text(columns: Sequence[pd.Series | npt.ArrayLike]) -> pd.Index:
 
 
 def _sum(group: npt.NDArray[np.int64], weights: npt.ArrayLike, size: int) -> FloatArray:
-    return np.bincount(group, weights=weights, minlength=size).astype(np.float64)
+    return np.asarray(np.bincount(group, weights=weights, minlength=size), dtype=np.float64)
 
 
 @dataclass
@@ -389,8 +543,27 @@ class _TradeSums:
     selected_t: FloatArray
 
 
+@dataclass
+class _TradeColumns:
+    """Trade rows as integer codes and numbers (from :func:`_trade_columns`)."""
+
+    material: _Factor
+    importer: _Factor
+    exporter: _Factor
+    frame: pd.DataFrame
+
+
+def _trade_columns(trade: pd.DataFrame) -> _TradeColumns:
+    return _TradeColumns(
+        _factorize(trade["material"]),
+        _factorize(trade["importer"]),
+        _factorize(trade["exporter"]),
+        trade,
+    )
+
+
 def _trade_sums(
-    trade: pd.DataFrame,
+    columns: _TradeColumns,
     grid: _Grid,
     g_matrix: FloatArray,
     selected: npt.NDArray[np.bool_],
@@ -398,48 +571,101 @@ def _trade_sums(
     intra_region: IntraRegion,
     fill: float | None,
 ) -> _TradeSums:
-    """Sum the import flows of every unit into the material x unit x year grid."""
-    n_units, n_years = len(grid.units), len(grid.years)
-    mat = grid.codes(trade["material"], grid.materials)
-    yr = grid.codes(trade["year"].astype("int64"), pd.Index(grid.years))
-    imp = grid.codes(trade["importer"], grid.countries)
-    exp = grid.codes(trade["exporter"], grid.countries)
-    keep = (mat >= 0) & (yr >= 0) & (imp >= 0) & (exp >= 0)
+    """Sum the import flows of every unit into the material x unit x year grid.
+
+    The values that do not depend on the importing unit (quantities, values, the
+    exporter's instability times the quantity) are computed once per trade row; each unit
+    then adds up its rows with ``numpy.bincount``: the direct units (:meth:`_Grid.passes`)
+    over the rows as they are, the others over the rows of their members, repeated once
+    per such unit. Imports without governance value (few) are summed over those rows only.
+    """
+    trade = columns.frame
+    n_units, n_years, n_c = len(grid.units), len(grid.years), len(grid.countries)
+    size = grid.size
+    mat = grid.text_codes(columns.material, pd.Index(grid.materials, dtype=object))
+    yr = grid.year_codes(trade["year"])
+    imp = grid.text_codes(columns.importer, grid.countries)
+    exp = grid.text_codes(columns.exporter, grid.countries)
     q_all = trade["quantity_t"].to_numpy(dtype=np.float64, na_value=np.nan)
     v_all = trade["value_kusd"].to_numpy(dtype=np.float64, na_value=np.nan)
-    mat, yr, imp, exp, q_all, v_all = (a[keep] for a in (mat, yr, imp, exp, q_all, v_all))
+    keep = np.minimum(np.minimum(mat, yr), np.minimum(imp, exp)) >= 0
+    if not keep.all():
+        mat, yr, imp, exp, q_all, v_all = (a[keep] for a in (mat, yr, imp, exp, q_all, v_all))
 
-    rows, unit = grid.expand(imp)
-    mat, yr, exp = mat[rows], yr[rows], exp[rows]
-    q, v = q_all[rows], np.nan_to_num(v_all[rows])
-    n_c = len(grid.countries)
-    is_member = np.zeros((len(grid.units), n_c), dtype=bool)  # unit x country membership
+    # per trade row, whatever the unit
+    has_q = ~np.isnan(q_all)
+    q0 = np.where(has_q, q_all, 0.0)
+    v0 = np.where(np.isnan(v_all), 0.0, v_all)
+    if np.isinf(v0).any():  # as numpy.nan_to_num
+        v0 = np.nan_to_num(v0)
+    vq = np.where(has_q, v0, 0.0)
+    g = g_matrix.ravel()[exp * n_years + yr]
+    no_g = np.isnan(g)
+    gq0 = np.where(no_g, 0.0 if fill is None else fill, g) * q0  # g_i f_i
+    lacks_g = no_g & (q0 > 0)  # imports from an exporter without g
+    every_exporter = bool(selected.all())
+    my = mat * (n_units * n_years) + yr  # the grid cell of a row, but for its unit
+
+    is_member = np.zeros(n_units * n_c, dtype=bool)  # unit x country membership, flat
     ok = (grid.mem_unit >= 0) & (grid.mem_member >= 0)
-    is_member[grid.mem_unit[ok], grid.mem_member[ok]] = True
-    intra = is_member[unit, exp]
-    if intra_region == "exclude":
-        outside = ~intra
-        mat, yr, exp, unit = mat[outside], yr[outside], exp[outside], unit[outside]
-        q, v, intra = q[outside], v[outside], intra[outside]
-    has_q = ~np.isnan(q)
-    q0 = np.where(has_q, q, 0.0)
-    g = g_matrix[exp, yr]
-    missing = np.isnan(g) & ~intra & (q0 > 0)
-    g_eff = np.where(intra, 0.0, np.where(np.isnan(g), 0.0 if fill is None else fill, g))
-    sel = selected[exp]
-    gid = (mat * n_units + unit) * n_years + yr
-    size = grid.size
-    gq = g_eff * q0
-    return _TradeSums(
-        imports_t=_sum(gid, q0, size),
-        value=_sum(gid, v, size),
-        value_with_q=_sum(gid, np.where(has_q, v, 0.0), size),
-        numerator=_sum(gid, np.where(sel, gq, 0.0), size),
-        numerator_all=_sum(gid, gq, size),
-        missing_t=_sum(gid, np.where(sel & missing, q0, 0.0), size),
-        missing_all_t=_sum(gid, np.where(missing, q0, 0.0), size),
-        selected_t=_sum(gid, np.where(sel, q0, 0.0), size),
-    )
+    is_member[grid.mem_unit[ok] * n_c + grid.mem_member[ok]] = True
+
+    def unit_sums(
+        rows: npt.NDArray[np.int64] | None, unit: npt.NDArray[np.int64]
+    ) -> list[FloatArray]:
+        def take(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return a if rows is None else a[rows]
+
+        e, q, v, v_q, gq, lacks = (take(a) for a in (exp, q0, v0, vq, gq0, lacks_g))
+        gid = take(my) + unit * n_years
+        intra = is_member[unit * n_c + e]
+        if intra_region == "exclude" and intra.any():
+            outside = ~intra
+            e, q, v, v_q, gq, lacks, gid = (a[outside] for a in (e, q, v, v_q, gq, lacks, gid))
+            intra = intra[outside]
+        gq = np.where(intra, 0.0, gq)  # g = 0 inside the unit
+        lack = np.flatnonzero(lacks & ~intra)  # imports from members are covered
+        imports_t = _sum(gid, q, size)
+        numerator_all = _sum(gid, gq, size)
+        missing_all_t = _sum(gid[lack], q[lack], size)
+        if every_exporter:  # the selected flows are all flows
+            numerator, missing_t, selected_t = numerator_all, missing_all_t, imports_t
+        else:
+            sel = selected[e]
+            numerator = _sum(gid, np.where(sel, gq, 0.0), size)
+            lack_sel = lack[sel[lack]]
+            missing_t = _sum(gid[lack_sel], q[lack_sel], size)
+            selected_t = _sum(gid, np.where(sel, q, 0.0), size)
+        return [
+            imports_t,
+            _sum(gid, v, size),
+            _sum(gid, v_q, size),
+            numerator,
+            numerator_all,
+            missing_t,
+            missing_all_t,
+            selected_t,
+        ]
+
+    direct, rest_unit, rest_member = grid.passes()
+    unit = direct[imp]
+    reached = unit >= 0
+    parts = [
+        unit_sums(None, unit)
+        if reached.all()
+        else unit_sums(np.flatnonzero(reached), unit[reached])
+    ]
+    if len(rest_unit):
+        in_rest = np.zeros(n_c, dtype=bool)
+        in_rest[rest_member] = True
+        candidates = np.flatnonzero(in_rest[imp])  # rows of the other units' members
+        rows, unit2 = _expand(rest_unit, rest_member, imp[candidates], n_c)
+        parts.append(unit_sums(candidates[rows], unit2))
+    # every unit is summed in one part only, so adding the parts adds zeros
+    sums = parts[0]
+    for part in parts[1:]:
+        sums = [a + b for a, b in zip(sums, part, strict=True)]
+    return _TradeSums(*sums)
 
 
 @dataclass
@@ -449,12 +675,12 @@ class _ProductionSums:
     domestic_bad: npt.NDArray[np.bool_]  # a member's production is not in tonnes
 
 
-def _production_sums(production: pd.DataFrame, grid: _Grid) -> _ProductionSums:
+def _production_sums(production: pd.DataFrame, grid: _Grid, country: _Factor) -> _ProductionSums:
     """World HHI per material x year and domestic production per unit."""
     n_m, n_u, n_y = len(grid.materials), len(grid.units), len(grid.years)
-    mat = grid.codes(production["material"], grid.materials)
-    yr = grid.codes(production["year"].astype("int64"), pd.Index(grid.years))
-    ctry = grid.codes(production["country"], grid.countries)
+    mat = grid.text_codes(production["material"], pd.Index(grid.materials, dtype=object))
+    yr = grid.year_codes(production["year"])
+    ctry = grid.text_codes(country, grid.countries)
     keep = (mat >= 0) & (yr >= 0)
     q_t = production["quantity_t"].to_numpy(dtype=np.float64, na_value=np.nan)
     if "quantity" in production.columns:
@@ -484,23 +710,43 @@ def _production_sums(production: pd.DataFrame, grid: _Grid) -> _ProductionSums:
     return _ProductionSums(hhi=hhi, domestic_t=domestic, domestic_bad=bad)
 
 
-def _governance_matrix(governance: pd.DataFrame, grid: _Grid) -> FloatArray:
+def _governance_matrix(governance: pd.DataFrame, grid: _Grid, country: _Factor) -> FloatArray:
     g = np.full((len(grid.countries), len(grid.years)), np.nan)
-    ctry = grid.codes(governance["country"], grid.countries)
-    yr = grid.codes(governance["year"].astype("int64"), pd.Index(grid.years))
+    ctry = grid.text_codes(country, grid.countries)
+    yr = grid.year_codes(governance["year"])
     val = governance["g"].to_numpy(dtype=np.float64, na_value=np.nan)
     ok = (ctry >= 0) & (yr >= 0)
     g[ctry[ok], yr[ok]] = val[ok]
     return g
 
 
-def _assessable(frame: pd.DataFrame, grid: _Grid) -> npt.NDArray[np.bool_]:
+def _assessable(
+    frame: pd.DataFrame, grid: _Grid, material: _Factor | None = None
+) -> npt.NDArray[np.bool_]:
     n_y = len(grid.years)
-    mat = grid.codes(frame["material"], grid.materials)
-    yr = grid.codes(frame["year"].astype("int64"), pd.Index(grid.years))
+    mat = grid.text_codes(
+        frame["material"] if material is None else material,
+        pd.Index(grid.materials, dtype=object),
+    )
+    yr = grid.year_codes(frame["year"])
     ok = (mat >= 0) & (yr >= 0)
     counts = np.bincount(mat[ok] * n_y + yr[ok], minlength=len(grid.materials) * n_y)
     return counts > 0
+
+
+def _text_column(labels: Sequence[object], codes: npt.NDArray[np.intp]) -> npt.ArrayLike:
+    """``labels[codes]`` as the text column pandas would infer from Python strings.
+
+    Built from the few labels (Arrow ``take`` for pandas' Arrow-backed ``str``, an object
+    array for pandas 2's ``object``) instead of inferring the type of every row.
+    """
+    obj = np.asarray(list(labels), dtype=object)
+    dtype = pd.Series(obj[:1] if len(obj) else np.asarray(["x"], dtype=object)).dtype
+    if dtype == np.dtype(object):
+        return obj[codes]
+    if getattr(dtype, "storage", None) == "pyarrow":
+        return pd.array(pa.array(obj, type=pa.large_string()).take(pa.array(codes)), dtype=dtype)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(obj, dtype=object)).astype(dtype)
 
 
 def _check_columns(frame: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
@@ -630,42 +876,49 @@ def geopolrisk_cube(
             f"fill_value={fill_value!r} is not an instability; expected a number in [0, 1]"
         )
 
-    members = _membership(units)
+    mem_units, mem_members = _membership(units)
     out_materials = list(dict.fromkeys(materials))
     grid_materials = out_materials + (
         [reference_material] if reference_material not in out_materials else []
     )
-    unit_names = list(dict.fromkeys(members["unit"]))
+    unit_names = list(dict.fromkeys(mem_units))
     year_list = sorted({int(y) for y in years})
-    countries = _unique_text(
-        [
-            members["member"],
-            trade["importer"],
-            trade["exporter"],
-            production["country"],
-            governance["country"],
-        ]
-    )
-    unit_index = pd.Index(unit_names)
+    # text columns as integer codes, each by one hash pass over its rows
+    trade_cols = _trade_columns(trade)
+    ref_cols = None
+    if reference_trade is not None:
+        ref_cols = _trade_columns(
+            reference_trade[reference_trade["material"] == reference_material]
+        )
+    prod_country = _factorize(production["country"])
+    gov_country = _factorize(governance["country"])
+    factors = [trade_cols.importer, trade_cols.exporter, prod_country, gov_country]
+    if ref_cols is not None:  # the reference material's partners count as well
+        factors += [ref_cols.importer, ref_cols.exporter]
+    distinct = dict.fromkeys([*mem_members, *(v for f in factors for v in f.uniques)])
+    if any(f.has_na for f in factors):
+        distinct.setdefault(None)
+    countries = pd.Index(list(distinct), dtype=object)
+    unit_index = pd.Index(unit_names, dtype=object)
     grid = _Grid(
         grid_materials,
         unit_names,
         year_list,
         countries,
-        np.asarray(unit_index.get_indexer(members["unit"].to_numpy()), dtype=np.int64),
-        np.asarray(countries.get_indexer(members["member"].to_numpy()), dtype=np.int64),
+        np.asarray(unit_index.get_indexer(pd.Index(mem_units, dtype=object)), dtype=np.int64),
+        np.asarray(countries.get_indexer(pd.Index(mem_members, dtype=object)), dtype=np.int64),
     )
-    g_matrix = _governance_matrix(governance, grid)
+    g_matrix = _governance_matrix(governance, grid, gov_country)
     if exporters is None:
         selected = np.ones(len(countries), dtype=bool)
     else:
         selected = countries.isin(list(exporters))
     fill = float(fill_value) if missing_governance == "fill" else None
 
-    ts = _trade_sums(trade, grid, g_matrix, selected, intra_region=intra_region, fill=fill)
-    if reference_trade is not None:
+    ts = _trade_sums(trade_cols, grid, g_matrix, selected, intra_region=intra_region, fill=fill)
+    if ref_cols is not None:
         ref = _trade_sums(
-            reference_trade[reference_trade["material"] == reference_material],
+            ref_cols,
             grid,
             g_matrix,
             np.ones(len(countries), dtype=bool),
@@ -674,8 +927,11 @@ def geopolrisk_cube(
         )
     else:
         ref = ts
-    ps = _production_sums(production, grid)
-    traded = _assessable(trade if assessable is None else assessable, grid)
+    ps = _production_sums(production, grid, prod_country)
+    if assessable is None:
+        traded = _assessable(trade, grid, trade_cols.material)
+    else:
+        traded = _assessable(assessable, grid)
 
     n_m, n_u, n_y = len(grid_materials), len(unit_names), len(year_list)
     # broadcast material x year arrays over units
@@ -715,8 +971,8 @@ def geopolrisk_cube(
     _, wta_ref, price_ref = _values(ref, ref.numerator_all, ref.missing_all_t)
     sl = slice(r * n_u * n_y, (r + 1) * n_u * n_y)
     traded_ref = traded_c[sl]
-    if reference_trade is not None:
-        own = _assessable(reference_trade[reference_trade["material"] == reference_material], grid)
+    if ref_cols is not None:
+        own = _assessable(ref_cols.frame, grid, ref_cols.material)
         traded_ref = traded_ref | own.reshape(n_m, 1, n_y).repeat(n_u, axis=1).ravel()[sl]
     mid_ref = hhi[sl] * np.where(traded_ref, wta_ref[sl] * price_ref[sl], np.nan)
     cf_p = cf_paper(mid, np.tile(mid_ref, n_m))
@@ -724,20 +980,17 @@ def geopolrisk_cube(
     covered = ts.selected_t - ts.missing_t
     coverage = _safe_divide(covered, ts.selected_t)
     q_coverage = _safe_divide(ts.value_with_q, ts.value)
+    code = {s: i for i, s in enumerate(_STATUS_ORDER)}
     if exclude:
         known_all = _safe_divide(ts.imports_t - ts.missing_all_t, ts.imports_t)
-        gov_label = np.where(
+        gov_code: npt.NDArray[np.int64] | int = np.where(
             known_all >= min_coverage,
-            Status.GOVERNANCE_PARTIAL.value,
-            Status.MISSING_GOVERNANCE.value,
+            code[Status.GOVERNANCE_PARTIAL],
+            code[Status.MISSING_GOVERNANCE],
         )
         gov_flag = ts.missing_all_t > 0
     else:
-        gov_label = np.full(
-            grid.size,
-            (Status.MISSING_GOVERNANCE if nan_missing else Status.GOVERNANCE_FILLED).value,
-            dtype=object,
-        )
+        gov_code = code[Status.MISSING_GOVERNANCE if nan_missing else Status.GOVERNANCE_FILLED]
         gov_flag = ts.missing_t > 0
     status = np.select(
         [
@@ -749,24 +1002,28 @@ def geopolrisk_cube(
             gov_flag,
         ],
         [
-            Status.NOT_ASSESSABLE.value,
-            Status.NO_PRODUCTION_DATA.value,
-            Status.NO_IMPORT_QUANTITY.value,
-            Status.NO_IMPORTS.value,
-            Status.PRODUCTION_NOT_IN_TONNES.value,
-            gov_label,
+            code[Status.NOT_ASSESSABLE],
+            code[Status.NO_PRODUCTION_DATA],
+            code[Status.NO_IMPORT_QUANTITY],
+            code[Status.NO_IMPORTS],
+            code[Status.PRODUCTION_NOT_IN_TONNES],
+            gov_code,
         ],
-        default=Status.OK.value,
+        default=code[Status.OK],
     )
 
-    keep = slice(0, len(out_materials) * n_u * n_y)
+    n_out = len(out_materials)
+    keep = slice(0, n_out * n_u * n_y)
+    traded_out = traded_c[keep]
+
+    def known(values: FloatArray) -> FloatArray:
+        return np.where(traded_out, values[keep], np.nan)
+
     return pd.DataFrame(
         {
-            "material": np.repeat(np.asarray(out_materials, dtype=object), n_u * n_y),
-            "importer": np.tile(
-                np.repeat(np.asarray(unit_names, dtype=object), n_y), len(out_materials)
-            ),
-            "year": np.tile(np.asarray(year_list, dtype=np.int64), len(out_materials) * n_u),
+            "material": _text_column(out_materials, np.repeat(np.arange(n_out), n_u * n_y)),
+            "importer": _text_column(unit_names, np.tile(np.repeat(np.arange(n_u), n_y), n_out)),
+            "year": np.tile(np.asarray(year_list, dtype=np.int64), n_out * n_u),
             "hhi": hhi[keep],
             "import_risk": wta[keep],
             "score": sc[keep],
@@ -774,12 +1031,12 @@ def geopolrisk_cube(
             "midpoint": mid[keep],
             "cf": cf[keep],
             "cf_paper": cf_p[keep],
-            "numerator": np.where(traded_c, num, np.nan)[keep],
-            "imports_t": np.where(traded_c, ts.imports_t, np.nan)[keep],
-            "imports_kusd": np.where(traded_c, ts.value, np.nan)[keep],
+            "numerator": known(num),
+            "imports_t": known(ts.imports_t),
+            "imports_kusd": known(ts.value),
             "domestic_production_t": p[keep],
-            "governance_coverage": np.where(traded_c, coverage, np.nan)[keep],
-            "quantity_coverage": np.where(traded_c, q_coverage, np.nan)[keep],
-            "status": status[keep],
+            "governance_coverage": known(coverage),
+            "quantity_coverage": known(q_coverage),
+            "status": _text_column([s.value for s in _STATUS_ORDER], status[keep]),
         }
     )
