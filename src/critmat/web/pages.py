@@ -265,19 +265,28 @@ def mount(
     @app.post("/logout", include_in_schema=False)
     def logout(request: Request, csrf: str = Form("", alias=CSRF_FIELD)) -> Any:
         session = request.cookies.get(COOKIE, "")
-        if session:
-            problem = cross_site_problem(
-                "POST",
-                request.headers,
-                request.url.scheme,
-                request.headers.get("host", ""),
-                expected=csrf_token(session),
-                given=csrf,
-            )
-            if problem is not None:
-                return refused(request, problem)
         reply = RedirectResponse("/login", status_code=303)
-        reply.delete_cookie(COOKIE, path="/")
+        if not session:
+            # no session sent along (e.g. a cross-site form: SameSite=Strict): nothing to end,
+            # and no cookie is touched (a browser would apply a deletion even then)
+            return reply
+        problem = cross_site_problem(
+            "POST",
+            request.headers,
+            request.url.scheme,
+            request.headers.get("host", ""),
+            expected=csrf_token(session),
+            given=csrf,
+        )
+        if problem is not None:
+            return refused(request, problem)
+        reply.delete_cookie(
+            COOKIE,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
         return reply
 
     # ------------------------------------------------------------------ pages
