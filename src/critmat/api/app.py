@@ -13,6 +13,7 @@ traceback.
 """
 
 import contextlib
+import functools
 import hashlib
 import logging
 import math
@@ -359,11 +360,13 @@ async def _send_error(
 # ----------------------------------------------------------------------------- replies
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_query(raw: bytes) -> str:
     """The query string with its parameters in name order (repeated names keep their order).
 
     Query models read parameters by name, so two queries that differ only in the order of
-    their names ask for the same result; percent-encoding is normalised too.
+    their names ask for the same result; percent-encoding is normalised too. (Remembered for
+    the last 4096 query strings: clients repeat theirs.)
     """
     from urllib.parse import parse_qsl, urlencode
 
