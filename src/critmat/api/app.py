@@ -388,7 +388,7 @@ class ReplyStore:
     """
 
     def __init__(
-        self, max_items: int = 4096, max_bytes: int = 256_000_000, max_body: int = 4_000_000
+        self, max_items: int = 4096, max_bytes: int = 128_000_000, max_body: int = 4_000_000
     ) -> None:
         from collections import OrderedDict
 
