@@ -821,6 +821,19 @@ _DEFS = [
     _p("host", str, "Interface to listen on (127.0.0.1: this machine only).", "127.0.0.1"),
     _p("port", int, "TCP port.", 8000, minimum=1, maximum=65535),
     _p(
+        "ssl_certfile",
+        Path | None,
+        "TLS certificate (PEM, with its chain) to serve HTTPS with, together with "
+        "--ssl-keyfile; the dashboard's session cookie is then Secure.",
+        default_text="plain HTTP",
+    ),
+    _p(
+        "ssl_keyfile",
+        Path | None,
+        "Private key (PEM) of --ssl-certfile.",
+        default_text="none",
+    ),
+    _p(
         "rate_limit",
         float,
         "Requests per second allowed per token (a burst of twice as many); 0: no limit.",

@@ -114,3 +114,42 @@ def test_viewer_cannot_reach_an_analyst_action(browser: Any, server: Server) -> 
     assert "403" in w.page.locator("#job-error").inner_text()
     assert w.page.locator("#scenario-result").is_hidden()
     w.page.context.close()
+
+
+#: A page of another site that posts a scenario job with the visitor's session (the classic
+#: text/plain form that looks like JSON), and one that signs the visitor out.
+EVIL = """<!DOCTYPE html><html><body>
+<form id="job" method="post" action="{url}/scenarios/jobs" enctype="text/plain">
+<input name='{{"preset": "china-ga-ge-2023", "samples": 20, "x": "' value='"}}'></form>
+<form id="out" method="post" action="{url}/logout"><input name="csrf_token" value="guess"></form>
+</body></html>"""
+
+
+def test_a_cross_site_post_is_refused(browser: Any, server: Server) -> None:
+    """Signed in as an analyst, the browser visits another site whose forms post to critmat:
+    the session cookie is not sent along (SameSite=Strict), nothing starts, no one is signed
+    out, and no script of the page can read the session cookie (HttpOnly)."""
+    import httpx
+
+    w = signed_in(browser, server, server.analyst)
+    assert w.page.evaluate("document.cookie").find("critmat_token") == -1
+    bearer = {"Authorization": f"Bearer {server.analyst}"}
+    before = httpx.get(server.url + "/scenarios/jobs", headers=bearer).json()["jobs"]
+    ctx = w.page.context
+    ctx.route(
+        "http://evil.example/**",
+        lambda r: r.fulfill(body=EVIL.format(url=server.url), content_type="text/html"),
+    )
+    evil = ctx.new_page()
+    evil.goto("http://evil.example/")
+    with evil.expect_navigation():
+        evil.evaluate("document.getElementById('job').submit()")
+    assert evil.locator("body").inner_text().find("unauthenticated") >= 0
+    evil.goto("http://evil.example/")
+    with evil.expect_navigation():
+        evil.evaluate("document.getElementById('out').submit()")
+    after = httpx.get(server.url + "/scenarios/jobs", headers=bearer).json()["jobs"]
+    assert len(after) == len(before)  # no job was started
+    w.page.goto(server.url + "/scenarios")  # still signed in: the forged sign-out did nothing
+    assert w.page.url == server.url + "/scenarios" and w.page.locator("#run").is_enabled()
+    ctx.close()

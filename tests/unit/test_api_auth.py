@@ -85,3 +85,40 @@ def test_damaged_token_file_is_reported_not_followed(tmp_path: Path) -> None:
     r = client.get("/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 503 and r.json()["error"]["code"] == "corrupt_state"
     assert "critmat users add" in r.json()["error"]["remedy"]
+
+
+def test_verified_tokens_are_remembered_until_their_record_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 runs once per token: adding another token keeps the verified ones; revoking
+    one (another process writing the file) drops exactly that one, on its next request."""
+    import critmat.api.auth as auth_module
+
+    store = TokenStore(tmp_path)
+    ana, _ = store.add("ana", "viewer")
+    bob, _ = store.add("bob", "analyst")
+    real = auth_module._hasher
+    verified: list[str] = []
+
+    class Counting:
+        def hash(self, token: str) -> str:
+            return str(real().hash(token))
+
+        def verify(self, hashed: str, token: str) -> bool:
+            verified.append(token)
+            return bool(real().verify(hashed, token))
+
+    monkeypatch.setattr(auth_module, "_hasher", Counting)
+    server = TokenStore(tmp_path)  # the server's store (the CLI writes through another)
+    for _ in range(3):
+        assert server.authenticate(ana).name == "ana"
+        assert server.authenticate(bob).name == "bob"
+    assert verified == [ana, bob]
+    store.add("carol", "viewer")  # the file changes: ana and bob stay verified
+    assert server.authenticate(ana).name == "ana" and server.authenticate(bob).name == "bob"
+    assert verified == [ana, bob]
+    store.revoke("ana")
+    with pytest.raises(AuthenticationError):
+        server.authenticate(ana)
+    assert server.authenticate(bob).role is Role.analyst
+    assert verified == [ana, bob]  # bob's record did not change; ana was refused unverified

@@ -13,6 +13,7 @@ traceback.
 """
 
 import contextlib
+import functools
 import hashlib
 import logging
 import math
@@ -25,7 +26,13 @@ from typing import Annotated, Any
 
 from critmat._version import __version__
 from critmat.api.auth import Role, TokenStore, User, as_dict, current_user, require
-from critmat.api.endpoints import FrameCache, ReplyCache, add_frame_endpoints, checked
+from critmat.api.endpoints import (
+    ENDPOINTS,
+    FrameCache,
+    ReplyCache,
+    add_frame_endpoints,
+    checked,
+)
 from critmat.api.frames import API_FORMAT, frame_response, pick_format, response_schema
 from critmat.api.scopes import ScopeData
 from critmat.errors import (
@@ -47,8 +54,17 @@ from critmat.errors import (
     closest,
 )
 from critmat.params import PARAMS, param, query_model
+from critmat.web.session import COOKIE as SESSION_COOKIE
 
-__all__ = ["RateLimiter", "create_app", "error_body", "status_of"]
+__all__ = [
+    "RateLimiter",
+    "ReplyMiddleware",
+    "ReplyStore",
+    "canonical_query",
+    "create_app",
+    "error_body",
+    "status_of",
+]
 
 log = logging.getLogger("critmat.api")
 
@@ -262,12 +278,21 @@ class LimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # ASGI header names are lower-case bytes
+        auth = length = cookie = None
+        for k, v in scope["headers"]:
+            if k == b"authorization":
+                auth = v
+            elif k == b"content-length":
+                length = v.decode("latin-1")
+            elif k == b"cookie":
+                cookie = v
         path = scope.get("path", "")
         if path != "/health":
-            auth = headers.get("authorization", "")
             client = scope.get("client") or ("?", 0)
-            key = "t:" + hashlib.sha256(auth.encode()).hexdigest() if auth else f"ip:{client[0]}"
+            # per token: the bearer header, else the dashboard's session cookie, else the address
+            who = auth or _session_cookie(cookie)
+            key = "t:" + hashlib.sha256(who).hexdigest() if who else f"ip:{client[0]}"
             wait = self.limiter.take(key)
             if wait > 0:
                 exc = RateLimitError(
@@ -277,7 +302,6 @@ class LimitsMiddleware:
                 )
                 await _send_error(send, 429, exc, {"Retry-After": str(max(1, math.ceil(wait)))})
                 return
-        length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             await _send_error(send, 413, self._too_large())
             return
@@ -305,6 +329,18 @@ class LimitsMiddleware:
         )
 
 
+def _session_cookie(cookie: bytes | None) -> bytes | None:
+    """The dashboard's session cookie in a ``Cookie`` header (its raw value), if any."""
+    if not cookie:
+        return None
+    name = SESSION_COOKIE.encode() + b"="
+    for raw in cookie.split(b";"):
+        part = raw.strip()
+        if part.startswith(name):
+            return part[len(name) :] or None
+    return None
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -319,6 +355,165 @@ async def _send_error(
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
+
+
+# ----------------------------------------------------------------------------- replies
+
+
+@functools.lru_cache(maxsize=4096)
+def canonical_query(raw: bytes) -> str:
+    """The query string with its parameters in name order (repeated names keep their order).
+
+    Query models read parameters by name, so two queries that differ only in the order of
+    their names ask for the same result; percent-encoding is normalised too. (Remembered for
+    the last 4096 query strings: clients repeat theirs.)
+    """
+    from urllib.parse import parse_qsl, urlencode
+
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    return urlencode(sorted(pairs, key=lambda kv: kv[0]))
+
+
+class ReplyStore:
+    """Serialised answers (status line headers and body) of repeated frame requests.
+
+    Keyed by (path, canonical query, response format, host, effective data scope and data
+    stamp of :meth:`critmat.api.scopes.ScopeData.version`): everything an answer of a frame
+    endpoint depends on. The scope is the *effective* one: users without private data share
+    the answers of the shared data; a user with private data has answers of their own. A
+    change of the shared or the scope's data changes the stamp, hence the key. Least recently
+    used answers go first past ``max_items`` or ``max_bytes``.
+
+    Used by one event loop only (the server's): no lock.
+    """
+
+    def __init__(
+        self, max_items: int = 4096, max_bytes: int = 128_000_000, max_body: int = 4_000_000
+    ) -> None:
+        from collections import OrderedDict
+
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self.max_body = max_body
+        self._items: OrderedDict[Any, tuple[list[tuple[bytes, bytes]], bytes]] = OrderedDict()
+        self._bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: Any) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
+        """The stored ``(headers, body)`` of ``key``, or ``None``."""
+        hit = self._items.get(key)
+        if hit is None:
+            self.misses += 1
+            return None
+        self._items.move_to_end(key)
+        self.hits += 1
+        return hit
+
+    def put(self, key: Any, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """Keep the answer of ``key`` (not if its body is larger than ``max_body``)."""
+        if len(body) > self.max_body:
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old[1])
+        self._items[key] = (headers, body)
+        self._bytes += len(body)
+        while len(self._items) > self.max_items or self._bytes > self.max_bytes:
+            _k, (_h, dropped) = self._items.popitem(last=False)
+            self._bytes -= len(dropped)
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        self._items.clear()
+        self._bytes = 0
+
+
+class ReplyMiddleware:
+    """ASGI middleware: answer a repeated frame request from :class:`ReplyStore`.
+
+    For ``GET`` on a frame endpoint (``paths``: path -> least role) with a bearer token, the
+    token is authenticated (:meth:`critmat.api.auth.TokenStore.authenticate`: a token verified
+    before costs a hash and a dictionary look-up; a revoked one is refused) and its role
+    checked against the endpoint's on *every* request; the key then holds the caller's
+    effective data scope, so no answer computed over one user's private data reaches
+    another user. A stored answer is sent as it is (no routing, no query validation, no
+    recomputation, no serialisation); otherwise the request goes through the application and
+    a ``200`` answer is stored. Anything unusual (no or a bad token, a lesser role, another
+    method) goes through the application unchanged, which answers as always (401, 403, 422).
+    """
+
+    def __init__(self, app: Any, *, paths: dict[str, Role], state: Any) -> None:
+        self.app = app
+        self.paths = paths
+        self.state = state
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Answer from the store, or through the application (storing a 200 answer)."""
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        need = self.paths.get(scope["path"])
+        if need is None:
+            await self.app(scope, receive, send)
+            return
+        auth = accept = host = b""
+        for k, v in scope["headers"]:
+            if k == b"authorization":
+                auth = v
+            elif k == b"accept":
+                accept = v
+            elif k == b"host":
+                host = v
+        scheme, _, token = auth.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            await self.app(scope, receive, send)
+            return
+        try:
+            user = self.state.tokens.authenticate(token.strip())
+            stamp = self.state.scopes.version(user.scope)
+            fmt = pick_format(None, accept.decode("latin-1"))
+        except CritmatError:
+            await self.app(scope, receive, send)  # the application says why (401, ...)
+            return
+        if not user.role.allows(need):
+            await self.app(scope, receive, send)  # 403 from the route's dependency
+            return
+        key = (
+            scope["path"],
+            canonical_query(scope.get("query_string", b"")),
+            fmt,
+            host,
+            scope.get("scheme"),
+            scope.get("root_path", ""),
+            stamp,
+        )
+        store: ReplyStore = self.state.reply_store
+        hit = store.get(key)
+        if hit is not None:
+            headers, body = hit
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        status = 0
+        headers_out: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            nonlocal status, headers_out
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers_out = list(message.get("headers", []))
+            elif message["type"] == "http.response.body" and status == 200:
+                chunks.append(bytes(message.get("body", b"")))
+                if not message.get("more_body", False):
+                    store.put(key, headers_out, b"".join(chunks))
+            await send(message)
+
+        await self.app(scope, receive, capture)
 
 
 # ----------------------------------------------------------------------------- the app
@@ -380,7 +575,12 @@ def create_app(
     app.state.scopes = ScopeData(root)
     app.state.frames = FrameCache()
     app.state.replies = ReplyCache()
+    app.state.reply_store = ReplyStore()
     app.state.jobs = JobManager(root, app.state.scopes, workers=job_workers)
+    #: GET routes whose answers depend on the query and the caller's data only: path -> role
+    fast_paths: dict[str, Role] = {ep.path: ep.role for ep in ENDPOINTS}
+    # the middleware added last runs first: limits, then stored replies, then the routes
+    app.add_middleware(ReplyMiddleware, paths=fast_paths, state=app.state)
     app.add_middleware(
         LimitsMiddleware,
         limiter=RateLimiter(rate_limit),
@@ -418,6 +618,8 @@ def create_app(
 
     def _frame_route(path: str, summary: str, names: list[str], build: Any, tag: str) -> None:
         defs = [param(n) for n in names]
+        if "{" not in path:
+            fast_paths[path] = Role.viewer
         model = query_model(
             "".join(
                 w.capitalize() for w in path.replace("{", "").replace("}", "").split("/")

@@ -12,8 +12,10 @@ Roles are ordered: ``viewer`` reads results, ``analyst`` also runs scenarios and
 optimisations and imports private data, ``admin`` also manages tokens.
 
 Verifying an argon2 hash costs tens of milliseconds by design, so the server remembers the
-tokens it verified (keyed by the SHA-256 of the token, in memory only) until the token file
-changes: a revocation takes effect on the next request.
+tokens it verified (keyed by the SHA-256 of the token, in memory only) while their records
+in the token file are unchanged: the file is checked (one ``stat``) on every request and
+re-read when it changed, so a revocation takes effect on the next request, and adding a
+token costs the other tokens nothing.
 """
 
 from __future__ import annotations
@@ -167,7 +169,8 @@ class TokenStore:
         self._mutex = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._records: dict[str, dict[str, Any]] = {}
-        self._verified: dict[str, User] = {}
+        #: SHA-256 of a verified token -> its user and the record it was verified against
+        self._verified: dict[str, tuple[User, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ read
 
@@ -213,7 +216,13 @@ class TokenStore:
             if stamp != self._stamp or stamp is None:
                 self._records = self._read()
                 self._stamp = stamp
-                self._verified = {}
+                # a verified token stays verified while its record is unchanged: adding a
+                # token costs the others nothing; a revoked or changed one must verify again
+                self._verified = {
+                    key: (user, rec)
+                    for key, (user, rec) in self._verified.items()
+                    if self._records.get(user.token_id) == rec and not rec.get("revoked")
+                }
             return self._records
 
     def entries(self) -> list[dict[str, Any]]:
@@ -234,7 +243,7 @@ class TokenStore:
         with self._mutex:
             cached = self._verified.get(key)
         if cached is not None:
-            return cached
+            return cached[0]
         m = _TOKEN.fullmatch(token.strip())
         if m is None:
             raise AuthenticationError(
@@ -261,7 +270,7 @@ class TokenStore:
         with self._mutex:
             if len(self._verified) > 10_000:
                 self._verified.clear()
-            self._verified[key] = user
+            self._verified[key] = (user, dict(rec))
         return user
 
     # ------------------------------------------------------------------ write
@@ -389,6 +398,11 @@ def current_user(request: Request) -> User:
         return cached
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
+    if not header:
+        user = _session_user(request)
+        if user is not None:
+            request.state.user = user
+            return user
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError(
             "this endpoint needs an API token: send 'Authorization: Bearer TOKEN' (create one "
@@ -396,6 +410,39 @@ def current_user(request: Request) -> User:
         )
     user = _store_of(request).authenticate(token.strip())
     request.state.user = user
+    return user
+
+
+def _session_user(request: Request) -> User | None:
+    """The user of the dashboard's session cookie (``None`` without one).
+
+    A state-changing request authenticated by the cookie must come from this server's own
+    pages (:func:`critmat.web.session.cross_site_problem`: the ``Origin`` and the session's
+    CSRF token).
+
+    Raises
+    ------
+    critmat.errors.AuthenticationError
+        For a cookie with an unknown or revoked token.
+    critmat.errors.PermissionDeniedError
+        For a cross-site request (HTTP 403).
+    """
+    from critmat.web.session import COOKIE, CSRF_HEADER, cross_site_problem, csrf_token
+
+    session = request.cookies.get(COOKIE)
+    if not session:
+        return None
+    user = _store_of(request).authenticate(session)
+    problem = cross_site_problem(
+        request.method,
+        request.headers,
+        request.url.scheme,
+        request.headers.get("host", ""),
+        expected=csrf_token(session),
+        given=request.headers.get(CSRF_HEADER),
+    )
+    if problem is not None:
+        raise PermissionDeniedError(problem, role=user.role.value, required=user.role.value)
     return user
 
 

@@ -119,6 +119,9 @@ def _link(url: str, page: int) -> str:
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "page"]
     query.append(("page", str(page)))
+    # in name order (repeated names keep theirs): the same link for the same question, however
+    # its parameters were ordered (stored answers are shared by such requests)
+    query.sort(key=lambda kv: kv[0])
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 

@@ -33,12 +33,20 @@ def serve(
     data_dir: DataDir = None,
     rate_limit: Annotated[float, opt("rate_limit")] = 50.0,
     max_upload_mb: Annotated[float, opt("max_upload_mb")] = 25.0,
+    ssl_certfile: Annotated[Path | None, opt("ssl_certfile")] = None,
+    ssl_keyfile: Annotated[Path | None, opt("ssl_keyfile")] = None,
 ) -> None:
-    """Serve the REST API (OpenAPI at /openapi.json, docs at /docs) over a data directory."""
+    """Serve the REST API (OpenAPI at /openapi.json, docs at /docs) over a data directory.
+
+    One process (uvicorn, with the httptools parser when installed): jobs, rate limits,
+    verified tokens and stored answers live in it. ``--ssl-certfile`` and ``--ssl-keyfile``
+    serve HTTPS (passed to uvicorn).
+    """
     import uvicorn
 
     from critmat.api.app import create_app
 
+    tls = _tls_files(ssl_certfile, ssl_keyfile)
     root = _data_dir(data_dir)
     app = create_app(root, rate_limit=rate_limit, max_upload_mb=max_upload_mb)
     if not app.state.tokens.entries():
@@ -46,8 +54,54 @@ def serve(
             f"[yellow]note:[/] no API token yet in {root}; create one with "
             f"`critmat users add NAME --role admin --data-dir {root}`"
         )
-    err_console.print(f"critmat API on http://{host}:{port} (data {root}); Ctrl+C stops it")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    scheme = "https" if tls else "http"
+    err_console.print(f"critmat API on {scheme}://{host}:{port} (data {root}); Ctrl+C stops it")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        **tls,  # type: ignore[arg-type]
+    )
+
+
+def _tls_files(certfile: Path | None, keyfile: Path | None) -> dict[str, str]:
+    """The ``ssl_certfile`` / ``ssl_keyfile`` keywords of uvicorn, checked (both or neither).
+
+    Raises
+    ------
+    critmat.errors.ParameterError
+        For one without the other, a missing file, or a pair that does not load.
+    """
+    from critmat.errors import ParameterError
+
+    if certfile is None and keyfile is None:
+        return {}
+    if certfile is None or keyfile is None:
+        given, missing = "--ssl-certfile", "--ssl-keyfile"
+        if certfile is None:
+            given, missing = missing, given
+        raise ParameterError(f"{given} needs {missing} too (the certificate and its key)")
+    for flag, path in (("--ssl-certfile", certfile), ("--ssl-keyfile", keyfile)):
+        if not Path(path).expanduser().is_file():
+            raise ParameterError(f"{flag} {path}: no such file; expected a PEM file")
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            str(Path(certfile).expanduser()), str(Path(keyfile).expanduser())
+        )
+    except (ssl.SSLError, OSError) as exc:
+        raise ParameterError(
+            f"--ssl-certfile {certfile} / --ssl-keyfile {keyfile} do not load as a PEM "
+            f"certificate and its private key ({exc}); expected e.g. the output of "
+            "`openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem`"
+        ) from None
+    return {
+        "ssl_certfile": str(Path(certfile).expanduser()),
+        "ssl_keyfile": str(Path(keyfile).expanduser()),
+    }
 
 
 @users.command("add")

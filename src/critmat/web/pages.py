@@ -15,11 +15,27 @@ from fastapi.staticfiles import StaticFiles
 from critmat.errors import CritmatError, UnknownNameError
 from critmat.report.format import format_value, is_missing
 from critmat.web import data as pages
+from critmat.web.session import (
+    COOKIE,
+    CSRF_FIELD,
+    LOGIN_COOKIE,
+    cross_site_problem,
+    csrf_token,
+    new_login_token,
+)
 
 __all__ = ["COOKIE", "PAGES", "PUBLIC_PATHS", "SESSION_PATHS", "mount"]
 
-#: Name of the cookie holding the signed-in user's API token.
-COOKIE = "critmat_token"
+#: Headers of every dashboard page: no framing by other sites (clickjacking), no sniffing,
+#: no referrer sent elsewhere.
+PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+#: Seconds a session cookie lasts.
+SESSION_SECONDS = 12 * 3600
 
 #: The navigation: path, title.
 PAGES = [
@@ -138,6 +154,7 @@ def mount(
         kb, _stamp = _kb(user)
         page = env.get_template(template).render(
             user=user,
+            csrf=csrf_token(request.cookies.get(COOKIE, "")),
             role=_role(user),
             can_run=_can(user, "analyst"),
             path=request.url.path,
@@ -145,7 +162,33 @@ def mount(
             dataset=f"{kb.version} (hash {kb.catalog.content_hash})",
             **ctx,
         )
-        return HTMLResponse(page, status_code=code)
+        return HTMLResponse(page, status_code=code, headers=PAGE_HEADERS)
+
+    def refused(request: Request, problem: str, *, login: bool = False) -> Any:
+        """403 for a cross-site POST (the login form again, or an error page)."""
+        if login:
+            return login_page(request, "/", f"Sign-in refused: {problem}", 403)
+        body = env.get_template("login.html").render(next="/", error=problem, user=None, csrf="")
+        return HTMLResponse(body, status_code=403, headers=PAGE_HEADERS)
+
+    def login_page(request: Request, target: str, error: str, code: int = 200) -> Any:
+        """The login form with a fresh double-submit token (cookie and hidden field)."""
+        value = new_login_token()
+        reply = HTMLResponse(
+            env.get_template("login.html").render(next=target, error=error, user=None, csrf=value),
+            status_code=code,
+            headers=PAGE_HEADERS,
+        )
+        reply.set_cookie(
+            LOGIN_COOKIE,
+            value,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/login",
+            max_age=3600,
+        )
+        return reply
 
     def login_redirect(request: Request) -> Any:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -177,42 +220,73 @@ def mount(
     # ------------------------------------------------------------------ login
 
     @app.get("/login", include_in_schema=False, response_class=HTMLResponse)
-    def login_form(next: str = "/", error: str = "") -> Any:  # noqa: A002
+    def login_form(request: Request, next: str = "/", error: str = "") -> Any:  # noqa: A002
         target = next if next.startswith("/") and not next.startswith("//") else "/"
-        return HTMLResponse(
-            env.get_template("login.html").render(next=target, error=error, user=None)
-        )
+        return login_page(request, target, error)
 
     @app.post("/login", include_in_schema=False)
-    def login(token: str = Form(""), next: str = Form("/")) -> Any:  # noqa: A002
+    def login(
+        request: Request,
+        token: str = Form(""),
+        next: str = Form("/"),  # noqa: A002
+        csrf: str = Form("", alias=CSRF_FIELD),
+    ) -> Any:
         target = next if next.startswith("/") and not next.startswith("//") else "/"
+        problem = cross_site_problem(
+            "POST",
+            request.headers,
+            request.url.scheme,
+            request.headers.get("host", ""),
+            expected=request.cookies.get(LOGIN_COOKIE, ""),
+            given=csrf,
+        )
+        if problem is not None:
+            return refused(request, problem, login=True)
         token = token.strip()
         if not token:
-            return HTMLResponse(
-                env.get_template("login.html").render(
-                    next=target, error="Enter your API token.", user=None
-                ),
-                status_code=400,
-            )
+            return login_page(request, target, "Enter your API token.", 400)
         try:
             _authenticate(token)
         except CritmatError as exc:
-            return HTMLResponse(
-                env.get_template("login.html").render(
-                    next=target, error=f"Sign-in failed: {exc.message}", user=None
-                ),
-                status_code=401,
-            )
+            return login_page(request, target, f"Sign-in failed: {exc.message}", 401)
         reply = RedirectResponse(target, status_code=303)
         reply.set_cookie(
-            COOKIE, token, httponly=False, samesite="strict", path="/", max_age=12 * 3600
+            COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+            max_age=SESSION_SECONDS,
         )
+        reply.delete_cookie(LOGIN_COOKIE, path="/login")
         return reply
 
-    @app.get("/logout", include_in_schema=False)
-    def logout() -> Any:
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request, csrf: str = Form("", alias=CSRF_FIELD)) -> Any:
+        session = request.cookies.get(COOKIE, "")
         reply = RedirectResponse("/login", status_code=303)
-        reply.delete_cookie(COOKIE, path="/")
+        if not session:
+            # no session sent along (e.g. a cross-site form: SameSite=Strict): nothing to end,
+            # and no cookie is touched (a browser would apply a deletion even then)
+            return reply
+        problem = cross_site_problem(
+            "POST",
+            request.headers,
+            request.url.scheme,
+            request.headers.get("host", ""),
+            expected=csrf_token(session),
+            given=csrf,
+        )
+        if problem is not None:
+            return refused(request, problem)
+        reply.delete_cookie(
+            COOKIE,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
         return reply
 
     # ------------------------------------------------------------------ pages

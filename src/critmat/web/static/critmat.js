@@ -3,15 +3,18 @@
 
 const PLOT_CONFIG = {displaylogo: false, responsive: true, topojsonURL: "/static/topojson/"};
 
-function token() {
-  const hit = document.cookie.split("; ").find((c) => c.startsWith("critmat_token="));
-  return hit ? decodeURIComponent(hit.split("=").slice(1).join("=")) : "";
+/* The session cookie is HttpOnly: the browser sends it, no script reads it. A request that
+   changes something carries the page's CSRF token (the server refuses it otherwise). */
+function csrf() {
+  const meta = document.querySelector("meta[name=csrf-token]");
+  return meta ? meta.content : "";
 }
 
 async function api(method, path, body) {
-  const headers = {"Authorization": "Bearer " + token(), "Accept": "application/json"};
+  const headers = {"Accept": "application/json"};
+  if (method !== "GET") headers["X-CSRF-Token"] = csrf();
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const reply = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+  const reply = await fetch(path, {method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body)});
   let data = null;
   try { data = await reply.json(); } catch (e) { data = null; }
   return {status: reply.status, ok: reply.ok, data};
