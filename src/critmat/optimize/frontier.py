@@ -56,11 +56,17 @@ class Frontier:
     entry
         ``material, order, enters_at_budget_eur, enters_after_budget_eur, stock_at_max_t``
         (order of entry; NA for materials never bought).
+    optimum
+        The unconstrained optimum the sweep ends at (the result of
+        :func:`~critmat.optimize.stockpile.optimize_stockpile` with the same scenarios,
+        parameters and options, without a budget): solved once for the frontier and kept,
+        so that a caller who needs both does not build and solve the LP again.
     """
 
     points: pd.DataFrame
     materials: pd.DataFrame
     entry: pd.DataFrame
+    optimum: StockpileResult
 
 
 class _BudgetSweep:
@@ -269,4 +275,4 @@ def efficient_frontier(
     )
     for frame in (pts, per, entry):
         attach(frame, prov)
-    return Frontier(pts, per, entry)
+    return Frontier(pts, per, entry, optimum=free)
