@@ -25,6 +25,7 @@ from critmat.optimize._solver import (
     raise_for_status,
     run_highs,
     validated,
+    without_dask_probe,
 )
 from critmat.optimize.scenario_set import ScenarioSet
 from critmat.optimize.stockpile import (
@@ -141,6 +142,7 @@ class _BudgetSweep:
         return result_from_stock(prob, x, status=status, report=report, shadow_prices=sp)
 
 
+@without_dask_probe()
 def efficient_frontier(
     scenarios: ScenarioSet,
     parameters: Any,

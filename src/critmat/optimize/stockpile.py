@@ -54,6 +54,7 @@ from critmat.optimize._solver import (
     raise_for_status,
     run_highs,
     validated,
+    without_dask_probe,
 )
 from critmat.optimize.evaluate import StockOutcome, evaluate_stock
 from critmat.optimize.parameters import ResolvedParameters, resolve_parameters
@@ -228,6 +229,7 @@ def _coords(sc: ScenarioSet) -> tuple[pd.Index, pd.Index, pd.Index]:
     return mat, scen, month
 
 
+@without_dask_probe()
 def build_model(
     scenarios: ScenarioSet | StockpileProblem,
     parameters: Any = None,
@@ -554,6 +556,7 @@ def result_from_stock(
     )
 
 
+@without_dask_probe()
 def solve(
     model: StockpileModel,
     *,
