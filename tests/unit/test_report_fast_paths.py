@@ -243,3 +243,50 @@ def test_stockpile_lp_does_not_import_dask_array() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["False", "False", "4.0"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"formulation": "monthly"}, {"objective": "cvar"}, {"min_cover_months": 0.5}],
+)
+def test_frontier_on_the_optimum_model_is_the_frontier_on_a_new_model(
+    monkeypatch: pytest.MonkeyPatch, options: dict[str, object]
+) -> None:
+    """The sweep adds its budget row to the optimum's model: the same frontier, exactly."""
+    import critmat.optimize.frontier as frontier_module
+    from critmat.optimize.scenario_set import ScenarioSet
+
+    rng = np.random.default_rng(5)
+    gaps = rng.gamma(0.5, 40.0, size=(40, 3, 12)) * (rng.random((40, 3, 1)) < 0.4)
+    sc = ScenarioSet.from_arrays(gaps, materials=["a", "b", "c"], monthly_demand_t=[20.0] * 3)
+    par = [
+        {
+            "material": "a",
+            "price_eur_t": 1e4,
+            "holding_cost_eur_t_yr": 800,
+            "shortage_cost_eur_t": 3e4,
+        },
+        {
+            "material": "b",
+            "price_eur_t": 5e3,
+            "holding_cost_eur_t_yr": 500,
+            "shortage_cost_eur_t": 9e3,
+            "release_cap_t_month": 5.0,
+        },
+        {
+            "material": "c",
+            "price_eur_t": 2e3,
+            "holding_cost_eur_t_yr": 100,
+            "shortage_cost_eur_t": 9e3,
+            "shelf_life_months": 6,
+        },
+    ]
+    reused = frontier_module.efficient_frontier(sc, par, points=5, **options)
+    monkeypatch.setattr(frontier_module, "budget_is_last_row", lambda prob: False)
+    rebuilt = frontier_module.efficient_frontier(sc, par, points=5, **options)
+    for a, b in ((reused.points, rebuilt.points), (reused.materials, rebuilt.materials)):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    pd.testing.assert_frame_equal(reused.entry, rebuilt.entry, check_exact=True)
+    assert rebuilt.optimum.model is not None
+    if not options or "formulation" in options:
+        assert reused.optimum.model is None  # the sweep went on with it

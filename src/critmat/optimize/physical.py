@@ -26,6 +26,7 @@ with its status) rather than price a tonne at 0.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -185,15 +186,24 @@ def _usgs_price(
 def _baci_prices(
     kb: KnowledgeBase, materials: Sequence[str], stage: str, year: int | None
 ) -> dict[str, dict[str, Any] | None]:
-    """:func:`_baci_price` of several materials at one stage, from one trade selection."""
-    if not materials:
-        return {}
-    try:
-        t = kb.trade(materials=list(materials), importers="EU27", stage=stage)
-    except CritmatError:  # one material stops the selection: ask for each on its own
-        return {m: _baci_price(kb, m, stage, year) for m in materials}
-    groups = dict(tuple(t.groupby("material", sort=False))) if len(t) else {}
-    return {m: _baci_unit_value(kb, groups.get(m), stage, year) for m in materials}
+    """:func:`_baci_price` of several materials at one stage, from one trade selection.
+
+    Each unit value is kept in the knowledge base's cache (emptied when the data change):
+    a decision asks for the same materials' prices more than once.
+    """
+    key = ("optimize.physical", "baci_price", stage, year)
+    known: dict[str, dict[str, Any] | None] = kb.cache.get(key, dict)
+    todo = [m for m in dict.fromkeys(materials) if m not in known]
+    if todo:
+        try:
+            t = kb.trade(materials=todo, importers="EU27", stage=stage)
+        except CritmatError:  # one material stops the selection: ask for each on its own
+            found = {m: _baci_price(kb, m, stage, year) for m in todo}
+        else:
+            groups = dict(tuple(t.groupby("material", sort=False))) if len(t) else {}
+            found = {m: _baci_unit_value(kb, groups.get(m), stage, year) for m in todo}
+        known.update(found)
+    return {m: copy.deepcopy(known[m]) for m in materials}
 
 
 def _baci_price(
