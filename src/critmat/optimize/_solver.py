@@ -13,6 +13,7 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,6 +32,7 @@ __all__ = [
     "raise_for_status",
     "run_highs",
     "validated",
+    "without_dask_probe",
 ]
 
 
@@ -58,6 +60,45 @@ def validated(model: type[_M], data: Any, what: str) -> _M:
             shown = "" if isinstance(value, dict) else f" (got {value!r})"
             parts.append(f"{loc}: {err.get('msg', 'invalid')}{shown}")
         raise OptimizeError(f"invalid {what}: " + "; ".join(parts)) from None
+
+
+@contextlib.contextmanager
+def without_dask_probe() -> Iterator[None]:
+    """Build and read linopy models without xarray importing ``dask.array``.
+
+    xarray asks of every array it wraps whether it is a dask array, importing
+    ``dask.array`` to find out (about 0.3-0.5 s of CPU, once per process) when dask is
+    installed. critmat's models hold numpy arrays only, and while ``dask.array`` has not
+    been imported no object can be a dask array: inside this block xarray is told so (its
+    cache of duck-array modules holds "dask not available"); the entry is removed on exit,
+    so that later code in the process (or dask imported meanwhile) is answered normally.
+    A no-op when ``dask.array`` is already imported, or when xarray's internals differ.
+    """
+    cache: dict[str, Any] | None = None
+    entry: Any = None
+    if "dask.array" not in sys.modules:
+        try:
+            from packaging.version import Version
+            from xarray.namedarray import pycompat
+
+            modules: dict[str, Any] = pycompat._cached_duck_array_modules  # type: ignore[assignment]
+            if "dask" not in modules:
+                entry = object.__new__(pycompat.DuckArrayModule)
+                entry.module, entry.version, entry.type, entry.available = (
+                    None,
+                    Version("0.0.0"),
+                    (),
+                    False,
+                )
+                modules["dask"] = entry
+                cache = modules
+        except Exception:  # pragma: no cover - another xarray: only slower
+            cache = entry = None
+    try:
+        yield
+    finally:
+        if cache is not None and entry is not None and cache.get("dask") is entry:
+            del cache["dask"]
 
 
 class SolveStatus(StrEnum):

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from critmat.data.cache import memoised
 from critmat.errors import CritmatError, DataValidationError, Problem
 from critmat.optimize._solver import OptimizeError
 from critmat.optimize.physical import DecisionInputError, decision_parameters, physical_baseline
@@ -1031,12 +1032,14 @@ def partners(kb: KnowledgeBase, *, materials: Any = None) -> pd.DataFrame:
     return attach(out, prov)
 
 
+@memoised("optimize.crma_projects")
 def crma_projects(kb: KnowledgeBase) -> pd.DataFrame:
     """CRMA strategic projects with one row per material and stage and their capacity.
 
     Capacity in tonnes of the material per year where a source publishes it
     (``crma_project_capacities.content_t_yr``, else ``capacity_t_yr`` when published as
-    the material itself); NaN otherwise (the status column says so).
+    the material itself); NaN otherwise (the status column says so). Computed once per
+    knowledge base (:func:`~critmat.data.cache.memoised`; each call gets its own copy).
     """
     s = kb.table("crma_strategic_projects")
     c = kb.table("crma_project_capacities")

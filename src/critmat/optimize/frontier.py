@@ -25,12 +25,16 @@ from critmat.optimize._solver import (
     raise_for_status,
     run_highs,
     validated,
+    without_dask_probe,
 )
 from critmat.optimize.scenario_set import ScenarioSet
 from critmat.optimize.stockpile import (
+    StockpileModel,
     StockpileOptions,
     StockpileProblem,
     StockpileResult,
+    add_budget,
+    budget_is_last_row,
     build_model,
     prepare,
     result_from_stock,
@@ -56,23 +60,43 @@ class Frontier:
     entry
         ``material, order, enters_at_budget_eur, enters_after_budget_eur, stock_at_max_t``
         (order of entry; NA for materials never bought).
+    optimum
+        The unconstrained optimum the sweep ends at (the result of
+        :func:`~critmat.optimize.stockpile.optimize_stockpile` with the same scenarios,
+        parameters and options, without a budget): solved once for the frontier and kept,
+        so that a caller who needs both does not build and solve the LP again. Its
+        ``model`` is ``None`` where the sweep went on with that model (a budget row added).
     """
 
     points: pd.DataFrame
     materials: pd.DataFrame
     entry: pd.DataFrame
+    optimum: StockpileResult
 
 
 class _BudgetSweep:
-    """One LP with a budget row, re-solved warm in HiGHS for each budget (row bound change)."""
+    """One LP with a budget row, re-solved warm in HiGHS for each budget (row bound change).
 
-    def __init__(self, prob: StockpileProblem, threads: int | None) -> None:
+    ``base``: the model of the same problem without a budget, already solved; when the
+    budget row is the last row :func:`build_model` adds (:func:`budget_is_last_row`), the
+    row is added to it instead of building the model again (the same LP, row for row).
+    """
+
+    def __init__(
+        self, prob: StockpileProblem, threads: int | None, base: StockpileModel | None = None
+    ) -> None:
         floor = float(prob.min_cover_t @ prob.params.price)
         opts = StockpileOptions(**{**prob.options.model_dump(), "budget_eur": floor})
         self.prob = StockpileProblem(
             prob.scenarios, prob.params, opts, prob.formulation, prob.min_cover_t, prob.notes
         )
-        self.model = build_model(self.prob)
+        self.reused = base is not None and budget_is_last_row(self.prob)
+        if base is not None and self.reused:
+            base.critmat = self.prob
+            add_budget(base, floor)
+            self.model = base
+        else:
+            self.model = build_model(self.prob)
         self.report = run_highs(self.model, threads=threads)
         raise_for_status(self.report.status, "stockpile LP (frontier)")
         solver = self.model.solver
@@ -135,6 +159,7 @@ class _BudgetSweep:
         return result_from_stock(prob, x, status=status, report=report, shadow_prices=sp)
 
 
+@without_dask_probe()
 def efficient_frontier(
     scenarios: ScenarioSet,
     parameters: Any,
@@ -169,8 +194,11 @@ def efficient_frontier(
         StockpileOptions, {**opts.model_dump(), **overrides, "budget_eur": None}, "options"
     )
     prob = prepare(scenarios, parameters, opts)
-    free = solve(build_model(prob), threads=threads)
-    sweep = _BudgetSweep(prob, threads)
+    free_model = build_model(prob)
+    free = solve(free_model, threads=threads)
+    sweep = _BudgetSweep(prob, threads, base=free_model)
+    if sweep.reused:  # the sweep solves that model from now on: it is not the optimum's
+        free.model = None
     top = float(free.totals["purchase_cost_eur"])
     floor = float((prob.min_cover_t * prob.params.price).sum())
     if budgets is None:
@@ -269,4 +297,4 @@ def efficient_frontier(
     )
     for frame in (pts, per, entry):
         attach(frame, prov)
-    return Frontier(pts, per, entry)
+    return Frontier(pts, per, entry, optimum=free)

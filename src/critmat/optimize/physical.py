@@ -26,6 +26,7 @@ with its status) rather than price a tonne at 0.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -118,30 +119,58 @@ def _price_table(kb: KnowledgeBase) -> pd.DataFrame:
     return result
 
 
+def _price_rows(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
+    """The rows of :func:`_price_table` by material (table order), with flags.
+
+    The flags :func:`_usgs_price` picks by are computed once per knowledge base on the
+    whole table.
+    """
+
+    def build() -> dict[str, list[dict[str, Any]]]:
+        p = _price_table(kb).copy()
+        p["_extraction"] = p["product"].fillna("").astype(str).str.contains(_EXTRACTION_PRODUCTS)
+        p["_actual"] = ~p["estimated"].astype(bool)
+        p["_europe"] = p["indicator"].astype(str).str.contains(_EUROPE)
+        out: dict[str, list[dict[str, Any]]] = {}
+        cols = list(p.columns)  # tolist keeps the cells as they are (pd.NA stays pd.NA)
+        for values in zip(*(p[c].tolist() for c in cols), strict=True):
+            rec = dict(zip(cols, values, strict=True))
+            out.setdefault(rec["material"], []).append(rec)
+        return out
+
+    result: dict[str, list[dict[str, Any]]] = kb.cache.get(
+        ("optimize.physical", "price_rows"), build
+    )
+    return result
+
+
 def _usgs_price(
-    prices: pd.DataFrame, material: str, stage: str, year: int | None
+    rows: list[dict[str, Any]] | None, stage: str, year: int | None
 ) -> dict[str, Any] | None:
-    rows = prices[prices["material"] == material]
-    if rows.empty:
+    """The USGS price of one material (``rows``: its rows of :func:`_price_rows`).
+
+    The series of the stage's product class (any series where the stage has none), the
+    latest actual year (or ``year``), a European market quote where there is one.
+    """
+    if not rows:
         return None
-    product = rows["product"].fillna("").astype(str)
-    is_ext = product.str.contains(_EXTRACTION_PRODUCTS)
-    at_stage = rows[is_ext] if stage == "extraction" else rows[~is_ext]
+    want = stage == "extraction"
+    at_stage = [r for r in rows if bool(r["_extraction"]) == want]
     note = ""
-    if at_stage.empty:
+    if not at_stage:
         at_stage = rows
-        note = f"; no {stage}-stage series, the {rows['product'].iloc[0]} series stands in"
+        note = f"; no {stage}-stage series, the {rows[0]['product']} series stands in"
     if year is None:
-        actual = at_stage[~at_stage["estimated"].astype(bool)]
-        pick = actual if len(actual) else at_stage
-        year_ = int(pick["year"].max())
+        actual = [r for r in at_stage if r["_actual"]]
+        pick = actual or at_stage
+        year_ = int(max(r["year"] for r in pick))
     else:
         year_ = int(year)
-    at_year = at_stage[at_stage["year"] == year_]
-    if at_year.empty:
+    at_year = [r for r in at_stage if r["year"] == year_]
+    if not at_year:
         return None
-    europe = at_year[at_year["indicator"].astype(str).str.contains(_EUROPE)]
-    row = (europe if len(europe) else at_year).iloc[0]
+    europe = [r for r in at_year if r["_europe"]]
+    row = (europe or at_year)[0]
     est = " (estimate)" if bool(row["estimated"]) else ""
     return {
         "price_usd_t": float(row["price_usd_t"]),
@@ -154,6 +183,29 @@ def _usgs_price(
     }
 
 
+def _baci_prices(
+    kb: KnowledgeBase, materials: Sequence[str], stage: str, year: int | None
+) -> dict[str, dict[str, Any] | None]:
+    """:func:`_baci_price` of several materials at one stage, from one trade selection.
+
+    Each unit value is kept in the knowledge base's cache (emptied when the data change):
+    a decision asks for the same materials' prices more than once.
+    """
+    key = ("optimize.physical", "baci_price", stage, year)
+    known: dict[str, dict[str, Any] | None] = kb.cache.get(key, dict)
+    todo = [m for m in dict.fromkeys(materials) if m not in known]
+    if todo:
+        try:
+            t = kb.trade(materials=todo, importers="EU27", stage=stage)
+        except CritmatError:  # one material stops the selection: ask for each on its own
+            found = {m: _baci_price(kb, m, stage, year) for m in todo}
+        else:
+            groups = dict(tuple(t.groupby("material", sort=False))) if len(t) else {}
+            found = {m: _baci_unit_value(kb, groups.get(m), stage, year) for m in todo}
+        known.update(found)
+    return {m: copy.deepcopy(known[m]) for m in materials}
+
+
 def _baci_price(
     kb: KnowledgeBase, material: str, stage: str, year: int | None
 ) -> dict[str, Any] | None:
@@ -161,7 +213,14 @@ def _baci_price(
         t = kb.trade(materials=material, importers="EU27", stage=stage)
     except CritmatError:
         return None
-    if t.empty:
+    return _baci_unit_value(kb, t, stage, year)
+
+
+def _baci_unit_value(
+    kb: KnowledgeBase, t: pd.DataFrame | None, stage: str, year: int | None
+) -> dict[str, Any] | None:
+    """Unit value of the EU27's extra-EU imports in ``t`` (one material's trade rows)."""
+    if t is None or t.empty:
         return None
     members = set(kb.select.countries("EU27") or [])
     t = t[~t["exporter"].isin(members) & t["quantity_t"].notna() & (t["quantity_t"] > 0)]
@@ -246,7 +305,6 @@ def physical_baseline(
             raise DecisionInputError(f"stage '{st}' is not one of {', '.join(STAGES)}", {})
     ac = eu_apparent_consumption(kb, list(ids))
     ac_map = {str(r.material): (float(r.annual_t), str(r.years)) for r in ac.itertuples()}
-    prices = _price_table(kb)
     fx_cache: dict[int, tuple[float, str]] = {}
 
     def fx(year: int) -> tuple[float, str]:
@@ -256,6 +314,15 @@ def physical_baseline(
             fx_cache[year] = fx_rate(kb, year)
         return fx_cache[year]
 
+    # prices looked up per material in the rows grouped once per knowledge base, and one BACI
+    # selection per stage for the materials USGS does not price (not one query each)
+    by_material = _price_rows(kb)
+    wanted = [(m, st) for m in ids if m not in user_p for st in stages_of.get(m, default_stages)]
+    usgs = {(m, st): _usgs_price(by_material.get(m), st, price_year) for m, st in wanted}
+    baci: dict[tuple[str, str], dict[str, Any] | None] = {}
+    for st in dict.fromkeys(st for _m, st in wanted):
+        need = [m for m, s_ in wanted if s_ == st and usgs[(m, st)] is None]
+        baci.update(((m, st), v) for m, v in _baci_prices(kb, need, st, price_year).items())
     rows = []
     for m in ids:
         for st in stages_of.get(m, default_stages):
@@ -304,7 +371,7 @@ def physical_baseline(
                 row["usd_per_eur"] = np.nan
                 row["fx_source"] = ""
             else:
-                found = _usgs_price(prices, m, st, price_year) or _baci_price(kb, m, st, price_year)
+                found = usgs[(m, st)] or baci.get((m, st))
                 if found is None:
                     row.update(
                         price_usd_t=np.nan,

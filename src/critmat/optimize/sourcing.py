@@ -60,6 +60,7 @@ from critmat.optimize._solver import (
     raise_for_status,
     run_highs,
     validated,
+    without_dask_probe,
 )
 from critmat.provenance import Provenance, attach
 
@@ -499,6 +500,7 @@ def _build(
     return m, members
 
 
+@without_dask_probe()
 def optimize_sourcing(
     candidates: pd.DataFrame | Sequence[Candidate | Mapping[str, Any]],
     options: SourcingOptions | None = None,

@@ -54,6 +54,7 @@ from critmat.optimize._solver import (
     raise_for_status,
     run_highs,
     validated,
+    without_dask_probe,
 )
 from critmat.optimize.evaluate import StockOutcome, evaluate_stock
 from critmat.optimize.parameters import ResolvedParameters, resolve_parameters
@@ -66,6 +67,8 @@ __all__ = [
     "StockpileOptions",
     "StockpileProblem",
     "StockpileResult",
+    "add_budget",
+    "budget_is_last_row",
     "build_model",
     "optimize_stockpile",
     "prepare",
@@ -228,6 +231,7 @@ def _coords(sc: ScenarioSet) -> tuple[pd.Index, pd.Index, pd.Index]:
     return mat, scen, month
 
 
+@without_dask_probe()
 def build_model(
     scenarios: ScenarioSet | StockpileProblem,
     parameters: Any = None,
@@ -304,9 +308,8 @@ def build_model(
         m.add_constraints(u + total_rel >= da_g, name="release_cover", mask=has_gap & mon)
         m.add_constraints(total_rel - stock <= 0, name="release_stock", mask=any_rel & mon)
 
-    price = xr.DataArray(par.price, coords=[mat])
     if opts.budget_eur is not None:
-        m.add_constraints((price * stock).sum() <= opts.budget_eur, name="budget")
+        add_budget(m, opts.budget_eur)
     finite_cap = np.isfinite(par.max_purchase)
     if finite_cap.any():
         m.add_constraints(
@@ -343,6 +346,30 @@ def build_model(
             m.add_constraints(z - loss + eta >= -(writeoff * da_g), name="cvar_tail")
             m.add_objective((hold * stock).sum() + eta.sum() + tail * (pi * z).sum())
     return m
+
+
+def add_budget(model: StockpileModel, budget_eur: float) -> None:
+    """Add the ``budget`` row ``sum_m p_m S_m <= budget_eur`` to a stockpile model."""
+    import xarray as xr
+
+    prob = model.critmat
+    mat = _coords(prob.scenarios)[0]
+    price = xr.DataArray(prob.params.price, coords=[mat])
+    model.add_constraints((price * model.variables["stock"]).sum() <= budget_eur, name="budget")
+
+
+def budget_is_last_row(prob: StockpileProblem) -> bool:
+    """Whether :func:`build_model` adds the budget row after every other constraint.
+
+    Then a model built without a budget, plus :func:`add_budget`, is row for row the model
+    built with it (the same LP for the solver): the expected objective (the CVaR rows come
+    after the budget), no purchase caps and no required cover.
+    """
+    return (
+        prob.options.objective == "expected"
+        and not np.isfinite(prob.params.max_purchase).any()
+        and not (prob.min_cover_t > 0).any()
+    )
 
 
 @dataclass
@@ -554,6 +581,7 @@ def result_from_stock(
     )
 
 
+@without_dask_probe()
 def solve(
     model: StockpileModel,
     *,

@@ -308,9 +308,10 @@ def _geopolrisk(kb: KnowledgeBase, a: Assessment) -> Section:
 def _defence(kb: KnowledgeBase, a: Assessment) -> Section | None:
     if a.defence is None:
         return None
-    from critmat.report.defence import defence_section
+    from critmat.report.defence import capability_of, defence_section
 
-    return defence_section(kb, list(a.table["material"]), demand=a.demand)
+    cap = capability_of(kb, a, exporters="CHN", cut=1.0, months=12)
+    return defence_section(kb, list(a.table["material"]), demand=a.demand, capability=cap)
 
 
 def _whatif(kb: KnowledgeBase, a: Assessment) -> Section | None:

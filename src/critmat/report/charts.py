@@ -9,11 +9,13 @@ import pandas as pd
 
 __all__ = [
     "FONT",
+    "add_layout_items",
     "china_share_chart",
     "criticality_chart",
     "geopolrisk_chart",
     "layout",
     "supply_shares_chart",
+    "vline",
 ]
 
 #: The font of every critmat figure.
@@ -29,6 +31,34 @@ def layout(fig: Any, title: str, height: int = 520) -> Any:
         margin={"l": 60, "r": 20, "t": 60, "b": 50},
         template="plotly_white",
         legend_title_text="",
+    )
+    return fig
+
+
+def vline(x: float, *, dash: str, color: str) -> dict[str, Any]:
+    """The shape of ``fig.add_vline(x, line_dash=dash, line_color=color)`` (one x axis)."""
+    return {
+        "type": "line",
+        "x0": x,
+        "x1": x,
+        "xref": "x",
+        "y0": 0,
+        "y1": 1,
+        "yref": "y domain",
+        "line": {"dash": dash, "color": color},
+    }
+
+
+def add_layout_items(
+    fig: Any, shapes: list[dict[str, Any]], annotations: list[dict[str, Any]]
+) -> Any:
+    """Append shapes and annotations to ``fig`` in one layout update.
+
+    ``add_vline``/``add_annotation`` validate the whole layout on every call, which is
+    quadratic in the number of lines; the figure is the same.
+    """
+    fig.update_layout(
+        shapes=[*fig.layout.shapes, *shapes], annotations=[*fig.layout.annotations, *annotations]
     )
     return fig
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from critmat.report.builder import Column, Details, Figure, Section, Table, Text
-from critmat.report.charts import layout
+from critmat.report.charts import add_layout_items, layout, vline
 
 if TYPE_CHECKING:
     from critmat.assess import Assessment
@@ -45,14 +45,23 @@ def frontier_chart(fr: Frontier) -> Any:
     fig.add_trace(
         go.Scatter(x=x, y=p["cvar_shortfall_t"], mode="lines+markers", name="CVaR", yaxis="y")
     )
+    shapes, labels = [], []  # one layout update for all the lines (add_layout_items)
     for r in fr.entry.dropna(subset=["enters_at_budget_eur"]).itertuples(index=False):
-        fig.add_vline(
-            x=float(r.enters_at_budget_eur) / 1e6,
-            line_dash="dot",
-            line_color="#999",
-            annotation_text=str(r.material),
-            annotation_position="top",
+        x = float(r.enters_at_budget_eur) / 1e6
+        shapes.append(vline(x, dash="dot", color="#999"))
+        labels.append(  # what add_vline(annotation_position="top") puts there
+            {
+                "showarrow": False,
+                "text": str(r.material),
+                "x": x,
+                "xanchor": "center",
+                "xref": "x",
+                "y": 1,
+                "yanchor": "bottom",
+                "yref": "y domain",
+            }
         )
+    add_layout_items(fig, shapes, labels)
     fig.update_xaxes(title="purchase budget (M EUR)")
     fig.update_yaxes(title="shortfall over the horizon (t)")
     return layout(fig, "Efficient frontier: budget against shortfall", height=440)
@@ -137,12 +146,11 @@ def what_to_do_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
         )
     from critmat.optimize.decide import decision_parameters_of
     from critmat.optimize.frontier import efficient_frontier
-    from critmat.optimize.stockpile import optimize_stockpile
 
     di = kb.optimize.inputs(spec=inputs["spec"], samples=inputs["samples"], seed=inputs["seed"])
     par_models = decision_parameters_of(di)
-    res = optimize_stockpile(di.scenarios, par_models)
     fr = efficient_frontier(di.scenarios, par_models, points=6)
+    res = fr.optimum  # = optimize_stockpile(di.scenarios, par_models), solved once for both
     alloc = res.allocation
     exposed = alloc["expected_shortfall_t_before"] > 0
     calm = [str(m) for m in alloc.loc[~exposed, "material"]]

@@ -18,10 +18,46 @@ from critmat.report.charts import FONT
 from critmat.report.format import format_value
 
 if TYPE_CHECKING:
+    from critmat.assess import Assessment
     from critmat.defence.bom import DemandSource
     from critmat.knowledge_base import KnowledgeBase
 
-__all__ = ["defence_section", "exposure_heatmap", "uses_heatmap"]
+__all__ = ["capability_of", "defence_section", "exposure_heatmap", "uses_heatmap"]
+
+#: Provenance parameters of ``capability_at_risk`` at its defaults (besides the cut).
+_CAPABILITY_DEFAULTS = {
+    "mix": "by_producer",
+    "allocation": "defence_first",
+    "substitution_lead_months": 0,
+    "recycling": True,
+}
+
+
+def capability_of(
+    kb: KnowledgeBase, a: Assessment, *, exporters: str, cut: float, months: int
+) -> pd.DataFrame:
+    """Capability at risk of a cut of ``exporters`` (the defaults otherwise).
+
+    The assessment's own table (``a.capability``) when it is that cut (``critmat assess``
+    computes China 100 % for 12 months with the same demand), else computed: the report
+    does not compute the same table three times.
+    """
+    have = getattr(a, "capability", None)
+    if have is not None:
+        params = dict(have.attrs.get("critmat", {}).get("parameters", {}))
+        want = {
+            **_CAPABILITY_DEFAULTS,
+            "exporters": [exporters],
+            "cut": float(cut),
+            "months": int(months),
+            "which": params.get("which"),
+        }
+        if params == want:
+            return have
+    frame: pd.DataFrame = kb.defence.capability_at_risk(
+        exporters=exporters, cut=cut, months=months, demand=a.demand
+    )
+    return frame
 
 
 def exposure_heatmap(summary: pd.DataFrame) -> Any:
@@ -144,6 +180,7 @@ def defence_section(
     *,
     demand: DemandSource | None = None,
     top: int = 12,
+    capability: pd.DataFrame | None = None,
 ) -> Section:
     """The defence section of the assessment report.
 
@@ -159,6 +196,9 @@ def defence_section(
         (:class:`~critmat.defence.bom.DemandSource`).
     top
         Rows of the criticality table.
+    capability
+        Capability at risk of a 100 % Chinese cut for 12 months, if already computed with
+        ``demand`` (:func:`capability_of`); computed otherwise.
     """
     exp = kb.defence.exposure(stage="processing", by="system", demand=demand)
     used = kb.defence.uses()
@@ -194,7 +234,11 @@ def defence_section(
     blocks.append(Figure(uses_heatmap(used)))
     blocks.append(Table(exp, _EXPOSURE, title="Exposure by system and material (processing stage)"))
     blocks.append(Table(crit.head(top), _CRITICALITY, title=f"Defence criticality (top {top})"))
-    cap = kb.defence.capability_at_risk(exporters="CHN", cut=1.0, months=12, demand=demand)
+    cap = (
+        capability
+        if capability is not None
+        else kb.defence.capability_at_risk(exporters="CHN", cut=1.0, months=12, demand=demand)
+    )
     if len(cap):
         blocks.append(
             Table(

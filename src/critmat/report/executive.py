@@ -151,11 +151,14 @@ def _materials(a: Assessment) -> list[dict[str, Any]]:
 def _systems(kb: KnowledgeBase, a: Assessment) -> tuple[list[dict[str, Any]], str, list[str]]:
     """Systems ranked by production lost in the stress test, a status line, the sources."""
     try:
-        cap = kb.defence.capability_at_risk(
+        from critmat.report.defence import capability_of
+
+        cap = capability_of(
+            kb,
+            a,
             exporters=STRESS["exporters"],
             cut=float(STRESS["cut"]),
             months=int(STRESS["months"]),
-            demand=a.demand,
         )
     except CritmatError as exc:  # the summary says why instead of failing the whole report
         return [], f"capability at risk not computed: {exc}", []

@@ -18,7 +18,7 @@ import pandas as pd
 
 from critmat._version import __version__
 from critmat.report.builder import Column, Figure, Report, Section, Table, Text
-from critmat.report.charts import layout
+from critmat.report.charts import add_layout_items, layout, vline
 
 if TYPE_CHECKING:
     from critmat.assess import Assessment
@@ -260,21 +260,25 @@ def imports_chart(series: pd.DataFrame, events: pd.DataFrame, material: str) -> 
         ),
         secondary_y=True,
     )
+    shapes, notes = [], []  # one layout update for all the events (add_layout_items)
     for r in events.itertuples(index=False):
         x = pd.Timestamp(r.date).year + (pd.Timestamp(r.date).day_of_year - 1) / 365.25 - 0.5
-        fig.add_vline(x=x, line_dash="dot", line_color="grey")
-        fig.add_annotation(
-            x=x,
-            y=1.0,
-            yref="paper",
-            text=str(r.event_id),
-            showarrow=False,
-            textangle=-90,
-            font={"size": 9},
-            xanchor="right",
-            yanchor="top",
-            hovertext=html.escape(str(r.summary)[:200]),
+        shapes.append(vline(x, dash="dot", color="grey"))
+        notes.append(
+            {
+                "x": x,
+                "y": 1.0,
+                "yref": "paper",
+                "text": str(r.event_id),
+                "showarrow": False,
+                "textangle": -90,
+                "font": {"size": 9},
+                "xanchor": "right",
+                "yanchor": "top",
+                "hovertext": html.escape(str(r.summary)[:200]),
+            }
         )
+    add_layout_items(fig, shapes, notes)
     fig.update_yaxes(title="t", secondary_y=False)
     fig.update_yaxes(title="share", tickformat=".0%", range=[0, 1], secondary_y=True)
     return layout(fig, f"{material}: EU imports from China and policy events", height=380)
