@@ -1,0 +1,374 @@
+"""The previous (per-row / per-group) implementations of paths that were vectorised.
+
+Kept verbatim, apart from their names, as the reference of ``test_fast_paths.py``: the
+vectorised functions must give exactly the same frames (values, dtypes, order) as these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from critmat.errors import ParameterError
+from critmat.methods.policy import benchmark_status, gap_tonnes
+from critmat.methods.supply import FALLBACK_FLAGS
+from critmat.params import Selection
+from critmat.policy.crma import (
+    _BENCHMARKS,
+    TRACKER_COLUMNS,
+    _imported,
+    _projects,
+    _tonnes,
+    _version,
+    strategic_materials,
+)
+from critmat.policy.events import ancestors
+from critmat.policy.inputs import read_consumption, read_projects
+from critmat.provenance import attach
+from critmat.vocab import BenchmarkBasis as Basis
+from critmat.vocab import SupplyMixStatus
+
+if TYPE_CHECKING:
+    from critmat.knowledge_base import KnowledgeBase
+
+# ------------------------------------------------------------ methods.supply.supplier_mix
+
+
+def _split_by_ir(glob: pd.DataFrame, ir: pd.Series, eu_countries: Sequence[str]) -> pd.DataFrame:
+    """The global rows of one material and stage split by import reliance ``ir``."""
+    member = glob["country"].isin(set(eu_countries)).to_numpy(dtype=bool, na_value=False)
+    share = glob["share"].to_numpy(dtype="float64")
+    s_eu = float(share[member].sum())
+    s_out = float(share[~member].sum())
+    value = float(ir.iloc[0])
+    out = glob.copy()
+    w = np.where(member, (1 - value) * share / s_eu if s_eu > 0 else 0.0, 0.0)
+    w = np.where(~member, value * share / s_out if s_out > 0 else 0.0, w)
+    out["share"] = w
+    for missing, part in ((s_eu <= 0, 1 - value), (s_out <= 0, value)):
+        if missing and part > 0:  # no producer on that side: the part has no country
+            first = glob.iloc[[0]].copy()
+            first["country"] = None
+            first["share"] = part
+            out = pd.concat([out, first], ignore_index=True)
+    return out
+
+
+def supplier_mix_loop(
+    shares: pd.DataFrame,
+    materials: Sequence[str],
+    *,
+    stages: Sequence[str] = ("extraction", "processing"),
+    mix: str = "eu_sourcing",
+    import_reliance: pd.DataFrame | None = None,
+    eu_countries: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Supplier shares per material and stage, with the fallback of the module docstring.
+
+    Parameters
+    ----------
+    shares
+        Rows of the chosen vintages (``vintage, reference_years, material, stage, mix,
+        country, share, check_flag``).
+    materials, stages
+        What is wanted; materials and stages without any rows are absent from the result.
+    mix
+        Preferred mix: ``eu_sourcing`` (with the fallback) or ``global``.
+    import_reliance
+        ``material, stage, import_reliance`` (fractions) for the split of the fallback.
+    eu_countries
+        ISO-3 codes of the EU member states.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``material, stage, country, share, mix_used (eu_sourcing, global, global_ir_split),
+        mix_status, vintage, reference_years, check_flag, import_reliance, source_id``;
+        ``country`` is
+        empty for a residual ('Other countries') row or the unattributed EU production of
+        a split.
+    """
+    if mix not in ("eu_sourcing", "global"):
+        raise ValueError(f"mix must be eu_sourcing or global, got {mix!r}")
+    columns = [
+        "material",
+        "stage",
+        "country",
+        "share",
+        "mix_used",
+        "mix_status",
+        "vintage",
+        "reference_years",
+        "check_flag",
+        "import_reliance",
+        "source_id",
+    ]
+    s = shares[
+        shares["material"].isin(list(materials)).to_numpy(dtype=bool, na_value=False)
+        & shares["stage"].isin(list(stages)).to_numpy(dtype=bool, na_value=False)
+    ].copy()
+    s["share"] = pd.to_numeric(s["share"], errors="coerce").astype("float64")
+    for c in ("check_flag", "source_id"):
+        if c not in s.columns:
+            s[c] = None
+    ir_map: dict[tuple[str, str], float] = {}
+    if import_reliance is not None:
+        for m, st, v in zip(
+            import_reliance["material"],
+            import_reliance["stage"],
+            pd.to_numeric(import_reliance["import_reliance"], errors="coerce"),
+            strict=True,
+        ):
+            if pd.notna(v):
+                ir_map[(str(m), str(st))] = float(v)
+    parts: list[pd.DataFrame] = []
+    for (m, st), g in s.groupby(["material", "stage"], sort=True):
+        eu = g[g["mix"] == "eu_sourcing"]
+        glob = g[g["mix"] == "global"]
+        ir = ir_map.get((str(m), str(st)))
+        flags = {f for v in eu["check_flag"].dropna() for f in str(v).split(";")}
+        if mix == "global" or (eu.empty and not glob.empty):
+            if glob.empty:
+                continue
+            status = SupplyMixStatus.OK if mix == "global" else SupplyMixStatus.GLOBAL_MIX_FALLBACK
+            part = glob.assign(mix_used="global", mix_status=status.value)
+        elif eu.empty:
+            continue
+        elif not flags & set(FALLBACK_FLAGS):
+            part = eu.assign(mix_used="eu_sourcing", mix_status=SupplyMixStatus.OK.value)
+        elif glob.empty or (ir is not None and ir <= 0):
+            # flagged, nothing to fall back on (no global mix), or IR = 0 (the EU is a net
+            # exporter: a gross sourcing mix cannot be split by a net import reliance, and
+            # the split would give every tonne to EU producers): the flagged rows, marked
+            part = eu.assign(
+                mix_used="eu_sourcing",
+                mix_status=SupplyMixStatus.EU_SOURCING_INCONSISTENT.value,
+            )
+        elif ir is None:
+            part = glob.assign(
+                mix_used="global",
+                mix_status=SupplyMixStatus.EU_SOURCING_INCONSISTENT.value,
+            )
+        else:
+            split = _split_by_ir(glob, pd.Series([ir]), eu_countries)
+            part = split.assign(
+                mix_used="global_ir_split",
+                mix_status=SupplyMixStatus.EU_SOURCING_INCONSISTENT.value,
+            )
+            part["check_flag"] = ";".join(sorted(flags))
+        part = part.assign(import_reliance=ir if ir is not None else np.nan)
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}).astype(
+            {"share": "float64", "import_reliance": "float64"}
+        )
+    out = pd.concat(parts, ignore_index=True)
+    for c in ("material", "stage", "country", "vintage", "reference_years", "check_flag"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out[columns]
+
+
+# ------------------------------------------------------------ policy.crma.benchmarks
+
+
+def proxy_loop(sourcing: pd.DataFrame, mats: pd.DataFrame) -> pd.DataFrame:
+    """Proxy values of the four benchmarks per material (share_proxy or no_data)."""
+    rows: list[dict[str, Any]] = []
+    by = dict(list(sourcing.groupby("material")))
+    for mat in mats["material"]:
+        g = by.get(mat)
+        for bench, stage in _BENCHMARKS:
+            rec: dict[str, Any] = {
+                "material": mat,
+                "benchmark": bench,
+                "value": np.nan,
+                "basis": Basis.NO_DATA.value,
+                "basis_detail": "",
+                "third_country": pd.NA,
+                "third_country_stage": pd.NA,
+                "reference_years": "",
+            }
+            if g is None:
+                rec["basis_detail"] = "no EU 2023 study sourcing rows for this material"
+                rows.append(rec)
+                continue
+            years = f"{int(g['year_from'].min())}-{int(g['year_to'].max())}"
+            if bench in ("extraction", "processing"):
+                s = g[g["stage"] == stage]
+                if s.empty:
+                    rec["basis_detail"] = f"the 2023 study did not assess {stage} for it"
+                elif pd.notna(s["eu27_share"].iloc[0]):
+                    rec.update(
+                        value=float(s["eu27_share"].iloc[0]),
+                        basis=Basis.SHARE_PROXY.value,
+                        reference_years=years,
+                        basis_detail=f"EU27 share of EU sourcing at {stage} (EU 2023 study)",
+                    )
+                elif pd.notna(s["self_supply_proxy"].iloc[0]):
+                    rec.update(
+                        value=float(s["self_supply_proxy"].iloc[0]),
+                        basis=Basis.SHARE_PROXY.value,
+                        reference_years=years,
+                        basis_detail=f"1 - import reliance at {stage} (EU 2023 "
+                        "study; no EU27 sourcing share)",
+                    )
+                else:
+                    rec["basis_detail"] = f"no EU27 share or import reliance at {stage}"
+            elif bench == "recycling":
+                v = g["eol_rir"].dropna()
+                if not v.empty:
+                    rec.update(
+                        value=float(v.iloc[0]),
+                        basis=Basis.SHARE_PROXY.value,
+                        reference_years=years,
+                        basis_detail="end-of-life recycling input rate (EoL-RIR, EU 2023 study)",
+                    )
+                else:
+                    rec["basis_detail"] = "no EoL-RIR"
+            else:
+                s = g.dropna(subset=["largest_third_country_share"])
+                if not s.empty:
+                    top = s.sort_values("largest_third_country_share", ascending=False).iloc[0]
+                    rec.update(
+                        value=float(top["largest_third_country_share"]),
+                        basis=Basis.SHARE_PROXY.value,
+                        reference_years=years,
+                        third_country=top["largest_third_country"],
+                        third_country_stage=top["stage"],
+                        basis_detail="largest non-EU supplier's share of EU sourcing, "
+                        "maximum over the stages assessed (EU 2023 study)",
+                    )
+                else:
+                    rec["basis_detail"] = "no non-EU supplier share listed (>= 1 %)"
+            rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def benchmarks_loop(
+    kb: KnowledgeBase,
+    *,
+    materials: Selection = None,
+    benchmark_set: str = "final",
+    consumption: pd.DataFrame | str | Path | None = None,
+    projects: pd.DataFrame | str | Path | None = None,
+) -> pd.DataFrame:
+    """:func:`critmat.policy.crma.benchmarks` before the project matrix (one loop)."""
+    version, rows = _version(kb, benchmark_set)
+    mats = strategic_materials(kb)
+    if materials is not None:
+        chosen = kb.select.materials(materials) or list(mats["material"])
+        outside = sorted(set(chosen) - set(mats["material"]))
+        if outside:
+            raise ParameterError(
+                f"not a CRMA strategic raw material: {', '.join(outside)}; Annex I lists "
+                + ", ".join(mats["material"])
+            )
+        mats = mats[mats["material"].isin(chosen)]
+    sourcing = kb.table("crma_eu_sourcing_2023")
+    t = proxy_loop(sourcing, mats)
+    cons = read_consumption(kb, consumption) if consumption is not None else _imported(kb)
+    user_sources: list[str] = []
+    if cons is not None:
+        tt = _tonnes(cons[cons["material"].isin(set(mats["material"]))])
+        if not tt.empty:
+            t = t.set_index(["material", "benchmark"])
+            tt = tt.set_index(["material", "benchmark"])
+            t = t.reindex(columns=list(dict.fromkeys([*t.columns, *tt.columns])))
+            t.loc[tt.index, tt.columns] = tt
+            t = t.reset_index()
+        user_sources.append(f"consumption: {cons.attrs.get('source', '')}")
+    for col in ("eu_consumption_t", "eu_output_t"):
+        if col not in t.columns:
+            t[col] = np.nan
+        t[col] = pd.to_numeric(t[col], errors="coerce").astype("float64")
+    t = mats.merge(t, on="material", how="left")
+    thr = rows.set_index("benchmark")
+    have = [b for b, _ in _BENCHMARKS if b in thr.index]
+    t = t[t["benchmark"].isin(have)].copy()
+    t["stage"] = t["benchmark"].map(dict(_BENCHMARKS))
+    t["version"] = version
+    t["threshold"] = t["benchmark"].map(thr["threshold"]).astype("float64")
+    t["comparison"] = t["benchmark"].map(thr["comparison"])
+    t["value"] = pd.to_numeric(t["value"], errors="coerce").astype("float64")
+    status = np.empty(len(t), dtype=object)
+    target = np.full(len(t), np.nan)
+    gap = np.full(len(t), np.nan)
+    for b in have:
+        m = (t["benchmark"] == b).to_numpy()
+        th, cmp = float(thr.loc[b, "threshold"]), str(thr.loc[b, "comparison"])
+        status[m] = benchmark_status(t.loc[m, "value"].to_numpy(), th, cmp)
+        c = t.loc[m, "eu_consumption_t"].to_numpy(dtype="float64")
+        target[m] = th * c
+        gap[m] = gap_tonnes(c, t.loc[m, "eu_output_t"].to_numpy(dtype="float64"), th, cmp)
+    t["status"] = status
+    t["target_2030_t"] = target
+    t["gap_2030_t"] = gap
+    # projects: EU projects at the stage count against the floors; third-country projects
+    # (outside the dominant supplier) against the cap
+    user_p = read_projects(kb, projects) if projects is not None else None
+    if user_p is not None:
+        user_sources.append(f"projects: {user_p.attrs.get('source', '')}")
+    p = _projects(kb, user_p)
+    up = ancestors(kb)
+    n_proj, n_unq, lists, t_proj, t_user = [], [], [], [], []
+    for r in t.itertuples(index=False):
+        keys = {r.material, *up.get(str(r.material), set())}
+        sel = p[p["material"].isin(keys)]
+        if r.benchmark == "single_third_country_cap":
+            sel = sel[~sel["in_eu"].fillna(True).astype(bool)]
+            if isinstance(r.third_country, str):
+                sel = sel[sel["project_id"].str.contains(r.third_country) == False]  # noqa: E712
+        else:
+            sel = sel[sel["in_eu"].fillna(True).astype(bool) & (sel["stage"] == r.stage)]
+        own = sel[sel["material"] == r.material]
+        q = own["content_t_yr"].astype("float64")
+        n_proj.append(len(sel))
+        n_unq.append(int(len(sel) - q.notna().sum()))
+        t_proj.append(float(q[~own["user"].astype(bool)].sum(min_count=1)))
+        t_user.append(float(q[own["user"].astype(bool)].sum(min_count=1)))
+        lists.append(
+            "; ".join(
+                f"{x.label} ({'n/q' if pd.isna(x.content_t_yr) else f'{x.content_t_yr:,.0f} t/yr'}"
+                f"{', ' + str(x.status) if isinstance(x.status, str) and x.status else ''})"
+                for x in sel.itertuples(index=False)
+            )
+        )
+    t["projects_t_yr"] = t_proj
+    t["n_projects"] = n_proj
+    t["n_projects_not_quantified"] = n_unq
+    t["projects"] = lists
+    t["user_projects_t_yr"] = t_user
+    added = t[["projects_t_yr", "user_projects_t_yr"]].fillna(0.0).sum(axis=1)
+    t["gap_after_projects_t"] = np.maximum(0.0, t["gap_2030_t"] - added)
+    t["source_id"] = np.where(
+        t["basis"] == Basis.TONNES.value,
+        "user",
+        np.where(t["basis"] == Basis.SHARE_PROXY.value, "crma_eu_sourcing_2023_derived", ""),
+    )
+    order = {b: i for i, (b, _) in enumerate(_BENCHMARKS)}
+    t = t.assign(_o=t["benchmark"].map(order)).sort_values(["material", "_o"])
+    t = t[TRACKER_COLUMNS].reset_index(drop=True)
+    t["n_projects"] = t["n_projects"].astype("int64")
+    prov = kb.provenance("crma.benchmarks", None, materials=materials, benchmark_set=benchmark_set)
+    prov.sources = sorted(
+        {
+            "crma_2024",
+            "crma_benchmark_versions",
+            "crma_eu_sourcing_2023_derived",
+            "crma_strategic_projects_eu_2025",
+            "crma_strategic_projects_non_eu_2025",
+        }
+    )
+    prov.user_data = user_sources
+    prov.notes = [
+        "share_proxy values are shares of EU sourcing (EU 2023 study, 2016-2020), not the "
+        "Act's tonnes over EU consumption; give --consumption FILE for the tonnes basis",
+        "projects_t_yr: published capacities of CRMA Strategic Projects (company figures, "
+        "content tonnes of the material), if built; n/q = capacity not quantified",
+        "the cap counts the largest third country at any stage (maximum over the stages)",
+    ]
+    return attach(t, prov)

@@ -1,0 +1,180 @@
+"""The vectorised paths give exactly the frames of the loops they replaced (issue 11 item 2).
+
+``previous_paths.py`` keeps the per-group and per-row implementations as they were; every
+test here compares the fast path with them on the embedded data and on generated inputs
+(values, dtypes and row order: ``check_exact``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from critmat.knowledge_base import KnowledgeBase
+from critmat.methods.supply import supplier_mix
+from critmat.policy.crma import benchmarks
+from tests.regression import previous_paths as before
+
+# ------------------------------------------------------------ methods.supply.supplier_mix
+
+
+@pytest.mark.parametrize(
+    ("vintage", "mix", "stages"),
+    [
+        ("newest", "eu_sourcing", ("extraction", "processing")),
+        ("newest", "global", ("processing",)),
+        ("eu_crm_2023", "eu_sourcing", ("extraction", "processing")),
+        ("usgs_mcs2026", "eu_sourcing", ("processing",)),
+    ],
+)
+def test_supplier_mix_as_the_group_loop_on_the_embedded_shares(
+    kb: KnowledgeBase, vintage: str, mix: str, stages: tuple[str, ...]
+) -> None:
+    shares = kb.select.supply_shares(None, vintage=vintage)
+    mats = sorted(set(shares["material"]))
+    kw = {
+        "stages": stages,
+        "mix": mix,
+        "import_reliance": kb.select.import_reliance(),
+        "eu_countries": kb.select.groups()["EU27"],
+    }
+    old = before.supplier_mix_loop(shares, mats, **kw)  # type: ignore[arg-type]
+    new = supplier_mix(shares, mats, **kw)  # type: ignore[arg-type]
+    assert len(new) > 100  # a real frame, not an empty one
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
+
+
+_COUNTRIES = ["CHN", "DEU", "FRA", "USA", None]
+_FLAGS = [
+    None,
+    "eu_sourcing_copies_global",
+    "eu_sourcing_inconsistent",
+    "share_sum_deviates",
+    "share_sum_deviates;eu_sourcing_inconsistent",
+]
+
+
+@st.composite
+def _shares(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = []
+    ir_rows = []
+    for m in ("a", "b", "c"):
+        for stage in ("extraction", "processing"):
+            for mix in ("global", "eu_sourcing"):
+                n = draw(st.integers(0, 4))
+                flag = draw(st.sampled_from(_FLAGS))
+                for _ in range(n):
+                    rows.append(
+                        {
+                            "vintage": draw(st.sampled_from(["v1", "v2"])),
+                            "reference_years": "2020",
+                            "material": m,
+                            "stage": stage,
+                            "mix": mix,
+                            "country": draw(st.sampled_from(_COUNTRIES)),
+                            "share": draw(st.floats(0.0, 1.0)),
+                            "check_flag": flag,
+                            "source_id": draw(st.sampled_from(["s1", "s2", None])),
+                        }
+                    )
+            ir = draw(st.one_of(st.none(), st.sampled_from([0.0, 1.0]), st.floats(0.0, 1.0)))
+            if ir is not None:
+                ir_rows.append({"material": m, "stage": stage, "import_reliance": ir})
+    cols = ["vintage", "reference_years", "material", "stage", "mix", "country", "share"]
+    frame = pd.DataFrame(rows, columns=[*cols, "check_flag", "source_id"])
+    irf = pd.DataFrame(ir_rows, columns=["material", "stage", "import_reliance"])
+    return frame, irf
+
+
+@given(_shares(), st.sampled_from(["eu_sourcing", "global"]))
+def test_supplier_mix_as_the_group_loop_on_generated_mixes(
+    case: tuple[pd.DataFrame, pd.DataFrame], mix: str
+) -> None:
+    frame, irf = case
+    kw = {"mix": mix, "import_reliance": irf, "eu_countries": ["DEU", "FRA"]}
+    old = before.supplier_mix_loop(frame, ["a", "b", "c", "z"], **kw)  # type: ignore[arg-type]
+    new = supplier_mix(frame, ["a", "b", "c", "z"], **kw)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
+
+
+# ------------------------------------------------------------ policy.crma.benchmarks
+
+
+def _undecorated(kb: KnowledgeBase, **kw: object) -> pd.DataFrame:
+    out: pd.DataFrame = benchmarks.__wrapped__(kb, **kw)  # type: ignore[attr-defined]
+    return out
+
+
+def _same(new: pd.DataFrame, old: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
+    strip = ("created",)
+    a = {k: v for k, v in new.attrs["critmat"].items() if k not in strip}
+    b = {k: v for k, v in old.attrs["critmat"].items() if k not in strip}
+    assert a == b
+
+
+@pytest.mark.parametrize("benchmark_set", ["final", "2023-proposal"])
+def test_benchmarks_as_the_row_loop(kb: KnowledgeBase, benchmark_set: str) -> None:
+    old = before.benchmarks_loop(kb, benchmark_set=benchmark_set)
+    new = _undecorated(kb, benchmark_set=benchmark_set)
+    assert (new["n_projects"] > 0).any() and (new["projects"] != "").any()
+    _same(new, old)
+
+
+def test_benchmarks_as_the_row_loop_with_your_tonnes_and_projects(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    consumption = pd.DataFrame(
+        {
+            "material": ["gallium", "gallium", "gallium", "lithium", "neodymium"],
+            "stage": ["processing", "recycling", "extraction", "processing", "processing"],
+            "year": [2024] * 5,
+            "eu_consumption_t": [40.0, 40.0, 40.0, 500.0, 900.0],
+            "eu_output_t": [2.0, 12.0, np.nan, 40.0, 10.0],
+            "largest_third_country": ["CHN", None, "AUS", "CHL", "CHN"],
+            "largest_third_country_t": [30.0, np.nan, 10.0, 300.0, 800.0],
+            "source": ["constructed"] * 5,
+        }
+    )
+    projects = pd.DataFrame(
+        {
+            "project": ["refinery A", "refinery B", "mine C", "plant D"],
+            "material": ["gallium", "gallium", "lithium", "lree"],
+            "stage": ["processing", "processing", "extraction", "processing"],
+            "capacity_t_yr": [5.0, 0.1, 1000.0, 30.0],
+            "status": ["permitting", "", "operating", "planned"],
+            "in_eu": ["true", "true", "false", "true"],
+        }
+    )
+    kw = {"consumption": consumption, "projects": projects}
+    old = before.benchmarks_loop(kb, **kw)  # type: ignore[arg-type]
+    new = _undecorated(kb, **kw)
+    assert (new["user_projects_t_yr"] > 0).any()
+    _same(new, old)
+    ga = _undecorated(kb, materials="gallium", **kw)
+    _same(ga, before.benchmarks_loop(kb, materials="gallium", **kw))  # type: ignore[arg-type]
+
+
+def test_benchmarks_once_per_kb_and_your_files_never_cached(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    kb.cache.clear()
+    a = kb.policy.crma_benchmarks()
+    n = len(kb.cache)
+    a.loc[:, "value"] = -1.0  # a caller's change never reaches the next caller
+    b = kb.policy.crma_benchmarks()
+    assert len(kb.cache) == n and (b["value"] != -1.0).any()
+    kb.policy.single_country_test()
+    m = len(kb.cache)
+    kb.policy.single_country_test()
+    assert len(kb.cache) == m  # the test reads the cached tracker and is cached itself
+    path = tmp_path / "projects.csv"
+    path.write_text("project,material,stage,capacity_t_yr,in_eu\nA,gallium,processing,5,true\n")
+    kb.policy.crma_benchmarks(projects=str(path))
+    kb.policy.crma_benchmarks(projects=path)
+    assert len(kb.cache) == m  # a file's contents may change: read afresh each time
