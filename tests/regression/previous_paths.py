@@ -13,9 +13,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from critmat.checks import (
+    _FLAG_COLUMNS,
+    SUM_LOWER_TOLERANCE,
+    SUPPLY_CHECK_FLAGS,
+    _mark,
+    _supply_keys,
+    check_eu_sourcing_copies_global,
+    check_eu_sourcing_import_reliance,
+    check_supply_share_sums,
+)
 from critmat.errors import ParameterError
 from critmat.methods.policy import benchmark_status, gap_tonnes
-from critmat.methods.supply import FALLBACK_FLAGS
+from critmat.methods.supply import _KEYS, FALLBACK_FLAGS
 from critmat.params import Selection
 from critmat.policy.crma import (
     _BENCHMARKS,
@@ -372,3 +382,175 @@ def benchmarks_loop(
         "the cap counts the largest third country at any stage (maximum over the stages)",
     ]
     return attach(t, prov)
+
+
+# ------------------------------------------------------------ methods.supply.vintage_summary
+
+
+def _flags(values: pd.Series) -> str | None:
+    found = sorted({f for v in values.dropna() for f in str(v).split(";") if f})
+    return ";".join(found) or None
+
+
+def vintage_summary_loop(shares: pd.DataFrame) -> pd.DataFrame:
+    """One row per vintage, material, stage and mix, with the newest vintage marked.
+
+    Parameters
+    ----------
+    shares
+        Rows of ``supply_shares`` (``vintage, material, stage, mix, country, share,
+        reference_years, reference_year``, optional ``check_flag``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``vintage, material, stage, mix, reference_years, reference_year, share_total,
+        countries, check_flags, newest``.
+    """
+    s = shares.assign(
+        share=pd.to_numeric(shares["share"], errors="coerce").astype("float64"),
+        check_flag=shares["check_flag"] if "check_flag" in shares.columns else None,
+    )
+    keys = ["vintage", *_KEYS]
+    g = s.groupby(keys, sort=True, dropna=False)
+    v = g.agg(
+        reference_years=("reference_years", "first"),
+        reference_year=("reference_year", "max"),
+        share_total=("share", "sum"),
+        countries=("country", "count"),
+    ).reset_index()
+    v["check_flags"] = g["check_flag"].agg(_flags).to_numpy()
+    differs = v["check_flags"].fillna("").str.contains("basis_differs")
+    rank = v.assign(_ok=~differs).sort_values(
+        [*_KEYS, "_ok", "reference_year", "share_total"],
+        ascending=[True, True, True, False, False, False],
+    )
+    newest = rank.drop_duplicates(_KEYS, keep="first").index
+    v["newest"] = v.index.isin(newest)
+    return v
+
+
+# ------------------------------------------------------------ checks.flag_supply_shares
+
+
+def flag_supply_shares_loop(
+    shares: pd.DataFrame,
+    *,
+    import_reliance: pd.DataFrame | None = None,
+    eu_countries: Sequence[str] | None = None,
+    by: Sequence[str] | None = None,
+    ir_tolerance: float = 0.10,
+    copy_tolerance: float = 0.01,
+    sum_tolerance: float = 0.05,
+    sum_lower_tolerance: float | dict[str, float] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run the supply-input checks and mark the rows they flag (never altering a value).
+
+    The same function serves the dataset build, user imports of supply shares and the
+    scenario engine, so one mix gets the same flags wherever it is used.
+
+    Parameters
+    ----------
+    shares
+        Supply shares (``material, stage, mix, country, share``; optional ``vintage`` and
+        ``check_flag``, whose existing flags are kept).
+    import_reliance, eu_countries
+        For the EU-sourcing vs import-reliance check (skipped when either is ``None``).
+    by
+        Keys of one mix; default ``vintage`` (when present), ``material``, ``stage``.
+    ir_tolerance, copy_tolerance, sum_tolerance, sum_lower_tolerance
+        Tolerances of :func:`check_eu_sourcing_import_reliance`,
+        :func:`check_eu_sourcing_copies_global` and :func:`check_supply_share_sums`;
+        ``sum_lower_tolerance=None`` means :data:`SUM_LOWER_TOLERANCE` (the dataset build's
+        setting, so a mix gets the same flags at build, on import and in a scenario).
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``shares`` with a ``check_flag`` column (flags joined by ``;`` in the order of
+        :data:`SUPPLY_CHECK_FLAGS`, missing when a row passed every check), and one row per
+        flagged mix: the keys, ``mix, flag, observed, reference, tolerance, detail``.
+    """
+    keys = _supply_keys(shares, by)
+    n = len(shares)
+    masks: dict[str, np.ndarray] = {f: np.zeros(n, dtype=bool) for f in SUPPLY_CHECK_FLAGS}
+    is_eu = (shares["mix"] == "eu_sourcing").to_numpy(dtype=bool, na_value=False)
+    found: list[pd.DataFrame] = []
+    if import_reliance is not None and eu_countries is not None:
+        bad = check_eu_sourcing_import_reliance(
+            shares, import_reliance, eu_countries, by=keys, tolerance=ir_tolerance
+        )
+        masks["eu_sourcing_inconsistent"] |= is_eu & _mark(shares, keys, bad, "ir")
+        found.append(
+            bad[keys].assign(
+                mix="eu_sourcing",
+                flag="eu_sourcing_inconsistent",
+                observed=bad["non_eu_share"].astype("float64"),
+                reference=bad["import_reliance"].astype("float64"),
+                tolerance=ir_tolerance,
+                detail=[
+                    f"non-EU EU-sourcing shares {lo:.2f} (at most {hi:.2f} with unlisted "
+                    f"rows) vs EU import reliance {ir:.2f}"
+                    for lo, hi, ir in zip(
+                        bad["non_eu_share"],
+                        bad["non_eu_share_max"],
+                        bad["import_reliance"],
+                        strict=True,
+                    )
+                ],
+            )
+        )
+    copies = check_eu_sourcing_copies_global(shares, by=keys, tolerance=copy_tolerance)
+    masks["eu_sourcing_copies_global"] |= is_eu & _mark(shares, keys, copies, "copy")
+    found.append(
+        copies[keys].assign(
+            mix="eu_sourcing",
+            flag="eu_sourcing_copies_global",
+            observed=copies["max_abs_difference"].astype("float64"),
+            reference=0.0,
+            tolerance=copy_tolerance,
+            detail=[
+                f"every one of {int(c)} countries within {d * 100:.1f} percentage points of "
+                "its global share"
+                for c, d in zip(copies["countries"], copies["max_abs_difference"], strict=True)
+            ],
+        )
+    )
+    lower = SUM_LOWER_TOLERANCE if sum_lower_tolerance is None else sum_lower_tolerance
+    sums = check_supply_share_sums(shares, by=keys, tolerance=sum_tolerance, lower_tolerance=lower)
+    masks["share_sum_deviates"] |= _mark(shares, [*keys, "mix"], sums, "sum")
+    found.append(
+        sums[[*keys, "mix"]].assign(
+            flag="share_sum_deviates",
+            observed=sums["total"].astype("float64"),
+            reference=1.0,
+            tolerance=sum_tolerance,
+            detail=[
+                f"{int(r)} rows sum to {t:.3f}"
+                for t, r in zip(sums["total"], sums["rows"], strict=True)
+            ],
+        )
+    )
+    existing = (
+        shares["check_flag"].astype(object).where(shares["check_flag"].notna(), "")
+        if "check_flag" in shares.columns
+        else pd.Series("", index=shares.index, dtype=object)
+    )
+    labels = []
+    for i, old in enumerate(existing):
+        have = {f for f in str(old).split(";") if f}
+        have |= {f for f, m in masks.items() if m[i]}
+        order = [f for f in SUPPLY_CHECK_FLAGS if f in have] + sorted(
+            have - set(SUPPLY_CHECK_FLAGS)
+        )
+        labels.append(";".join(order) if order else None)
+    out = shares.copy()
+    out["check_flag"] = pd.Series(labels, index=shares.index, dtype=object)
+    frames = [f for f in found if not f.empty]
+    flags = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=[*keys, *_FLAG_COLUMNS])
+    )
+    flags = flags[[*keys, *_FLAG_COLUMNS]].sort_values([*keys, "mix", "flag"], ignore_index=True)
+    return out, flags

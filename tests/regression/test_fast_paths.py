@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from critmat.checks import flag_supply_shares
 from critmat.knowledge_base import KnowledgeBase
-from critmat.methods.supply import supplier_mix
+from critmat.methods.supply import supplier_mix, vintage_summary
 from critmat.policy.crma import benchmarks
 from tests.regression import previous_paths as before
 
@@ -178,3 +179,49 @@ def test_benchmarks_once_per_kb_and_your_files_never_cached(
     kb.policy.crma_benchmarks(projects=str(path))
     kb.policy.crma_benchmarks(projects=path)
     assert len(kb.cache) == m  # a file's contents may change: read afresh each time
+
+
+# ------------------------------------------------------------ checks and vintages
+
+
+def test_flag_supply_shares_as_before_on_the_embedded_rows(kb: KnowledgeBase) -> None:
+    frame = kb.sql("select * from supply_shares")
+    kw = {
+        "import_reliance": kb.select.import_reliance(),
+        "eu_countries": kb.select.groups()["EU27"],
+    }
+    new, new_flags = flag_supply_shares(frame, **kw)  # type: ignore[arg-type]
+    old, old_flags = before.flag_supply_shares_loop(frame, **kw)  # type: ignore[arg-type]
+    assert new["check_flag"].notna().sum() > 50
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
+    pd.testing.assert_frame_equal(new_flags, old_flags, check_exact=True)
+    # the EU 2023 study's own table: no vintage column, another set of keys
+    eu = kb.eu_crm_2023()
+    pd.testing.assert_frame_equal(
+        flag_supply_shares(eu, **kw)[0],  # type: ignore[arg-type]
+        before.flag_supply_shares_loop(eu, **kw)[0],  # type: ignore[arg-type]
+        check_exact=True,
+    )
+
+
+@given(_shares())
+def test_flag_supply_shares_and_vintages_as_before_on_generated_rows(
+    case: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    frame, irf = case
+    frame = frame.assign(reference_year=2020)
+    kw = {"import_reliance": irf, "eu_countries": ["DEU", "FRA"]}
+    new = flag_supply_shares(frame, **kw)  # type: ignore[arg-type]
+    old = before.flag_supply_shares_loop(frame, **kw)  # type: ignore[arg-type]
+    for a, b in zip(new, old, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    pd.testing.assert_frame_equal(
+        vintage_summary(new[0]), before.vintage_summary_loop(old[0]), check_exact=True
+    )
+
+
+def test_vintage_summary_as_before_on_the_embedded_rows(kb: KnowledgeBase) -> None:
+    rows = kb.select._checked_supply_shares()
+    new = vintage_summary(rows)
+    assert new["check_flags"].notna().any() and new["newest"].any()
+    pd.testing.assert_frame_equal(new, before.vintage_summary_loop(rows), check_exact=True)

@@ -76,9 +76,13 @@ _KEYS = ["material", "stage", "mix"]
 _SKIP, _GLOB, _EU, _SPLIT = 0, 1, 2, 3
 
 
-def _flags(values: pd.Series) -> str | None:
-    found = sorted({f for v in values.dropna() for f in str(v).split(";") if f})
-    return ";".join(found) or None
+def _group_flags(code: np.ndarray, flags: pd.Series, n_groups: int) -> np.ndarray:
+    """Per group (``code``: group number of each row) its rows' distinct flags, sorted."""
+    found: list[set[str]] = [set() for _ in range(n_groups)]
+    values = flags.to_numpy(dtype=object)
+    for i in np.flatnonzero(flags.notna().to_numpy(dtype=bool)).tolist():
+        found[code[i]].update(f for f in str(values[i]).split(";") if f)
+    return np.array([";".join(sorted(f)) or None for f in found], dtype=object)
 
 
 def vintage_summary(shares: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +112,7 @@ def vintage_summary(shares: pd.DataFrame) -> pd.DataFrame:
         share_total=("share", "sum"),
         countries=("country", "count"),
     ).reset_index()
-    v["check_flags"] = g["check_flag"].agg(_flags).to_numpy()
+    v["check_flags"] = _group_flags(g.ngroup().to_numpy(), s["check_flag"], len(v))
     differs = v["check_flags"].fillna("").str.contains("basis_differs")
     rank = v.assign(_ok=~differs).sort_values(
         [*_KEYS, "_ok", "reference_year", "share_total"],
