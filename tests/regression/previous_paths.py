@@ -6,7 +6,7 @@ vectorised functions must give exactly the same frames (values, dtypes, order) a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,11 +39,28 @@ from critmat.policy.crma import (
 from critmat.policy.events import ancestors
 from critmat.policy.inputs import read_consumption, read_projects
 from critmat.provenance import attach
+from critmat.scenarios import stats
+from critmat.scenarios.result import (
+    _FRAMES,
+    _PER_SCENARIO,
+    EnsembleResult,
+    _alpha_label,
+    _by_columns,
+    _column_blocks,
+    _draws_builder,
+    _outcomes_builder,
+    _provenance,
+    _systems_outcomes_builder,
+    pct_label,
+)
+from critmat.scenarios.spec import EnsembleSpec
 from critmat.vocab import BenchmarkBasis as Basis
 from critmat.vocab import SupplyMixStatus
 
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
+    from critmat.scenarios.engine import ShockDraws
+    from critmat.scenarios.plan import Plan
 
 # ------------------------------------------------------------ methods.supply.supplier_mix
 
@@ -554,3 +571,202 @@ def flag_supply_shares_loop(
     )
     flags = flags[[*keys, *_FLAG_COLUMNS]].sort_values([*keys, "mix", "flag"], ignore_index=True)
     return out, flags
+
+
+# ------------------------------------------------------------ data.select.Selector.supply_shares
+
+
+def supply_shares_merge(
+    kb: KnowledgeBase,
+    materials: Sequence[str] | None = None,
+    *,
+    stage: str | None = None,
+    mix: str | None = None,
+    vintage: str | None = "newest",
+) -> pd.DataFrame:
+    """``kb.select.supply_shares`` as it was: select the vintages, merge, then sort."""
+    from critmat.dims import parse_stage
+    from critmat.methods.supply import choose_vintages
+
+    sel = kb.select
+    chosen = choose_vintages(sel.supply_vintages(), sel.supply_vintage(vintage))
+    keys = ["vintage", "material", "stage", "mix"]
+    if materials is not None:
+        chosen = chosen[chosen["material"].isin(list(materials))]
+    if stage is not None:
+        chosen = chosen[chosen["stage"] == parse_stage(stage).value]
+    if mix is not None:
+        chosen = chosen[chosen["mix"] == mix]
+    rows = sel._checked_supply_shares()
+    out = rows.merge(chosen[keys], on=keys, how="inner")
+    return out.sort_values([*keys, "share"], ascending=[True] * 4 + [False]).reset_index(drop=True)
+
+
+# ------------------------------------------------------------ scenarios.result.assemble
+
+
+def assemble_by_column(
+    plan: Plan,
+    spec: EnsembleSpec,
+    draws: ShockDraws,
+    totals: Mapping[str, np.ndarray],
+    monthly_stats: stats.MonthlyStats,
+    meta: dict[str, Any],
+    *,
+    release_mean: np.ndarray | None = None,
+) -> EnsembleResult:
+    """:func:`critmat.scenarios.result.assemble` as it was (a column at a time)."""
+    mats = plan.materials
+    b = plan.baseline
+    q = spec.percentiles
+    alpha = spec.cvar_level
+    al = _alpha_label(alpha)
+    monthly_t = b.monthly_demand_t
+    dshare = np.array([plan.defence_share.get(m, (0.0, ""))[0] for m in mats])
+    stock0 = np.array([float(plan.stocks.get(m, {}).get("initial", 0.0)) for m in mats])
+
+    cum = totals["cum_shortfall"]
+    never_cum = bool(np.isnan(cum).any())
+    summary = pd.DataFrame(
+        {
+            "material": mats,
+            "stage": b.stage,
+            "mix": b.mix,
+            "stock_months": stock0,
+            "defence_share": dshare,
+        }
+    )
+    summary["p_shortfall"] = stats.prob_positive(cum)
+    summary["shortfall_mean"] = stats.expected(cum)
+    for qq, v in zip(
+        q, _by_columns(lambda x: stats.percentiles(x, q, never=never_cum), cum), strict=True
+    ):
+        summary[f"shortfall_{pct_label(qq)}"] = v
+    summary[f"shortfall_var{al}"] = _by_columns(lambda x: stats.var(x, alpha), cum)
+    summary[f"shortfall_cvar{al}"] = _by_columns(lambda x: stats.cvar(x, alpha), cum)
+    summary["shortfall_t_mean"] = summary["shortfall_mean"] * monthly_t
+    summary[f"shortfall_t_cvar{al}"] = summary[f"shortfall_cvar{al}"] * monthly_t
+    summary["supply_gap_mean"] = stats.expected(totals["cum_supply_gap"])
+    summary["release_mean"] = (
+        stats.expected(totals["cum_release"]) if release_mean is None else release_mean
+    )
+    div = np.where(dshare > 0, dshare, 1.0)
+
+    def defence(fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        dcum = totals["cum_defence_shortfall"]
+        cols = _column_blocks(dcum.shape[1]) if dcum.nbytes > 64e6 else [slice(None)]
+        return np.concatenate([np.atleast_1d(fn(dcum[:, sl] / div[sl])) for sl in cols])
+
+    summary["defence_shortfall_mean"] = np.where(dshare > 0, defence(stats.expected), np.nan)
+    summary[f"defence_shortfall_cvar{al}"] = np.where(
+        dshare > 0, defence(lambda x: stats.cvar(x, alpha)), np.nan
+    )
+    so = totals["months_to_stockout"]
+    affected = np.isfinite(totals["first_onset"])
+    summary["p_stockout"] = np.mean(np.isfinite(so), axis=0)
+    any_affected = bool(affected.any())
+
+    never_so = bool(np.isnan(so).any()) or (any_affected and not bool(affected.all()))
+
+    def stockout_pct(sl: slice) -> np.ndarray:
+        x = np.where(affected[:, sl], so[:, sl], np.nan) if any_affected else so[:, sl]
+        return stats.percentiles(x, (5, 50, 95), never=never_so)
+
+    cols = _column_blocks(so.shape[1]) if so.nbytes > 64e6 else [slice(None)]
+    so_pct = np.concatenate([stockout_pct(sl) for sl in cols], axis=-1)
+    for qq, v in zip((5.0, 50.0, 95.0), so_pct, strict=True):
+        summary[f"months_to_stockout_{pct_label(qq)}"] = v
+    first = totals["first_shortfall_month"]
+    never_first = bool(np.isnan(first).any())
+    summary["first_shortfall_p50"] = _by_columns(
+        lambda x: stats.percentiles(x, [50], never=never_first), first
+    )[0]
+    peak = totals["peak_price"]
+    never_peak = bool(np.isnan(peak).any())
+    pk = _by_columns(lambda x: stats.percentiles(x, [50, 95], never=never_peak), peak)
+    summary["peak_price_p50"] = pk[0]
+    summary["peak_price_p95"] = pk[1]
+    summary["annual_demand_t"] = b.annual_demand_t
+
+    # monthly fan-chart statistics
+    t_len = spec.scenario.horizon_months
+    parts = []
+    for var in ("shortfall", "stock", "price"):
+        block: dict[str, Any] = {
+            "material": np.repeat(np.asarray(mats, dtype=object), t_len),
+            "month": np.tile(np.arange(t_len), len(mats)),
+            "variable": var,
+            "mean": monthly_stats.mean(var).reshape(-1),
+        }
+        block["prob_positive"] = (
+            monthly_stats.prob_positive(var).reshape(-1) if var == "shortfall" else np.nan
+        )
+        pct = monthly_stats.percentiles(var, q)
+        for qq, v in zip(q, pct, strict=True):
+            block[pct_label(qq)] = v.reshape(-1)
+        block["percentile_error"] = np.repeat(monthly_stats.error(var), t_len)
+        parts.append(pd.DataFrame(block))
+    monthly = pd.concat(parts, ignore_index=True)
+
+    names = [s[0] for s in plan.systems]
+    nb = totals["cum_systems_not_built"]
+    sys_rows = []
+    for j, name in enumerate(names):
+        col = nb[:, j]
+        row: dict[str, Any] = {
+            "system": name,
+            "build_rate": plan.systems[j][1],
+            "materials": ", ".join(plan.systems[j][2]),
+            "p_any_not_built": float(stats.prob_positive(col)),
+            "not_built_mean": float(stats.expected(col)),
+        }
+        for qq, v in zip(q, stats.percentiles(col, q), strict=True):
+            row[f"not_built_{pct_label(qq)}"] = float(v)
+        row[f"not_built_cvar{al}"] = float(stats.cvar(col, alpha))
+        row["planned"] = plan.systems[j][1] * t_len
+        sys_rows.append(row)
+    systems = pd.DataFrame(
+        sys_rows,
+        columns=["system", "build_rate", "materials", "p_any_not_built", "not_built_mean"]
+        if not sys_rows
+        else None,
+    )
+    base = plan.baseline.table()
+    base["defence_share"] = dshare
+    base["defence_share_basis"] = [
+        plan.defence_share.get(m, (0.0, "none given: 0"))[1] for m in mats
+    ]
+    base["stock_months"] = stock0
+    result = EnsembleResult(
+        spec=spec,
+        summary=summary,
+        monthly=monthly,
+        outcomes=_outcomes_builder(list(mats), totals, monthly_t),
+        draws=_draws_builder(plan, draws),
+        systems=systems,
+        systems_outcomes=_systems_outcomes_builder(names, nb),
+        baseline=base,
+        meta=meta,
+    )
+    for name in _FRAMES:
+        if name not in _PER_SCENARIO:
+            _provenance(getattr(result, name), spec, meta, name)
+    return result
+
+
+# ------------------------------------------------------------ scenarios.baseline.supply_options
+
+
+def supply_options_lambdas(shares: pd.DataFrame) -> pd.DataFrame:
+    """The ``supply_options`` aggregation as it was (a lambda per group)."""
+    return shares.groupby(["material", "stage"], as_index=False, sort=True).agg(
+        mix=("mix", "first"),
+        mix_status=("mix_status", "first"),
+        vintage=("vintage", lambda v: ";".join(sorted({str(x) for x in v.dropna()}))),
+        reference_years=(
+            "reference_years",
+            lambda v: ";".join(sorted({str(x) for x in v.dropna()})),
+        ),
+        n_countries=("country", "count"),
+        share_sum=("share", "sum"),
+    )

@@ -225,3 +225,53 @@ def test_vintage_summary_as_before_on_the_embedded_rows(kb: KnowledgeBase) -> No
     new = vintage_summary(rows)
     assert new["check_flags"].notna().any() and new["newest"].any()
     pd.testing.assert_frame_equal(new, before.vintage_summary_loop(rows), check_exact=True)
+
+
+@pytest.mark.parametrize("vintage", ["newest", "eu_crm_2023", "usgs_mcs2026"])
+def test_supply_shares_a_selection_of_the_sorted_rows_as_before(
+    kb: KnowledgeBase, vintage: str
+) -> None:
+    for materials in (None, ["gallium", "germanium", "unknown"], ["rare_earths"]):
+        for stage in (None, "processing", "extraction"):
+            for mix in (None, "global", "eu_sourcing"):
+                new = kb.select.supply_shares(materials, stage=stage, mix=mix, vintage=vintage)
+                old = before.supply_shares_merge(
+                    kb, materials, stage=stage, mix=mix, vintage=vintage
+                )
+                pd.testing.assert_frame_equal(new, old, check_exact=True)
+    a = kb.select.supply_shares(["gallium"], vintage=vintage)
+    a.loc[:, "share"] = -1.0  # the cached rows never change
+    assert (kb.select.supply_shares(["gallium"], vintage=vintage)["share"] >= 0).all()
+
+
+# ------------------------------------------------------------ scenarios.result.assemble
+
+
+@pytest.mark.parametrize("exact_monthly_mb", [None, 0.0])  # exact, and the monthly sketch
+def test_assemble_as_before(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, exact_monthly_mb: float | None
+) -> None:
+    from critmat.scenarios import runner
+    from critmat.scenarios.presets import all_presets
+
+    spec = all_presets(kb)["china-rare-earths-apr-2025"].spec
+    kw = {"samples": 120, "seed": 7, "exact_monthly_mb": exact_monthly_mb}
+    new = runner.run(spec, kb, **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(runner, "assemble", before.assemble_by_column)
+    old = runner.run(spec, kb, **kw)  # type: ignore[arg-type]
+    assert len(new.summary) > 1 and (new.monthly["percentile_error"] > 0).any() == (
+        exact_monthly_mb == 0.0
+    )
+    for name in ("summary", "monthly", "systems", "baseline", "outcomes", "draws"):
+        pd.testing.assert_frame_equal(getattr(new, name), getattr(old, name), check_exact=True)
+
+
+@pytest.mark.parametrize("vintage", ["newest", "eu_crm_2023"])
+def test_supply_options_as_before(kb: KnowledgeBase, vintage: str) -> None:
+    from critmat.scenarios.baseline import _shares, supply_options
+
+    new = supply_options(kb, vintage)
+    assert len(new) > 50 and new["vintage"].str.len().gt(0).all()
+    pd.testing.assert_frame_equal(
+        new, before.supply_options_lambdas(_shares(kb, vintage)), check_exact=True
+    )
