@@ -6,7 +6,7 @@ vectorised functions must give exactly the same frames (values, dtypes, order) a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +24,10 @@ from critmat.checks import (
     check_supply_share_sums,
 )
 from critmat.errors import ParameterError
+from critmat.indicators.eu_crm import DEFAULT_WGI_VINTAGE, DEFAULT_WGI_YEARS
 from critmat.methods.policy import benchmark_status, gap_tonnes
 from critmat.methods.supply import _KEYS, FALLBACK_FLAGS
-from critmat.params import Selection
+from critmat.params import GroupBy, Selection
 from critmat.policy.crma import (
     _BENCHMARKS,
     TRACKER_COLUMNS,
@@ -770,3 +771,152 @@ def supply_options_lambdas(shares: pd.DataFrame) -> pd.DataFrame:
         n_countries=("country", "count"),
         share_sum=("share", "sum"),
     )
+
+
+# ------------------------------------------------------------ indicators.eu_crm.eu_supply_risk
+
+
+def eu_supply_risk_one_pass(
+    kb: KnowledgeBase,
+    *,
+    materials: Selection = None,
+    year: int = 2023,
+    stage: str | None = None,
+    governance_vintage: str = DEFAULT_WGI_VINTAGE,
+    wgi_years: Any = DEFAULT_WGI_YEARS,
+    wgi_measure: str = "auto",
+    corrections: bool | str | Iterable[str] | None = False,
+    importers: Selection = None,
+    exporters: Selection = None,
+    years: Any = None,
+    groupby: GroupBy = None,
+) -> pd.DataFrame:
+    """:func:`critmat.indicators.eu_crm.eu_supply_risk` as it was (one pass per selection)."""
+    from critmat.indicators.eu_crm import (
+        _COLUMNS,
+        COMPUTED_YEARS,
+        EI_THRESHOLD,
+        MEASURES,
+        SR_THRESHOLD,
+        _notes,
+        _published_only,
+        _reasons,
+        _scored,
+        _status,
+        _year,
+        agreement,
+        column_units,
+        is_critical,
+        parse_stage,
+        reject,
+        resolve_corrections,
+    )
+    from critmat.vocab import EuCrmStatus
+
+    reject(
+        "eu_supply_risk (use year= for the assessment and wgi_years= for the "
+        "governance data years)",
+        importers=importers,
+        exporters=exporters,
+        years=years,
+        groupby=groupby,
+    )
+    year = _year(year)
+    st = parse_stage(stage).value if stage is not None else None
+    mats = kb.select.materials(materials)
+    names = resolve_corrections(corrections)
+    params: dict[str, Any] = {"materials": mats, "year": year, "stage": st}
+    if year not in COMPUTED_YEARS:
+        given = [
+            name
+            for name, value, default in (
+                ("stage", st, None),
+                ("governance_vintage", governance_vintage, DEFAULT_WGI_VINTAGE),
+                ("wgi_years", str(wgi_years), str(DEFAULT_WGI_YEARS)),
+                ("wgi_measure", wgi_measure, "auto"),
+                ("corrections", names or None, None),
+            )
+            if value != default
+        ]
+        if given:
+            raise ParameterError(
+                f"{', '.join(f'{g}=' for g in given)} does not apply to year={year}: critmat "
+                "has the published values of that assessment only (computed: "
+                f"{', '.join(map(str, COMPUTED_YEARS))}); drop it"
+            )
+        return _published_only(kb, year, mats, params)
+
+    (wgi, gov_used, wgi_year_list, measure, inputs, used, material_table, fixed, scores, stages) = (
+        _scored(kb, governance_vintage, wgi_years, wgi_measure, names)
+    )
+
+    # published values, agreement and reasons
+    pub = kb.table("eu_crm_2023_published")
+    notes = kb.table("eu_crm_2023_reproduction_notes")
+    used += [pub, notes, gov_used, material_table]
+    p = pub.set_index("material")
+    out = scores.set_index("material")
+    every = sorted(set(out.index) | set(p.index) | set(mats or []))
+    out = out.reindex(every)
+    out.index.name = "material"
+    for col in (
+        "sr",
+        "ei",
+        "stage_used",
+        "sr_extraction",
+        "sr_processing",
+        "mix_extraction",
+        "mix_processing",
+    ):
+        out[f"published_{col}"] = p[col].reindex(out.index)
+    for m in MEASURES:
+        out[f"agrees_{m}"] = agreement(out[m], out[f"published_{m}"])
+    frame = out.reset_index()
+    frame["reason"] = frame["material"].map(_reasons(frame, notes))
+
+    # inputs shown alongside (per stage, wide)
+    wide = stages.pivot(index="material", columns="stage", values=["hhi_gs", "hhi_eu", "eu_mix_of"])
+    wide.columns = [f"{v}_{s}" for v, s in wide.columns]
+    frame = frame.merge(wide.reset_index(), on="material", how="left")
+    pr = fixed.parameters.set_index("material")  # as used, after the corrections
+    for col in ("ir_extraction", "ir_processing", "eol_rir", "si_sr", "si_ei"):
+        frame[col] = frame["material"].map(pr[col])
+    frame["ei_share_unallocated"] = frame["share_unallocated"]
+    meta = material_table.set_index("material")
+    frame["crma_strategic"] = frame["material"].map(meta["crma_strategic"]).astype("boolean")
+    frame["crma_critical"] = frame["material"].map(meta["crma_critical"]).astype("boolean")
+    frame["is_group"] = frame["is_group"].astype("boolean").fillna(False)
+    frame["status"] = _status(frame, set(inputs.parameters["material"]))
+
+    if st is not None:
+        frame["sr"] = frame[f"sr_{st}"]
+        frame["published_sr"] = frame[f"published_sr_{st}"]
+        frame["agrees_sr"] = frame[f"agrees_sr_{st}"]
+        frame["stage_used"] = pd.Series(st, index=frame.index, dtype=object).where(
+            frame["sr"].notna(), None
+        )
+        frame["critical"] = is_critical(frame["sr"], frame["ei"])
+        assessed_at = frame["material"].map(pr["stages_assessed"]).astype("string")
+        off = assessed_at.notna() & ~assessed_at.str.contains(st, regex=False).fillna(False)
+        frame.loc[off.astype(bool), "status"] = EuCrmStatus.STAGE_NOT_ASSESSED.format(stage=st)
+    if mats is not None:
+        frame = frame[frame["material"].isin(mats)]
+    frame = frame.loc[:, _COLUMNS].sort_values("material", ignore_index=True)
+    frame["critical"] = frame["critical"].astype("boolean")
+
+    prov = kb.provenance(
+        "eu_supply_risk",
+        pd.concat([f.loc[:, ["source_id"]] for f in used if "source_id" in f.columns]),
+        **params,
+        governance_vintage=governance_vintage,
+        wgi_years=wgi_year_list,
+        wgi_measure=measure,
+        corrections=names,
+        decimals=1,
+        sr_threshold=SR_THRESHOLD,
+        ei_threshold=EI_THRESHOLD,
+    )
+    prov.method = "eu_supply_risk (EU CRM method, 2017 Guidelines; METHODS.md §1)"
+    prov.units = column_units("eu_supply_risk", frame.columns)
+    prov.notes = _notes(governance_vintage, wgi_year_list, measure, names, wgi, st)
+    return attach(frame, prov)

@@ -275,3 +275,27 @@ def test_supply_options_as_before(kb: KnowledgeBase, vintage: str) -> None:
     pd.testing.assert_frame_equal(
         new, before.supply_options_lambdas(_shares(kb, vintage)), check_exact=True
     )
+
+
+# ------------------------------------------------------------ indicators.eu_crm.eu_supply_risk
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"materials": ["tungsten", "gallium", "rare_earths", "uranium"]},
+        {"materials": "gallium", "stage": "processing"},
+        {"wgi_years": "2016-2020", "corrections": True},
+        {"stage": "extraction", "wgi_measure": "pv"},
+    ],
+)
+def test_eu_supply_risk_a_selection_of_every_material_as_before(
+    kb: KnowledgeBase, kw: dict[str, object]
+) -> None:
+    from critmat.indicators.eu_crm import eu_supply_risk
+
+    new = eu_supply_risk.__wrapped__(kb, **kw)  # type: ignore[attr-defined]
+    old = before.eu_supply_risk_one_pass(kb, **kw)  # type: ignore[arg-type]
+    assert len(new) > 0
+    _same(new, old)
