@@ -920,3 +920,30 @@ def eu_supply_risk_one_pass(
     prov.units = column_units("eu_supply_risk", frame.columns)
     prov.notes = _notes(governance_vintage, wgi_year_list, measure, names, wgi, st)
     return attach(frame, prov)
+
+
+# ------------------------------------------------------------ data.select.Selector.supply_mix
+
+
+def supply_mix_direct(
+    kb: KnowledgeBase,
+    materials: Sequence[str] | None = None,
+    *,
+    stages: Sequence[str] = ("extraction", "processing"),
+    mix: str = "eu_sourcing",
+    vintage: str | None = "newest",
+) -> pd.DataFrame:
+    """``kb.select.supply_mix`` as it was: the mix of the selected materials' rows."""
+    from critmat.methods.supply import supplier_mix
+
+    sel = kb.select
+    shares = sel.supply_shares(materials, vintage=vintage)
+    mats = sorted(set(shares["material"])) if materials is None else list(materials)
+    return supplier_mix(
+        shares,
+        mats,
+        stages=stages,
+        mix=mix,
+        import_reliance=sel.import_reliance(),
+        eu_countries=sel.groups()["EU27"],
+    )

@@ -299,3 +299,22 @@ def test_eu_supply_risk_a_selection_of_every_material_as_before(
     old = before.eu_supply_risk_one_pass(kb, **kw)  # type: ignore[arg-type]
     assert len(new) > 0
     _same(new, old)
+
+
+@pytest.mark.parametrize("mix", ["eu_sourcing", "global"])
+def test_supply_mix_a_selection_of_every_material_as_before(kb: KnowledgeBase, mix: str) -> None:
+    for vintage in ("newest", "eu_crm_2023"):
+        for stages in (("extraction", "processing"), ("processing",)):
+            for materials in (
+                None,
+                ["germanium", "gallium", "arsenic", "palladium"],
+                ["rare_earths", "neodymium"],
+                ["unknown"],
+            ):
+                kw = {"stages": stages, "mix": mix, "vintage": vintage}
+                new = kb.select.supply_mix(materials, **kw)  # type: ignore[arg-type]
+                old = before.supply_mix_direct(kb, materials, **kw)  # type: ignore[arg-type]
+                pd.testing.assert_frame_equal(new, old, check_exact=True)
+    a = kb.select.supply_mix(["gallium"], mix=mix)
+    a.loc[:, "share"] = -1.0  # the cached mix never changes
+    assert (kb.select.supply_mix(["gallium"], mix=mix)["share"] >= 0).all()

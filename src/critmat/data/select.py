@@ -735,13 +735,27 @@ class Selector:
             ``material, stage, country, share, mix_used, mix_status, vintage,
             reference_years, check_flag, import_reliance``.
         """
-        shares = self.supply_shares(materials, vintage=vintage, where=where)
-        mats = sorted(set(shares["material"])) if materials is None else list(materials)
-        return supplier_mix(
-            shares,
-            mats,
-            stages=stages,
-            mix=mix,
-            import_reliance=self.import_reliance(),
-            eu_countries=self.groups()["EU27"],
-        )
+        chosen = self.supply_vintage(vintage, where=where)
+
+        def mix_of(wanted: Sequence[str] | None) -> pd.DataFrame:
+            shares = self.supply_shares(wanted, vintage=chosen, where=where)
+            mats = sorted(set(shares["material"])) if wanted is None else list(wanted)
+            return supplier_mix(
+                shares,
+                mats,
+                stages=stages,
+                mix=mix,
+                import_reliance=self.import_reliance(),
+                eu_countries=self.groups()["EU27"],
+            )
+
+        # every material's mix once per kb (each material and stage is decided on its own
+        # rows, in material and stage order): a selection is a filter of it
+        key = ("select", "supply_mix", chosen, mix, tuple(stages))
+        every: pd.DataFrame = self._kb.cache.get(key, lambda: mix_of(None))
+        if materials is None:
+            return every.copy()
+        out = every[every["material"].isin(list(materials)).to_numpy(dtype=bool)]
+        if out.empty:  # the empty frame of the method itself
+            return mix_of(materials)
+        return out.reset_index(drop=True)
