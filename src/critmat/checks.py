@@ -459,10 +459,13 @@ def _mark(shares: pd.DataFrame, keys: Sequence[str], groups: pd.DataFrame, flag:
     """Boolean mask of the rows of ``shares`` that belong to one of ``groups`` (on keys)."""
     if groups.empty:
         return np.zeros(len(shares), dtype=bool)
-    left = _key_frame(shares, keys).reset_index(drop=True)
-    right = _key_frame(groups, keys).drop_duplicates().assign(**{f"_{flag}": True})
-    hit = left.merge(right, on=list(keys), how="left")[f"_{flag}"]
-    return hit.notna().to_numpy(dtype=bool)  # True where matched, NaN elsewhere
+    # the keys as tuples of plain objects (missing values None, as in a join that matches
+    # missing keys with each other)
+    left = _key_frame(shares, keys)
+    right = _key_frame(groups, keys)
+    wanted = set(zip(*(right[k].to_numpy(dtype=object) for k in keys), strict=True))
+    rows = zip(*(left[k].to_numpy(dtype=object) for k in keys), strict=True)
+    return np.fromiter((r in wanted for r in rows), dtype=bool, count=len(left))
 
 
 def flag_supply_shares(
