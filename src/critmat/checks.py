@@ -459,10 +459,13 @@ def _mark(shares: pd.DataFrame, keys: Sequence[str], groups: pd.DataFrame, flag:
     """Boolean mask of the rows of ``shares`` that belong to one of ``groups`` (on keys)."""
     if groups.empty:
         return np.zeros(len(shares), dtype=bool)
-    left = _key_frame(shares, keys).reset_index(drop=True)
-    right = _key_frame(groups, keys).drop_duplicates().assign(**{f"_{flag}": True})
-    hit = left.merge(right, on=list(keys), how="left")[f"_{flag}"]
-    return hit.notna().to_numpy(dtype=bool)  # True where matched, NaN elsewhere
+    # the keys as tuples of plain objects (missing values None, as in a join that matches
+    # missing keys with each other)
+    left = _key_frame(shares, keys)
+    right = _key_frame(groups, keys)
+    wanted = set(zip(*(right[k].to_numpy(dtype=object) for k in keys), strict=True))
+    rows = zip(*(left[k].to_numpy(dtype=object) for k in keys), strict=True)
+    return np.fromiter((r in wanted for r in rows), dtype=bool, count=len(left))
 
 
 def flag_supply_shares(
@@ -508,6 +511,14 @@ def flag_supply_shares(
     masks: dict[str, np.ndarray] = {f: np.zeros(n, dtype=bool) for f in SUPPLY_CHECK_FLAGS}
     is_eu = (shares["mix"] == "eu_sourcing").to_numpy(dtype=bool, na_value=False)
     found: list[pd.DataFrame] = []
+    given = shares
+    used = list(dict.fromkeys([*keys, *_SHARE_COLUMNS]))
+    if all(c in shares.columns for c in used):
+        # the checks read the keys, country and share only: convert those once (plain
+        # objects, as the checks' joins use them) instead of filtering every column
+        slim = _key_frame(shares, [c for c in used if c != "share"])
+        slim["share"] = shares["share"]
+        shares = slim
     if import_reliance is not None and eu_countries is not None:
         bad = check_eu_sourcing_import_reliance(
             shares, import_reliance, eu_countries, by=keys, tolerance=ir_tolerance
@@ -563,19 +574,22 @@ def flag_supply_shares(
             ],
         )
     )
+    shares = given
     existing = (
         shares["check_flag"].astype(object).where(shares["check_flag"].notna(), "")
         if "check_flag" in shares.columns
         else pd.Series("", index=shares.index, dtype=object)
-    )
-    labels = []
-    for i, old in enumerate(existing):
-        have = {f for f in str(old).split(";") if f}
+    ).to_numpy(dtype=object)
+    labels = np.full(n, None, dtype=object)
+    flagged = np.logical_or.reduce(list(masks.values())) if masks else np.zeros(n, dtype=bool)
+    # only rows with an old or a new flag need a label
+    for i in np.flatnonzero(flagged | (existing != "")).tolist():
+        have = {f for f in str(existing[i]).split(";") if f}
         have |= {f for f, m in masks.items() if m[i]}
         order = [f for f in SUPPLY_CHECK_FLAGS if f in have] + sorted(
             have - set(SUPPLY_CHECK_FLAGS)
         )
-        labels.append(";".join(order) if order else None)
+        labels[i] = ";".join(order) if order else None
     out = shares.copy()
     out["check_flag"] = pd.Series(labels, index=shares.index, dtype=object)
     frames = [f for f in found if not f.empty]

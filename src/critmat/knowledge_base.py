@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from critmat._version import __version__
-from critmat.data.cache import Cache
+from critmat.data.cache import Cache, copied
 from critmat.data.catalog import Catalog, TableSpec, embedded_dir
 from critmat.data.names import CountryResolver, MaterialResolver
 from critmat.data.select import Selector
@@ -42,6 +42,11 @@ def _home_relative(path: Path) -> str:
         return "~/" + path.resolve().relative_to(Path.home().resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+#: Whole tables up to this many rows (embedded) are read once per knowledge base by
+#: :meth:`KnowledgeBase.table` (the trade table is not).
+_CACHED_TABLE_ROWS = 20_000
 
 
 class _Where:
@@ -361,8 +366,16 @@ class KnowledgeBase:
         """
         spec = self.catalog.table(name)
         where = self._where(spec, **filters)
-        frame = self.sql(f'select * from "{spec.name}"{where.sql()}', where.params or None)
-        return self._result(frame, name, **filters)
+
+        def read() -> pd.DataFrame:
+            frame = self.sql(f'select * from "{spec.name}"{where.sql()}', where.params or None)
+            return self._result(frame, name, **filters)
+
+        if not where.clauses and int(spec.stats.get("rows", 0)) <= _CACHED_TABLE_ROWS:
+            # a whole small table is read once per knowledge base (in kb.cache, emptied by
+            # every change of the data); every caller gets its own copy
+            return copied(self.cache.get(("table", spec.name), read))
+        return read()
 
     def _where(
         self,

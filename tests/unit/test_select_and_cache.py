@@ -157,3 +157,35 @@ def test_encoded_trade_holds_the_rows_of_the_attribution(kb: KnowledgeBase) -> N
         decoded.sort_values(keys, ignore_index=True)[list(plain.columns)],
         plain.sort_values(keys, ignore_index=True),
     )
+
+
+def test_a_whole_small_table_is_read_once_and_every_caller_gets_a_copy(
+    kb: KnowledgeBase,
+) -> None:
+    kb.cache.clear()
+    a = kb.table("crma_2024")
+    n = len(kb.cache)
+    a.loc[:, "annex"] = "X"  # a caller's change never reaches the next caller
+    a.attrs["critmat"]["notes"] = ["changed"]
+    b = kb.table("crma_2024")
+    assert len(kb.cache) == n and "X" not in set(b["annex"])
+    assert b.attrs["critmat"].get("notes") != ["changed"]
+    tables = {k for k in kb.cache._items if isinstance(k, tuple) and k[0] == "table"}
+    kb.table("crma_2024", materials="gallium")  # a filtered read is not kept
+    kb.table("countries", countries="FRA")
+    assert {k for k in kb.cache._items if isinstance(k, tuple) and k[0] == "table"} == tables
+
+
+def test_an_import_drops_the_cached_table(user_kb: KnowledgeBase, tmp_path: Path) -> None:
+    before = len(user_kb.table("eu_crm_2023"))
+    path = write_csv(
+        tmp_path / "ga.csv",
+        """
+        material,stage,mix,country,share,share_bound
+        gallium,processing,global,XKX,0.01,exact
+        """,
+    )
+    user_kb.import_file(path, "eu_crm_2023", note="constructed share for the test")
+    assert len(user_kb.table("eu_crm_2023")) == before + 1
+    user_kb.remove_user_table("eu_crm_2023")
+    assert len(user_kb.table("eu_crm_2023")) == before

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from critmat.dims import GROUPS, parse_stage
@@ -801,21 +802,33 @@ class Selector:
             The ``supply_shares`` rows, with ``check_flag`` as the supply-input checks find
             it now (build flags kept).
         """
-        chosen = choose_vintages(self.supply_vintages(), self.supply_vintage(vintage, where=where))
-        keys = ["vintage", "material", "stage", "mix"]
-        if materials is not None:
-            chosen = chosen[chosen["material"].isin(list(materials))]
-        if stage is not None:
-            chosen = chosen[chosen["stage"] == parse_stage(stage).value]
-        if mix is not None:
-            if mix not in ("global", "eu_sourcing"):
-                raise UnknownNameError("mix", mix, suggestions=["global", "eu_sourcing"])
-            chosen = chosen[chosen["mix"] == mix]
-        rows = self._checked_supply_shares()
-        out = rows.merge(chosen[keys], on=keys, how="inner")
-        return out.sort_values([*keys, "share"], ascending=[True] * 4 + [False]).reset_index(
-            drop=True
-        )
+        chosen_vintage = self.supply_vintage(vintage, where=where)
+        st = parse_stage(stage).value if stage is not None else None
+        if mix is not None and mix not in ("global", "eu_sourcing"):
+            raise UnknownNameError("mix", mix, suggestions=["global", "eu_sourcing"])
+        rows = self._vintage_rows(chosen_vintage)
+        keep = np.ones(len(rows), dtype=bool)
+        for col, wanted in (("material", materials), ("stage", st), ("mix", mix)):
+            if wanted is not None:
+                values = [wanted] if isinstance(wanted, str) and col != "material" else wanted
+                keep &= rows[col].isin(list(values)).to_numpy(dtype=bool, na_value=False)
+        # the rows of every material in one sorted frame (a stable sort): a selection of it
+        # is what selecting first and sorting after gives
+        return rows[keep].reset_index(drop=True)
+
+    def _vintage_rows(self, vintage: str) -> pd.DataFrame:
+        """The checked rows of the chosen vintages of every material, sorted (cached)."""
+
+        def build() -> pd.DataFrame:
+            chosen = choose_vintages(self.supply_vintages(), vintage)
+            keys = ["vintage", "material", "stage", "mix"]
+            out = self._checked_supply_shares().merge(chosen[keys], on=keys, how="inner")
+            return out.sort_values(
+                [*keys, "share"], ascending=[True] * 4 + [False], kind="stable"
+            ).reset_index(drop=True)
+
+        out: pd.DataFrame = self._kb.cache.get(("select", "vintage_rows", vintage), build)
+        return out
 
     def supply_mix(
         self,
@@ -839,13 +852,27 @@ class Selector:
             ``material, stage, country, share, mix_used, mix_status, vintage,
             reference_years, check_flag, import_reliance``.
         """
-        shares = self.supply_shares(materials, vintage=vintage, where=where)
-        mats = sorted(set(shares["material"])) if materials is None else list(materials)
-        return supplier_mix(
-            shares,
-            mats,
-            stages=stages,
-            mix=mix,
-            import_reliance=self.import_reliance(),
-            eu_countries=self.groups()["EU27"],
-        )
+        chosen = self.supply_vintage(vintage, where=where)
+
+        def mix_of(wanted: Sequence[str] | None) -> pd.DataFrame:
+            shares = self.supply_shares(wanted, vintage=chosen, where=where)
+            mats = sorted(set(shares["material"])) if wanted is None else list(wanted)
+            return supplier_mix(
+                shares,
+                mats,
+                stages=stages,
+                mix=mix,
+                import_reliance=self.import_reliance(),
+                eu_countries=self.groups()["EU27"],
+            )
+
+        # every material's mix once per kb (each material and stage is decided on its own
+        # rows, in material and stage order): a selection is a filter of it
+        key = ("select", "supply_mix", chosen, mix, tuple(stages))
+        every: pd.DataFrame = self._kb.cache.get(key, lambda: mix_of(None))
+        if materials is None:
+            return every.copy()
+        out = every[every["material"].isin(list(materials)).to_numpy(dtype=bool)]
+        if out.empty:  # the empty frame of the method itself
+            return mix_of(materials)
+        return out.reset_index(drop=True)

@@ -396,20 +396,24 @@ def exposure(
             producer_country=d["system"].map(prod["producer_country"]),
             mix_wanted=d["system"].map(prod["mix_wanted"]).fillna("eu_sourcing"),
         )
+        mx = supply_mix(
+            by_mix["eu_sourcing"], mats, stages=stages, mix="eu_sourcing", proxies=proxies
+        )
         parts: list[pd.DataFrame] = []
         for mix_name in ("eu_sourcing", "global"):
             sub = d[d["mix_wanted"] == mix_name]
             if len(sub):
-                mxw = supply_mix(
-                    by_mix[mix_name], mats, stages=stages, mix=mix_name, proxies=proxies
+                mxw = (
+                    mx  # the same shares, materials, stages and proxies: the same mix
+                    if mix_name == "eu_sourcing"
+                    else supply_mix(
+                        by_mix[mix_name], mats, stages=stages, mix=mix_name, proxies=proxies
+                    )
                 )
                 part = supplier_exposure(sub.drop(columns="mix_wanted"), mxw, eol)
                 if mix_name == "global":
                     part["mix_used"] = "global (non-EU producer)"
                 parts.append(part)
-        mx = supply_mix(
-            by_mix["eu_sourcing"], mats, stages=stages, mix="eu_sourcing", proxies=proxies
-        )
         exposed = (
             pd.concat(parts, ignore_index=True)
             if parts

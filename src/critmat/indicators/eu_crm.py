@@ -215,6 +215,88 @@ def _scored(
     )
 
 
+@memoised("indicators.eu_crm_known")
+def _known(
+    kb: KnowledgeBase, governance_vintage: str, wgi_years: Any, wgi_measure: str, names: list[str]
+) -> list[str]:
+    """The materials with scores or published values (rows of :func:`_all_materials`)."""
+    scores = _scored(kb, governance_vintage, wgi_years, wgi_measure, names)[8]
+    pub = kb.table("eu_crm_2023_published")
+    return sorted(set(scores["material"]) | set(pub["material"]))
+
+
+@memoised("indicators.eu_supply_risk_all")  # every selection of materials filters it
+def _all_materials(
+    kb: KnowledgeBase,
+    governance_vintage: str,
+    wgi_years: Any,
+    wgi_measure: str,
+    names: list[str],
+    st: str | None,
+    extra: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[int], str]:
+    """SR, EI, published values and inputs of every material (and of ``extra``), one frame.
+
+    Returns the frame, the ``source_id`` of every input row, the governance, its years and
+    measure.
+    """
+    (wgi, gov_used, wgi_year_list, measure, inputs, used, material_table, fixed, scores, stages) = (
+        _scored(kb, governance_vintage, wgi_years, wgi_measure, names)
+    )
+
+    # published values, agreement and reasons
+    pub = kb.table("eu_crm_2023_published")
+    notes = kb.table("eu_crm_2023_reproduction_notes")
+    used += [pub, notes, gov_used, material_table]
+    p = pub.set_index("material")
+    out = scores.set_index("material")
+    every = sorted(set(out.index) | set(p.index) | set(extra))
+    out = out.reindex(every)
+    out.index.name = "material"
+    for col in (
+        "sr",
+        "ei",
+        "stage_used",
+        "sr_extraction",
+        "sr_processing",
+        "mix_extraction",
+        "mix_processing",
+    ):
+        out[f"published_{col}"] = p[col].reindex(out.index)
+    for m in MEASURES:
+        out[f"agrees_{m}"] = agreement(out[m], out[f"published_{m}"])
+    frame = out.reset_index()
+    frame["reason"] = frame["material"].map(_reasons(frame, notes))
+
+    # inputs shown alongside (per stage, wide)
+    wide = stages.pivot(index="material", columns="stage", values=["hhi_gs", "hhi_eu", "eu_mix_of"])
+    wide.columns = [f"{v}_{s}" for v, s in wide.columns]
+    frame = frame.merge(wide.reset_index(), on="material", how="left")
+    pr = fixed.parameters.set_index("material")  # as used, after the corrections
+    for col in ("ir_extraction", "ir_processing", "eol_rir", "si_sr", "si_ei"):
+        frame[col] = frame["material"].map(pr[col])
+    frame["ei_share_unallocated"] = frame["share_unallocated"]
+    meta = material_table.set_index("material")
+    frame["crma_strategic"] = frame["material"].map(meta["crma_strategic"]).astype("boolean")
+    frame["crma_critical"] = frame["material"].map(meta["crma_critical"]).astype("boolean")
+    frame["is_group"] = frame["is_group"].astype("boolean").fillna(False)
+    frame["status"] = _status(frame, set(inputs.parameters["material"]))
+
+    if st is not None:
+        frame["sr"] = frame[f"sr_{st}"]
+        frame["published_sr"] = frame[f"published_sr_{st}"]
+        frame["agrees_sr"] = frame[f"agrees_sr_{st}"]
+        frame["stage_used"] = pd.Series(st, index=frame.index, dtype=object).where(
+            frame["sr"].notna(), None
+        )
+        frame["critical"] = is_critical(frame["sr"], frame["ei"])
+        assessed_at = frame["material"].map(pr["stages_assessed"]).astype("string")
+        off = assessed_at.notna() & ~assessed_at.str.contains(st, regex=False).fillna(False)
+        frame.loc[off.astype(bool), "status"] = EuCrmStatus.STAGE_NOT_ASSESSED.format(stage=st)
+    sources = pd.concat([f.loc[:, ["source_id"]] for f in used if "source_id" in f.columns])
+    return frame, sources, wgi, wgi_year_list, measure
+
+
 @memoised("indicators.eu_supply_risk")  # once per knowledge base and arguments
 def eu_supply_risk(
     kb: KnowledgeBase,
@@ -325,59 +407,13 @@ def eu_supply_risk(
             )
         return _published_only(kb, year, mats, params)
 
-    (wgi, gov_used, wgi_year_list, measure, inputs, used, material_table, fixed, scores, stages) = (
-        _scored(kb, governance_vintage, wgi_years, wgi_measure, names)
+    # every material of the study and the published table, plus the ones asked for that
+    # neither covers (empty rows): the frame of all materials is shared by every selection
+    known = set(_known(kb, governance_vintage, wgi_years, wgi_measure, names))
+    extra = sorted(set(mats or []) - known)
+    frame, sources, wgi, wgi_year_list, measure = _all_materials(
+        kb, governance_vintage, wgi_years, wgi_measure, names, st, extra
     )
-
-    # published values, agreement and reasons
-    pub = kb.table("eu_crm_2023_published")
-    notes = kb.table("eu_crm_2023_reproduction_notes")
-    used += [pub, notes, gov_used, material_table]
-    p = pub.set_index("material")
-    out = scores.set_index("material")
-    every = sorted(set(out.index) | set(p.index) | set(mats or []))
-    out = out.reindex(every)
-    out.index.name = "material"
-    for col in (
-        "sr",
-        "ei",
-        "stage_used",
-        "sr_extraction",
-        "sr_processing",
-        "mix_extraction",
-        "mix_processing",
-    ):
-        out[f"published_{col}"] = p[col].reindex(out.index)
-    for m in MEASURES:
-        out[f"agrees_{m}"] = agreement(out[m], out[f"published_{m}"])
-    frame = out.reset_index()
-    frame["reason"] = frame["material"].map(_reasons(frame, notes))
-
-    # inputs shown alongside (per stage, wide)
-    wide = stages.pivot(index="material", columns="stage", values=["hhi_gs", "hhi_eu", "eu_mix_of"])
-    wide.columns = [f"{v}_{s}" for v, s in wide.columns]
-    frame = frame.merge(wide.reset_index(), on="material", how="left")
-    pr = fixed.parameters.set_index("material")  # as used, after the corrections
-    for col in ("ir_extraction", "ir_processing", "eol_rir", "si_sr", "si_ei"):
-        frame[col] = frame["material"].map(pr[col])
-    frame["ei_share_unallocated"] = frame["share_unallocated"]
-    meta = material_table.set_index("material")
-    frame["crma_strategic"] = frame["material"].map(meta["crma_strategic"]).astype("boolean")
-    frame["crma_critical"] = frame["material"].map(meta["crma_critical"]).astype("boolean")
-    frame["is_group"] = frame["is_group"].astype("boolean").fillna(False)
-    frame["status"] = _status(frame, set(inputs.parameters["material"]))
-
-    if st is not None:
-        frame["sr"] = frame[f"sr_{st}"]
-        frame["published_sr"] = frame[f"published_sr_{st}"]
-        frame["agrees_sr"] = frame[f"agrees_sr_{st}"]
-        frame["stage_used"] = pd.Series(st, index=frame.index, dtype=object).where(
-            frame["sr"].notna(), None
-        )
-        frame["critical"] = is_critical(frame["sr"], frame["ei"])
-        assessed_at = frame["material"].map(pr["stages_assessed"]).astype("string")
-        off = assessed_at.notna() & ~assessed_at.str.contains(st, regex=False).fillna(False)
-        frame.loc[off.astype(bool), "status"] = EuCrmStatus.STAGE_NOT_ASSESSED.format(stage=st)
     if mats is not None:
         frame = frame[frame["material"].isin(mats)]
     frame = frame.loc[:, _COLUMNS].sort_values("material", ignore_index=True)
@@ -385,7 +421,7 @@ def eu_supply_risk(
 
     prov = kb.provenance(
         "eu_supply_risk",
-        pd.concat([f.loc[:, ["source_id"]] for f in used if "source_id" in f.columns]),
+        sources,
         **params,
         governance_vintage=governance_vintage,
         wgi_years=wgi_year_list,

@@ -71,10 +71,18 @@ FALLBACK_FLAGS: tuple[str, ...] = ("eu_sourcing_inconsistent", "eu_sourcing_copi
 
 _KEYS = ["material", "stage", "mix"]
 
+#: What :func:`supplier_mix` takes for a material and stage: nothing, the global rows, the
+#: EU-sourcing rows, the global rows split by import reliance.
+_SKIP, _GLOB, _EU, _SPLIT = 0, 1, 2, 3
 
-def _flags(values: pd.Series) -> str | None:
-    found = sorted({f for v in values.dropna() for f in str(v).split(";") if f})
-    return ";".join(found) or None
+
+def _group_flags(code: np.ndarray, flags: pd.Series, n_groups: int) -> np.ndarray:
+    """Per group (``code``: group number of each row) its rows' distinct flags, sorted."""
+    found: list[set[str]] = [set() for _ in range(n_groups)]
+    values = flags.to_numpy(dtype=object)
+    for i in np.flatnonzero(flags.notna().to_numpy(dtype=bool)).tolist():
+        found[code[i]].update(f for f in str(values[i]).split(";") if f)
+    return np.array([";".join(sorted(f)) or None for f in found], dtype=object)
 
 
 def vintage_summary(shares: pd.DataFrame) -> pd.DataFrame:
@@ -104,7 +112,7 @@ def vintage_summary(shares: pd.DataFrame) -> pd.DataFrame:
         share_total=("share", "sum"),
         countries=("country", "count"),
     ).reset_index()
-    v["check_flags"] = g["check_flag"].agg(_flags).to_numpy()
+    v["check_flags"] = _group_flags(g.ngroup().to_numpy(), s["check_flag"], len(v))
     differs = v["check_flags"].fillna("").str.contains("basis_differs")
     rank = v.assign(_ok=~differs).sort_values(
         [*_KEYS, "_ok", "reference_year", "share_total"],
@@ -134,24 +142,22 @@ def choose_vintages(summary: pd.DataFrame, vintage: str = NEWEST) -> pd.DataFram
     return summary[keep.to_numpy(dtype=bool)].reset_index(drop=True)
 
 
-def _split_by_ir(glob: pd.DataFrame, ir: pd.Series, eu_countries: Sequence[str]) -> pd.DataFrame:
-    """The global rows of one material and stage split by import reliance ``ir``."""
-    member = glob["country"].isin(set(eu_countries)).to_numpy(dtype=bool, na_value=False)
-    share = glob["share"].to_numpy(dtype="float64")
+def _split_weights(
+    share: np.ndarray, member: np.ndarray, ir: float
+) -> tuple[np.ndarray, list[float]]:
+    """One material and stage's global shares split by import reliance ``ir``.
+
+    Returns the rows' weights and the parts that have no country (``1 - IR`` where the
+    global mix lists no EU producer, ``IR`` where it lists no other producer).
+    """
     s_eu = float(share[member].sum())
     s_out = float(share[~member].sum())
-    value = float(ir.iloc[0])
-    out = glob.copy()
-    w = np.where(member, (1 - value) * share / s_eu if s_eu > 0 else 0.0, 0.0)
-    w = np.where(~member, value * share / s_out if s_out > 0 else 0.0, w)
-    out["share"] = w
-    for missing, part in ((s_eu <= 0, 1 - value), (s_out <= 0, value)):
-        if missing and part > 0:  # no producer on that side: the part has no country
-            first = glob.iloc[[0]].copy()
-            first["country"] = None
-            first["share"] = part
-            out = pd.concat([out, first], ignore_index=True)
-    return out
+    w = np.where(member, (1 - ir) * share / s_eu if s_eu > 0 else 0.0, 0.0)
+    w = np.where(~member, ir * share / s_out if s_out > 0 else 0.0, w)
+    extra = [
+        part for missing, part in ((s_eu <= 0, 1 - ir), (s_out <= 0, ir)) if missing and part > 0
+    ]
+    return w, extra
 
 
 def supplier_mix(
@@ -221,48 +227,104 @@ def supplier_mix(
         ):
             if pd.notna(v):
                 ir_map[(str(m), str(st))] = float(v)
-    parts: list[pd.DataFrame] = []
-    for (m, st), g in s.groupby(["material", "stage"], sort=True):
-        eu = g[g["mix"] == "eu_sourcing"]
-        glob = g[g["mix"] == "global"]
-        ir = ir_map.get((str(m), str(st)))
-        flags = {f for v in eu["check_flag"].dropna() for f in str(v).split(";")}
-        if mix == "global" or (eu.empty and not glob.empty):
-            if glob.empty:
+    # one decision per material and stage (the rules of the module docstring), then one
+    # take of the chosen rows: no frame per group
+    codes = s.groupby(["material", "stage"], sort=True).ngroup()
+    code = codes.fillna(-1).to_numpy(dtype="int64")
+    valid = code >= 0
+    n_groups = int(code.max()) + 1 if valid.any() else 0
+    mix_of = s["mix"].to_numpy(dtype=object)
+    is_eu = (mix_of == "eu_sourcing") & valid
+    is_glob = (mix_of == "global") & valid
+    has_eu = np.bincount(code[is_eu], minlength=n_groups) > 0
+    has_glob = np.bincount(code[is_glob], minlength=n_groups) > 0
+    first = np.full(n_groups, -1, dtype="int64")  # first row of each group
+    rows = np.flatnonzero(valid)
+    first[code[rows[::-1]]] = rows[::-1]
+    mats_of = s["material"].to_numpy(dtype=object)
+    stages_of = s["stage"].to_numpy(dtype=object)
+    raw_flags = s["check_flag"].to_numpy(dtype=object)
+    flag_sets: dict[int, set[str]] = {}
+    for i in np.flatnonzero(is_eu & s["check_flag"].notna().to_numpy(dtype=bool)):
+        flag_sets.setdefault(int(code[i]), set()).update(str(raw_flags[i]).split(";"))
+    choice = np.zeros(n_groups, dtype="int8")
+    used = np.empty(n_groups, dtype=object)
+    status = np.empty(n_groups, dtype=object)
+    group_ir = np.full(n_groups, np.nan)
+    inconsistent = SupplyMixStatus.EU_SOURCING_INCONSISTENT.value
+    for gi in range(n_groups):
+        ir = ir_map.get((str(mats_of[first[gi]]), str(stages_of[first[gi]])))
+        flags = flag_sets.get(gi, set())
+        if mix == "global" or (not has_eu[gi] and has_glob[gi]):
+            if not has_glob[gi]:
                 continue
-            status = SupplyMixStatus.OK if mix == "global" else SupplyMixStatus.GLOBAL_MIX_FALLBACK
-            part = glob.assign(mix_used="global", mix_status=status.value)
-        elif eu.empty:
+            ok = mix == "global"
+            choice[gi], used[gi] = _GLOB, "global"
+            status[gi] = (SupplyMixStatus.OK if ok else SupplyMixStatus.GLOBAL_MIX_FALLBACK).value
+        elif not has_eu[gi]:
             continue
         elif not flags & set(FALLBACK_FLAGS):
-            part = eu.assign(mix_used="eu_sourcing", mix_status=SupplyMixStatus.OK.value)
-        elif glob.empty or (ir is not None and ir <= 0):
+            choice[gi], used[gi], status[gi] = _EU, "eu_sourcing", SupplyMixStatus.OK.value
+        elif not has_glob[gi] or (ir is not None and ir <= 0):
             # flagged, nothing to fall back on (no global mix), or IR = 0 (the EU is a net
             # exporter: a gross sourcing mix cannot be split by a net import reliance, and
             # the split would give every tonne to EU producers): the flagged rows, marked
-            part = eu.assign(
-                mix_used="eu_sourcing",
-                mix_status=SupplyMixStatus.EU_SOURCING_INCONSISTENT.value,
-            )
+            choice[gi], used[gi], status[gi] = _EU, "eu_sourcing", inconsistent
         elif ir is None:
-            part = glob.assign(
-                mix_used="global",
-                mix_status=SupplyMixStatus.EU_SOURCING_INCONSISTENT.value,
-            )
+            choice[gi], used[gi], status[gi] = _GLOB, "global", inconsistent
         else:
-            split = _split_by_ir(glob, pd.Series([ir]), eu_countries)
-            part = split.assign(
-                mix_used="global_ir_split",
-                mix_status=SupplyMixStatus.EU_SOURCING_INCONSISTENT.value,
-            )
-            part["check_flag"] = ";".join(sorted(flags))
-        part = part.assign(import_reliance=ir if ir is not None else np.nan)
-        parts.append(part)
-    if not parts:
+            choice[gi], used[gi], status[gi] = _SPLIT, "global_ir_split", inconsistent
+        group_ir[gi] = ir if ir is not None else np.nan
+    row_choice = np.where(valid, choice[np.where(valid, code, 0)], _SKIP)
+    keep = ((row_choice == _GLOB) | (row_choice == _SPLIT)) & is_glob | (
+        (row_choice == _EU) & is_eu
+    )
+    if not keep.any():
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}).astype(
             {"share": "float64", "import_reliance": "float64"}
         )
-    out = pd.concat(parts, ignore_index=True)
+    share = s["share"].to_numpy(dtype="float64").copy()
+    member = s["country"].isin(set(eu_countries)).to_numpy(dtype=bool, na_value=False)
+    split_flags: dict[int, str] = {}
+    extra_code: list[int] = []
+    extra_row: list[int] = []
+    extra_share: list[float] = []
+    for g in np.flatnonzero(choice == _SPLIT).tolist():
+        idx = np.flatnonzero(is_glob & (code == g))  # the group's global rows, in order
+        w, parts = _split_weights(share[idx], member[idx], float(group_ir[g]))
+        share[idx] = w
+        split_flags[g] = ";".join(sorted(flag_sets.get(g, set())))
+        for part in parts:  # no producer on that side: the part has no country
+            extra_code.append(g)
+            extra_row.append(int(idx[0]))
+            extra_share.append(part)
+    kept = np.flatnonzero(keep)
+    n_rows = len(kept) + len(extra_row)
+    take = np.concatenate([kept, np.asarray(extra_row, dtype="int64")])
+    out_code = np.concatenate([code[kept], np.asarray(extra_code, dtype="int64")])
+    out_share = np.concatenate([share[kept], np.asarray(extra_share, dtype="float64")])
+    is_extra = np.arange(n_rows) >= len(kept)
+    # in the order of the groups; within a group the kept rows in their order, then the
+    # parts without a country
+    order = np.lexsort((np.arange(n_rows), is_extra, out_code))
+    take, out_code, out_share, is_extra = (
+        take[order],
+        out_code[order],
+        out_share[order],
+        is_extra[order],
+    )
+    out = s.iloc[take].reset_index(drop=True)
+    out["share"] = out_share
+    country = out["country"].astype(object).to_numpy(dtype=object).copy()
+    country[is_extra] = None
+    out["country"] = country
+    flag_col = raw_flags[take].copy()
+    for gi, text in split_flags.items():
+        flag_col[out_code == gi] = text
+    out["check_flag"] = flag_col
+    out["mix_used"] = used[out_code]
+    out["mix_status"] = status[out_code]
+    out["import_reliance"] = group_ir[out_code]
     for c in ("material", "stage", "country", "vintage", "reference_years", "check_flag"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out[columns]

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from critmat.data.cache import memoised
 from critmat.errors import ParameterError
 from critmat.methods.policy import benchmark_status, gap_tonnes
 from critmat.params import Selection
@@ -120,10 +121,79 @@ def _version(kb: KnowledgeBase, benchmark_set: str) -> tuple[str, pd.DataFrame]:
     return version, rows
 
 
+def _sourcing_by_material(sourcing: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """The EU 2023 study's sourcing rows per material, in table order, as plain records."""
+    cols = [
+        "material",
+        "stage",
+        "eu27_share",
+        "self_supply_proxy",
+        "eol_rir",
+        "largest_third_country",
+        "largest_third_country_share",
+        "year_from",
+        "year_to",
+    ]
+    by: dict[str, list[dict[str, Any]]] = {}
+    for rec in sourcing[cols].to_dict("records"):
+        if pd.notna(rec["material"]):
+            by.setdefault(rec["material"], []).append(rec)
+    return by
+
+
+def _proxy_value(g: list[dict[str, Any]], bench: str, stage: str) -> dict[str, Any]:
+    """The proxy value of one benchmark from one material's sourcing rows (``g``)."""
+    years = f"{int(min(r['year_from'] for r in g))}-{int(max(r['year_to'] for r in g))}"
+    if bench in ("extraction", "processing"):
+        at = [r for r in g if r["stage"] == stage]
+        if not at:
+            return {"basis_detail": f"the 2023 study did not assess {stage} for it"}
+        if pd.notna(at[0]["eu27_share"]):
+            return {
+                "value": float(at[0]["eu27_share"]),
+                "basis": Basis.SHARE_PROXY.value,
+                "reference_years": years,
+                "basis_detail": f"EU27 share of EU sourcing at {stage} (EU 2023 study)",
+            }
+        if pd.notna(at[0]["self_supply_proxy"]):
+            return {
+                "value": float(at[0]["self_supply_proxy"]),
+                "basis": Basis.SHARE_PROXY.value,
+                "reference_years": years,
+                "basis_detail": f"1 - import reliance at {stage} (EU 2023 "
+                "study; no EU27 sourcing share)",
+            }
+        return {"basis_detail": f"no EU27 share or import reliance at {stage}"}
+    if bench == "recycling":
+        rir = [r["eol_rir"] for r in g if pd.notna(r["eol_rir"])]
+        if not rir:
+            return {"basis_detail": "no EoL-RIR"}
+        return {
+            "value": float(rir[0]),
+            "basis": Basis.SHARE_PROXY.value,
+            "reference_years": years,
+            "basis_detail": "end-of-life recycling input rate (EoL-RIR, EU 2023 study)",
+        }
+    listed = [r for r in g if pd.notna(r["largest_third_country_share"])]
+    if not listed:
+        return {"basis_detail": "no non-EU supplier share listed (>= 1 %)"}
+    # the largest share; of equal shares the first row (a stable descending sort)
+    top = max(listed, key=lambda r: float(r["largest_third_country_share"]))
+    return {
+        "value": float(top["largest_third_country_share"]),
+        "basis": Basis.SHARE_PROXY.value,
+        "reference_years": years,
+        "third_country": top["largest_third_country"],
+        "third_country_stage": top["stage"],
+        "basis_detail": "largest non-EU supplier's share of EU sourcing, "
+        "maximum over the stages assessed (EU 2023 study)",
+    }
+
+
 def _proxy(sourcing: pd.DataFrame, mats: pd.DataFrame) -> pd.DataFrame:
     """Proxy values of the four benchmarks per material (share_proxy or no_data)."""
+    by = _sourcing_by_material(sourcing)
     rows: list[dict[str, Any]] = []
-    by = dict(list(sourcing.groupby("material")))
     for mat in mats["material"]:
         g = by.get(mat)
         for bench, stage in _BENCHMARKS:
@@ -139,56 +209,8 @@ def _proxy(sourcing: pd.DataFrame, mats: pd.DataFrame) -> pd.DataFrame:
             }
             if g is None:
                 rec["basis_detail"] = "no EU 2023 study sourcing rows for this material"
-                rows.append(rec)
-                continue
-            years = f"{int(g['year_from'].min())}-{int(g['year_to'].max())}"
-            if bench in ("extraction", "processing"):
-                s = g[g["stage"] == stage]
-                if s.empty:
-                    rec["basis_detail"] = f"the 2023 study did not assess {stage} for it"
-                elif pd.notna(s["eu27_share"].iloc[0]):
-                    rec.update(
-                        value=float(s["eu27_share"].iloc[0]),
-                        basis=Basis.SHARE_PROXY.value,
-                        reference_years=years,
-                        basis_detail=f"EU27 share of EU sourcing at {stage} (EU 2023 study)",
-                    )
-                elif pd.notna(s["self_supply_proxy"].iloc[0]):
-                    rec.update(
-                        value=float(s["self_supply_proxy"].iloc[0]),
-                        basis=Basis.SHARE_PROXY.value,
-                        reference_years=years,
-                        basis_detail=f"1 - import reliance at {stage} (EU 2023 "
-                        "study; no EU27 sourcing share)",
-                    )
-                else:
-                    rec["basis_detail"] = f"no EU27 share or import reliance at {stage}"
-            elif bench == "recycling":
-                v = g["eol_rir"].dropna()
-                if not v.empty:
-                    rec.update(
-                        value=float(v.iloc[0]),
-                        basis=Basis.SHARE_PROXY.value,
-                        reference_years=years,
-                        basis_detail="end-of-life recycling input rate (EoL-RIR, EU 2023 study)",
-                    )
-                else:
-                    rec["basis_detail"] = "no EoL-RIR"
             else:
-                s = g.dropna(subset=["largest_third_country_share"])
-                if not s.empty:
-                    top = s.sort_values("largest_third_country_share", ascending=False).iloc[0]
-                    rec.update(
-                        value=float(top["largest_third_country_share"]),
-                        basis=Basis.SHARE_PROXY.value,
-                        reference_years=years,
-                        third_country=top["largest_third_country"],
-                        third_country_stage=top["stage"],
-                        basis_detail="largest non-EU supplier's share of EU sourcing, "
-                        "maximum over the stages assessed (EU 2023 study)",
-                    )
-                else:
-                    rec["basis_detail"] = "no non-EU supplier share listed (>= 1 %)"
+                rec.update(_proxy_value(g, bench, stage))
             rows.append(rec)
     return pd.DataFrame(rows)
 
@@ -247,25 +269,24 @@ def _projects(kb: KnowledgeBase, user: pd.DataFrame | None) -> pd.DataFrame:
         u = u.assign(
             project_id=u["project_name"], label="user: " + u["project_name"].astype(str), user=True
         )
-        p = pd.concat(
+        add = u[
             [
-                p,
-                u[
-                    [
-                        "project_id",
-                        "project_name",
-                        "material",
-                        "stage",
-                        "content_t_yr",
-                        "in_eu",
-                        "status",
-                        "user",
-                        "label",
-                    ]
-                ],
-            ],
-            ignore_index=True,
-        )
+                "project_id",
+                "project_name",
+                "material",
+                "stage",
+                "content_t_yr",
+                "in_eu",
+                "status",
+                "user",
+                "label",
+            ]
+        ]
+        # all-NA columns of your rows (e.g. no status given) are left out of the
+        # concatenation (pandas 2.2 warns that they will count for the dtypes) and come
+        # back through the reindex
+        add = add.loc[:, add.notna().any().to_numpy(dtype=bool)]
+        p = pd.concat([p, add], ignore_index=True).reindex(columns=p.columns)
     return p
 
 
@@ -288,6 +309,73 @@ def _imported(kb: KnowledgeBase) -> pd.DataFrame | None:
     return out
 
 
+def _nansum(values: np.ndarray) -> float:
+    """``Series.sum(min_count=1)`` of a float array: NaN when it has no number."""
+    known = ~np.isnan(values)
+    return float(np.where(known, values, 0.0).sum()) if known.any() else float("nan")
+
+
+def _project_columns(
+    t: pd.DataFrame, p: pd.DataFrame, up: dict[str, set[str]]
+) -> dict[str, list[Any]]:
+    """The projects that count against each benchmark row of ``t`` (one matrix, no loop).
+
+    EU projects at the row's stage count against a floor; projects outside the EU (and,
+    for the cap, not in the dominant supplier) against the cap; a project of a group
+    material (``lree``) counts for its members, its tonnes only for itself.
+
+    Returns
+    -------
+    dict
+        ``projects_t_yr, n_projects, n_projects_not_quantified, projects,
+        user_projects_t_yr``, one value per row of ``t``.
+    """
+    mats = [str(m) for m in t["material"]]
+    p_mat = p["material"].astype(object).to_numpy()
+    in_eu = p["in_eu"].fillna(True).astype(bool).to_numpy(dtype=bool)
+    user = p["user"].astype(bool).to_numpy(dtype=bool)
+    content = p["content_t_yr"].astype("float64").to_numpy()
+    keys = [{m, *up.get(m, set())} for m in mats]
+    sel = np.array([[pm in k for pm in p_mat] for k in keys], dtype=bool).reshape(len(t), len(p))
+    cap = (t["benchmark"] == "single_third_country_cap").to_numpy(dtype=bool)
+    stage_ok = np.zeros_like(sel)
+    for stage in pd.unique(t["stage"]):
+        rows = (t["stage"] == stage).to_numpy(dtype=bool)
+        stage_ok[rows] = p["stage"].eq(stage).to_numpy(dtype=bool, na_value=False)
+    other = np.ones_like(sel)  # not a project of the dominant third country
+    third = t["third_country"].to_numpy(dtype=object)
+    for country in {c for c in third if isinstance(c, str)}:
+        rows = np.array([isinstance(c, str) and c == country for c in third], dtype=bool)
+        outside = p["project_id"].str.contains(country) == False  # noqa: E712
+        other[rows] = outside.to_numpy(dtype=bool, na_value=False)
+    sel &= np.where(cap[:, None], ~in_eu[None, :] & other, in_eu[None, :] & stage_ok)
+    own = sel & (p_mat[None, :] == np.array(mats, dtype=object)[:, None])
+    quantified = own & ~np.isnan(content)[None, :]
+    labels = [
+        f"{x.label} ({'n/q' if pd.isna(x.content_t_yr) else f'{x.content_t_yr:,.0f} t/yr'}"
+        f"{', ' + str(x.status) if isinstance(x.status, str) and x.status else ''})"
+        for x in p.itertuples(index=False)
+    ]
+    n_proj = sel.sum(axis=1)
+    return {
+        # the sums of each row's own projects, in table order (as Series.sum)
+        "projects_t_yr": [_nansum(content[own[i] & ~user]) for i in range(len(t))],
+        "n_projects": [int(v) for v in n_proj],
+        "n_projects_not_quantified": [int(v) for v in n_proj - quantified.sum(axis=1)],
+        "projects": ["; ".join(labels[j] for j in np.flatnonzero(row)) for row in sel],
+        "user_projects_t_yr": [_nansum(content[own[i] & user]) for i in range(len(t))],
+    }
+
+
+def _own_files_uncached(kb: KnowledgeBase, args: dict[str, Any]) -> dict[str, Any]:
+    """Your consumption or project files (a path or a frame) are read afresh: not cached."""
+    for name in ("consumption", "projects"):
+        if args.get(name) is not None:
+            raise TypeError(f"{name}= is a file or frame whose contents may change")
+    return args
+
+
+@memoised("policy.crma_benchmarks", normalise=_own_files_uncached)  # assess and the report
 def benchmarks(
     kb: KnowledgeBase,
     *,
@@ -389,35 +477,8 @@ def benchmarks(
     if user_p is not None:
         user_sources.append(f"projects: {user_p.attrs.get('source', '')}")
     p = _projects(kb, user_p)
-    up = ancestors(kb)
-    n_proj, n_unq, lists, t_proj, t_user = [], [], [], [], []
-    for r in t.itertuples(index=False):
-        keys = {r.material, *up.get(str(r.material), set())}
-        sel = p[p["material"].isin(keys)]
-        if r.benchmark == "single_third_country_cap":
-            sel = sel[~sel["in_eu"].fillna(True).astype(bool)]
-            if isinstance(r.third_country, str):
-                sel = sel[sel["project_id"].str.contains(r.third_country) == False]  # noqa: E712
-        else:
-            sel = sel[sel["in_eu"].fillna(True).astype(bool) & (sel["stage"] == r.stage)]
-        own = sel[sel["material"] == r.material]
-        q = own["content_t_yr"].astype("float64")
-        n_proj.append(len(sel))
-        n_unq.append(int(len(sel) - q.notna().sum()))
-        t_proj.append(float(q[~own["user"].astype(bool)].sum(min_count=1)))
-        t_user.append(float(q[own["user"].astype(bool)].sum(min_count=1)))
-        lists.append(
-            "; ".join(
-                f"{x.label} ({'n/q' if pd.isna(x.content_t_yr) else f'{x.content_t_yr:,.0f} t/yr'}"
-                f"{', ' + str(x.status) if isinstance(x.status, str) and x.status else ''})"
-                for x in sel.itertuples(index=False)
-            )
-        )
-    t["projects_t_yr"] = t_proj
-    t["n_projects"] = n_proj
-    t["n_projects_not_quantified"] = n_unq
-    t["projects"] = lists
-    t["user_projects_t_yr"] = t_user
+    for col, values in _project_columns(t, p, ancestors(kb)).items():
+        t[col] = values
     added = t[["projects_t_yr", "user_projects_t_yr"]].fillna(0.0).sum(axis=1)
     t["gap_after_projects_t"] = np.maximum(0.0, t["gap_2030_t"] - added)
     t["source_id"] = np.where(
@@ -450,6 +511,7 @@ def benchmarks(
     return attach(t, prov)
 
 
+@memoised("policy.single_country_test", normalise=_own_files_uncached)
 def single_country_test(
     kb: KnowledgeBase,
     *,

@@ -77,17 +77,26 @@ def _options(kb: KnowledgeBase, vintage: str = NEWEST) -> pd.DataFrame:
 
     def build() -> pd.DataFrame:
         s = _shares(kb, vintage)
-        return s.groupby(["material", "stage"], as_index=False, sort=True).agg(
+        g = s.groupby(["material", "stage"], as_index=False, sort=True)
+        out = g.agg(
             mix=("mix", "first"),
             mix_status=("mix_status", "first"),
-            vintage=("vintage", lambda v: ";".join(sorted({str(x) for x in v.dropna()}))),
-            reference_years=(
-                "reference_years",
-                lambda v: ";".join(sorted({str(x) for x in v.dropna()})),
-            ),
             n_countries=("country", "count"),
             share_sum=("share", "sum"),
         )
+        # the distinct vintages and reference years of each group, in one pass
+        code = g.ngroup().to_numpy()
+        for col in ("vintage", "reference_years"):
+            seen: list[set[str]] = [set() for _ in range(len(out))]
+            values = s[col].to_numpy(dtype=object)
+            for i in np.flatnonzero(s[col].notna().to_numpy(dtype=bool)).tolist():
+                seen[code[i]].add(str(values[i]))
+            out.insert(
+                list(out.columns).index("mix_status") + 1 + (col == "reference_years"),
+                col,
+                [";".join(sorted(v)) for v in seen],
+            )
+        return out
 
     result: pd.DataFrame = _cached(kb, ("options", vintage), build)
     return result

@@ -372,15 +372,14 @@ def assemble(
 
     cum = totals["cum_shortfall"]
     never_cum = bool(np.isnan(cum).any())
-    summary = pd.DataFrame(
-        {
-            "material": mats,
-            "stage": b.stage,
-            "mix": b.mix,
-            "stock_months": stock0,
-            "defence_share": dshare,
-        }
-    )
+    # the columns in order, then one frame (no insert per column)
+    summary: dict[str, Any] = {
+        "material": mats,
+        "stage": b.stage,
+        "mix": b.mix,
+        "stock_months": stock0,
+        "defence_share": dshare,
+    }
     summary["p_shortfall"] = stats.prob_positive(cum)
     summary["shortfall_mean"] = stats.expected(cum)
     for qq, v in zip(
@@ -389,8 +388,8 @@ def assemble(
         summary[f"shortfall_{pct_label(qq)}"] = v
     summary[f"shortfall_var{al}"] = _by_columns(lambda x: stats.var(x, alpha), cum)
     summary[f"shortfall_cvar{al}"] = _by_columns(lambda x: stats.cvar(x, alpha), cum)
-    summary["shortfall_t_mean"] = summary["shortfall_mean"] * monthly_t
-    summary[f"shortfall_t_cvar{al}"] = summary[f"shortfall_cvar{al}"] * monthly_t
+    summary["shortfall_t_mean"] = np.asarray(summary["shortfall_mean"]) * monthly_t
+    summary[f"shortfall_t_cvar{al}"] = np.asarray(summary[f"shortfall_cvar{al}"]) * monthly_t
     summary["supply_gap_mean"] = stats.expected(totals["cum_supply_gap"])
     summary["release_mean"] = (
         stats.expected(totals["cum_release"]) if release_mean is None else release_mean
@@ -432,26 +431,36 @@ def assemble(
     summary["peak_price_p50"] = pk[0]
     summary["peak_price_p95"] = pk[1]
     summary["annual_demand_t"] = b.annual_demand_t
+    summary_frame = pd.DataFrame(summary)
 
     # monthly fan-chart statistics
     t_len = spec.scenario.horizon_months
-    parts = []
-    for var in ("shortfall", "stock", "price"):
-        block: dict[str, Any] = {
-            "material": np.repeat(np.asarray(mats, dtype=object), t_len),
-            "month": np.tile(np.arange(t_len), len(mats)),
-            "variable": var,
-            "mean": monthly_stats.mean(var).reshape(-1),
-        }
-        block["prob_positive"] = (
-            monthly_stats.prob_positive(var).reshape(-1) if var == "shortfall" else np.nan
+    variables = ("shortfall", "stock", "price")
+    n_rows = len(mats) * t_len  # rows per variable
+    mean, prob, err = [], [], []
+    pcts: dict[str, list[np.ndarray]] = {pct_label(qq): [] for qq in q}
+    for var in variables:
+        mean.append(np.asarray(monthly_stats.mean(var)).reshape(-1))
+        prob.append(
+            np.asarray(monthly_stats.prob_positive(var)).reshape(-1)
+            if var == "shortfall"
+            else np.full(n_rows, np.nan)
         )
-        pct = monthly_stats.percentiles(var, q)
-        for qq, v in zip(q, pct, strict=True):
-            block[pct_label(qq)] = v.reshape(-1)
-        block["percentile_error"] = np.repeat(monthly_stats.error(var), t_len)
-        parts.append(pd.DataFrame(block))
-    monthly = pd.concat(parts, ignore_index=True)
+        for qq, v in zip(q, monthly_stats.percentiles(var, q), strict=True):
+            pcts[pct_label(qq)].append(v.reshape(-1))
+        err.append(np.repeat(monthly_stats.error(var), t_len))
+    # the three variables one under the other, built as one frame
+    monthly = pd.DataFrame(
+        {
+            "material": np.tile(np.repeat(np.asarray(mats, dtype=object), t_len), 3),
+            "month": np.tile(np.arange(t_len), len(mats) * 3),
+            "variable": np.repeat(np.asarray(variables, dtype=object), n_rows),
+            "mean": np.concatenate(mean),
+            "prob_positive": np.concatenate(prob),
+            **{k: np.concatenate(v) for k, v in pcts.items()},
+            "percentile_error": np.concatenate(err),
+        }
+    )
 
     names = [s[0] for s in plan.systems]
     nb = totals["cum_systems_not_built"]
@@ -484,7 +493,7 @@ def assemble(
     base["stock_months"] = stock0
     result = EnsembleResult(
         spec=spec,
-        summary=summary,
+        summary=summary_frame,
         monthly=monthly,
         outcomes=_outcomes_builder(list(mats), totals, monthly_t),
         draws=_draws_builder(plan, draws),

@@ -155,8 +155,7 @@ def whatif(
         citations.append((p.title, label, p.citation))
         s = res.summary.sort_values("shortfall_mean", ascending=False).head(top)
         cv = next(c for c in s.columns if c.startswith("shortfall_cvar"))
-        for r in s.itertuples(index=False):
-            rec = r._asdict()
+        for rec in s.to_dict("records"):
             rows.append(
                 {
                     "preset": name,

@@ -1,0 +1,949 @@
+"""The previous (per-row / per-group) implementations of paths that were vectorised.
+
+Kept verbatim, apart from their names, as the reference of ``test_fast_paths.py``: the
+vectorised functions must give exactly the same frames (values, dtypes, order) as these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from critmat.checks import (
+    _FLAG_COLUMNS,
+    SUM_LOWER_TOLERANCE,
+    SUPPLY_CHECK_FLAGS,
+    _mark,
+    _supply_keys,
+    check_eu_sourcing_copies_global,
+    check_eu_sourcing_import_reliance,
+    check_supply_share_sums,
+)
+from critmat.errors import ParameterError
+from critmat.indicators.eu_crm import DEFAULT_WGI_VINTAGE, DEFAULT_WGI_YEARS
+from critmat.methods.policy import benchmark_status, gap_tonnes
+from critmat.methods.supply import _KEYS, FALLBACK_FLAGS
+from critmat.params import GroupBy, Selection
+from critmat.policy.crma import (
+    _BENCHMARKS,
+    TRACKER_COLUMNS,
+    _imported,
+    _projects,
+    _tonnes,
+    _version,
+    strategic_materials,
+)
+from critmat.policy.events import ancestors
+from critmat.policy.inputs import read_consumption, read_projects
+from critmat.provenance import attach
+from critmat.scenarios import stats
+from critmat.scenarios.result import (
+    _FRAMES,
+    _PER_SCENARIO,
+    EnsembleResult,
+    _alpha_label,
+    _by_columns,
+    _column_blocks,
+    _draws_builder,
+    _outcomes_builder,
+    _provenance,
+    _systems_outcomes_builder,
+    pct_label,
+)
+from critmat.scenarios.spec import EnsembleSpec
+from critmat.vocab import BenchmarkBasis as Basis
+from critmat.vocab import SupplyMixStatus
+
+if TYPE_CHECKING:
+    from critmat.knowledge_base import KnowledgeBase
+    from critmat.scenarios.engine import ShockDraws
+    from critmat.scenarios.plan import Plan
+
+# ------------------------------------------------------------ methods.supply.supplier_mix
+
+
+def _split_by_ir(glob: pd.DataFrame, ir: pd.Series, eu_countries: Sequence[str]) -> pd.DataFrame:
+    """The global rows of one material and stage split by import reliance ``ir``."""
+    member = glob["country"].isin(set(eu_countries)).to_numpy(dtype=bool, na_value=False)
+    share = glob["share"].to_numpy(dtype="float64")
+    s_eu = float(share[member].sum())
+    s_out = float(share[~member].sum())
+    value = float(ir.iloc[0])
+    out = glob.copy()
+    w = np.where(member, (1 - value) * share / s_eu if s_eu > 0 else 0.0, 0.0)
+    w = np.where(~member, value * share / s_out if s_out > 0 else 0.0, w)
+    out["share"] = w
+    for missing, part in ((s_eu <= 0, 1 - value), (s_out <= 0, value)):
+        if missing and part > 0:  # no producer on that side: the part has no country
+            first = glob.iloc[[0]].copy()
+            first["country"] = None
+            first["share"] = part
+            out = pd.concat([out, first], ignore_index=True)
+    return out
+
+
+def supplier_mix_loop(
+    shares: pd.DataFrame,
+    materials: Sequence[str],
+    *,
+    stages: Sequence[str] = ("extraction", "processing"),
+    mix: str = "eu_sourcing",
+    import_reliance: pd.DataFrame | None = None,
+    eu_countries: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Supplier shares per material and stage, with the fallback of the module docstring.
+
+    Parameters
+    ----------
+    shares
+        Rows of the chosen vintages (``vintage, reference_years, material, stage, mix,
+        country, share, check_flag``).
+    materials, stages
+        What is wanted; materials and stages without any rows are absent from the result.
+    mix
+        Preferred mix: ``eu_sourcing`` (with the fallback) or ``global``.
+    import_reliance
+        ``material, stage, import_reliance`` (fractions) for the split of the fallback.
+    eu_countries
+        ISO-3 codes of the EU member states.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``material, stage, country, share, mix_used (eu_sourcing, global, global_ir_split),
+        mix_status, vintage, reference_years, check_flag, import_reliance, source_id``;
+        ``country`` is
+        empty for a residual ('Other countries') row or the unattributed EU production of
+        a split.
+    """
+    if mix not in ("eu_sourcing", "global"):
+        raise ValueError(f"mix must be eu_sourcing or global, got {mix!r}")
+    columns = [
+        "material",
+        "stage",
+        "country",
+        "share",
+        "mix_used",
+        "mix_status",
+        "vintage",
+        "reference_years",
+        "check_flag",
+        "import_reliance",
+        "source_id",
+    ]
+    s = shares[
+        shares["material"].isin(list(materials)).to_numpy(dtype=bool, na_value=False)
+        & shares["stage"].isin(list(stages)).to_numpy(dtype=bool, na_value=False)
+    ].copy()
+    s["share"] = pd.to_numeric(s["share"], errors="coerce").astype("float64")
+    for c in ("check_flag", "source_id"):
+        if c not in s.columns:
+            s[c] = None
+    ir_map: dict[tuple[str, str], float] = {}
+    if import_reliance is not None:
+        for m, st, v in zip(
+            import_reliance["material"],
+            import_reliance["stage"],
+            pd.to_numeric(import_reliance["import_reliance"], errors="coerce"),
+            strict=True,
+        ):
+            if pd.notna(v):
+                ir_map[(str(m), str(st))] = float(v)
+    parts: list[pd.DataFrame] = []
+    for (m, st), g in s.groupby(["material", "stage"], sort=True):
+        eu = g[g["mix"] == "eu_sourcing"]
+        glob = g[g["mix"] == "global"]
+        ir = ir_map.get((str(m), str(st)))
+        flags = {f for v in eu["check_flag"].dropna() for f in str(v).split(";")}
+        if mix == "global" or (eu.empty and not glob.empty):
+            if glob.empty:
+                continue
+            status = SupplyMixStatus.OK if mix == "global" else SupplyMixStatus.GLOBAL_MIX_FALLBACK
+            part = glob.assign(mix_used="global", mix_status=status.value)
+        elif eu.empty:
+            continue
+        elif not flags & set(FALLBACK_FLAGS):
+            part = eu.assign(mix_used="eu_sourcing", mix_status=SupplyMixStatus.OK.value)
+        elif glob.empty or (ir is not None and ir <= 0):
+            # flagged, nothing to fall back on (no global mix), or IR = 0 (the EU is a net
+            # exporter: a gross sourcing mix cannot be split by a net import reliance, and
+            # the split would give every tonne to EU producers): the flagged rows, marked
+            part = eu.assign(
+                mix_used="eu_sourcing",
+                mix_status=SupplyMixStatus.EU_SOURCING_INCONSISTENT.value,
+            )
+        elif ir is None:
+            part = glob.assign(
+                mix_used="global",
+                mix_status=SupplyMixStatus.EU_SOURCING_INCONSISTENT.value,
+            )
+        else:
+            split = _split_by_ir(glob, pd.Series([ir]), eu_countries)
+            part = split.assign(
+                mix_used="global_ir_split",
+                mix_status=SupplyMixStatus.EU_SOURCING_INCONSISTENT.value,
+            )
+            part["check_flag"] = ";".join(sorted(flags))
+        part = part.assign(import_reliance=ir if ir is not None else np.nan)
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}).astype(
+            {"share": "float64", "import_reliance": "float64"}
+        )
+    out = pd.concat(parts, ignore_index=True)
+    for c in ("material", "stage", "country", "vintage", "reference_years", "check_flag"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out[columns]
+
+
+# ------------------------------------------------------------ policy.crma.benchmarks
+
+
+def proxy_loop(sourcing: pd.DataFrame, mats: pd.DataFrame) -> pd.DataFrame:
+    """Proxy values of the four benchmarks per material (share_proxy or no_data)."""
+    rows: list[dict[str, Any]] = []
+    by = dict(list(sourcing.groupby("material")))
+    for mat in mats["material"]:
+        g = by.get(mat)
+        for bench, stage in _BENCHMARKS:
+            rec: dict[str, Any] = {
+                "material": mat,
+                "benchmark": bench,
+                "value": np.nan,
+                "basis": Basis.NO_DATA.value,
+                "basis_detail": "",
+                "third_country": pd.NA,
+                "third_country_stage": pd.NA,
+                "reference_years": "",
+            }
+            if g is None:
+                rec["basis_detail"] = "no EU 2023 study sourcing rows for this material"
+                rows.append(rec)
+                continue
+            years = f"{int(g['year_from'].min())}-{int(g['year_to'].max())}"
+            if bench in ("extraction", "processing"):
+                s = g[g["stage"] == stage]
+                if s.empty:
+                    rec["basis_detail"] = f"the 2023 study did not assess {stage} for it"
+                elif pd.notna(s["eu27_share"].iloc[0]):
+                    rec.update(
+                        value=float(s["eu27_share"].iloc[0]),
+                        basis=Basis.SHARE_PROXY.value,
+                        reference_years=years,
+                        basis_detail=f"EU27 share of EU sourcing at {stage} (EU 2023 study)",
+                    )
+                elif pd.notna(s["self_supply_proxy"].iloc[0]):
+                    rec.update(
+                        value=float(s["self_supply_proxy"].iloc[0]),
+                        basis=Basis.SHARE_PROXY.value,
+                        reference_years=years,
+                        basis_detail=f"1 - import reliance at {stage} (EU 2023 "
+                        "study; no EU27 sourcing share)",
+                    )
+                else:
+                    rec["basis_detail"] = f"no EU27 share or import reliance at {stage}"
+            elif bench == "recycling":
+                v = g["eol_rir"].dropna()
+                if not v.empty:
+                    rec.update(
+                        value=float(v.iloc[0]),
+                        basis=Basis.SHARE_PROXY.value,
+                        reference_years=years,
+                        basis_detail="end-of-life recycling input rate (EoL-RIR, EU 2023 study)",
+                    )
+                else:
+                    rec["basis_detail"] = "no EoL-RIR"
+            else:
+                s = g.dropna(subset=["largest_third_country_share"])
+                if not s.empty:
+                    top = s.sort_values("largest_third_country_share", ascending=False).iloc[0]
+                    rec.update(
+                        value=float(top["largest_third_country_share"]),
+                        basis=Basis.SHARE_PROXY.value,
+                        reference_years=years,
+                        third_country=top["largest_third_country"],
+                        third_country_stage=top["stage"],
+                        basis_detail="largest non-EU supplier's share of EU sourcing, "
+                        "maximum over the stages assessed (EU 2023 study)",
+                    )
+                else:
+                    rec["basis_detail"] = "no non-EU supplier share listed (>= 1 %)"
+            rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def benchmarks_loop(
+    kb: KnowledgeBase,
+    *,
+    materials: Selection = None,
+    benchmark_set: str = "final",
+    consumption: pd.DataFrame | str | Path | None = None,
+    projects: pd.DataFrame | str | Path | None = None,
+) -> pd.DataFrame:
+    """:func:`critmat.policy.crma.benchmarks` before the project matrix (one loop)."""
+    version, rows = _version(kb, benchmark_set)
+    mats = strategic_materials(kb)
+    if materials is not None:
+        chosen = kb.select.materials(materials) or list(mats["material"])
+        outside = sorted(set(chosen) - set(mats["material"]))
+        if outside:
+            raise ParameterError(
+                f"not a CRMA strategic raw material: {', '.join(outside)}; Annex I lists "
+                + ", ".join(mats["material"])
+            )
+        mats = mats[mats["material"].isin(chosen)]
+    sourcing = kb.table("crma_eu_sourcing_2023")
+    t = proxy_loop(sourcing, mats)
+    cons = read_consumption(kb, consumption) if consumption is not None else _imported(kb)
+    user_sources: list[str] = []
+    if cons is not None:
+        tt = _tonnes(cons[cons["material"].isin(set(mats["material"]))])
+        if not tt.empty:
+            t = t.set_index(["material", "benchmark"])
+            tt = tt.set_index(["material", "benchmark"])
+            t = t.reindex(columns=list(dict.fromkeys([*t.columns, *tt.columns])))
+            t.loc[tt.index, tt.columns] = tt
+            t = t.reset_index()
+        user_sources.append(f"consumption: {cons.attrs.get('source', '')}")
+    for col in ("eu_consumption_t", "eu_output_t"):
+        if col not in t.columns:
+            t[col] = np.nan
+        t[col] = pd.to_numeric(t[col], errors="coerce").astype("float64")
+    t = mats.merge(t, on="material", how="left")
+    thr = rows.set_index("benchmark")
+    have = [b for b, _ in _BENCHMARKS if b in thr.index]
+    t = t[t["benchmark"].isin(have)].copy()
+    t["stage"] = t["benchmark"].map(dict(_BENCHMARKS))
+    t["version"] = version
+    t["threshold"] = t["benchmark"].map(thr["threshold"]).astype("float64")
+    t["comparison"] = t["benchmark"].map(thr["comparison"])
+    t["value"] = pd.to_numeric(t["value"], errors="coerce").astype("float64")
+    status = np.empty(len(t), dtype=object)
+    target = np.full(len(t), np.nan)
+    gap = np.full(len(t), np.nan)
+    for b in have:
+        m = (t["benchmark"] == b).to_numpy()
+        th, cmp = float(thr.loc[b, "threshold"]), str(thr.loc[b, "comparison"])
+        status[m] = benchmark_status(t.loc[m, "value"].to_numpy(), th, cmp)
+        c = t.loc[m, "eu_consumption_t"].to_numpy(dtype="float64")
+        target[m] = th * c
+        gap[m] = gap_tonnes(c, t.loc[m, "eu_output_t"].to_numpy(dtype="float64"), th, cmp)
+    t["status"] = status
+    t["target_2030_t"] = target
+    t["gap_2030_t"] = gap
+    # projects: EU projects at the stage count against the floors; third-country projects
+    # (outside the dominant supplier) against the cap
+    user_p = read_projects(kb, projects) if projects is not None else None
+    if user_p is not None:
+        user_sources.append(f"projects: {user_p.attrs.get('source', '')}")
+    p = _projects(kb, user_p)
+    up = ancestors(kb)
+    n_proj, n_unq, lists, t_proj, t_user = [], [], [], [], []
+    for r in t.itertuples(index=False):
+        keys = {r.material, *up.get(str(r.material), set())}
+        sel = p[p["material"].isin(keys)]
+        if r.benchmark == "single_third_country_cap":
+            sel = sel[~sel["in_eu"].fillna(True).astype(bool)]
+            if isinstance(r.third_country, str):
+                sel = sel[sel["project_id"].str.contains(r.third_country) == False]  # noqa: E712
+        else:
+            sel = sel[sel["in_eu"].fillna(True).astype(bool) & (sel["stage"] == r.stage)]
+        own = sel[sel["material"] == r.material]
+        q = own["content_t_yr"].astype("float64")
+        n_proj.append(len(sel))
+        n_unq.append(int(len(sel) - q.notna().sum()))
+        t_proj.append(float(q[~own["user"].astype(bool)].sum(min_count=1)))
+        t_user.append(float(q[own["user"].astype(bool)].sum(min_count=1)))
+        lists.append(
+            "; ".join(
+                f"{x.label} ({'n/q' if pd.isna(x.content_t_yr) else f'{x.content_t_yr:,.0f} t/yr'}"
+                f"{', ' + str(x.status) if isinstance(x.status, str) and x.status else ''})"
+                for x in sel.itertuples(index=False)
+            )
+        )
+    t["projects_t_yr"] = t_proj
+    t["n_projects"] = n_proj
+    t["n_projects_not_quantified"] = n_unq
+    t["projects"] = lists
+    t["user_projects_t_yr"] = t_user
+    added = t[["projects_t_yr", "user_projects_t_yr"]].fillna(0.0).sum(axis=1)
+    t["gap_after_projects_t"] = np.maximum(0.0, t["gap_2030_t"] - added)
+    t["source_id"] = np.where(
+        t["basis"] == Basis.TONNES.value,
+        "user",
+        np.where(t["basis"] == Basis.SHARE_PROXY.value, "crma_eu_sourcing_2023_derived", ""),
+    )
+    order = {b: i for i, (b, _) in enumerate(_BENCHMARKS)}
+    t = t.assign(_o=t["benchmark"].map(order)).sort_values(["material", "_o"])
+    t = t[TRACKER_COLUMNS].reset_index(drop=True)
+    t["n_projects"] = t["n_projects"].astype("int64")
+    prov = kb.provenance("crma.benchmarks", None, materials=materials, benchmark_set=benchmark_set)
+    prov.sources = sorted(
+        {
+            "crma_2024",
+            "crma_benchmark_versions",
+            "crma_eu_sourcing_2023_derived",
+            "crma_strategic_projects_eu_2025",
+            "crma_strategic_projects_non_eu_2025",
+        }
+    )
+    prov.user_data = user_sources
+    prov.notes = [
+        "share_proxy values are shares of EU sourcing (EU 2023 study, 2016-2020), not the "
+        "Act's tonnes over EU consumption; give --consumption FILE for the tonnes basis",
+        "projects_t_yr: published capacities of CRMA Strategic Projects (company figures, "
+        "content tonnes of the material), if built; n/q = capacity not quantified",
+        "the cap counts the largest third country at any stage (maximum over the stages)",
+    ]
+    return attach(t, prov)
+
+
+# ------------------------------------------------------------ methods.supply.vintage_summary
+
+
+def _flags(values: pd.Series) -> str | None:
+    found = sorted({f for v in values.dropna() for f in str(v).split(";") if f})
+    return ";".join(found) or None
+
+
+def vintage_summary_loop(shares: pd.DataFrame) -> pd.DataFrame:
+    """One row per vintage, material, stage and mix, with the newest vintage marked.
+
+    Parameters
+    ----------
+    shares
+        Rows of ``supply_shares`` (``vintage, material, stage, mix, country, share,
+        reference_years, reference_year``, optional ``check_flag``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``vintage, material, stage, mix, reference_years, reference_year, share_total,
+        countries, check_flags, newest``.
+    """
+    s = shares.assign(
+        share=pd.to_numeric(shares["share"], errors="coerce").astype("float64"),
+        check_flag=shares["check_flag"] if "check_flag" in shares.columns else None,
+    )
+    keys = ["vintage", *_KEYS]
+    g = s.groupby(keys, sort=True, dropna=False)
+    v = g.agg(
+        reference_years=("reference_years", "first"),
+        reference_year=("reference_year", "max"),
+        share_total=("share", "sum"),
+        countries=("country", "count"),
+    ).reset_index()
+    v["check_flags"] = g["check_flag"].agg(_flags).to_numpy()
+    differs = v["check_flags"].fillna("").str.contains("basis_differs")
+    rank = v.assign(_ok=~differs).sort_values(
+        [*_KEYS, "_ok", "reference_year", "share_total"],
+        ascending=[True, True, True, False, False, False],
+    )
+    newest = rank.drop_duplicates(_KEYS, keep="first").index
+    v["newest"] = v.index.isin(newest)
+    return v
+
+
+# ------------------------------------------------------------ checks.flag_supply_shares
+
+
+def flag_supply_shares_loop(
+    shares: pd.DataFrame,
+    *,
+    import_reliance: pd.DataFrame | None = None,
+    eu_countries: Sequence[str] | None = None,
+    by: Sequence[str] | None = None,
+    ir_tolerance: float = 0.10,
+    copy_tolerance: float = 0.01,
+    sum_tolerance: float = 0.05,
+    sum_lower_tolerance: float | dict[str, float] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run the supply-input checks and mark the rows they flag (never altering a value).
+
+    The same function serves the dataset build, user imports of supply shares and the
+    scenario engine, so one mix gets the same flags wherever it is used.
+
+    Parameters
+    ----------
+    shares
+        Supply shares (``material, stage, mix, country, share``; optional ``vintage`` and
+        ``check_flag``, whose existing flags are kept).
+    import_reliance, eu_countries
+        For the EU-sourcing vs import-reliance check (skipped when either is ``None``).
+    by
+        Keys of one mix; default ``vintage`` (when present), ``material``, ``stage``.
+    ir_tolerance, copy_tolerance, sum_tolerance, sum_lower_tolerance
+        Tolerances of :func:`check_eu_sourcing_import_reliance`,
+        :func:`check_eu_sourcing_copies_global` and :func:`check_supply_share_sums`;
+        ``sum_lower_tolerance=None`` means :data:`SUM_LOWER_TOLERANCE` (the dataset build's
+        setting, so a mix gets the same flags at build, on import and in a scenario).
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``shares`` with a ``check_flag`` column (flags joined by ``;`` in the order of
+        :data:`SUPPLY_CHECK_FLAGS`, missing when a row passed every check), and one row per
+        flagged mix: the keys, ``mix, flag, observed, reference, tolerance, detail``.
+    """
+    keys = _supply_keys(shares, by)
+    n = len(shares)
+    masks: dict[str, np.ndarray] = {f: np.zeros(n, dtype=bool) for f in SUPPLY_CHECK_FLAGS}
+    is_eu = (shares["mix"] == "eu_sourcing").to_numpy(dtype=bool, na_value=False)
+    found: list[pd.DataFrame] = []
+    if import_reliance is not None and eu_countries is not None:
+        bad = check_eu_sourcing_import_reliance(
+            shares, import_reliance, eu_countries, by=keys, tolerance=ir_tolerance
+        )
+        masks["eu_sourcing_inconsistent"] |= is_eu & _mark(shares, keys, bad, "ir")
+        found.append(
+            bad[keys].assign(
+                mix="eu_sourcing",
+                flag="eu_sourcing_inconsistent",
+                observed=bad["non_eu_share"].astype("float64"),
+                reference=bad["import_reliance"].astype("float64"),
+                tolerance=ir_tolerance,
+                detail=[
+                    f"non-EU EU-sourcing shares {lo:.2f} (at most {hi:.2f} with unlisted "
+                    f"rows) vs EU import reliance {ir:.2f}"
+                    for lo, hi, ir in zip(
+                        bad["non_eu_share"],
+                        bad["non_eu_share_max"],
+                        bad["import_reliance"],
+                        strict=True,
+                    )
+                ],
+            )
+        )
+    copies = check_eu_sourcing_copies_global(shares, by=keys, tolerance=copy_tolerance)
+    masks["eu_sourcing_copies_global"] |= is_eu & _mark(shares, keys, copies, "copy")
+    found.append(
+        copies[keys].assign(
+            mix="eu_sourcing",
+            flag="eu_sourcing_copies_global",
+            observed=copies["max_abs_difference"].astype("float64"),
+            reference=0.0,
+            tolerance=copy_tolerance,
+            detail=[
+                f"every one of {int(c)} countries within {d * 100:.1f} percentage points of "
+                "its global share"
+                for c, d in zip(copies["countries"], copies["max_abs_difference"], strict=True)
+            ],
+        )
+    )
+    lower = SUM_LOWER_TOLERANCE if sum_lower_tolerance is None else sum_lower_tolerance
+    sums = check_supply_share_sums(shares, by=keys, tolerance=sum_tolerance, lower_tolerance=lower)
+    masks["share_sum_deviates"] |= _mark(shares, [*keys, "mix"], sums, "sum")
+    found.append(
+        sums[[*keys, "mix"]].assign(
+            flag="share_sum_deviates",
+            observed=sums["total"].astype("float64"),
+            reference=1.0,
+            tolerance=sum_tolerance,
+            detail=[
+                f"{int(r)} rows sum to {t:.3f}"
+                for t, r in zip(sums["total"], sums["rows"], strict=True)
+            ],
+        )
+    )
+    existing = (
+        shares["check_flag"].astype(object).where(shares["check_flag"].notna(), "")
+        if "check_flag" in shares.columns
+        else pd.Series("", index=shares.index, dtype=object)
+    )
+    labels = []
+    for i, old in enumerate(existing):
+        have = {f for f in str(old).split(";") if f}
+        have |= {f for f, m in masks.items() if m[i]}
+        order = [f for f in SUPPLY_CHECK_FLAGS if f in have] + sorted(
+            have - set(SUPPLY_CHECK_FLAGS)
+        )
+        labels.append(";".join(order) if order else None)
+    out = shares.copy()
+    out["check_flag"] = pd.Series(labels, index=shares.index, dtype=object)
+    frames = [f for f in found if not f.empty]
+    flags = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=[*keys, *_FLAG_COLUMNS])
+    )
+    flags = flags[[*keys, *_FLAG_COLUMNS]].sort_values([*keys, "mix", "flag"], ignore_index=True)
+    return out, flags
+
+
+# ------------------------------------------------------------ data.select.Selector.supply_shares
+
+
+def supply_shares_merge(
+    kb: KnowledgeBase,
+    materials: Sequence[str] | None = None,
+    *,
+    stage: str | None = None,
+    mix: str | None = None,
+    vintage: str | None = "newest",
+) -> pd.DataFrame:
+    """``kb.select.supply_shares`` as it was: select the vintages, merge, then sort."""
+    from critmat.dims import parse_stage
+    from critmat.methods.supply import choose_vintages
+
+    sel = kb.select
+    chosen = choose_vintages(sel.supply_vintages(), sel.supply_vintage(vintage))
+    keys = ["vintage", "material", "stage", "mix"]
+    if materials is not None:
+        chosen = chosen[chosen["material"].isin(list(materials))]
+    if stage is not None:
+        chosen = chosen[chosen["stage"] == parse_stage(stage).value]
+    if mix is not None:
+        chosen = chosen[chosen["mix"] == mix]
+    rows = sel._checked_supply_shares()
+    out = rows.merge(chosen[keys], on=keys, how="inner")
+    return out.sort_values([*keys, "share"], ascending=[True] * 4 + [False]).reset_index(drop=True)
+
+
+# ------------------------------------------------------------ scenarios.result.assemble
+
+
+def assemble_by_column(
+    plan: Plan,
+    spec: EnsembleSpec,
+    draws: ShockDraws,
+    totals: Mapping[str, np.ndarray],
+    monthly_stats: stats.MonthlyStats,
+    meta: dict[str, Any],
+    *,
+    release_mean: np.ndarray | None = None,
+) -> EnsembleResult:
+    """:func:`critmat.scenarios.result.assemble` as it was (a column at a time)."""
+    mats = plan.materials
+    b = plan.baseline
+    q = spec.percentiles
+    alpha = spec.cvar_level
+    al = _alpha_label(alpha)
+    monthly_t = b.monthly_demand_t
+    dshare = np.array([plan.defence_share.get(m, (0.0, ""))[0] for m in mats])
+    stock0 = np.array([float(plan.stocks.get(m, {}).get("initial", 0.0)) for m in mats])
+
+    cum = totals["cum_shortfall"]
+    never_cum = bool(np.isnan(cum).any())
+    summary = pd.DataFrame(
+        {
+            "material": mats,
+            "stage": b.stage,
+            "mix": b.mix,
+            "stock_months": stock0,
+            "defence_share": dshare,
+        }
+    )
+    summary["p_shortfall"] = stats.prob_positive(cum)
+    summary["shortfall_mean"] = stats.expected(cum)
+    for qq, v in zip(
+        q, _by_columns(lambda x: stats.percentiles(x, q, never=never_cum), cum), strict=True
+    ):
+        summary[f"shortfall_{pct_label(qq)}"] = v
+    summary[f"shortfall_var{al}"] = _by_columns(lambda x: stats.var(x, alpha), cum)
+    summary[f"shortfall_cvar{al}"] = _by_columns(lambda x: stats.cvar(x, alpha), cum)
+    summary["shortfall_t_mean"] = summary["shortfall_mean"] * monthly_t
+    summary[f"shortfall_t_cvar{al}"] = summary[f"shortfall_cvar{al}"] * monthly_t
+    summary["supply_gap_mean"] = stats.expected(totals["cum_supply_gap"])
+    summary["release_mean"] = (
+        stats.expected(totals["cum_release"]) if release_mean is None else release_mean
+    )
+    div = np.where(dshare > 0, dshare, 1.0)
+
+    def defence(fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        dcum = totals["cum_defence_shortfall"]
+        cols = _column_blocks(dcum.shape[1]) if dcum.nbytes > 64e6 else [slice(None)]
+        return np.concatenate([np.atleast_1d(fn(dcum[:, sl] / div[sl])) for sl in cols])
+
+    summary["defence_shortfall_mean"] = np.where(dshare > 0, defence(stats.expected), np.nan)
+    summary[f"defence_shortfall_cvar{al}"] = np.where(
+        dshare > 0, defence(lambda x: stats.cvar(x, alpha)), np.nan
+    )
+    so = totals["months_to_stockout"]
+    affected = np.isfinite(totals["first_onset"])
+    summary["p_stockout"] = np.mean(np.isfinite(so), axis=0)
+    any_affected = bool(affected.any())
+
+    never_so = bool(np.isnan(so).any()) or (any_affected and not bool(affected.all()))
+
+    def stockout_pct(sl: slice) -> np.ndarray:
+        x = np.where(affected[:, sl], so[:, sl], np.nan) if any_affected else so[:, sl]
+        return stats.percentiles(x, (5, 50, 95), never=never_so)
+
+    cols = _column_blocks(so.shape[1]) if so.nbytes > 64e6 else [slice(None)]
+    so_pct = np.concatenate([stockout_pct(sl) for sl in cols], axis=-1)
+    for qq, v in zip((5.0, 50.0, 95.0), so_pct, strict=True):
+        summary[f"months_to_stockout_{pct_label(qq)}"] = v
+    first = totals["first_shortfall_month"]
+    never_first = bool(np.isnan(first).any())
+    summary["first_shortfall_p50"] = _by_columns(
+        lambda x: stats.percentiles(x, [50], never=never_first), first
+    )[0]
+    peak = totals["peak_price"]
+    never_peak = bool(np.isnan(peak).any())
+    pk = _by_columns(lambda x: stats.percentiles(x, [50, 95], never=never_peak), peak)
+    summary["peak_price_p50"] = pk[0]
+    summary["peak_price_p95"] = pk[1]
+    summary["annual_demand_t"] = b.annual_demand_t
+
+    # monthly fan-chart statistics
+    t_len = spec.scenario.horizon_months
+    parts = []
+    for var in ("shortfall", "stock", "price"):
+        block: dict[str, Any] = {
+            "material": np.repeat(np.asarray(mats, dtype=object), t_len),
+            "month": np.tile(np.arange(t_len), len(mats)),
+            "variable": var,
+            "mean": monthly_stats.mean(var).reshape(-1),
+        }
+        block["prob_positive"] = (
+            monthly_stats.prob_positive(var).reshape(-1) if var == "shortfall" else np.nan
+        )
+        pct = monthly_stats.percentiles(var, q)
+        for qq, v in zip(q, pct, strict=True):
+            block[pct_label(qq)] = v.reshape(-1)
+        block["percentile_error"] = np.repeat(monthly_stats.error(var), t_len)
+        parts.append(pd.DataFrame(block))
+    monthly = pd.concat(parts, ignore_index=True)
+
+    names = [s[0] for s in plan.systems]
+    nb = totals["cum_systems_not_built"]
+    sys_rows = []
+    for j, name in enumerate(names):
+        col = nb[:, j]
+        row: dict[str, Any] = {
+            "system": name,
+            "build_rate": plan.systems[j][1],
+            "materials": ", ".join(plan.systems[j][2]),
+            "p_any_not_built": float(stats.prob_positive(col)),
+            "not_built_mean": float(stats.expected(col)),
+        }
+        for qq, v in zip(q, stats.percentiles(col, q), strict=True):
+            row[f"not_built_{pct_label(qq)}"] = float(v)
+        row[f"not_built_cvar{al}"] = float(stats.cvar(col, alpha))
+        row["planned"] = plan.systems[j][1] * t_len
+        sys_rows.append(row)
+    systems = pd.DataFrame(
+        sys_rows,
+        columns=["system", "build_rate", "materials", "p_any_not_built", "not_built_mean"]
+        if not sys_rows
+        else None,
+    )
+    base = plan.baseline.table()
+    base["defence_share"] = dshare
+    base["defence_share_basis"] = [
+        plan.defence_share.get(m, (0.0, "none given: 0"))[1] for m in mats
+    ]
+    base["stock_months"] = stock0
+    result = EnsembleResult(
+        spec=spec,
+        summary=summary,
+        monthly=monthly,
+        outcomes=_outcomes_builder(list(mats), totals, monthly_t),
+        draws=_draws_builder(plan, draws),
+        systems=systems,
+        systems_outcomes=_systems_outcomes_builder(names, nb),
+        baseline=base,
+        meta=meta,
+    )
+    for name in _FRAMES:
+        if name not in _PER_SCENARIO:
+            _provenance(getattr(result, name), spec, meta, name)
+    return result
+
+
+# ------------------------------------------------------------ scenarios.baseline.supply_options
+
+
+def supply_options_lambdas(shares: pd.DataFrame) -> pd.DataFrame:
+    """The ``supply_options`` aggregation as it was (a lambda per group)."""
+    return shares.groupby(["material", "stage"], as_index=False, sort=True).agg(
+        mix=("mix", "first"),
+        mix_status=("mix_status", "first"),
+        vintage=("vintage", lambda v: ";".join(sorted({str(x) for x in v.dropna()}))),
+        reference_years=(
+            "reference_years",
+            lambda v: ";".join(sorted({str(x) for x in v.dropna()})),
+        ),
+        n_countries=("country", "count"),
+        share_sum=("share", "sum"),
+    )
+
+
+# ------------------------------------------------------------ indicators.eu_crm.eu_supply_risk
+
+
+def eu_supply_risk_one_pass(
+    kb: KnowledgeBase,
+    *,
+    materials: Selection = None,
+    year: int = 2023,
+    stage: str | None = None,
+    governance_vintage: str = DEFAULT_WGI_VINTAGE,
+    wgi_years: Any = DEFAULT_WGI_YEARS,
+    wgi_measure: str = "auto",
+    corrections: bool | str | Iterable[str] | None = False,
+    importers: Selection = None,
+    exporters: Selection = None,
+    years: Any = None,
+    groupby: GroupBy = None,
+) -> pd.DataFrame:
+    """:func:`critmat.indicators.eu_crm.eu_supply_risk` as it was (one pass per selection)."""
+    from critmat.indicators.eu_crm import (
+        _COLUMNS,
+        COMPUTED_YEARS,
+        EI_THRESHOLD,
+        MEASURES,
+        SR_THRESHOLD,
+        _notes,
+        _published_only,
+        _reasons,
+        _scored,
+        _status,
+        _year,
+        agreement,
+        column_units,
+        is_critical,
+        parse_stage,
+        reject,
+        resolve_corrections,
+    )
+    from critmat.vocab import EuCrmStatus
+
+    reject(
+        "eu_supply_risk (use year= for the assessment and wgi_years= for the "
+        "governance data years)",
+        importers=importers,
+        exporters=exporters,
+        years=years,
+        groupby=groupby,
+    )
+    year = _year(year)
+    st = parse_stage(stage).value if stage is not None else None
+    mats = kb.select.materials(materials)
+    names = resolve_corrections(corrections)
+    params: dict[str, Any] = {"materials": mats, "year": year, "stage": st}
+    if year not in COMPUTED_YEARS:
+        given = [
+            name
+            for name, value, default in (
+                ("stage", st, None),
+                ("governance_vintage", governance_vintage, DEFAULT_WGI_VINTAGE),
+                ("wgi_years", str(wgi_years), str(DEFAULT_WGI_YEARS)),
+                ("wgi_measure", wgi_measure, "auto"),
+                ("corrections", names or None, None),
+            )
+            if value != default
+        ]
+        if given:
+            raise ParameterError(
+                f"{', '.join(f'{g}=' for g in given)} does not apply to year={year}: critmat "
+                "has the published values of that assessment only (computed: "
+                f"{', '.join(map(str, COMPUTED_YEARS))}); drop it"
+            )
+        return _published_only(kb, year, mats, params)
+
+    (wgi, gov_used, wgi_year_list, measure, inputs, used, material_table, fixed, scores, stages) = (
+        _scored(kb, governance_vintage, wgi_years, wgi_measure, names)
+    )
+
+    # published values, agreement and reasons
+    pub = kb.table("eu_crm_2023_published")
+    notes = kb.table("eu_crm_2023_reproduction_notes")
+    used += [pub, notes, gov_used, material_table]
+    p = pub.set_index("material")
+    out = scores.set_index("material")
+    every = sorted(set(out.index) | set(p.index) | set(mats or []))
+    out = out.reindex(every)
+    out.index.name = "material"
+    for col in (
+        "sr",
+        "ei",
+        "stage_used",
+        "sr_extraction",
+        "sr_processing",
+        "mix_extraction",
+        "mix_processing",
+    ):
+        out[f"published_{col}"] = p[col].reindex(out.index)
+    for m in MEASURES:
+        out[f"agrees_{m}"] = agreement(out[m], out[f"published_{m}"])
+    frame = out.reset_index()
+    frame["reason"] = frame["material"].map(_reasons(frame, notes))
+
+    # inputs shown alongside (per stage, wide)
+    wide = stages.pivot(index="material", columns="stage", values=["hhi_gs", "hhi_eu", "eu_mix_of"])
+    wide.columns = [f"{v}_{s}" for v, s in wide.columns]
+    frame = frame.merge(wide.reset_index(), on="material", how="left")
+    pr = fixed.parameters.set_index("material")  # as used, after the corrections
+    for col in ("ir_extraction", "ir_processing", "eol_rir", "si_sr", "si_ei"):
+        frame[col] = frame["material"].map(pr[col])
+    frame["ei_share_unallocated"] = frame["share_unallocated"]
+    meta = material_table.set_index("material")
+    frame["crma_strategic"] = frame["material"].map(meta["crma_strategic"]).astype("boolean")
+    frame["crma_critical"] = frame["material"].map(meta["crma_critical"]).astype("boolean")
+    frame["is_group"] = frame["is_group"].astype("boolean").fillna(False)
+    frame["status"] = _status(frame, set(inputs.parameters["material"]))
+
+    if st is not None:
+        frame["sr"] = frame[f"sr_{st}"]
+        frame["published_sr"] = frame[f"published_sr_{st}"]
+        frame["agrees_sr"] = frame[f"agrees_sr_{st}"]
+        frame["stage_used"] = pd.Series(st, index=frame.index, dtype=object).where(
+            frame["sr"].notna(), None
+        )
+        frame["critical"] = is_critical(frame["sr"], frame["ei"])
+        assessed_at = frame["material"].map(pr["stages_assessed"]).astype("string")
+        off = assessed_at.notna() & ~assessed_at.str.contains(st, regex=False).fillna(False)
+        frame.loc[off.astype(bool), "status"] = EuCrmStatus.STAGE_NOT_ASSESSED.format(stage=st)
+    if mats is not None:
+        frame = frame[frame["material"].isin(mats)]
+    frame = frame.loc[:, _COLUMNS].sort_values("material", ignore_index=True)
+    frame["critical"] = frame["critical"].astype("boolean")
+
+    prov = kb.provenance(
+        "eu_supply_risk",
+        pd.concat([f.loc[:, ["source_id"]] for f in used if "source_id" in f.columns]),
+        **params,
+        governance_vintage=governance_vintage,
+        wgi_years=wgi_year_list,
+        wgi_measure=measure,
+        corrections=names,
+        decimals=1,
+        sr_threshold=SR_THRESHOLD,
+        ei_threshold=EI_THRESHOLD,
+    )
+    prov.method = "eu_supply_risk (EU CRM method, 2017 Guidelines; METHODS.md §1)"
+    prov.units = column_units("eu_supply_risk", frame.columns)
+    prov.notes = _notes(governance_vintage, wgi_year_list, measure, names, wgi, st)
+    return attach(frame, prov)
+
+
+# ------------------------------------------------------------ data.select.Selector.supply_mix
+
+
+def supply_mix_direct(
+    kb: KnowledgeBase,
+    materials: Sequence[str] | None = None,
+    *,
+    stages: Sequence[str] = ("extraction", "processing"),
+    mix: str = "eu_sourcing",
+    vintage: str | None = "newest",
+) -> pd.DataFrame:
+    """``kb.select.supply_mix`` as it was: the mix of the selected materials' rows."""
+    from critmat.methods.supply import supplier_mix
+
+    sel = kb.select
+    shares = sel.supply_shares(materials, vintage=vintage)
+    mats = sorted(set(shares["material"])) if materials is None else list(materials)
+    return supplier_mix(
+        shares,
+        mats,
+        stages=stages,
+        mix=mix,
+        import_reliance=sel.import_reliance(),
+        eu_countries=sel.groups()["EU27"],
+    )
