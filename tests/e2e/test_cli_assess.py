@@ -80,3 +80,22 @@ def test_assess_cli_csv(tmp_path: Path) -> None:
     assert set(f["material"]) == {"gallium", "tungsten"}
     side = json.loads((tmp_path / "a.csv.provenance.json").read_text())
     assert side["method"] == "assess" and side["parameters"]["importers"] == "EU27"
+
+
+def test_the_table_does_not_depend_on_the_sections(kb: KnowledgeBase) -> None:
+    # `critmat assess --format/--out` computes the table only (no defence summary, capability
+    # or what-if): the table must be the one the full assessment holds
+    mats = ["gallium", "tungsten", "rare_earths", "copper"]
+    full = assess(kb, materials=mats, years=2022, whatif_samples=20)
+    table_only = assess(kb, materials=mats, years=2022, defence=False, whatif_samples=0)
+    assert full.defence is not None and full.whatif is not None
+    assert table_only.defence is None and table_only.whatif is None
+    pd.testing.assert_frame_equal(full.table, table_only.table)
+    assert _undated(full.table.attrs["critmat"]) == _undated(table_only.table.attrs["critmat"])
+
+
+def _undated(prov: object) -> object:
+    """Provenance without its creation times (at every level)."""
+    if isinstance(prov, dict):
+        return {k: _undated(v) for k, v in prov.items() if k != "created"}
+    return prov

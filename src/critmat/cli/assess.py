@@ -59,6 +59,7 @@ def assess(
     importance, critical yes/no; the defence summary and a "what if" from the presets;
     --report writes the report (FILE.html or FILE.pdf) opening with an executive summary;
     --previous FILE.json (an earlier report's data) adds what changed since.
+    With --format or --out (and no --report) only the table is computed and written.
     """
     from critmat.assess import assess as run
     from critmat.report.assessment import assessment_report, terminal_tables
@@ -71,6 +72,10 @@ def assess(
 
         before = read_previous(previous)
     kb = open_kb(data_dir, no_user_data)
+    screen = is_screen(fmt, out)
+    # a file or --format without --report holds the table only: the defence summary,
+    # capability at risk and the what-if ensembles are computed only where they are shown
+    sections = screen or report is not None
     with console.status("assessing ..."):
         result = run(
             kb,
@@ -78,10 +83,11 @@ def assess(
             importers=importers,
             years=years,
             groupby=groupby,
-            whatif_samples=whatif_samples,
+            defence=sections,
+            whatif_samples=whatif_samples if sections else 0,
             supply_vintage=supply_vintage,
         )
-    if is_screen(fmt, out):
+    if screen:
         for table in terminal_tables(result, width=console.width):
             console.print(table)
     else:
