@@ -288,17 +288,37 @@ def test_supply_options_as_before(kb: KnowledgeBase, vintage: str) -> None:
         {"materials": "gallium", "stage": "processing"},
         {"wgi_years": "2016-2020", "corrections": True},
         {"stage": "extraction", "wgi_measure": "pv"},
+        {"materials": "assess"},  # the assessment's CRMA list, rare_earths not covered
+        {"materials": "every", "stage": "processing"},
     ],
 )
 def test_eu_supply_risk_a_selection_of_every_material_as_before(
     kb: KnowledgeBase, kw: dict[str, object]
 ) -> None:
+    from critmat.assess import crma_materials
     from critmat.indicators.eu_crm import eu_supply_risk
 
+    if kw.get("materials") == "assess":
+        kw = {**kw, "materials": crma_materials(kb)}
+    elif kw.get("materials") == "every":
+        kw = {**kw, "materials": list(kb.materials()["material"])}
     new = eu_supply_risk.__wrapped__(kb, **kw)  # type: ignore[attr-defined]
     old = before.eu_supply_risk_one_pass(kb, **kw)  # type: ignore[arg-type]
     assert len(new) > 0
     _same(new, old)
+
+
+def test_eu_supply_risk_every_selection_filters_one_frame(kb: KnowledgeBase) -> None:
+    from critmat.assess import crma_materials
+
+    kb.cache.clear()
+    kb.indicators.eu_supply_risk(materials=crma_materials(kb))  # with an uncovered material
+    n = len(kb.cache)
+    kb.indicators.eu_supply_risk()  # defence criticality: every covered material
+    kb.indicators.eu_supply_risk(materials=["uranium", "gallium"])
+    every = [k for k in kb.cache._items if "eu_supply_risk_all" in str(k)]
+    assert len(every) == 1
+    assert len(kb.cache) == n + 2  # the two selections only, no second frame of all
 
 
 @pytest.mark.parametrize("mix", ["eu_sourcing", "global"])
