@@ -947,3 +947,33 @@ def supply_mix_direct(
         import_reliance=sel.import_reliance(),
         eu_countries=sel.groups()["EU27"],
     )
+
+
+def apparent_consumption_by_set(kb: KnowledgeBase, needed: list[str]) -> pd.DataFrame:
+    """``scenarios.baseline._apparent_consumption`` before: one NIR pass per material set."""
+    from critmat.scenarios.baseline import _choices
+    from critmat.vocab import NirStatus
+
+    by_default = {m for m, (stage, _mix) in _choices(kb)[0].items() if stage == "extraction"}
+    wanted = sorted(by_default | set(needed))
+    years = kb.catalog.table("production").stats.get("years")
+    span = f"{years[0]}-{years[1]}" if years else None  # no production, no consumption
+    nir = kb.indicators.net_import_reliance(
+        materials=wanted, importers="EU27", stage="extraction", years=span
+    )
+    ok = nir[(nir["status"] == NirStatus.OK) & (nir["apparent_consumption_t"] > 0)]
+    if ok.empty:
+        return pd.DataFrame(columns=["material", "annual_t", "years"])
+    ok = ok.sort_values("year")
+    rows = []
+    for m, g in ok.groupby("material", sort=True):
+        last = g.tail(5)
+        years = f"{int(last['year'].min())}-{int(last['year'].max())}"
+        rows.append(
+            {
+                "material": m,
+                "annual_t": float(last["apparent_consumption_t"].mean()),
+                "years": years,
+            }
+        )
+    return pd.DataFrame(rows)

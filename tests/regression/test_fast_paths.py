@@ -288,17 +288,37 @@ def test_supply_options_as_before(kb: KnowledgeBase, vintage: str) -> None:
         {"materials": "gallium", "stage": "processing"},
         {"wgi_years": "2016-2020", "corrections": True},
         {"stage": "extraction", "wgi_measure": "pv"},
+        {"materials": "assess"},  # the assessment's CRMA list, rare_earths not covered
+        {"materials": "every", "stage": "processing"},
     ],
 )
 def test_eu_supply_risk_a_selection_of_every_material_as_before(
     kb: KnowledgeBase, kw: dict[str, object]
 ) -> None:
+    from critmat.assess import crma_materials
     from critmat.indicators.eu_crm import eu_supply_risk
 
+    if kw.get("materials") == "assess":
+        kw = {**kw, "materials": crma_materials(kb)}
+    elif kw.get("materials") == "every":
+        kw = {**kw, "materials": list(kb.materials()["material"])}
     new = eu_supply_risk.__wrapped__(kb, **kw)  # type: ignore[attr-defined]
     old = before.eu_supply_risk_one_pass(kb, **kw)  # type: ignore[arg-type]
     assert len(new) > 0
     _same(new, old)
+
+
+def test_eu_supply_risk_every_selection_filters_one_frame(kb: KnowledgeBase) -> None:
+    from critmat.assess import crma_materials
+
+    kb.cache.clear()
+    kb.indicators.eu_supply_risk(materials=crma_materials(kb))  # with an uncovered material
+    n = len(kb.cache)
+    kb.indicators.eu_supply_risk()  # defence criticality: every covered material
+    kb.indicators.eu_supply_risk(materials=["uranium", "gallium"])
+    every = [k for k in kb.cache._items if "eu_supply_risk_all" in str(k)]
+    assert len(every) == 1
+    assert len(kb.cache) == n + 2  # the two selections only, no second frame of all
 
 
 @pytest.mark.parametrize("mix", ["eu_sourcing", "global"])
@@ -318,3 +338,49 @@ def test_supply_mix_a_selection_of_every_material_as_before(kb: KnowledgeBase, m
     a = kb.select.supply_mix(["gallium"], mix=mix)
     a.loc[:, "share"] = -1.0  # the cached mix never changes
     assert (kb.select.supply_mix(["gallium"], mix=mix)["share"] >= 0).all()
+
+
+# ------------------------------------------------------------ scenarios.baseline consumption
+
+
+def test_apparent_consumption_per_material_as_the_pass_per_set(kb: KnowledgeBase) -> None:
+    from critmat.assess import crma_materials
+    from critmat.scenarios.baseline import _apparent_consumption
+
+    every = sorted(kb.materials()["material"])
+    sets = [
+        crma_materials(kb),  # the report asks for these, then a dozen
+        ["gallium", "germanium", "tungsten", "cobalt", "lithium", "graphite"],
+        [],  # the presets' default
+        every,
+        ["feldspar"],
+        every[::7],
+    ]
+    kb.cache.clear()
+    for needed in sets:  # one kb: later sets reuse the rows of the earlier ones
+        new = _apparent_consumption(kb, needed)
+        old = before.apparent_consumption_by_set(kb, needed)
+        assert len(new) > 0
+        pd.testing.assert_frame_equal(new, old, check_exact=True)
+
+
+def test_apparent_consumption_computes_each_material_once(kb: KnowledgeBase) -> None:
+    from critmat.scenarios.baseline import _apparent_consumption
+
+    kb.cache.clear()
+    calls: list[object] = []
+    nir = kb.indicators.net_import_reliance
+
+    def counted(**kw: object) -> pd.DataFrame:
+        calls.append(kw["materials"])
+        return nir(**kw)  # type: ignore[arg-type]
+
+    kb.indicators.net_import_reliance = counted  # type: ignore[method-assign]
+    try:
+        a = _apparent_consumption(kb, ["gallium", "cobalt"])
+        b = _apparent_consumption(kb, ["cobalt"])
+        _apparent_consumption(kb, ["gallium", "tungsten"])
+    finally:
+        del kb.indicators.net_import_reliance
+    assert len(calls) == 2 and calls[1] == ["tungsten"]
+    assert list(b["material"]) == [m for m in a["material"] if m != "gallium"]

@@ -407,15 +407,18 @@ def eu_supply_risk(
             )
         return _published_only(kb, year, mats, params)
 
-    # every material of the study and the published table, plus the ones asked for that
-    # neither covers (empty rows): the frame of all materials is shared by every selection
+    # every material of the study and the published table, plus every other material of the
+    # knowledge base (empty rows, each independent of the others): one frame shared by every
+    # selection, whichever materials it asks for; no selection shows the empty rows it did
+    # not ask for
     known = set(_known(kb, governance_vintage, wgi_years, wgi_measure, names))
-    extra = sorted(set(mats or []) - known)
+    extra = sorted(set(kb.materials()["material"]) - known)
+    if not set(mats or []) <= known | set(extra):  # not a material of the table: its own
+        extra = sorted(set(mats or []) - known)
     frame, sources, wgi, wgi_year_list, measure = _all_materials(
         kb, governance_vintage, wgi_years, wgi_measure, names, st, extra
     )
-    if mats is not None:
-        frame = frame[frame["material"].isin(mats)]
+    frame = frame[frame["material"].isin(known if mats is None else mats)]
     frame = frame.loc[:, _COLUMNS].sort_values("material", ignore_index=True)
     frame["critical"] = frame["critical"].astype("boolean")
 

@@ -238,41 +238,52 @@ def _eol_rir(kb: KnowledgeBase) -> dict[str, float]:
     return result
 
 
+def _consumption_rows(kb: KnowledgeBase, materials: list[str]) -> dict[str, dict[str, Any]]:
+    """Per material with status-ok years: mean EU27 apparent consumption of the latest 5."""
+    years = kb.catalog.table("production").stats.get("years")
+    span = f"{years[0]}-{years[1]}" if years else None  # no production, no consumption
+    nir = kb.indicators.net_import_reliance(
+        materials=materials, importers="EU27", stage="extraction", years=span
+    )
+    ok = nir[(nir["status"] == NirStatus.OK) & (nir["apparent_consumption_t"] > 0)]
+    rows: dict[str, dict[str, Any]] = {}
+    if ok.empty:
+        return rows
+    ok = ok.sort_values("year")
+    for m, g in ok.groupby("material", sort=True):
+        last = g.tail(5)
+        rows[str(m)] = {
+            "material": m,
+            "annual_t": float(last["apparent_consumption_t"].mean()),
+            "years": f"{int(last['year'].min())}-{int(last['year'].max())}",
+        }
+    return rows
+
+
 def _apparent_consumption(kb: KnowledgeBase, needed: list[str]) -> pd.DataFrame:
     """EU27 apparent consumption at extraction, mean of the latest 5 years with status ok.
 
-    Computed for the materials simulated at extraction by default plus ``needed`` (NIR is
-    per material: the values do not depend on which other materials are computed), once
-    per knowledge base for every preset that needs no other material.
+    Computed for the materials simulated at extraction by default plus ``needed``. NIR is
+    per material (the values do not depend on which other materials are computed, see
+    ``tests/regression/test_fast_paths.py``): each material's row is kept in the knowledge
+    base's cache, and a call computes only the materials no earlier call did, so every
+    preset, the assessment and the report share them whatever set each asks for.
     """
     by_default = {m for m, (stage, _mix) in _choices(kb)[0].items() if stage == "extraction"}
     wanted = sorted(by_default | set(needed))
 
-    def build() -> pd.DataFrame:
-        years = kb.catalog.table("production").stats.get("years")
-        span = f"{years[0]}-{years[1]}" if years else None  # no production, no consumption
-        nir = kb.indicators.net_import_reliance(
-            materials=wanted, importers="EU27", stage="extraction", years=span
-        )
-        ok = nir[(nir["status"] == NirStatus.OK) & (nir["apparent_consumption_t"] > 0)]
-        if ok.empty:
-            return pd.DataFrame(columns=["material", "annual_t", "years"])
-        ok = ok.sort_values("year")
-        rows = []
-        for m, g in ok.groupby("material", sort=True):
-            last = g.tail(5)
-            years = f"{int(last['year'].min())}-{int(last['year'].max())}"
-            rows.append(
-                {
-                    "material": m,
-                    "annual_t": float(last["apparent_consumption_t"].mean()),
-                    "years": years,
-                }
-            )
-        return pd.DataFrame(rows)
+    def key(m: str) -> tuple[str, str]:
+        return ("apparent_consumption_of", m)
 
-    result: pd.DataFrame = _cached(kb, ("apparent_consumption", tuple(wanted)), build)
-    return result
+    missing = [m for m in wanted if ("scenarios.baseline", key(m)) not in kb.cache]
+    if missing:
+        computed = _consumption_rows(kb, missing)
+        for m in missing:  # None: no status-ok year (kept too: never computed again)
+            _cached(kb, key(m), lambda m=m: computed.get(m))
+    rows = [r for m in wanted if (r := _cached(kb, key(m), lambda: None)) is not None]
+    if not rows:
+        return pd.DataFrame(columns=["material", "annual_t", "years"])
+    return pd.DataFrame(rows)
 
 
 @dataclass
