@@ -290,3 +290,31 @@ def test_frontier_on_the_optimum_model_is_the_frontier_on_a_new_model(
     assert rebuilt.optimum.model is not None
     if not options or "formulation" in options:
         assert reused.optimum.model is None  # the sweep went on with it
+
+
+def test_events_on_the_shared_long_form_are_those_of_a_cold_cache() -> None:
+    """``policy.events`` builds its material long form and group ancestors once per kb."""
+    import critmat
+
+    names = ["gallium", "neodymium", "rare earths", "coke", "tungsten,antimony", None]
+    base = critmat.load(user_data=False)
+    try:
+        cold = []
+        for name in names:  # each on an empty cache: the previous, uncached path
+            base.cache.clear()
+            cold.append(base.policy.events(materials=name))
+        base.cache.clear()
+        for name, ref in zip([*names, *names], [*cold, *cold], strict=True):
+            got = base.policy.events(materials=name)  # the second round reads the cache
+            pd.testing.assert_frame_equal(got, ref)
+            stamp = {"created": None}  # the time of the call
+            assert {**got.attrs["critmat"], **stamp} == {**ref.attrs["critmat"], **stamp}
+        assert ("policy.events.long_materials",) in base.cache
+        from critmat.policy.events import ancestors
+
+        up = ancestors(base)
+        assert up["neodymium"] >= {"lree", "rare_earths"}
+        up["neodymium"].clear()  # a caller's change does not reach the next caller
+        assert ancestors(base)["neodymium"] >= {"lree", "rare_earths"}
+    finally:
+        base.close()
