@@ -132,3 +132,15 @@ def test_list_of_materials_in_other_tables(kb: KnowledgeBase) -> None:
     assert out.loc[0, "stages"] == "processing;recycling"
     assert out.loc[0, "country"] == "DEU"
     assert spec.field("stages").expected().startswith("a ';'-separated list, each item one of")
+
+
+def test_an_import_reaches_the_event_search_of_a_reused_kb(
+    user_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """``policy.events`` keeps its material long form in ``kb.cache``: an import empties it."""
+    before = set(user_kb.policy.events(materials="gallium")["event_id"])  # fills the cache
+    assert "USR-EU-1" not in before
+    user_kb.import_file(write_csv(tmp_path / "ev.csv", GOOD), "policy_events")
+    after = user_kb.policy.events(materials="gallium").set_index("event_id")
+    assert set(after.index) == before | {"USR-EU-1"}
+    assert after.loc["USR-EU-1", "matched_by"] == "gallium"

@@ -235,14 +235,46 @@ def test_stockpile_lp_does_not_import_dask_array() -> None:
         "par = [{'material': 'x', 'price_eur_t': 10.0, 'holding_cost_eur_t_yr': 1.0,\n"
         "        'shortage_cost_eur_t': 50.0}]\n"
         "r = optimize_stockpile(sc, par)\n"
-        "from xarray.namedarray import pycompat\n"
+        "from xarray.namedarray import pycompat, utils\n"
+        "from critmat.optimize._solver import _EXACT_PROBE\n"
         "print('dask.array' in sys.modules, 'dask' in pycompat._cached_duck_array_modules,\n"
+        "      'dask' in sys.modules, utils.is_dask_collection is _EXACT_PROBE['original'],\n"
         "      round(float(r.stock['x']), 6))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
-    assert out == ["False", "False", "4.0"]
+    # neither dask probe imported dask; xarray's own probe is back after the block
+    assert out == ["False", "False", "False", "True", "4.0"]
+
+
+def test_the_short_cut_dask_probe_answers_as_dask() -> None:
+    import xarray as xr
+    from xarray.namedarray import utils
+
+    from critmat.optimize._solver import _exact_probe, without_dask_probe
+
+    class Graph:  # a collection by dask's protocol (a mapping from __dask_graph__)
+        def __dask_graph__(self) -> dict[str, int]:
+            return {"k": 1}
+
+    class NoGraph:
+        def __dask_graph__(self) -> None:
+            return None
+
+    class NotCallable:
+        __dask_graph__ = "not a method"
+
+    da = pytest.importorskip("dask.array")
+    original = utils.is_dask_collection
+    fast = _exact_probe(original)
+    values = [np.ones(3), 1.0, "x", None, xr.DataArray(np.ones(2)), Graph(), Graph, NoGraph()]
+    values += [NotCallable(), da.ones(3), xr.DataArray(da.ones(2))]
+    answers = [bool(original(v)) for v in values]
+    assert [fast(v) for v in values] == answers
+    assert answers.count(True) == 3  # Graph(), the dask array and the DataArray on it
+    with without_dask_probe():  # dask is loaded now: nothing is swapped
+        assert utils.is_dask_collection is original
 
 
 @pytest.mark.parametrize(
@@ -290,3 +322,31 @@ def test_frontier_on_the_optimum_model_is_the_frontier_on_a_new_model(
     assert rebuilt.optimum.model is not None
     if not options or "formulation" in options:
         assert reused.optimum.model is None  # the sweep went on with it
+
+
+def test_events_on_the_shared_long_form_are_those_of_a_cold_cache() -> None:
+    """``policy.events`` builds its material long form and group ancestors once per kb."""
+    import critmat
+
+    names = ["gallium", "neodymium", "rare earths", "coke", "tungsten,antimony", None]
+    base = critmat.load(user_data=False)
+    try:
+        cold = []
+        for name in names:  # each on an empty cache: the previous, uncached path
+            base.cache.clear()
+            cold.append(base.policy.events(materials=name))
+        base.cache.clear()
+        for name, ref in zip([*names, *names], [*cold, *cold], strict=True):
+            got = base.policy.events(materials=name)  # the second round reads the cache
+            pd.testing.assert_frame_equal(got, ref)
+            stamp = {"created": None}  # the time of the call
+            assert {**got.attrs["critmat"], **stamp} == {**ref.attrs["critmat"], **stamp}
+        assert ("policy.events.long_materials",) in base.cache
+        from critmat.policy.events import ancestors
+
+        up = ancestors(base)
+        assert up["neodymium"] >= {"lree", "rare_earths"}
+        up["neodymium"].clear()  # a caller's change does not reach the next caller
+        assert ancestors(base)["neodymium"] >= {"lree", "rare_earths"}
+    finally:
+        base.close()

@@ -77,7 +77,20 @@ EVENT_COLUMNS = [
 
 
 def ancestors(kb: KnowledgeBase) -> dict[str, set[str]]:
-    """Every material id and the group materials containing it (``neodymium -> {lree, ...}``)."""
+    """Every material id and the group materials containing it (``neodymium -> {lree, ...}``).
+
+    Built once per knowledge base (``kb.cache``, emptied when the data change); every
+    call gets its own copy.
+    """
+    return {mat: set(groups) for mat, groups in _ancestors(kb).items()}
+
+
+def _ancestors(kb: KnowledgeBase) -> dict[str, set[str]]:
+    """:func:`ancestors`, shared (the caller must not change it)."""
+    return kb.cache.get(("policy.events.ancestors",), lambda: _build_ancestors(kb))
+
+
+def _build_ancestors(kb: KnowledgeBase) -> dict[str, set[str]]:
     m = kb.materials()[["material", "group"]]
     parent = dict(zip(m["material"], m["group"].map(GROUP_MATERIALS), strict=True))
     out: dict[str, set[str]] = {}
@@ -96,7 +109,14 @@ def _long_materials(kb: KnowledgeBase, ev: pd.DataFrame) -> pd.DataFrame:
 
     The events' own ``materials`` / ``materials_unresolved`` lists are read too, so that
     events you import (which have no rows in ``policy_event_materials``) are found.
+    ``ev`` is the whole record sorted by date and event id (as :func:`events` sorts it):
+    the frame is built once per knowledge base (``kb.cache``, emptied when the data
+    change) and shared, so the caller must not change it.
     """
+    return kb.cache.get(("policy.events.long_materials",), lambda: _build_long(kb, ev))
+
+
+def _build_long(kb: KnowledgeBase, ev: pd.DataFrame) -> pd.DataFrame:
     parts = [kb.table("policy_event_materials")[["event_id", "item", "material"]]]
     for col, is_id in (("materials", True), ("materials_unresolved", False)):
         x = ev[["event_id", col]].dropna()
@@ -193,7 +213,7 @@ def events(
     notes: list[str] = []
     if (names := split_list(materials)) is not None:
         em = _long_materials(kb, ev)
-        up = ancestors(kb)
+        up = _ancestors(kb)
         hit = pd.Series(False, index=ev.index)
         for name in names:
             try:
