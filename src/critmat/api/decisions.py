@@ -774,32 +774,21 @@ def _add_family_routes(
         kind_job(job_id, user, family)
         return dict(manager.cancel(job_id, user).to_dict())
 
-    for fn, name in ((list_jobs, "list"), (get_job, "get"), (cancel_job, "cancel")):
+    routes: tuple[tuple[str, Callable[..., Any], str, str, str], ...] = (
+        ("list", list_jobs, "", "GET", f"Your scope's {label} jobs, newest first."),
+        ("get", get_job, "/{job_id}", "GET", f"A {label} job: status, progress, notes."),
+        ("cancel", cancel_job, "/{job_id}", "DELETE", f"Cancel a {label} job."),
+    )
+    for name, fn, path, method, summary in routes:
         fn.__name__ = f"{name}_{family}_jobs"
-    app.add_api_route(
-        prefix,
-        list_jobs,
-        methods=["GET"],
-        tags=[family],
-        summary=f"Your scope's {label} jobs, newest first.",
-        operation_id=list_jobs.__name__,
-    )
-    app.add_api_route(
-        prefix + "/{job_id}",
-        get_job,
-        methods=["GET"],
-        tags=[family],
-        summary=f"A {label} job: status, progress, notes.",
-        operation_id=get_job.__name__,
-    )
-    app.add_api_route(
-        prefix + "/{job_id}",
-        cancel_job,
-        methods=["DELETE"],
-        tags=[family],
-        summary=f"Cancel a {label} job.",
-        operation_id=cancel_job.__name__,
-    )
+        app.add_api_route(
+            prefix + path,
+            fn,
+            methods=[method],
+            tags=[family],
+            summary=summary,
+            operation_id=fn.__name__,
+        )
 
     if TableQ is not None:
 
