@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from critmat.columns import family
+from critmat.data.cache import memoised
 from critmat.params import GroupBy, Selection
 from critmat.vocab import CriticalBasis
 
@@ -200,6 +201,8 @@ def _vintage_text(conc: pd.DataFrame, materials: pd.Index) -> pd.Series:
     )
 
 
+# kept between runs (critmat.data.results): a second run on unchanged data reads it back
+@memoised("assess", persist=True)
 def assess(
     kb: KnowledgeBase,
     *,

@@ -27,6 +27,7 @@ from critmat.params import Selection, parse_years
 from critmat.provenance import Provenance, attach
 
 if TYPE_CHECKING:
+    from critmat.data.results import ResultStore
     from critmat.defence.accessor import Defence
     from critmat.indicators.accessor import Indicators
     from critmat.optimize.accessor import Optimize
@@ -159,6 +160,63 @@ class KnowledgeBase:
     def version(self) -> str:
         """Dataset version."""
         return self.catalog.version
+
+    @property
+    def results(self) -> ResultStore | None:
+        """Results kept on disk between runs (:mod:`critmat.data.results`), if any.
+
+        ``<user data directory>/cache``; ``None`` without a user data directory, under
+        ``CRITMAT_CACHE=off``, or when the user data are not one plain directory (the API's
+        layered scopes keep their results in memory only).
+        """
+        from critmat.data.results import ResultStore, cache_enabled
+
+        if type(self.user) is not UserData or not cache_enabled():
+            return None
+        return ResultStore(self.user.root / "cache")
+
+    def state_key(self) -> tuple[str, ...]:
+        """What every derived value depends on besides its arguments (persistent results).
+
+        The critmat version and its source files' fingerprint, the embedded dataset's
+        content hash and its files (name, size, mtime), the user data manifest this
+        knowledge base reads (its snapshot: every table file with its checksum, and the
+        import log), and the versions of Python, numpy, pandas and pyarrow. Computed once
+        per knowledge base and state of its data.
+        """
+
+        def build() -> tuple[str, ...]:
+            import hashlib
+            import json
+            import sys
+
+            import numpy as np
+            import pyarrow as pa
+
+            from critmat.data.results import code_fingerprint
+
+            # the tables read and the import log (sources list it); retired files are not read
+            state = {k: v for k, v in self.store.manifest.items() if k != "retired"}
+            manifest = json.dumps(state, sort_keys=True, default=str)
+            files = hashlib.sha256()  # the embedded files themselves (a rebuilt dataset)
+            for path in sorted(self.embedded.rglob("*")):
+                if path.is_file():
+                    st = path.stat()
+                    files.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+            return (
+                __version__,
+                code_fingerprint(),
+                str(self.catalog.descriptor.get("critmat:content_hash", "")),
+                self.catalog.version,
+                files.hexdigest(),
+                hashlib.sha256(manifest.encode()).hexdigest(),
+                ".".join(map(str, sys.version_info[:3])),
+                np.__version__,
+                pd.__version__,
+                pa.__version__,
+            )
+
+        return self.cache.get(("state_key",), build)
 
     def close(self) -> None:
         """Close the database connection and forget derived data (both rebuild on next use).

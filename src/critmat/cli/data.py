@@ -182,6 +182,38 @@ def remove(table: TableArg, data_dir: DataDirOpt = None) -> None:
 
 @app.command()
 @reports_errors
+def cache(
+    clear: Annotated[bool, typer.Option("--clear", help="Remove every kept result.")] = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Results kept between runs (a second assess or report on unchanged data reads them).
+
+    They live in the user data directory's cache/ folder, keyed by the data, the code and
+    the arguments; CRITMAT_CACHE=off turns them off, CRITMAT_CACHE_MAX_MB sets the size
+    limit (default 256).
+    """
+    from critmat.data.results import ResultStore, cache_enabled
+    from critmat.knowledge_base import _home_relative
+
+    kb = open_kb(data_dir)
+    assert kb.user is not None  # open_kb with user data
+    store = ResultStore(kb.user.root / "cache")
+    where = _home_relative(store.root)
+    if clear:
+        n = store.clear()
+        console.print(f"removed {n} kept result{'s' if n != 1 else ''} from {where}")
+        return
+    info = store.info()
+    state = "on" if cache_enabled() else "off (CRITMAT_CACHE)"
+    console.print(
+        f"kept results: {info['files']} files, {info['bytes'] / 1e6:.1f} MB of "
+        f"{info['limit_bytes'] / 1e6:.0f} MB, in {where}; {state}",
+        highlight=False,
+    )
+
+
+@app.command()
+@reports_errors
 def query(
     sql: Annotated[str, typer.Argument(help="SQL over the table views (DuckDB).")],
     data_dir: DataDirOpt = None,

@@ -22,6 +22,11 @@ its bound arguments made hashable by :func:`freeze`; arguments that cannot be fr
 frames, file paths whose contents may change) are not cached, the function simply runs.
 Every call gets its own copy of a cached frame, so a caller that changes its result never
 changes what the next caller sees.
+
+With ``persist=True`` a value is also kept on disk between runs (the knowledge base's
+:attr:`~critmat.knowledge_base.KnowledgeBase.results`, see :mod:`critmat.data.results`),
+under a key that adds the state of the data and of the code to the arguments. In memory
+such a value is kept as its pickled bytes: every call gets a new object.
 """
 
 from __future__ import annotations
@@ -30,14 +35,16 @@ import copy
 import enum
 import functools
 import inspect
+import pickle
 import threading
+import weakref
 from collections.abc import Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
 
-__all__ = ["Cache", "copied", "freeze", "memoised"]
+__all__ = ["Cache", "copied", "freeze", "memoised", "persistent"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -49,6 +56,8 @@ class Cache:
     def __init__(self) -> None:
         self._items: dict[Hashable, Any] = {}
         self._lock = threading.RLock()
+        #: id of a persistent value handed out -> (weak reference to it, its key digest)
+        self._origins: dict[int, tuple[weakref.ref[Any], str]] = {}
 
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
         """Return the value of ``key``, building it with ``build()`` the first time."""
@@ -62,6 +71,27 @@ class Cache:
         """Forget every value (the data they were derived from may have changed)."""
         with self._lock:
             self._items.clear()
+            self._origins.clear()
+
+    def remember_origin(self, value: Any, key: str) -> None:
+        """Note that ``value`` is the persistent value of key digest ``key``."""
+        try:
+            ref = weakref.ref(value)
+        except TypeError:
+            return
+        with self._lock:
+            self._origins = {i: o for i, o in self._origins.items() if o[0]() is not None}
+            self._origins[id(value)] = (ref, key)
+
+    def origin(self, value: Any) -> str | None:
+        """The key digest of a persistent value this cache handed out (else ``None``).
+
+        Results built from it (e.g. the report's sections from an assessment) can then be
+        keyed by it. A value changed in place after it was handed out is not detected.
+        """
+        with self._lock:
+            hit = self._origins.get(id(value))
+        return hit[1] if hit is not None and hit[0]() is value else None
 
     def __contains__(self, key: object) -> bool:
         return key in self._items
@@ -135,10 +165,58 @@ def copied(value: T) -> T:
     return value
 
 
+def persistent(kb: KnowledgeBase, key: Hashable, build: Callable[[], T]) -> T:
+    """The value of ``key``: from memory, from the results kept on disk, or ``build()``.
+
+    The disk key is the digest of ``key`` and :meth:`KnowledgeBase.state_key` (the data,
+    the code, the library versions). Without a result store (no user data directory,
+    ``CRITMAT_CACHE=off``) only the memory tier is used. A value that cannot be pickled is
+    returned uncached; a stored file that cannot be read is computed again.
+
+    Returns
+    -------
+    The value; a new object on every call (unpickled), noted with its origin
+    (:meth:`Cache.origin`).
+    """
+    from critmat.data.results import digest
+
+    cache = kb.cache
+    mem_key = ("persistent", key)
+    with cache._lock:
+        hit = cache._items.get(mem_key)
+    if hit is not None:
+        dkey, blob = hit
+        value: T = pickle.loads(blob)
+        cache.remember_origin(value, dkey)
+        return value
+    dkey = digest(key, kb.state_key())
+    store = kb.results
+    blob = store.get(dkey) if store is not None else None
+    if blob is not None:
+        try:
+            value = pickle.loads(blob)
+        except Exception:  # damaged in a way the checksum cannot see, or an old class
+            store.discard(dkey)  # type: ignore[union-attr]
+            blob = None
+    if blob is None:
+        value = build()
+        try:
+            blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # not picklable: the value is simply not kept
+            return value
+        if store is not None:
+            store.put(dkey, blob)
+    with cache._lock:
+        cache._items[mem_key] = (dkey, blob)
+    cache.remember_origin(value, dkey)
+    return value
+
+
 def memoised(
     name: str,
     *,
     normalise: Callable[[KnowledgeBase, dict[str, Any]], dict[str, Any]] | None = None,
+    persist: bool = False,
 ) -> Callable[
     [Callable[Concatenate[KnowledgeBase, P], T]], Callable[Concatenate[KnowledgeBase, P], T]
 ]:
@@ -152,6 +230,8 @@ def memoised(
         ``(kb, arguments) -> arguments`` making equal what gives the same result (e.g. the
         default year and the latest year spelled out). If it raises, the function runs
         uncached (and raises its own error, in its own order).
+    persist
+        Also keep the value on disk between runs (:func:`persistent`).
 
     Notes
     -----
@@ -178,6 +258,8 @@ def memoised(
                 key = ("memoised", name, freeze(arguments))
             except Exception:  # not cacheable: run as if undecorated
                 return func(kb, *args, **kwargs)
+            if persist:
+                return persistent(kb, key, lambda: func(kb, *args, **kwargs))
             return copied(kb.cache.get(key, lambda: func(kb, *args, **kwargs)))
 
         return wrapper

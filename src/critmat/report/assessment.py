@@ -476,11 +476,30 @@ def assessment_report(
         provenance=assessment.provenance,
     )
     for build in sections if sections is not None else SECTIONS:
-        report.add(build(kb, assessment))
+        report.add(_section(kb, build, assessment))
     used = sorted(set(assessment.provenance.get("sources", [])) | set(report.sources()))
     report.add(sources_section(kb, assessment, used))
     _executive(kb, assessment, report, previous)
     return report
+
+
+def _section(kb: KnowledgeBase, build: SectionBuilder, a: Assessment) -> Section | None:
+    """``build(kb, a)``, kept between runs when ``a`` is a kept assessment.
+
+    critmat's own builders are pure functions of the knowledge base and the assessment: for
+    an assessment read from or written to the results (:func:`critmat.assess.assess` is
+    persistent), the section is keyed by that assessment's key and the state of ``kb``
+    (:mod:`critmat.data.results`). Other builders, and assessments made or changed
+    elsewhere, are built every time.
+    """
+    origin = kb.cache.origin(a)
+    module = getattr(build, "__module__", "") or ""
+    if origin is None or not module.startswith("critmat."):
+        return build(kb, a)
+    from critmat.data.cache import persistent
+
+    key = ("report.section", module, build.__qualname__, origin)
+    return persistent(kb, key, lambda: build(kb, a))
 
 
 def _source_titles(kb: KnowledgeBase) -> dict[str, str]:

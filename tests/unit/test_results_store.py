@@ -1,0 +1,218 @@
+"""Results kept on disk between runs (critmat.data.results, ``memoised(persist=True)``).
+
+A kept value is read back only for the same arguments, the same data (embedded and user
+tables) and the same code; anything else computes again. Damaged files, unwritable
+folders and concurrent writers never change a result or raise.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+import critmat
+from critmat.assess import assess
+from critmat.data.cache import memoised
+from critmat.data.results import ResultStore, digest
+from critmat.knowledge_base import KnowledgeBase
+from critmat.report.assessment import assessment_report
+from tests.conftest import write_csv
+
+CALLS: list[str] = []
+
+
+@memoised("test.kept", persist=True)
+def _kept(kb: KnowledgeBase, material: str = "gallium") -> pd.DataFrame:
+    """A derived frame: the EU sourcing shares of one material (counts its calls)."""
+    CALLS.append(material)
+    frame = kb.table("eu_crm_2023", materials=[material])
+    frame.attrs["critmat"] = {"notes": ["kept"]}
+    return frame
+
+
+def _ga_share(frame: pd.DataFrame) -> float:
+    row = frame[
+        (frame["stage"] == "processing")
+        & (frame["mix"] == "eu_sourcing")
+        & (frame["country"] == "CHN")
+    ]
+    return float(row["share"].iloc[0])
+
+
+def _import_ga(kb: KnowledgeBase, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "ga.csv",
+        """
+        material,stage,mix,country,share,share_bound
+        gallium,processing,eu_sourcing,CHN,0.30,exact
+        """,
+    )
+    kb.import_file(path, "eu_crm_2023", note="constructed share for the test")
+
+
+def test_a_kept_value_is_read_back_by_the_next_run_and_never_for_other_data(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    CALLS.clear()
+    first = _kept(critmat.load(data_dir))
+    assert CALLS == ["gallium"] and _ga_share(first) == pytest.approx(0.69)
+    files = list((data_dir / "cache").glob("*.result"))
+    assert len(files) == 1
+    kb = critmat.load(data_dir)  # a new run: nothing in memory
+    second = _kept(kb)
+    assert CALLS == ["gallium"]  # read back, not computed
+    assert_frame_equal(first, second)
+    assert second.attrs == first.attrs
+    second.loc[second.index[0], "share"] = -1.0  # every call gets its own object
+    second.attrs["critmat"]["notes"].append("changed")
+    third = _kept(kb)
+    assert_frame_equal(first, third) and third.attrs == first.attrs
+    _kept(kb, "germanium")  # other arguments: computed
+    assert CALLS == ["gallium", "germanium"]
+    # other data: the import changes the manifest, hence the key
+    _import_ga(kb, tmp_path)
+    after = _kept(kb)
+    assert CALLS[-1] == "gallium" and _ga_share(after) == pytest.approx(0.30)
+    assert _ga_share(_kept(critmat.load(data_dir))) == pytest.approx(0.30)  # the new state kept
+    kb.remove_user_table("eu_crm_2023")
+    # the import log now names the import (sources list it): a new state, computed again
+    assert _ga_share(_kept(kb)) == pytest.approx(0.69)
+    assert CALLS.count("gallium") == 3
+
+
+def test_without_a_store_values_are_kept_in_memory_only(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    CALLS.clear()
+    kb = critmat.load(user_data=False)
+    assert kb.results is None
+    _kept(kb)
+    _kept(kb)
+    assert CALLS == ["gallium"]
+    monkeypatch.setenv("CRITMAT_CACHE", "off")
+    off = critmat.load(data_dir)
+    assert off.results is None
+    _kept(off)
+    _kept(critmat.load(data_dir))
+    assert CALLS == ["gallium"] * 3 and not (data_dir / "cache").exists()
+
+
+def test_a_damaged_file_is_computed_again(data_dir: Path) -> None:
+    CALLS.clear()
+    good = _kept(critmat.load(data_dir))
+    (path,) = (data_dir / "cache").glob("*.result")
+    blob = path.read_bytes()
+    for damaged in (blob[: len(blob) // 2], blob[:-1] + bytes([blob[-1] ^ 1]), b"", b"junk"):
+        path.write_bytes(damaged)
+        again = _kept(critmat.load(data_dir))
+        assert_frame_equal(good, again)
+        assert path.read_bytes() == blob  # written again, whole
+    assert len(CALLS) == 5
+
+
+def test_an_unwritable_folder_changes_nothing_but_speed(data_dir: Path) -> None:
+    CALLS.clear()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "cache").write_text("a file where the folder should be")
+    kb = critmat.load(data_dir)
+    assert _ga_share(_kept(kb)) == pytest.approx(0.69)
+    assert _ga_share(_kept(critmat.load(data_dir))) == pytest.approx(0.69)
+    assert CALLS == ["gallium", "gallium"]
+    store = ResultStore(data_dir / "cache")
+    assert store.put(digest("x"), b"payload") is False and store.get(digest("x")) is None
+    assert not [p for p in data_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_the_size_limit_removes_the_least_recently_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ResultStore(tmp_path / "cache")
+    monkeypatch.setenv("CRITMAT_CACHE_MAX_MB", "0.0025")  # 2,500 bytes
+    keys = [digest("value", i) for i in range(4)]
+    for i, key in enumerate(keys):
+        assert store.put(key, bytes(1000))
+        os.utime(store.root / f"{key}.result", (1000 + i, 1000 + i))
+    # each file is 1,000 bytes plus a 50-byte header: the limit keeps two of them
+    assert [store.get(k) is not None for k in keys] == [False, False, True, True]
+    assert store.info()["files"] == 2 and store.clear() == 2 and store.info()["files"] == 0
+    with pytest.raises(ValueError, match="not a result key"):
+        store.get("../../etc/passwd")
+
+
+def _frames(a: Any) -> dict[str, Any]:
+    return {
+        name: getattr(a, name)
+        for name in ("table", "shares", "geopolrisk", "eu", "concentration", "defence")
+    }
+
+
+def test_the_assessment_and_its_report_are_the_same_read_back(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    fresh = assess(critmat.load(data_dir), whatif_samples=40)
+    kb = critmat.load(data_dir)
+    kept = assess(kb, whatif_samples=40)
+    for name, frame in _frames(fresh).items():
+        assert_frame_equal(frame, _frames(kept)[name], obj=name)
+        assert frame.attrs == _frames(kept)[name].attrs, name
+    assert fresh.provenance == kept.provenance and fresh.year == kept.year
+    assert kept.whatif is not None and fresh.whatif is not None
+    assert_frame_equal(fresh.whatif.table, kept.whatif.table)
+    report = assessment_report(kb, kept).render("html")
+    cold = assessment_report(critmat.load(user_data=False), fresh).render("html")
+
+    def stable(text: str) -> str:  # plotly's random div ids and the generation time
+        import re
+
+        text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "", text)
+        return re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?( UTC|Z)?", "", text)
+
+    assert stable(report) == stable(cold)
+    # an import that changes the EU gallium sourcing changes the kept assessment
+    _import_ga(kb, tmp_path)
+    changed = assess(kb, whatif_samples=40).table.set_index("material")
+    before = fresh.table.set_index("material")
+    assert changed.loc["gallium", "sr"] != before.loc["gallium", "sr"]
+
+
+def test_two_runs_at_once_on_an_empty_cache_agree(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {**os.environ, "CRITMAT_DATA_DIR": str(data), "COLUMNS": "80"}
+    cmd = [sys.executable, "-m", "critmat", "assess", "--whatif-samples", "20"]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert outs[0][0] == outs[1][0] and "gallium" in outs[0][0].lower()
+    third = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=600)
+    assert third.returncode == 0 and third.stdout == outs[0][0]  # read back: the same
+    assert list((data / "cache").glob("*.result"))
+    assert not list((data / "cache").glob(".*.tmp"))
+    info = subprocess.run(
+        [sys.executable, "-m", "critmat", "data", "cache"],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert info.returncode == 0 and "kept results: " in info.stdout, info
+    cleared = subprocess.run(
+        [sys.executable, "-m", "critmat", "data", "cache", "--clear"],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cleared.returncode == 0 and "removed " in cleared.stdout
+    assert not list((data / "cache").glob("*.result"))
