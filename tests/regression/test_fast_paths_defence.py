@@ -15,12 +15,22 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import critmat
 from critmat.defence.bom import DemandSource
 from critmat.defence.exposure import exposure
 from critmat.knowledge_base import KnowledgeBase
 from tests.regression import previous_paths as before
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[KnowledgeBase]:
+    """A knowledge base of this module: its cache grows over the generated call sequences."""
+    base = critmat.load(user_data=False)
+    yield base
+    base.close()
 
 
 @pytest.fixture
@@ -99,3 +109,29 @@ def test_a_bom_frame_is_not_cached_and_gives_the_same_frame(fresh: KnowledgeBase
         new = exposure(fresh, stage="processing", by=by, demand=src)
         _same(new, before.exposure_each_by(fresh, stage="processing", by=by, demand=src))
     assert not any(k[0] == "defence.exposure.exposed" for k in fresh.cache._items)
+
+
+_CALL = st.fixed_dictionaries(
+    {
+        "by": st.sampled_from(["system", "programme", "material"]),
+        "stage": st.sampled_from([None, "extraction", "processing"]),
+        "mix": st.sampled_from(["by_producer", "eu_sourcing", "global"]),
+        "detail": st.booleans(),
+        "recycling": st.booleans(),
+        "adversaries": st.sampled_from(["CHN,RUS", "CHN"]),
+    }
+)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(calls=st.lists(_CALL, min_size=1, max_size=3))
+def test_any_sequence_of_calls_gives_the_frames_of_before(
+    shared: KnowledgeBase, calls: list[dict[str, Any]]
+) -> None:
+    """Whatever was asked before on the same knowledge base, each call is the old frame."""
+    for kw in calls:
+        _same(exposure(shared, **kw), before.exposure_each_by(shared, **kw))
