@@ -23,6 +23,22 @@ from critmat.checks import (
     check_eu_sourcing_import_reliance,
     check_supply_share_sums,
 )
+from critmat.columns import units as column_units
+from critmat.defence.bom import DemandSource
+from critmat.defence.common import DEFAULT_ADVERSARIES, proxy_map
+from critmat.defence.demand import defence_demand
+from critmat.defence.exposure import (
+    _PASSTHROUGH,
+    BY,
+    MIXES,
+    _aggregate,
+    _import_shares,
+    _join_mixes,
+    exposure_summary,
+    supplier_exposure,
+    supply_mix,
+)
+from critmat.dims import STAGES, parse_stage
 from critmat.errors import ParameterError
 from critmat.indicators.eu_crm import DEFAULT_WGI_VINTAGE, DEFAULT_WGI_YEARS
 from critmat.methods.policy import benchmark_status, gap_tonnes
@@ -56,7 +72,7 @@ from critmat.scenarios.result import (
 )
 from critmat.scenarios.spec import EnsembleSpec
 from critmat.vocab import BenchmarkBasis as Basis
-from critmat.vocab import SupplyMixStatus
+from critmat.vocab import CapabilitySupplyStatus, DefenceDemandStatus, SupplyMixStatus
 
 if TYPE_CHECKING:
     from critmat.knowledge_base import KnowledgeBase
@@ -977,3 +993,168 @@ def apparent_consumption_by_set(kb: KnowledgeBase, needed: list[str]) -> pd.Data
             }
         )
     return pd.DataFrame(rows)
+
+
+def exposure_each_by(
+    kb: KnowledgeBase,
+    *,
+    materials: Selection = None,
+    stage: str | None = None,
+    mix: str = "by_producer",
+    adversaries: Selection = DEFAULT_ADVERSARIES,
+    by: str = "system",
+    detail: bool = False,
+    recycling: bool = True,
+    years: Any = None,
+    groupby: GroupBy = None,
+    proxies: Mapping[str, str] | None = None,
+    demand: DemandSource | None = None,
+    supply_vintage: str = "newest",
+) -> pd.DataFrame:
+    """``defence.exposure.exposure`` before: each ``by`` computed its own exposed demand."""
+    if by not in BY:
+        raise ParameterError(f"by must be one of {', '.join(BY)}, got '{by}'")
+    stages = STAGES if stage is None else (parse_stage(stage).value,)
+    year = None
+    if mix == "imports":
+        year = kb.select.one_year(years, ["trade"], indicator="defence exposure (mix imports)")
+    elif years is not None:
+        raise ParameterError(
+            f"years= applies to mix='imports' only (the {mix} shares are the EU 2023 "
+            "study's); drop it or use mix='imports'"
+        )
+    d = defence_demand(kb, materials=materials, demand=demand)
+    d = d[d["status"] == DefenceDemandStatus.OK]
+    mats = sorted(set(d["material"]))
+    wanted = sorted(set(mats) | set(proxy_map(pd.Series(mats, dtype=object), proxies)))
+    vintage = kb.select.supply_vintage(supply_vintage)
+    by_mix: dict[str, pd.DataFrame] = {}
+    for name in ("eu_sourcing", "global"):  # the checked mixes (fallback and status)
+        checked = kb.select.supply_mix(wanted or None, stages=STAGES, mix=name, vintage=vintage)
+        by_mix[name] = checked.rename(columns={"mix_used": "mix", "vintage": "supply_vintage"})
+    by_mix["imports"] = pd.DataFrame(columns=["material", "stage", "mix", "country", "share"])
+    if year is not None and mats:
+        imp = _import_shares(kb, mats, year, proxies)
+        if len(imp):
+            by_mix["imports"] = imp
+    shares = pd.concat([f for f in by_mix.values() if len(f)], ignore_index=True)
+    eol = None
+    if recycling and mats:
+        m = kb.materials()[["material", "eol_rir"]].set_index("material")["eol_rir"]
+        eol = proxy_map(pd.Series(mats, index=mats, dtype=object), proxies).map(m)
+        eol = eol.where(eol.notna(), pd.Series(mats, index=mats).map(m))
+    if mix == "by_producer":
+        from critmat.defence.dataset import producers
+
+        prod = producers(kb, d["system"]).set_index("system")
+        d = d.assign(
+            producer_country=d["system"].map(prod["producer_country"]),
+            mix_wanted=d["system"].map(prod["mix_wanted"]).fillna("eu_sourcing"),
+        )
+        mx = supply_mix(
+            by_mix["eu_sourcing"], mats, stages=stages, mix="eu_sourcing", proxies=proxies
+        )
+        parts: list[pd.DataFrame] = []
+        for mix_name in ("eu_sourcing", "global"):
+            sub = d[d["mix_wanted"] == mix_name]
+            if len(sub):
+                mxw = (
+                    mx  # the same shares, materials, stages and proxies: the same mix
+                    if mix_name == "eu_sourcing"
+                    else supply_mix(
+                        by_mix[mix_name], mats, stages=stages, mix=mix_name, proxies=proxies
+                    )
+                )
+                part = supplier_exposure(sub.drop(columns="mix_wanted"), mxw, eol)
+                if mix_name == "global":
+                    part["mix_used"] = "global (non-EU producer)"
+                parts.append(part)
+        exposed = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else supplier_exposure(d.drop(columns="mix_wanted"), mx, eol)
+        )
+    else:
+        if mix not in MIXES:
+            raise ParameterError(f"mix must be one of by_producer, {', '.join(MIXES)}, got '{mix}'")
+        mx = supply_mix(by_mix[mix], mats, stages=stages, mix=mix, proxies=proxies)
+        exposed = supplier_exposure(d, mx, eol)
+    keys = {
+        "system": ["programme", "system", "material"],
+        "programme": ["programme", "material"],
+        "material": ["material"],
+    }[by]
+    adv = kb.select.countries(adversaries, groupby, where="adversaries=") or []
+    per = (
+        exposed.groupby([*keys, "stage", "country"], sort=False, dropna=False)
+        .agg(
+            share=("share", "first"),
+            exposed_t=("exposed_t", "sum"),
+            mix_used=("mix_used", _join_mixes),
+            proxy=("proxy", "first"),
+            eol_rir=("eol_rir", "first"),
+            **{c: (c, "first") for c in _PASSTHROUGH if c in exposed.columns},
+        )
+        .reset_index()
+    )
+    demand_t = _aggregate(d, keys)
+    if detail:
+        out = per.merge(demand_t, on=keys, how="left")
+        out["adversary"] = out["country"].isin(adv)
+        out = out.sort_values(
+            [*keys, "stage", "exposed_t"],
+            ascending=[True] * (len(keys) + 1) + [False],
+            ignore_index=True,
+        )
+    missing = sorted(set(mats) - set(mx["material"]))
+    if not detail:
+        out = exposure_summary(per, demand_t, keys, adversaries=adv)
+        out["status"] = CapabilitySupplyStatus.OK.value
+        # a BOM material without supply shares is not "no risk": it stays, flagged, NaN shares
+        lost = demand_t[demand_t["material"].isin(missing)]
+        if len(lost):
+            flagged = pd.concat([lost.assign(stage=s) for s in stages], ignore_index=True)
+            flagged["status"] = CapabilitySupplyStatus.NO_SUPPLY_SHARES.value
+            out = pd.concat([out, flagged], ignore_index=True) if len(out) else flagged
+        out = out.sort_values([*keys, "stage"], ignore_index=True)
+    prov = kb.provenance(
+        "defence.exposure",
+        shares,
+        materials=materials,
+        stage=stage,
+        mix=mix,
+        adversaries=adv,
+        by=by,
+        recycling=recycling,
+        year=year,
+        proxies=dict(proxies) if proxies else None,
+        which=(demand or DemandSource()).which,
+        supply_vintage=vintage if mix != "imports" else None,
+    )
+    base = d.attrs.get("critmat", {})
+    prov.sources = sorted(
+        set(prov.sources)
+        | set(base.get("sources", []))
+        | ({"critmat_curation"} if recycling else set())
+    )
+    prov.user_data = sorted(set(prov.user_data) | set(base.get("user_data", [])))
+    prov.units = column_units("defence.exposure", out.columns)
+    prov.notes = [
+        "exposed_t = demand x (1 - eol_rir) x supplier share at the stage; EU sourcing shares "
+        "list origins >= 1 % only, so shares_covered < 1 leaves the rest unattributed",
+        "mix_used says which shares were used and mix_status why: eu_sourcing where the EU "
+        "2023 EU-sourcing rows pass the supply-input checks; global_ir_split "
+        "(eu_sourcing_inconsistent) where they were flagged: the global mix split by EU "
+        "import reliance; global (global_mix_fallback) where the study gives none; proxy names "
+        "the material whose shares stand in (critmat assumption)",
+        *(
+            [
+                f"supply_vintage {vintage}: supply_vintage and reference_years name the "
+                "vintage and years of each material's shares"
+            ]
+            if mix != "imports"
+            else []
+        ),
+        *([f"no supply shares for: {', '.join(missing)}"] if missing else []),
+    ]
+    return attach(out, prov)

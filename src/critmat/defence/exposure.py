@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from critmat.columns import units as column_units
-from critmat.data.cache import memoised
+from critmat.data.cache import copied, freeze, memoised
 from critmat.defence.bom import DemandSource
 from critmat.defence.common import DEFAULT_ADVERSARIES, KIND_RANK, kind_of_rank, proxy_map
 from critmat.defence.demand import defence_demand
@@ -284,6 +284,103 @@ def _import_shares(
     )
 
 
+def _exposed_demand(
+    kb: KnowledgeBase,
+    *,
+    materials: Selection,
+    stages: tuple[str, ...],
+    mix: str,
+    year: int | None,
+    recycling: bool,
+    proxies: Mapping[str, str] | None,
+    demand: DemandSource | None,
+    supply_vintage: str,
+) -> tuple[pd.DataFrame, list[str], str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Demand, materials, vintage, shares, supply mix and exposed demand of :func:`exposure`.
+
+    Everything before the aggregation by ``by`` (and the adversaries): computed once per
+    knowledge base and arguments, so the summary's ``by="material"`` and the report's
+    ``by="system"`` share it (kept in ``kb.cache``; every call gets its own copy).
+    """
+
+    def build() -> tuple[pd.DataFrame, list[str], str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        d = defence_demand(kb, materials=materials, demand=demand)
+        d = d[d["status"] == DefenceDemandStatus.OK]
+        mats = sorted(set(d["material"]))
+        wanted = sorted(set(mats) | set(proxy_map(pd.Series(mats, dtype=object), proxies)))
+        vintage = kb.select.supply_vintage(supply_vintage)
+        by_mix: dict[str, pd.DataFrame] = {}
+        for name in ("eu_sourcing", "global"):  # the checked mixes (fallback and status)
+            checked = kb.select.supply_mix(wanted or None, stages=STAGES, mix=name, vintage=vintage)
+            by_mix[name] = checked.rename(columns={"mix_used": "mix", "vintage": "supply_vintage"})
+        by_mix["imports"] = pd.DataFrame(columns=["material", "stage", "mix", "country", "share"])
+        if year is not None and mats:
+            imp = _import_shares(kb, mats, year, proxies)
+            if len(imp):
+                by_mix["imports"] = imp
+        shares = pd.concat([f for f in by_mix.values() if len(f)], ignore_index=True)
+        eol = None
+        if recycling and mats:
+            m = kb.materials()[["material", "eol_rir"]].set_index("material")["eol_rir"]
+            eol = proxy_map(pd.Series(mats, index=mats, dtype=object), proxies).map(m)
+            eol = eol.where(eol.notna(), pd.Series(mats, index=mats).map(m))
+        if mix == "by_producer":
+            from critmat.defence.dataset import producers
+
+            prod = producers(kb, d["system"]).set_index("system")
+            d = d.assign(
+                producer_country=d["system"].map(prod["producer_country"]),
+                mix_wanted=d["system"].map(prod["mix_wanted"]).fillna("eu_sourcing"),
+            )
+            mx = supply_mix(
+                by_mix["eu_sourcing"], mats, stages=stages, mix="eu_sourcing", proxies=proxies
+            )
+            parts: list[pd.DataFrame] = []
+            for mix_name in ("eu_sourcing", "global"):
+                sub = d[d["mix_wanted"] == mix_name]
+                if len(sub):
+                    mxw = (
+                        mx  # the same shares, materials, stages and proxies: the same mix
+                        if mix_name == "eu_sourcing"
+                        else supply_mix(
+                            by_mix[mix_name], mats, stages=stages, mix=mix_name, proxies=proxies
+                        )
+                    )
+                    part = supplier_exposure(sub.drop(columns="mix_wanted"), mxw, eol)
+                    if mix_name == "global":
+                        part["mix_used"] = "global (non-EU producer)"
+                    parts.append(part)
+            exposed = (
+                pd.concat(parts, ignore_index=True)
+                if parts
+                else supplier_exposure(d.drop(columns="mix_wanted"), mx, eol)
+            )
+        else:
+            if mix not in MIXES:
+                raise ParameterError(
+                    f"mix must be one of by_producer, {', '.join(MIXES)}, got '{mix}'"
+                )
+            mx = supply_mix(by_mix[mix], mats, stages=stages, mix=mix, proxies=proxies)
+            exposed = supplier_exposure(d, mx, eol)
+        return d, mats, vintage, shares, mx, exposed
+
+    args = {
+        "materials": materials,
+        "stages": stages,
+        "mix": mix,
+        "year": year,
+        "recycling": recycling,
+        "proxies": proxies,
+        "demand": demand,
+        "supply_vintage": supply_vintage,
+    }
+    try:
+        key = ("defence.exposure.exposed", freeze(args))
+    except TypeError:  # e.g. a BOM given as a file path: not cacheable, computed each time
+        return build()
+    return copied(kb.cache.get(key, build))
+
+
 @memoised("defence.exposure")  # once per kb and arguments (summary and report)
 def exposure(
     kb: KnowledgeBase,
@@ -368,62 +465,17 @@ def exposure(
             f"years= applies to mix='imports' only (the {mix} shares are the EU 2023 "
             "study's); drop it or use mix='imports'"
         )
-    d = defence_demand(kb, materials=materials, demand=demand)
-    d = d[d["status"] == DefenceDemandStatus.OK]
-    mats = sorted(set(d["material"]))
-    wanted = sorted(set(mats) | set(proxy_map(pd.Series(mats, dtype=object), proxies)))
-    vintage = kb.select.supply_vintage(supply_vintage)
-    by_mix: dict[str, pd.DataFrame] = {}
-    for name in ("eu_sourcing", "global"):  # the checked mixes (fallback and status)
-        checked = kb.select.supply_mix(wanted or None, stages=STAGES, mix=name, vintage=vintage)
-        by_mix[name] = checked.rename(columns={"mix_used": "mix", "vintage": "supply_vintage"})
-    by_mix["imports"] = pd.DataFrame(columns=["material", "stage", "mix", "country", "share"])
-    if year is not None and mats:
-        imp = _import_shares(kb, mats, year, proxies)
-        if len(imp):
-            by_mix["imports"] = imp
-    shares = pd.concat([f for f in by_mix.values() if len(f)], ignore_index=True)
-    eol = None
-    if recycling and mats:
-        m = kb.materials()[["material", "eol_rir"]].set_index("material")["eol_rir"]
-        eol = proxy_map(pd.Series(mats, index=mats, dtype=object), proxies).map(m)
-        eol = eol.where(eol.notna(), pd.Series(mats, index=mats).map(m))
-    if mix == "by_producer":
-        from critmat.defence.dataset import producers
-
-        prod = producers(kb, d["system"]).set_index("system")
-        d = d.assign(
-            producer_country=d["system"].map(prod["producer_country"]),
-            mix_wanted=d["system"].map(prod["mix_wanted"]).fillna("eu_sourcing"),
-        )
-        mx = supply_mix(
-            by_mix["eu_sourcing"], mats, stages=stages, mix="eu_sourcing", proxies=proxies
-        )
-        parts: list[pd.DataFrame] = []
-        for mix_name in ("eu_sourcing", "global"):
-            sub = d[d["mix_wanted"] == mix_name]
-            if len(sub):
-                mxw = (
-                    mx  # the same shares, materials, stages and proxies: the same mix
-                    if mix_name == "eu_sourcing"
-                    else supply_mix(
-                        by_mix[mix_name], mats, stages=stages, mix=mix_name, proxies=proxies
-                    )
-                )
-                part = supplier_exposure(sub.drop(columns="mix_wanted"), mxw, eol)
-                if mix_name == "global":
-                    part["mix_used"] = "global (non-EU producer)"
-                parts.append(part)
-        exposed = (
-            pd.concat(parts, ignore_index=True)
-            if parts
-            else supplier_exposure(d.drop(columns="mix_wanted"), mx, eol)
-        )
-    else:
-        if mix not in MIXES:
-            raise ParameterError(f"mix must be one of by_producer, {', '.join(MIXES)}, got '{mix}'")
-        mx = supply_mix(by_mix[mix], mats, stages=stages, mix=mix, proxies=proxies)
-        exposed = supplier_exposure(d, mx, eol)
+    d, mats, vintage, shares, mx, exposed = _exposed_demand(
+        kb,
+        materials=materials,
+        stages=stages,
+        mix=mix,
+        year=year,
+        recycling=recycling,
+        proxies=proxies,
+        demand=demand,
+        supply_vintage=supply_vintage,
+    )
     keys = {
         "system": ["programme", "system", "material"],
         "programme": ["programme", "material"],
