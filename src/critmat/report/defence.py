@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from critmat.report.builder import Column, Figure, Section, Table, Text
-from critmat.report.charts import FONT
+from critmat.report.charts import FONT, white_template
 from critmat.report.format import format_value
 
 if TYPE_CHECKING:
@@ -104,11 +104,10 @@ def exposure_heatmap(summary: pd.DataFrame) -> Any:
         title="Defence demand exposed to China at the processing stage "
         "(t per year; system x material)",
         font=FONT,
-        template="plotly_white",
         height=max(320, 60 * len(z.index) + 160),
         margin={"l": 220, "r": 20, "t": 60, "b": 60},
     )
-    return fig
+    return white_template(fig)
 
 
 def uses_heatmap(uses: pd.DataFrame) -> Any:
@@ -133,11 +132,10 @@ def uses_heatmap(uses: pd.DataFrame) -> Any:
     fig.update_layout(
         title="Cited defence uses: system class x material (defence_uses)",
         font=FONT,
-        template="plotly_white",
         height=max(360, 30 * len(z.index) + 200),
         margin={"l": 220, "r": 20, "t": 60, "b": 100},
     )
-    return fig
+    return white_template(fig)
 
 
 _EXPOSURE = {
