@@ -20,7 +20,7 @@ from pandas.testing import assert_frame_equal
 import critmat
 from critmat.assess import assess
 from critmat.data.cache import memoised
-from critmat.data.results import ResultStore, digest
+from critmat.data.results import ResultStore, digest, limit_problem
 from critmat.knowledge_base import KnowledgeBase
 from critmat.report.assessment import assessment_report
 from tests.conftest import write_csv
@@ -144,6 +144,12 @@ def test_the_size_limit_removes_the_least_recently_used(
     assert store.info()["files"] == 2 and store.clear() == 2 and store.info()["files"] == 0
     with pytest.raises(ValueError, match="not a result key"):
         store.get("../../etc/passwd")
+    for bad in ("abc", "-5", "nan"):
+        monkeypatch.setenv("CRITMAT_CACHE_MAX_MB", bad)
+        assert store.info()["limit_bytes"] == 256_000_000
+        assert "not a size in MB" in (limit_problem() or "")
+    monkeypatch.setenv("CRITMAT_CACHE_MAX_MB", "0")
+    assert limit_problem() is None
 
 
 def _frames(a: Any) -> dict[str, Any]:

@@ -192,7 +192,7 @@ def cache(
     the arguments; CRITMAT_CACHE=off turns them off, CRITMAT_CACHE_MAX_MB sets the size
     limit (default 256).
     """
-    from critmat.data.results import ResultStore, cache_enabled
+    from critmat.data.results import ResultStore, cache_enabled, limit_problem
     from critmat.knowledge_base import _home_relative
 
     kb = open_kb(data_dir)
@@ -204,6 +204,9 @@ def cache(
         console.print(f"removed {n} kept result{'s' if n != 1 else ''} from {where}")
         return
     info = store.info()
+    problem = limit_problem()
+    if problem:
+        err_console.print(f"warning: {problem}", highlight=False)
     state = "on" if cache_enabled() else "off (CRITMAT_CACHE)"
     console.print(
         f"kept results: {info['files']} files, {info['bytes'] / 1e6:.1f} MB of "

@@ -61,6 +61,7 @@ __all__ = [
     "cache_enabled",
     "code_fingerprint",
     "digest",
+    "limit_problem",
 ]
 
 #: Environment variable turning the persistent tier off (``off``, ``0``, ``no``, ``false``).
@@ -78,13 +79,29 @@ def cache_enabled() -> bool:
     return os.environ.get(CACHE_ENV, "").strip().lower() not in {"off", "0", "no", "false"}
 
 
+def limit_problem() -> str | None:
+    """What is wrong with ``CRITMAT_CACHE_MAX_MB`` (``None`` when unset or a number >= 0)."""
+    raw = os.environ.get(MAX_MB_ENV, "").strip()
+    try:
+        if not raw or float(raw) >= 0:
+            return None
+    except ValueError:
+        pass
+    return (
+        f"{MAX_MB_ENV}={raw!r} is not a size in MB (a number >= 0, e.g. 256); "
+        f"using {_DEFAULT_MAX_MB:g}"
+    )
+
+
 def _max_bytes() -> float:
     raw = os.environ.get(MAX_MB_ENV, "").strip()
     try:
         mb = float(raw) if raw else _DEFAULT_MAX_MB
     except ValueError:
         mb = _DEFAULT_MAX_MB
-    return max(mb, 0.0) * 1e6
+    if not mb >= 0:  # negative or NaN: the default (limit_problem() says so)
+        mb = _DEFAULT_MAX_MB
+    return mb * 1e6
 
 
 def digest(*parts: Any) -> str:
