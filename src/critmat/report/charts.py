@@ -26,7 +26,7 @@ FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12}
 
 @cache
 def _white_template() -> Any:
-    """plotly's "plotly_white" template, validated once (as ``template="plotly_white"`` does)."""
+    """The "plotly_white" template of plotly, validated once (as ``template="plotly_white"``)."""
     import plotly.graph_objects as go
 
     return go.Layout(template="plotly_white").template
