@@ -785,6 +785,13 @@ _DEFS = [
         "Replace files given to --out, --report or --html that exist already.",
         False,
     ),
+    # ------------------------------------------------- kept results (issue 11)
+    _p(
+        "clear",
+        bool,
+        "Remove every kept result.",
+        False,
+    ),
     # ---------------------------------------------------------------- web (issue 15)
     _p(
         "previous",

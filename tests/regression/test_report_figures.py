@@ -62,10 +62,14 @@ def _report_figures(report: Report) -> list[tuple[str, Any]]:
 @pytest.fixture(scope="module")
 def both(kb: KnowledgeBase) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
     """The report's figures, new path and previous path (same assessment)."""
+    import copy
+
     from critmat.assess import assess
     from critmat.report.assessment import assessment_report
 
-    a = assess(kb)
+    # a copy has no origin in the knowledge base's cache: its sections are built each time,
+    # never read back from the kept results (critmat.data.results)
+    a = copy.copy(assess(kb))
     new = _report_figures(assessment_report(kb, a))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(charts, "white_template", white_template_validated)

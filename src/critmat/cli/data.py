@@ -183,7 +183,7 @@ def remove(table: TableArg, data_dir: DataDirOpt = None) -> None:
 @app.command()
 @reports_errors
 def cache(
-    clear: Annotated[bool, typer.Option("--clear", help="Remove every kept result.")] = False,
+    clear: Annotated[bool, opt("clear")] = False,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Results kept between runs (a second assess or report on unchanged data reads them).
