@@ -169,11 +169,11 @@ class KnowledgeBase:
         ``CRITMAT_CACHE=off``, or when the user data are not one plain directory (the API's
         layered scopes keep their results in memory only).
         """
-        from critmat.data.results import ResultStore, cache_enabled
+        from critmat.data.results import ResultStore, cache_enabled, results_folder
 
         if type(self.user) is not UserData or not cache_enabled():
             return None
-        return ResultStore(self.user.root / "cache")
+        return ResultStore(results_folder(self.user.root))
 
     def state_key(self) -> tuple[str, ...]:
         """What every derived value depends on besides its arguments (persistent results).

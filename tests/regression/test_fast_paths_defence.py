@@ -23,6 +23,7 @@ from critmat.defence.bom import DemandSource
 from critmat.defence.exposure import exposure
 from critmat.knowledge_base import KnowledgeBase
 from tests.regression import previous_paths as before
+from tests.regression.test_fast_paths import _same
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +40,6 @@ def fresh() -> Iterator[KnowledgeBase]:
     base = critmat.load(user_data=False)
     yield base
     base.close()
-
-
-def _same(new: pd.DataFrame, old: pd.DataFrame) -> None:
-    pd.testing.assert_frame_equal(new, old, check_exact=True)
-    strip = ("created",)
-    a = {k: v for k, v in new.attrs["critmat"].items() if k not in strip}
-    b = {k: v for k, v in old.attrs["critmat"].items() if k not in strip}
-    assert a == b
 
 
 _CASES: list[dict[str, Any]] = [

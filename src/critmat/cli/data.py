@@ -192,12 +192,12 @@ def cache(
     the arguments; CRITMAT_CACHE=off turns them off, CRITMAT_CACHE_MAX_MB sets the size
     limit (default 256).
     """
-    from critmat.data.results import ResultStore, cache_enabled, limit_problem
+    from critmat.data.results import ResultStore, cache_enabled, limit_problem, results_folder
     from critmat.knowledge_base import _home_relative
 
     kb = open_kb(data_dir)
     assert kb.user is not None  # open_kb with user data
-    store = ResultStore(kb.user.root / "cache")
+    store = ResultStore(results_folder(kb.user.root))
     where = _home_relative(store.root)
     if clear:
         n = store.clear()

@@ -67,6 +67,16 @@ class Cache:
             value: T = self._items[key]
             return value
 
+    def peek(self, key: Hashable) -> Any:
+        """The value of ``key`` if it was built, else ``None`` (nothing is built)."""
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Keep ``value`` under ``key`` (a value built outside the lock)."""
+        with self._lock:
+            self._items[key] = value
+
     def clear(self) -> None:
         """Forget every value (the data they were derived from may have changed)."""
         with self._lock:
@@ -182,8 +192,7 @@ def persistent(kb: KnowledgeBase, key: Hashable, build: Callable[[], T]) -> T:
 
     cache = kb.cache
     mem_key = ("persistent", key)
-    with cache._lock:
-        hit = cache._items.get(mem_key)
+    hit = cache.peek(mem_key)
     if hit is not None:
         dkey, blob = hit
         value: T = pickle.loads(blob)
@@ -206,8 +215,7 @@ def persistent(kb: KnowledgeBase, key: Hashable, build: Callable[[], T]) -> T:
             return value
         if store is not None:
             store.put(dkey, blob)
-    with cache._lock:
-        cache._items[mem_key] = (dkey, blob)
+    cache.put(mem_key, (dkey, blob))
     cache.remember_origin(value, dkey)
     return value
 

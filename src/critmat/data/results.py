@@ -62,6 +62,7 @@ __all__ = [
     "code_fingerprint",
     "digest",
     "limit_problem",
+    "results_folder",
 ]
 
 #: Environment variable turning the persistent tier off (``off``, ``0``, ``no``, ``false``).
@@ -72,6 +73,11 @@ _DEFAULT_MAX_MB = 256.0
 _MAGIC = b"critmat-result-v1\n"
 _SUFFIX = ".result"
 _CHECKSUM = 32  # bytes of SHA-256 after the magic line
+
+
+def results_folder(user_root: str | os.PathLike[str]) -> Path:
+    """The folder of the kept results of a user data directory: its ``cache/``."""
+    return Path(user_root) / "cache"
 
 
 def cache_enabled() -> bool:
