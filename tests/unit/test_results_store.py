@@ -236,3 +236,73 @@ def test_two_runs_at_once_on_an_empty_cache_agree(tmp_path: Path) -> None:
     )
     assert cleared.returncode == 0 and "removed " in cleared.stdout
     assert not list((data / "cache").glob("*.result"))
+
+
+def _section_builds(kb: KnowledgeBase, a: Any) -> list[str]:
+    """The report sections that ``assessment_report(kb, a)`` built (not read back)."""
+    import critmat.report.assessment as ra
+
+    built: list[str] = []
+
+    def counting(build: Any) -> Any:
+        def wrapper(kb_: KnowledgeBase, a_: Any) -> Any:
+            built.append(build.__qualname__)
+            return build(kb_, a_)
+
+        wrapper.__module__ = build.__module__  # still one of critmat's own builders
+        wrapper.__qualname__ = build.__qualname__
+        return wrapper
+
+    assessment_report(kb, a, sections=[counting(b) for b in ra.SECTIONS])
+    return built
+
+
+def test_a_kept_assessment_changed_in_place_gets_a_report_of_its_own(data_dir: Path) -> None:
+    kb = critmat.load(data_dir)
+    a = assess(kb, whatif_samples=20)
+    first = _section_builds(kb, a)
+    assert first  # computed once
+    assert _section_builds(kb, assess(kb, whatif_samples=20)) == []  # then read back
+    # the user edits the kept assessment: nothing of its old report may be read back
+    edited = assess(kb, whatif_samples=20)
+    edited.table.loc[edited.table["material"] == "gallium", "sr"] = 99.0
+    assert kb.cache.origin(edited) is None
+    assert _section_builds(kb, edited) == first
+    report = assessment_report(kb, edited)
+    matrix = next(s for s in report.sections if s.key == "matrix")
+    srs = [y for b in matrix.blocks if hasattr(b, "figure") for t in b.figure.data for y in t.y]
+    assert 99.0 in srs  # SR on the y axis: drawn from the edited value
+    assert kb.cache.origin(assess(kb, whatif_samples=20)) is not None  # a fresh copy: kept
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX ownership and modes")
+def test_results_in_a_folder_others_can_write_are_never_read(data_dir: Path) -> None:
+    CALLS.clear()
+    _kept(critmat.load(data_dir))
+    folder = data_dir / "cache"
+    (path,) = folder.glob("*.result")
+    assert path.stat().st_mode & 0o777 == 0o600 and folder.stat().st_mode & 0o077 == 0
+    _kept(critmat.load(data_dir))
+    assert CALLS == ["gallium"]  # read back
+    path.chmod(0o666)  # anybody could have replaced it: not unpickled
+    assert _ga_share(_kept(critmat.load(data_dir))) == pytest.approx(0.69)
+    assert CALLS == ["gallium"] * 2
+    path.unlink()
+    folder.chmod(0o777)
+    store = ResultStore(folder)
+    assert not store.trusted() and store.info()["trusted"] is False
+    _kept(critmat.load(data_dir))
+    _kept(critmat.load(data_dir))
+    assert CALLS == ["gallium"] * 4 and not list(folder.glob("*.result"))  # nor kept
+    env = {**os.environ, "CRITMAT_DATA_DIR": str(data_dir)}
+    info = subprocess.run(
+        [sys.executable, "-m", "critmat", "data", "cache"],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert info.returncode == 0 and "chmod 700" in " ".join(info.stdout.split()), info
+    folder.chmod(0o700)
+    assert store.trusted()

@@ -208,6 +208,11 @@ def cache(
     if problem:
         err_console.print(f"warning: {problem}", highlight=False)
     state = "on" if cache_enabled() else "off (CRITMAT_CACHE)"
+    if cache_enabled() and not info["trusted"]:
+        state = (
+            "off: the folder belongs to another user or others can write it "
+            "(nothing is read back; chmod 700 it, or remove it)"
+        )
     console.print(
         f"kept results: {info['files']} files, {info['bytes'] / 1e6:.1f} MB of "
         f"{info['limit_bytes'] / 1e6:.0f} MB, in {where}; {state}",

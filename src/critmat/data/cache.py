@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import enum
 import functools
+import hashlib
 import inspect
 import pickle
 import threading
@@ -56,8 +57,9 @@ class Cache:
     def __init__(self) -> None:
         self._items: dict[Hashable, Any] = {}
         self._lock = threading.RLock()
-        #: id of a persistent value handed out -> (weak reference to it, its key digest)
-        self._origins: dict[int, tuple[weakref.ref[Any], str]] = {}
+        #: id of a persistent value handed out -> (weak reference to it, its key digest,
+        #: SHA-256 of its pickle when handed out: a value changed since has no origin)
+        self._origins: dict[int, tuple[weakref.ref[Any], str, bytes]] = {}
 
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
         """Return the value of ``key``, building it with ``build()`` the first time."""
@@ -84,24 +86,32 @@ class Cache:
             self._origins.clear()
 
     def remember_origin(self, value: Any, key: str) -> None:
-        """Note that ``value`` is the persistent value of key digest ``key``."""
+        """Note that ``value`` is the persistent value of key digest ``key``, as it is now."""
         try:
             ref = weakref.ref(value)
-        except TypeError:
+            mark = _fingerprint(value)
+        except Exception:  # no weak reference, or not picklable: no origin
             return
         with self._lock:
             self._origins = {i: o for i, o in self._origins.items() if o[0]() is not None}
-            self._origins[id(value)] = (ref, key)
+            self._origins[id(value)] = (ref, key, mark)
 
     def origin(self, value: Any) -> str | None:
         """The key digest of a persistent value this cache handed out (else ``None``).
 
         Results built from it (e.g. the report's sections from an assessment) can then be
-        keyed by it. A value changed in place after it was handed out is not detected.
+        keyed by it. A value changed in place since it was handed out (its pickle differs)
+        has no origin: what is built from it is computed, never read back.
         """
         with self._lock:
             hit = self._origins.get(id(value))
-        return hit[1] if hit is not None and hit[0]() is value else None
+        if hit is None or hit[0]() is not value:
+            return None
+        try:
+            same = _fingerprint(value) == hit[2]
+        except Exception:
+            return None
+        return hit[1] if same else None
 
     def __contains__(self, key: object) -> bool:
         return key in self._items
@@ -111,6 +121,11 @@ class Cache:
 
     def __repr__(self) -> str:
         return f"<critmat Cache: {len(self)} values>"
+
+
+def _fingerprint(value: Any) -> bytes:
+    """SHA-256 of the pickle of ``value`` (a few ms for an assessment)."""
+    return hashlib.sha256(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)).digest()
 
 
 def freeze(value: Any) -> Hashable:
@@ -175,7 +190,9 @@ def copied(value: T) -> T:
     return value
 
 
-def persistent(kb: KnowledgeBase, key: Hashable, build: Callable[[], T]) -> T:
+def persistent(
+    kb: KnowledgeBase, key: Hashable, build: Callable[[], T], *, origin: bool = True
+) -> T:
     """The value of ``key``: from memory, from the results kept on disk, or ``build()``.
 
     The disk key is the digest of ``key`` and :meth:`KnowledgeBase.state_key` (the data,
@@ -183,10 +200,21 @@ def persistent(kb: KnowledgeBase, key: Hashable, build: Callable[[], T]) -> T:
     ``CRITMAT_CACHE=off``) only the memory tier is used. A value that cannot be pickled is
     returned uncached; a stored file that cannot be read is computed again.
 
+    Parameters
+    ----------
+    kb
+        Knowledge base (its cache, its result store, its state).
+    key
+        The value's key (frozen function name and arguments).
+    build
+        Computes the value.
+    origin
+        Note the value's origin (:meth:`Cache.origin`), for results keyed by it (an
+        assessment: the report's sections); ``False`` for values nothing is built from.
+
     Returns
     -------
-    The value; a new object on every call (unpickled), noted with its origin
-    (:meth:`Cache.origin`).
+    The value; a new object on every call (unpickled).
     """
     from critmat.data.results import digest
 
@@ -196,7 +224,8 @@ def persistent(kb: KnowledgeBase, key: Hashable, build: Callable[[], T]) -> T:
     if hit is not None:
         dkey, blob = hit
         value: T = pickle.loads(blob)
-        cache.remember_origin(value, dkey)
+        if origin:
+            cache.remember_origin(value, dkey)
         return value
     dkey = digest(key, kb.state_key())
     store = kb.results
@@ -216,7 +245,8 @@ def persistent(kb: KnowledgeBase, key: Hashable, build: Callable[[], T]) -> T:
         if store is not None:
             store.put(dkey, blob)
     cache.put(mem_key, (dkey, blob))
-    cache.remember_origin(value, dkey)
+    if origin:
+        cache.remember_origin(value, dkey)
     return value
 
 

@@ -26,10 +26,13 @@ Safety
 * A folder that cannot be written (read-only, full disk, permission) only means the value
   is not kept; the command's result is the same.
 * The files are Python pickles of critmat's own results, in the user's own data
-  directory (created with mode 0700): the same trust as the data files next to them.
+  directory (created with mode 0700): the same trust as the data files next to them. On
+  POSIX a file is read only when it and the folder belong to the user running critmat and
+  neither can be written by others (as ``ssh`` treats its keys): in a folder shared with
+  other accounts nothing is read back or kept, and every value is computed.
 
 ``CRITMAT_CACHE=off`` (or ``0``/``no``/``false``) turns the persistent tier off;
-``critmat cache info`` shows the folder and ``critmat cache clear`` empties it.
+``critmat data cache`` shows the folder and ``critmat data cache --clear`` empties it.
 
 Examples
 --------
@@ -139,6 +142,14 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
+def _owned(st: os.stat_result) -> bool:
+    """Whether a file or folder belongs to this process's user and only they can write it."""
+    uid = getattr(os, "getuid", None)
+    if uid is None:  # no POSIX ownership (Windows): the user profile's permissions apply
+        return True
+    return st.st_uid == uid() and not st.st_mode & 0o022
+
+
 class ResultStore:
     """A folder of results, one file per key digest (see the module docstring).
 
@@ -156,11 +167,38 @@ class ResultStore:
             raise ValueError(f"not a result key digest: {key!r}")
         return self.root / f"{key}{_SUFFIX}"
 
-    def get(self, key: str) -> bytes | None:
-        """The bytes stored under ``key``, or ``None`` (absent, damaged or unreadable)."""
-        path = self._path(key)
+    def trusted(self) -> bool:
+        """Whether the folder may hold results: the user's own, not writable by others.
+
+        Always ``True`` where the platform has no user ids (Windows). A folder that does not
+        exist yet is trusted (it is created with mode 0700).
+        """
         try:
-            blob = path.read_bytes()
+            st = self.root.stat()
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return _owned(st)
+
+    def get(self, key: str) -> bytes | None:
+        """The bytes stored under ``key``, or ``None``.
+
+        ``None`` when there is no such file, or it is damaged, unreadable or not trusted
+        (:meth:`trusted`): the caller then computes the value.
+        """
+        path = self._path(key)
+        if not self.trusted():
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return None
+        try:
+            with os.fdopen(fd, "rb") as fh:
+                if not _owned(os.fstat(fh.fileno())):
+                    return None  # another account's file: never unpickled
+                blob = fh.read()
         except OSError:
             return None
         head = len(_MAGIC) + _CHECKSUM
@@ -182,7 +220,11 @@ class ResultStore:
         tmp = self.root / f".{key[:16]}-{secrets.token_hex(6)}.tmp"
         try:
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with tmp.open("wb") as fh:
+            if not self.trusted():
+                return False
+            # 0600 whatever the umask (a umask of 002 would make it group-writable)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
                 fh.write(_MAGIC)
                 fh.write(hashlib.sha256(payload).digest())
                 fh.write(payload)
@@ -246,6 +288,7 @@ class ResultStore:
         return {
             "folder": str(self.root),
             "enabled": cache_enabled(),
+            "trusted": self.trusted(),
             "files": len(files),
             "bytes": sum(size for _, size, _ in files),
             "limit_bytes": int(_max_bytes()),

@@ -489,8 +489,9 @@ def _section(kb: KnowledgeBase, build: SectionBuilder, a: Assessment) -> Section
     critmat's own builders are pure functions of the knowledge base and the assessment: for
     an assessment read from or written to the results (:func:`critmat.assess.assess` is
     persistent), the section is keyed by that assessment's key and the state of ``kb``
-    (:mod:`critmat.data.results`). Other builders, and assessments made or changed
-    elsewhere, are built every time.
+    (:mod:`critmat.data.results`). Other builders, assessments made elsewhere and kept
+    assessments changed in place since (:meth:`~critmat.data.cache.Cache.origin`) are
+    built every time.
     """
     origin = kb.cache.origin(a)
     module = getattr(build, "__module__", "") or ""
@@ -499,7 +500,7 @@ def _section(kb: KnowledgeBase, build: SectionBuilder, a: Assessment) -> Section
     from critmat.data.cache import persistent
 
     key = ("report.section", module, build.__qualname__, origin)
-    return persistent(kb, key, lambda: build(kb, a))
+    return persistent(kb, key, lambda: build(kb, a), origin=False)
 
 
 def _source_titles(kb: KnowledgeBase) -> dict[str, str]:
