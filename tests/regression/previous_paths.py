@@ -6,6 +6,7 @@ vectorised functions must give exactly the same frames (values, dtypes, order) a
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,7 @@ from critmat.policy.crma import (
 from critmat.policy.events import ancestors
 from critmat.policy.inputs import read_consumption, read_projects
 from critmat.provenance import attach
+from critmat.report.charts import add_layout_items, layout, vline
 from critmat.scenarios import stats
 from critmat.scenarios.result import (
     _FRAMES,
@@ -1158,3 +1160,259 @@ def exposure_each_by(
         *([f"no supply shares for: {', '.join(missing)}"] if missing else []),
     ]
     return attach(out, prov)
+
+
+# ------------------------------------------------------------ report figures (issue: repfig)
+# built with one add_trace/update_layout/update_xaxes call after the other (make_subplots);
+# the report's figures are now built in one go (critmat.report.charts.figure). ``layout`` and
+# ``vline`` are critmat.report.charts' (the ones these used).
+
+
+def criticality_chart_by_updates(
+    table: pd.DataFrame, *, ei_threshold: float = 2.8, sr_threshold: float = 1.0
+) -> Any:
+    """Scatter of economic importance (x) against supply risk (y) with the EU thresholds.
+
+    Every material with an SR is plotted, by name: with critmat's EI where it can be
+    computed, else with the published EI (open markers, as the assessment classifies it);
+    the materials that cannot be placed (no SR, or no EI at all) are named under the chart
+    with the reason, never silently left out.
+    """
+    import plotly.graph_objects as go
+
+    t = table.copy()
+    label = t["name"] if "name" in t.columns else t["material"]
+    t["label"] = label.where(label.notna(), t["material"]).astype(str)
+    published = t["published_ei"] if "published_ei" in t.columns else pd.Series(np.nan, t.index)
+    t["ei_plot"] = t["ei"].where(t["ei"].notna(), published)
+    t["ei_kind"] = np.where(t["ei"].notna(), "computed EI", "published EI")
+    data = t.dropna(subset=["sr", "ei_plot"])
+    fig = go.Figure()
+    for name, sel, colour in (
+        ("critical", data["critical"].fillna(False).astype(bool), "#c0392b"),
+        ("not critical", ~data["critical"].fillna(False).astype(bool), "#2c7fb8"),
+    ):
+        for kind, symbol in (("computed EI", "circle"), ("published EI", "circle-open")):
+            d = data[sel & (data["ei_kind"] == kind)]
+            if d.empty:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=d["ei_plot"],
+                    y=d["sr"],
+                    mode="markers+text",
+                    name=f"{name} ({kind})",
+                    text=d["label"],
+                    textposition="top center",
+                    marker={"size": 9, "color": colour, "symbol": symbol},
+                    hovertemplate="%{text}<br>EI %{x:.1f} (" + kind + ")<br>SR %{y:.2f}"
+                    "<extra></extra>",
+                )
+            )
+    fig.add_hline(
+        y=sr_threshold, line_dash="dash", line_color="grey", annotation_text=f"SR {sr_threshold}"
+    )
+    fig.add_vline(
+        x=ei_threshold, line_dash="dash", line_color="grey", annotation_text=f"EI {ei_threshold}"
+    )
+    left = t[~t.index.isin(data.index)]
+    reasons = [
+        f"{r.label} ({'no supply risk' if pd.isna(r.sr) else 'no economic importance'})"
+        for r in left.itertuples(index=False)
+    ]
+    if reasons:
+        fig.add_annotation(
+            text="not plotted: " + ", ".join(reasons),
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=-0.18,
+            showarrow=False,
+            align="left",
+            font={"size": 11},
+        )
+    fig.update_xaxes(title="economic importance (EI, 0-10)")
+    fig.update_yaxes(title="supply risk (SR)")
+    title = (
+        f"Criticality matrix (EU method, critmat computation): {len(data)} of {len(t)} "
+        "materials plotted"
+    )
+    return layout(fig, title, 620)
+
+
+def supply_shares_chart_by_updates(shares: pd.DataFrame, *, top: int = 8) -> Any:
+    """Stacked bars of global supply shares by material, stage and country (top countries)."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
+
+    d = shares[["material", "stage", "country", "share"]].copy()
+    leaders = list(d.groupby("country")["share"].sum().nlargest(top).index)
+    d["country"] = d["country"].where(d["country"].isin(leaders), "other")
+    d = d.groupby(["material", "stage", "country"], as_index=False)["share"].sum()
+    china = d[d["country"] == "CHN"].groupby("material")["share"].max()
+    order = china.reindex(sorted(d["material"].unique())).fillna(0).sort_values().index
+    stages = ["extraction", "processing"]
+    fig = make_subplots(
+        rows=1, cols=2, shared_yaxes=True, subplot_titles=stages, horizontal_spacing=0.03
+    )
+    palette = qualitative.Safe + qualitative.Pastel
+    countries = [*leaders, "other"]
+    for col, stage in enumerate(stages, start=1):
+        wide = (
+            d[d["stage"] == stage]
+            .pivot_table(index="material", columns="country", values="share", aggfunc="sum")
+            .reindex(index=order, columns=countries)
+            .fillna(0.0)
+        )
+        base = wide.cumsum(axis=1) - wide  # explicit offsets: one stack per material
+        for i, country in enumerate(countries):
+            fig.add_trace(
+                go.Bar(
+                    x=wide[country].to_numpy(),
+                    base=base[country].to_numpy(),
+                    y=list(order),
+                    orientation="h",
+                    name=country,
+                    legendgroup=country,
+                    showlegend=col == 1,
+                    marker_color="#bbbbbb" if country == "other" else palette[i % len(palette)],
+                    hovertemplate=f"%{{y}}, {stage}, {country}: %{{x:.1%}}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_layout(barmode="overlay", bargap=0.25)
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.0])
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=list(order))
+    return layout(
+        fig,
+        "Global supply shares by stage and country (EU 2023 study)",
+        max(420, 20 * len(order) + 140),
+    )
+
+
+def china_share_chart_by_updates(table: pd.DataFrame) -> Any:
+    """Grouped bars of China's share at extraction and processing."""
+    import plotly.graph_objects as go
+
+    d = table.sort_values("china_processing", ascending=False, na_position="last")
+    fig = go.Figure(
+        [
+            go.Bar(
+                name="extraction", x=d["material"], y=d["china_extraction"], marker_color="#e6550d"
+            ),
+            go.Bar(
+                name="processing", x=d["material"], y=d["china_processing"], marker_color="#756bb1"
+            ),
+        ]
+    )
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.0], title="share of global supply")
+    # no 65 % line here: the CRMA cap is on EU consumption, not global supply (issue 12;
+    # the CRMA section draws the cap on the right denominator)
+    return layout(fig, "China's share of global supply (EU 2023 study)")
+
+
+def geopolrisk_chart_by_updates(table: pd.DataFrame, importer: str, year: int) -> Any:
+    """Bars of the GeoPolRisk score per material for the importer."""
+    import plotly.graph_objects as go
+
+    d = table.dropna(subset=["geopolrisk"]).sort_values("geopolrisk", ascending=False)
+    fig = go.Figure(
+        go.Bar(
+            x=d["material"],
+            y=d["geopolrisk"],
+            marker_color="#31a354",
+            hovertemplate="%{x}<br>score %{y:.4f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(title="GeoPolRisk score (0-1)")
+    return layout(fig, f"GeoPolRisk score of {importer}, {year}")
+
+
+def crma_chart_by_updates(tracker: pd.DataFrame) -> Any:
+    """Bars of each strategic material's value per benchmark with the thresholds."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    benches = list(dict.fromkeys(tracker["benchmark"]))
+    fig = make_subplots(
+        rows=1,
+        cols=len(benches),
+        shared_yaxes=True,
+        subplot_titles=[b.replace("_", " ") for b in benches],
+    )
+    colours = {"met": "#31a354", "not_met": "#c0392b", "unknown": "#bdbdbd"}
+    for i, b in enumerate(benches, start=1):
+        d = tracker[tracker["benchmark"] == b]
+        fig.add_trace(
+            go.Bar(
+                y=d["material"],
+                x=d["value"].fillna(0.0),
+                orientation="h",
+                marker_color=d["status"].map(colours).fillna("#bdbdbd"),
+                text=d["basis"],
+                hovertemplate="%{y}: %{x:.0%} (%{text})<extra></extra>",
+                showlegend=False,
+            ),
+            row=1,
+            col=i,
+        )
+        thr = float(d["threshold"].iloc[0])
+        fig.add_vline(x=thr, line_dash="dot", line_color="grey", row=1, col=i)
+        fig.update_xaxes(tickformat=".0%", range=[0, 1], row=1, col=i)
+    return layout(
+        fig,
+        "CRMA Art. 5 benchmarks: green met, red not met, grey unknown (dotted: threshold)",
+        height=140 + 22 * tracker["material"].nunique(),
+    )
+
+
+def imports_chart_by_updates(series: pd.DataFrame, events: pd.DataFrame, material: str) -> Any:
+    """EU27 imports from China (t) and China's share of EU extra-EU imports, with events."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(
+        go.Bar(
+            x=series["year"],
+            y=series["eu_from_china"],
+            name="EU27 imports from China (t)",
+            marker_color="#9ecae1",
+        ),
+        secondary_y=False,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=series["year"],
+            y=series["china_share"],
+            name="China's share of EU extra-EU imports",
+            mode="lines+markers",
+            line={"color": "#c0392b"},
+        ),
+        secondary_y=True,
+    )
+    shapes, notes = [], []  # one layout update for all the events (add_layout_items)
+    for r in events.itertuples(index=False):
+        x = pd.Timestamp(r.date).year + (pd.Timestamp(r.date).day_of_year - 1) / 365.25 - 0.5
+        shapes.append(vline(x, dash="dot", color="grey"))
+        notes.append(
+            {
+                "x": x,
+                "y": 1.0,
+                "yref": "paper",
+                "text": str(r.event_id),
+                "showarrow": False,
+                "textangle": -90,
+                "font": {"size": 9},
+                "xanchor": "right",
+                "yanchor": "top",
+                "hovertext": html.escape(str(r.summary)[:200]),
+            }
+        )
+    add_layout_items(fig, shapes, notes)
+    fig.update_yaxes(title="t", secondary_y=False)
+    fig.update_yaxes(title="share", tickformat=".0%", range=[0, 1], secondary_y=True)
+    return layout(fig, f"{material}: EU imports from China and policy events", height=380)

@@ -14,11 +14,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from critmat.knowledge_base import KnowledgeBase
-from critmat.report import charts, defence
-from critmat.report.builder import Details, Figure, Report
+from critmat.report import charts, defence, policy
+from critmat.report.builder import Details, Figure, Report, Table
+from tests.regression import previous_paths as before
 
 FONT = charts.FONT
 
@@ -121,3 +123,181 @@ def test_the_shared_template_is_not_shared_state() -> None:
     # later updates of a figure are validated as before
     with pytest.raises(ValueError, match="height"):
         second.update_layout(height=3)
+
+
+# ------------------------------------------------------------ figures built in one go
+# critmat.report.charts.figure builds a figure from all its traces and its whole layout at
+# once; the oracles are the previous constructions (tests/regression/previous_paths.py:
+# make_subplots, add_trace, add_vline/add_hline, update_layout/update_xaxes/update_yaxes).
+
+_BY_UPDATES = {
+    (charts, "criticality_chart"): before.criticality_chart_by_updates,
+    (charts, "supply_shares_chart"): before.supply_shares_chart_by_updates,
+    (charts, "china_share_chart"): before.china_share_chart_by_updates,
+    (charts, "geopolrisk_chart"): before.geopolrisk_chart_by_updates,
+    (policy, "crma_chart"): before.crma_chart_by_updates,
+    (policy, "imports_chart"): before.imports_chart_by_updates,
+}
+
+
+def _blocks(blocks: list[Any]) -> Iterator[Any]:
+    for b in blocks:
+        if isinstance(b, Details):
+            yield b.summary
+            yield from _blocks(list(b.blocks))
+        else:
+            yield b
+
+
+def _same_block(new: Any, old: Any, key: str) -> None:
+    assert type(new) is type(old), key
+    if isinstance(new, Figure):
+        assert json.loads(new.figure.to_json()) == json.loads(old.figure.to_json()), key
+        assert (new.title, new.sources) == (old.title, old.sources), key
+    elif isinstance(new, Table):
+        pd.testing.assert_frame_equal(new.frame, old.frame, check_exact=True, obj=key)
+        assert (new.columns, new.title, new.caption, new.first_left, new.missing) == (
+            old.columns,
+            old.title,
+            old.caption,
+            old.first_left,
+            old.missing,
+        ), key
+    else:
+        assert new == old, key
+
+
+@pytest.fixture(scope="module")
+def one_go(kb: KnowledgeBase) -> tuple[Report, Report]:
+    """The report built now and with the previous figure constructions (same assessment)."""
+    import copy
+
+    from critmat.assess import assess
+    from critmat.report.assessment import assessment_report
+
+    a = copy.copy(assess(kb))
+    new = assessment_report(kb, a)
+    with pytest.MonkeyPatch.context() as mp:
+        for (module, name), old in _BY_UPDATES.items():
+            mp.setattr(module, name, old)
+        old_report = assessment_report(kb, a)
+    return new, old_report
+
+
+def test_report_as_with_the_figures_built_by_updates(one_go: tuple[Report, Report]) -> None:
+    new, old = one_go
+    assert [s.key for s in new.sections] == [s.key for s in old.sections]
+    keys = {s.key for s in new.sections}
+    assert {"matrix", "china", "shares", "gpr", "crma", "policy_events"} <= keys
+    n_figures = 0
+    for s_new, s_old in zip(new.sections, old.sections, strict=True):
+        assert (s_new.title, s_new.sources) == (s_old.title, s_old.sources), s_new.key
+        b_new, b_old = list(_blocks(s_new.blocks)), list(_blocks(s_old.blocks))
+        assert len(b_new) == len(b_old), s_new.key
+        for x, y in zip(b_new, b_old, strict=True):
+            _same_block(x, y, s_new.key)
+            n_figures += isinstance(x, Figure)
+    assert n_figures >= 10
+    assert len(_report_figures(new)) == len(_report_figures(old))
+
+
+def _same_figure(new: Any, old: Any) -> None:
+    assert json.loads(new.to_json()) == json.loads(old.to_json())
+    assert new.layout.template.layout.paper_bgcolor == "white"
+
+
+def test_imports_chart_edge_cases() -> None:
+    series = pd.DataFrame(
+        {
+            "year": [2008, 2009, 2010],
+            "eu_from_china": [1.5, float("nan"), 3.0],
+            "eu_from_extra_eu": [3.0, 2.0, 4.0],
+            "china_share": [0.5, float("nan"), 0.75],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2009-03-01", "2010-12-31"]),
+            "event_id": ["E-1", "E-2"],
+            "summary": ["a <b> & c" * 30, None],
+        }
+    )
+    for ev in (events, events.iloc[:0]):
+        _same_figure(
+            policy.imports_chart(series, ev, "gallium"),
+            before.imports_chart_by_updates(series, ev, "gallium"),
+        )
+
+
+def test_crma_chart_edge_cases() -> None:
+    tracker = pd.DataFrame(
+        {
+            "material": ["a", "b", "a", "b", "c"],
+            "benchmark": ["extraction", "extraction", "processing", "processing", "cap"],
+            "value": [0.1, None, 0.5, 0.2, 0.9],
+            "threshold": [0.1, 0.1, 0.4, 0.4, 0.65],
+            "status": ["met", "unknown", "met", "not_met", "other"],
+            "basis": ["share_proxy", "none", "share_proxy", "tonnes", "x"],
+        }
+    )
+    for t in (tracker, tracker[tracker["benchmark"] == "extraction"]):
+        _same_figure(policy.crma_chart(t), before.crma_chart_by_updates(t))
+
+
+def test_criticality_chart_edge_cases() -> None:
+    table = pd.DataFrame(
+        {
+            "material": ["a", "b", "c", "d"],
+            "name": ["A", None, "C", "D"],
+            "sr": [1.2, 0.5, None, 2.0],
+            "ei": [3.0, None, 4.0, None],
+            "published_ei": [3.1, 2.0, None, None],
+            "critical": [True, False, None, True],
+        }
+    )
+    for t, kw in (
+        (table, {}),
+        (table.dropna(subset=["sr"]), {"ei_threshold": 3, "sr_threshold": 1}),
+        (table.drop(columns=["published_ei", "name"]), {}),
+    ):
+        _same_figure(
+            charts.criticality_chart(t, **kw), before.criticality_chart_by_updates(t, **kw)
+        )
+
+
+def test_simple_charts_edge_cases() -> None:
+    table = pd.DataFrame(
+        {
+            "material": ["A", "B", "C"],
+            "china_extraction": [0.2, None, 0.9],
+            "china_processing": [0.8, 0.1, None],
+            "geopolrisk": [0.01, None, 0.2],
+        }
+    )
+    _same_figure(charts.china_share_chart(table), before.china_share_chart_by_updates(table))
+    _same_figure(
+        charts.geopolrisk_chart(table, "EU27", 2022),
+        before.geopolrisk_chart_by_updates(table, "EU27", 2022),
+    )
+    shares = pd.DataFrame(
+        {
+            "material": ["A", "A", "A", "B", "B", "C"],
+            "stage": ["extraction", "extraction", "processing", "processing", "extraction", "x"],
+            "country": ["CHN", "USA", "CHN", "AUS", "BRA", "CHN"],
+            "share": [0.6, 0.3, 0.9, 0.5, 0.4, 1.0],
+        }
+    )
+    for top in (8, 1):
+        _same_figure(
+            charts.supply_shares_chart(shares, top=top),
+            before.supply_shares_chart_by_updates(shares, top=top),
+        )
+
+
+def test_subplot_layout_is_a_copy() -> None:
+    first = charts.subplot_layout(2, shared_yaxes=True, subplot_titles=["a", "b"])
+    first["xaxis"]["domain"] = [0, 0.1]
+    first["annotations"][0]["text"] = "changed"
+    again = charts.subplot_layout(2, shared_yaxes=True, subplot_titles=["a", "b"])
+    assert again["xaxis"]["domain"] != [0, 0.1]
+    assert again["annotations"][0]["text"] == "a"

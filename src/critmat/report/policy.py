@@ -18,7 +18,7 @@ import pandas as pd
 
 from critmat._version import __version__
 from critmat.report.builder import Column, Figure, Report, Section, Table, Text
-from critmat.report.charts import add_layout_items, layout, vline
+from critmat.report.charts import axis, figure, layout, subplot_layout, vline
 
 if TYPE_CHECKING:
     from critmat.assess import Assessment
@@ -146,38 +146,40 @@ def timeline_report(kb: KnowledgeBase, events: pd.DataFrame, comparison: Compari
 
 
 def crma_chart(tracker: pd.DataFrame) -> Any:
-    """Bars of each strategic material's value per benchmark with the thresholds."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
+    """Bars of each strategic material's value per benchmark with the thresholds.
 
+    One column per benchmark (``make_subplots``' grid, shared y axis), built in one go
+    (:func:`~critmat.report.charts.figure`).
+    """
     benches = list(dict.fromkeys(tracker["benchmark"]))
-    fig = make_subplots(
-        rows=1,
-        cols=len(benches),
-        shared_yaxes=True,
-        subplot_titles=[b.replace("_", " ") for b in benches],
+    lay = subplot_layout(
+        len(benches), shared_yaxes=True, subplot_titles=[b.replace("_", " ") for b in benches]
     )
     colours = {"met": "#31a354", "not_met": "#c0392b", "unknown": "#bdbdbd"}
+    data: list[dict[str, Any]] = []
+    shapes = []
     for i, b in enumerate(benches, start=1):
         d = tracker[tracker["benchmark"] == b]
-        fig.add_trace(
-            go.Bar(
-                y=d["material"],
-                x=d["value"].fillna(0.0),
-                orientation="h",
-                marker_color=d["status"].map(colours).fillna("#bdbdbd"),
-                text=d["basis"],
-                hovertemplate="%{y}: %{x:.0%} (%{text})<extra></extra>",
-                showlegend=False,
-            ),
-            row=1,
-            col=i,
+        data.append(
+            {
+                "type": "bar",
+                "y": d["material"],
+                "x": d["value"].fillna(0.0),
+                "orientation": "h",
+                "marker": {"color": d["status"].map(colours).fillna("#bdbdbd")},
+                "text": d["basis"],
+                "hovertemplate": "%{y}: %{x:.0%} (%{text})<extra></extra>",
+                "showlegend": False,
+                "xaxis": f"x{axis(i)}",
+                "yaxis": f"y{axis(i)}",
+            }
         )
-        thr = float(d["threshold"].iloc[0])
-        fig.add_vline(x=thr, line_dash="dot", line_color="grey", row=1, col=i)
-        fig.update_xaxes(tickformat=".0%", range=[0, 1], row=1, col=i)
-    return layout(
-        fig,
+        shapes.append(vline(float(d["threshold"].iloc[0]), dash="dot", color="grey", col=i))
+        lay[f"xaxis{axis(i)}"].update(tickformat=".0%", range=[0, 1])
+    lay["shapes"] = shapes
+    return figure(
+        data,
+        lay,
         "CRMA Art. 5 benchmarks: green met, red not met, grey unknown (dotted: threshold)",
         height=140 + 22 * tracker["material"].nunique(),
     )
@@ -236,52 +238,58 @@ def crma_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
 
 
 def imports_chart(series: pd.DataFrame, events: pd.DataFrame, material: str) -> Any:
-    """EU27 imports from China (t) and China's share of EU extra-EU imports, with events."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
+    """EU27 imports from China (t) and China's share of EU extra-EU imports, with events.
 
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(
-        go.Bar(
-            x=series["year"],
-            y=series["eu_from_china"],
-            name="EU27 imports from China (t)",
-            marker_color="#9ecae1",
-        ),
-        secondary_y=False,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=series["year"],
-            y=series["china_share"],
-            name="China's share of EU extra-EU imports",
-            mode="lines+markers",
-            line={"color": "#c0392b"},
-        ),
-        secondary_y=True,
-    )
-    shapes, notes = [], []  # one layout update for all the events (add_layout_items)
-    for r in events.itertuples(index=False):
-        x = pd.Timestamp(r.date).year + (pd.Timestamp(r.date).day_of_year - 1) / 365.25 - 0.5
+    Bars on the primary y axis, the share on the secondary one (``make_subplots``'
+    ``secondary_y`` grid), built in one go (:func:`~critmat.report.charts.figure`).
+    """
+    data = [
+        {
+            "type": "bar",
+            "x": series["year"],
+            "y": series["eu_from_china"],
+            "name": "EU27 imports from China (t)",
+            "marker": {"color": "#9ecae1"},
+            "xaxis": "x",
+            "yaxis": "y",
+        },
+        {
+            "type": "scatter",
+            "x": series["year"],
+            "y": series["china_share"],
+            "name": "China's share of EU extra-EU imports",
+            "mode": "lines+markers",
+            "line": {"color": "#c0392b"},
+            "xaxis": "x",
+            "yaxis": "y2",
+        },
+    ]
+    shapes, notes = [], []
+    for day, event_id, summary in zip(
+        pd.to_datetime(events["date"]), events["event_id"], events["summary"], strict=True
+    ):
+        x = day.year + (day.day_of_year - 1) / 365.25 - 0.5
         shapes.append(vline(x, dash="dot", color="grey"))
         notes.append(
             {
                 "x": x,
                 "y": 1.0,
                 "yref": "paper",
-                "text": str(r.event_id),
+                "text": str(event_id),
                 "showarrow": False,
                 "textangle": -90,
                 "font": {"size": 9},
                 "xanchor": "right",
                 "yanchor": "top",
-                "hovertext": html.escape(str(r.summary)[:200]),
+                "hovertext": html.escape(str(summary)[:200]),
             }
         )
-    add_layout_items(fig, shapes, notes)
-    fig.update_yaxes(title="t", secondary_y=False)
-    fig.update_yaxes(title="share", tickformat=".0%", range=[0, 1], secondary_y=True)
-    return layout(fig, f"{material}: EU imports from China and policy events", height=380)
+    lay = subplot_layout(secondary_y=True)
+    lay["yaxis"]["title"] = {"text": "t"}
+    lay["yaxis2"].update(title={"text": "share"}, tickformat=".0%", range=[0, 1])
+    lay["shapes"] = shapes
+    lay["annotations"] = notes
+    return figure(data, lay, f"{material}: EU imports from China and policy events", height=380)
 
 
 def events_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
