@@ -57,6 +57,7 @@ from critmat.policy.crma import (
 from critmat.policy.events import ancestors
 from critmat.policy.inputs import read_consumption, read_projects
 from critmat.provenance import attach
+from critmat.report.builder import Figure, Section, Text
 from critmat.report.charts import add_layout_items, layout, vline
 from critmat.scenarios import stats
 from critmat.scenarios.result import (
@@ -77,6 +78,7 @@ from critmat.vocab import BenchmarkBasis as Basis
 from critmat.vocab import CapabilitySupplyStatus, DefenceDemandStatus, SupplyMixStatus
 
 if TYPE_CHECKING:
+    from critmat.assess import Assessment
     from critmat.knowledge_base import KnowledgeBase
     from critmat.scenarios.engine import ShockDraws
     from critmat.scenarios.plan import Plan
@@ -1416,3 +1418,45 @@ def imports_chart_by_updates(series: pd.DataFrame, events: pd.DataFrame, materia
     fig.update_yaxes(title="t", secondary_y=False)
     fig.update_yaxes(title="share", tickformat=".0%", range=[0, 1], secondary_y=True)
     return layout(fig, f"{material}: EU imports from China and policy events", height=380)
+
+
+def events_section_per_material(kb: KnowledgeBase, a: Assessment) -> Section | None:
+    """Import time series of the export-controlled materials with the events as markers."""
+    from critmat.policy.backtest import flows
+
+    ec = kb.table("export_controls")
+    assessed = set(a.table["material"])
+    hs = set(kb.table("hs_codes")["material"])
+    mats = [m for m in dict.fromkeys(ec["material"].dropna()) if m in assessed and m in hs]
+    if not mats:
+        return None
+    f = flows(kb, mats)
+    f = f[f["year"] >= 2008]
+    blocks: list[Any] = [
+        Text(
+            "EU27 imports from China (bars, tonnes, BACI, the material's HS codes summed) and "
+            "China's share of EU imports from outside the EU (line), with the policy events "
+            "naming the material (dotted lines; `critmat policy events --materials NAME`). "
+            "Back-test of each export control: `critmat policy backtest`."
+        )
+    ]
+    drawn = 0
+    for m in mats:
+        s = f[f["material"] == m].groupby(["flow", "year"])["quantity_t"].sum(min_count=1)
+        if s.empty or not (s > 0).any():
+            continue  # e.g. germanium: its HS 1992 code has no trade after 2016
+        w = s.unstack(0).reindex(columns=["eu_from_china", "eu_from_extra_eu"])
+        w["china_share"] = w["eu_from_china"] / w["eu_from_extra_eu"]
+        w = w.reset_index()
+        ev = kb.policy.events(materials=m)
+        ev = ev[(ev["year"] >= 2008) & ev["matched_by"].eq(m)]
+        blocks.append(Figure(imports_chart_by_updates(w, ev, m)))
+        drawn += 1
+    if not drawn:
+        return None
+    return Section(
+        "Policy events on the import series",
+        blocks,
+        sources=["baci_hs92_v202401b", "policy_record_2008_2025"],
+        key="policy_events",
+    )

@@ -301,3 +301,37 @@ def test_subplot_layout_is_a_copy() -> None:
     again = charts.subplot_layout(2, shared_yaxes=True, subplot_titles=["a", "b"])
     assert again["xaxis"]["domain"] != [0, 0.1]
     assert again["annotations"][0]["text"] == "a"
+
+
+# ------------------------------------------------------------ events section in one pass
+
+
+def test_events_section_as_per_material(kb: KnowledgeBase) -> None:
+    import copy
+
+    from critmat.assess import assess
+
+    a = copy.copy(assess(kb))
+    new = policy.events_section(kb, a)
+    old = before.events_section_per_material(kb, a)
+    assert new is not None and old is not None
+    assert (new.title, new.sources, new.key) == (old.title, old.sources, old.key)
+    assert len(new.blocks) == len(old.blocks) >= 3
+    for x, y in zip(new.blocks, old.blocks, strict=True):
+        _same_block(x, y, "policy_events")
+
+
+def test_naming_as_events_matched_by(kb: KnowledgeBase) -> None:
+    from critmat.policy.events import naming
+
+    ec = kb.table("export_controls")
+    mats = list(dict.fromkeys(ec["material"].dropna()))
+    mats += ["gallium", "neodymium", "lree", "rare_earths", "not-a-material"]
+    named = naming(kb, mats)
+    assert {"germanium", "gallium", "rare_earths"} <= set(named)
+    assert "not-a-material" not in named
+    for m, ids in named.items():
+        ev = kb.policy.events(materials=m)
+        assert ids == set(ev.loc[ev["matched_by"].eq(m), "event_id"]), m
+    for m in set(mats) - set(named) - {"not-a-material"}:
+        assert kb.select.materials(m) != [m], m

@@ -28,6 +28,7 @@ __all__ = [
     "INSTRUMENT_TYPES",
     "ancestors",
     "events",
+    "naming",
 ]
 
 #: The five actors the toolkit comparison covers (the record's vocabulary has more).
@@ -126,6 +127,41 @@ def _build_long(kb: KnowledgeBase, ev: pd.DataFrame) -> pd.DataFrame:
         x["material"] = x["item"] if is_id else pd.NA
         parts.append(x[["event_id", "item", "material"]])
     return pd.concat(parts, ignore_index=True).drop_duplicates()
+
+
+def naming(kb: KnowledgeBase, materials: list[str]) -> dict[str, set[str]]:
+    """Ids of the events that name each material itself, for several materials at once.
+
+    For a material id ``m`` that the knowledge base resolves to itself alone
+    (``kb.select.materials(m) == [m]``), the ids are those of the rows of
+    ``events(kb, materials=m)`` with ``matched_by == m`` (named directly, not through a
+    group), read from one pass over the record instead of one :func:`events` call per
+    material. A name that resolves to other ids (a group) is left out: ask :func:`events`.
+
+    Parameters
+    ----------
+    kb
+        Knowledge base.
+    materials
+        Material ids.
+
+    Returns
+    -------
+    dict
+        ``material -> set of event ids`` for the materials that resolve to themselves.
+    """
+    ev = kb.table("policy_events").sort_values(["date", "event_id"], ignore_index=True)
+    em = _long_materials(kb, ev)
+    named = em.dropna(subset=["material"]).groupby("material")["event_id"].agg(set)
+    out: dict[str, set[str]] = {}
+    for m in materials:
+        try:
+            ids = kb.select.materials(m) or []
+        except UnknownNameError:
+            continue
+        if ids == [m]:
+            out[m] = set(named.get(m, set()))
+    return out
 
 
 def _vocab(values: list[str], allowed: list[str], flag: str) -> list[str]:

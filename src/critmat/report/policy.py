@@ -293,8 +293,15 @@ def imports_chart(series: pd.DataFrame, events: pd.DataFrame, material: str) -> 
 
 
 def events_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
-    """Import time series of the export-controlled materials with the events as markers."""
+    """Import time series of the export-controlled materials with the events as markers.
+
+    The trade of every material comes from one :func:`~critmat.policy.backtest.flows` call
+    and the events naming each from one pass over the record
+    (:func:`~critmat.policy.events.naming`; a material the knowledge base resolves to more
+    than itself is asked of :func:`~critmat.policy.events.events`).
+    """
     from critmat.policy.backtest import flows
+    from critmat.policy.events import naming
 
     ec = kb.table("export_controls")
     assessed = set(a.table["material"])
@@ -304,6 +311,9 @@ def events_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
         return None
     f = flows(kb, mats)
     f = f[f["year"] >= 2008]
+    by_material = dict(list(f.groupby("material", sort=False)))
+    named = naming(kb, mats)
+    record = kb.policy.events() if named else None
     blocks: list[Any] = [
         Text(
             "EU27 imports from China (bars, tonnes, BACI, the material's HS codes summed) and "
@@ -314,14 +324,18 @@ def events_section(kb: KnowledgeBase, a: Assessment) -> Section | None:
     ]
     drawn = 0
     for m in mats:
-        s = f[f["material"] == m].groupby(["flow", "year"])["quantity_t"].sum(min_count=1)
+        fm = by_material.get(m, f.iloc[:0])
+        s = fm.groupby(["flow", "year"])["quantity_t"].sum(min_count=1)
         if s.empty or not (s > 0).any():
             continue  # e.g. germanium: its HS 1992 code has no trade after 2016
         w = s.unstack(0).reindex(columns=["eu_from_china", "eu_from_extra_eu"])
         w["china_share"] = w["eu_from_china"] / w["eu_from_extra_eu"]
         w = w.reset_index()
-        ev = kb.policy.events(materials=m)
-        ev = ev[(ev["year"] >= 2008) & ev["matched_by"].eq(m)]
+        if record is not None and m in named:
+            ev = record[record["event_id"].isin(named[m]) & (record["year"] >= 2008)]
+        else:
+            ev = kb.policy.events(materials=m)
+            ev = ev[(ev["year"] >= 2008) & ev["matched_by"].eq(m)]
         blocks.append(Figure(imports_chart(w, ev, m)))
         drawn += 1
     if not drawn:
