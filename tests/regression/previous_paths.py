@@ -80,6 +80,7 @@ from critmat.vocab import CapabilitySupplyStatus, DefenceDemandStatus, SupplyMix
 if TYPE_CHECKING:
     from critmat.assess import Assessment
     from critmat.knowledge_base import KnowledgeBase
+    from critmat.optimize.frontier import Frontier
     from critmat.scenarios.engine import ShockDraws
     from critmat.scenarios.plan import Plan
 
@@ -1460,3 +1461,38 @@ def events_section_per_material(kb: KnowledgeBase, a: Assessment) -> Section | N
         sources=["baci_hs92_v202401b", "policy_record_2008_2025"],
         key="policy_events",
     )
+
+
+def frontier_chart_by_updates(fr: Frontier) -> Any:
+    """Budget (x, M EUR) against expected and CVaR shortfall (y, t)."""
+    import plotly.graph_objects as go
+
+    p = fr.points
+    x = p["budget_eur"].to_numpy(dtype=float) / 1e6
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(x=x, y=p["expected_shortfall_t"], mode="lines+markers", name="expected")
+    )
+    fig.add_trace(
+        go.Scatter(x=x, y=p["cvar_shortfall_t"], mode="lines+markers", name="CVaR", yaxis="y")
+    )
+    shapes, labels = [], []  # one layout update for all the lines (add_layout_items)
+    for r in fr.entry.dropna(subset=["enters_at_budget_eur"]).itertuples(index=False):
+        x = float(r.enters_at_budget_eur) / 1e6
+        shapes.append(vline(x, dash="dot", color="#999"))
+        labels.append(  # what add_vline(annotation_position="top") puts there
+            {
+                "showarrow": False,
+                "text": str(r.material),
+                "x": x,
+                "xanchor": "center",
+                "xref": "x",
+                "y": 1,
+                "yanchor": "bottom",
+                "yref": "y domain",
+            }
+        )
+    add_layout_items(fig, shapes, labels)
+    fig.update_xaxes(title="purchase budget (M EUR)")
+    fig.update_yaxes(title="shortfall over the horizon (t)")
+    return layout(fig, "Efficient frontier: budget against shortfall", height=440)

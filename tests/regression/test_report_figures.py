@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from critmat.knowledge_base import KnowledgeBase
-from critmat.report import charts, defence, policy
+from critmat.report import charts, decisions, defence, policy
 from critmat.report.builder import Details, Figure, Report, Table
 from tests.regression import previous_paths as before
 
@@ -137,6 +137,7 @@ _BY_UPDATES = {
     (charts, "geopolrisk_chart"): before.geopolrisk_chart_by_updates,
     (policy, "crma_chart"): before.crma_chart_by_updates,
     (policy, "imports_chart"): before.imports_chart_by_updates,
+    (decisions, "frontier_chart"): before.frontier_chart_by_updates,
 }
 
 
@@ -188,7 +189,7 @@ def test_report_as_with_the_figures_built_by_updates(one_go: tuple[Report, Repor
     new, old = one_go
     assert [s.key for s in new.sections] == [s.key for s in old.sections]
     keys = {s.key for s in new.sections}
-    assert {"matrix", "china", "shares", "gpr", "crma", "policy_events"} <= keys
+    assert {"matrix", "china", "shares", "gpr", "what_to_do", "crma", "policy_events"} <= keys
     n_figures = 0
     for s_new, s_old in zip(new.sections, old.sections, strict=True):
         assert (s_new.title, s_new.sources) == (s_old.title, s_old.sources), s_new.key
@@ -335,3 +336,21 @@ def test_naming_as_events_matched_by(kb: KnowledgeBase) -> None:
         assert ids == set(ev.loc[ev["matched_by"].eq(m), "event_id"]), m
     for m in set(mats) - set(named) - {"not-a-material"}:
         assert kb.select.materials(m) != [m], m
+
+
+def test_frontier_chart_edge_cases() -> None:
+    from types import SimpleNamespace
+
+    points = pd.DataFrame(
+        {
+            "budget_eur": [0, 5e6, 1.2e7],
+            "expected_shortfall_t": [10.0, 4.5, 0.0],
+            "cvar_shortfall_t": [20.0, 9.0, float("nan")],
+        }
+    )
+    entry = pd.DataFrame(
+        {"material": ["gallium", "tungsten", "cobalt"], "enters_at_budget_eur": [5e6, None, 1.2e7]}
+    )
+    for e in (entry, entry.iloc[:0], entry.iloc[1:2]):
+        fr = SimpleNamespace(points=points, entry=e)
+        _same_figure(decisions.frontier_chart(fr), before.frontier_chart_by_updates(fr))

@@ -186,6 +186,10 @@ def add_layout_items(
     return fig
 
 
+#: The columns of the assessment table :func:`criticality_chart` reads.
+_CRITICALITY_COLUMNS = ("material", "name", "sr", "ei", "published_ei", "critical")
+
+
 def criticality_chart(
     table: pd.DataFrame, *, ei_threshold: float = 2.8, sr_threshold: float = 1.0
 ) -> Any:
@@ -196,7 +200,8 @@ def criticality_chart(
     the materials that cannot be placed (no SR, or no EI at all) are named under the chart
     with the reason, never silently left out.
     """
-    t = table.copy()
+    # only the columns read here: copying and iterating the whole table cost more
+    t = table[[c for c in _CRITICALITY_COLUMNS if c in table.columns]].copy()
     label = t["name"] if "name" in t.columns else t["material"]
     t["label"] = label.where(label.notna(), t["material"]).astype(str)
     published = t["published_ei"] if "published_ei" in t.columns else pd.Series(np.nan, t.index)

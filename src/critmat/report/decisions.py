@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from critmat.report.builder import Column, Details, Figure, Section, Table, Text
-from critmat.report.charts import add_layout_items, layout, vline
+from critmat.report.charts import figure, vline
 
 if TYPE_CHECKING:
     from critmat.assess import Assessment
@@ -33,27 +33,40 @@ WHAT_TO_DO_SAMPLES = 100
 
 
 def frontier_chart(fr: Frontier) -> Any:
-    """Budget (x, M EUR) against expected and CVaR shortfall (y, t)."""
-    import plotly.graph_objects as go
+    """Budget (x, M EUR) against expected and CVaR shortfall (y, t).
 
+    Built in one go (:func:`~critmat.report.charts.figure`): both lines, the dotted line
+    and label where each material enters the stock, the axis titles.
+    """
     p = fr.points
     x = p["budget_eur"].to_numpy(dtype=float) / 1e6
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(x=x, y=p["expected_shortfall_t"], mode="lines+markers", name="expected")
-    )
-    fig.add_trace(
-        go.Scatter(x=x, y=p["cvar_shortfall_t"], mode="lines+markers", name="CVaR", yaxis="y")
-    )
-    shapes, labels = [], []  # one layout update for all the lines (add_layout_items)
-    for r in fr.entry.dropna(subset=["enters_at_budget_eur"]).itertuples(index=False):
-        x = float(r.enters_at_budget_eur) / 1e6
-        shapes.append(vline(x, dash="dot", color="#999"))
+    data = [
+        {
+            "type": "scatter",
+            "x": x,
+            "y": p["expected_shortfall_t"],
+            "mode": "lines+markers",
+            "name": "expected",
+        },
+        {
+            "type": "scatter",
+            "x": x,
+            "y": p["cvar_shortfall_t"],
+            "mode": "lines+markers",
+            "name": "CVaR",
+            "yaxis": "y",
+        },
+    ]
+    shapes, labels = [], []
+    entry = fr.entry.dropna(subset=["enters_at_budget_eur"])
+    for budget, material in zip(entry["enters_at_budget_eur"], entry["material"], strict=True):
+        at = float(budget) / 1e6
+        shapes.append(vline(at, dash="dot", color="#999"))
         labels.append(  # what add_vline(annotation_position="top") puts there
             {
                 "showarrow": False,
-                "text": str(r.material),
-                "x": x,
+                "text": str(material),
+                "x": at,
                 "xanchor": "center",
                 "xref": "x",
                 "y": 1,
@@ -61,10 +74,13 @@ def frontier_chart(fr: Frontier) -> Any:
                 "yref": "y domain",
             }
         )
-    add_layout_items(fig, shapes, labels)
-    fig.update_xaxes(title="purchase budget (M EUR)")
-    fig.update_yaxes(title="shortfall over the horizon (t)")
-    return layout(fig, "Efficient frontier: budget against shortfall", height=440)
+    lay = {
+        "shapes": shapes,
+        "annotations": labels,
+        "xaxis": {"title": {"text": "purchase budget (M EUR)"}},
+        "yaxis": {"title": {"text": "shortfall over the horizon (t)"}},
+    }
+    return figure(data, lay, "Efficient frontier: budget against shortfall", height=440)
 
 
 def frontier_section(fr: Frontier) -> Section:
