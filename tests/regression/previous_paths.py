@@ -58,7 +58,8 @@ from critmat.policy.events import ancestors
 from critmat.policy.inputs import read_consumption, read_projects
 from critmat.provenance import attach
 from critmat.report.builder import Figure, Section, Text
-from critmat.report.charts import add_layout_items, layout, vline
+from critmat.report.charts import FONT, add_layout_items, layout, vline
+from critmat.report.scenario import _YLABEL, _pct_columns
 from critmat.scenarios import stats
 from critmat.scenarios.result import (
     _FRAMES,
@@ -1496,3 +1497,130 @@ def frontier_chart_by_updates(fr: Frontier) -> Any:
     fig.update_xaxes(title="purchase budget (M EUR)")
     fig.update_yaxes(title="shortfall over the horizon (t)")
     return layout(fig, "Efficient frontier: budget against shortfall", height=440)
+
+
+def fan_chart_by_updates(
+    monthly: pd.DataFrame,
+    *,
+    materials: Sequence[str] | None = None,
+    variable: str = "shortfall",
+    title: str | None = None,
+    height: int = 460,
+) -> Any:
+    """Fan chart of percentiles over months, one material at a time (dropdown to switch).
+
+    Parameters
+    ----------
+    monthly
+        ``EnsembleResult.monthly``: ``material, month, variable, mean, p5, ..., p95``.
+    materials
+        Materials to offer (default: all, ordered by their mean value).
+    variable
+        ``shortfall``, ``stock`` or ``price``.
+    title
+        Figure title.
+    height
+        Pixels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Bands between symmetric percentiles (outer band lightest), the median as a line and
+        the mean dashed.
+    """
+    import plotly.graph_objects as go
+
+    d = monthly[monthly["variable"] == variable]
+    if materials is None:
+        order = d.groupby("material")["mean"].mean().sort_values(ascending=False)
+        materials = [str(m) for m in order.index]
+    pcts = _pct_columns(d)
+    bands = [(pcts[i], pcts[-1 - i]) for i in range(len(pcts) // 2)]
+    median = next((c for q, c in pcts if q == 50.0), None)
+    fig = go.Figure()
+    per_material = 0
+    for k, mat in enumerate(materials):
+        g = d[d["material"] == mat].sort_values("month")
+        x = g["month"].to_numpy()
+        vis = k == 0
+        count = 0
+        for b, ((qlo, lo), (qhi, hi)) in enumerate(bands):
+            alpha = 0.18 + 0.22 * b / max(len(bands) - 1, 1)
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=g[hi],
+                    mode="lines",
+                    line={"width": 0},
+                    showlegend=False,
+                    hoverinfo="skip",
+                    visible=vis,
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=g[lo],
+                    mode="lines",
+                    line={"width": 0},
+                    fill="tonexty",
+                    fillcolor=f"rgba(44,127,184,{alpha:.2f})",
+                    name=f"{qlo:g}-{qhi:g}th percentile",
+                    visible=vis,
+                    hoverinfo="skip",
+                )
+            )
+            count += 2
+        if median is not None:
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=g[median],
+                    mode="lines",
+                    name="median",
+                    line={"color": "#08306b", "width": 2},
+                    visible=vis,
+                )
+            )
+            count += 1
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=g["mean"],
+                mode="lines",
+                name="mean",
+                line={"color": "#c0392b", "width": 1.5, "dash": "dash"},
+                visible=vis,
+            )
+        )
+        count += 1
+        per_material = count
+    if len(materials) > 1:
+        n = per_material * len(materials)
+        buttons = []
+        for k, mat in enumerate(materials):
+            visible = [per_material * k <= i < per_material * (k + 1) for i in range(n)]
+            buttons.append({"label": str(mat), "method": "update", "args": [{"visible": visible}]})
+        fig.update_layout(
+            updatemenus=[
+                {
+                    "buttons": buttons,
+                    "x": 1.0,
+                    "xanchor": "right",
+                    "y": 1.15,
+                    "yanchor": "top",
+                    "direction": "down",
+                }
+            ]
+        )
+    fig.update_xaxes(title="month (0 = first simulated month)")
+    fig.update_yaxes(title=_YLABEL.get(variable, variable), rangemode="tozero")
+    fig.update_layout(
+        title=title or f"{variable}: percentiles over scenarios",
+        font=FONT,
+        height=height,
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 70, "b": 50},
+        legend_title_text="",
+    )
+    return fig

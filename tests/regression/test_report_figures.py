@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from critmat.knowledge_base import KnowledgeBase
-from critmat.report import charts, decisions, defence, policy
+from critmat.report import charts, decisions, defence, policy, scenario
 from critmat.report.builder import Details, Figure, Report, Table
 from tests.regression import previous_paths as before
 
@@ -138,6 +138,7 @@ _BY_UPDATES = {
     (policy, "crma_chart"): before.crma_chart_by_updates,
     (policy, "imports_chart"): before.imports_chart_by_updates,
     (decisions, "frontier_chart"): before.frontier_chart_by_updates,
+    (scenario, "fan_chart"): before.fan_chart_by_updates,
 }
 
 
@@ -189,7 +190,16 @@ def test_report_as_with_the_figures_built_by_updates(one_go: tuple[Report, Repor
     new, old = one_go
     assert [s.key for s in new.sections] == [s.key for s in old.sections]
     keys = {s.key for s in new.sections}
-    assert {"matrix", "china", "shares", "gpr", "what_to_do", "crma", "policy_events"} <= keys
+    assert {
+        "matrix",
+        "china",
+        "shares",
+        "gpr",
+        "whatif",
+        "what_to_do",
+        "crma",
+        "policy_events",
+    } <= keys
     n_figures = 0
     for s_new, s_old in zip(new.sections, old.sections, strict=True):
         assert (s_new.title, s_new.sources) == (s_old.title, s_old.sources), s_new.key
@@ -354,3 +364,34 @@ def test_frontier_chart_edge_cases() -> None:
     for e in (entry, entry.iloc[:0], entry.iloc[1:2]):
         fr = SimpleNamespace(points=points, entry=e)
         _same_figure(decisions.frontier_chart(fr), before.frontier_chart_by_updates(fr))
+
+
+def test_fan_chart_edge_cases() -> None:
+    import numpy as np
+
+    rows = []
+    for mat, scale in (("gallium", 1.0), ("tungsten", 3.0)):
+        for var in ("shortfall", "stock"):
+            for month in range(4):
+                rows.append(
+                    {
+                        "material": mat,
+                        "month": month,
+                        "variable": var,
+                        "mean": scale * month,
+                        "p5": 0.0,
+                        "p25": scale * month / 2,
+                        "p50": scale * month * 0.9,
+                        "p75": scale * month * 1.5,
+                        "p95": scale * month * 2 if month else np.nan,
+                    }
+                )
+    monthly = pd.DataFrame(rows).sample(frac=1.0, random_state=1)
+    no_median = monthly.drop(columns=["p50"])
+    for frame, kw in (
+        (monthly, {}),
+        (monthly, {"materials": ["gallium"], "variable": "stock", "title": "t", "height": 300}),
+        (no_median, {"variable": "price"}),
+        (no_median, {"materials": ["tungsten", "gallium"]}),
+    ):
+        _same_figure(scenario.fan_chart(frame, **kw), before.fan_chart_by_updates(frame, **kw))

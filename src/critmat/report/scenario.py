@@ -73,9 +73,12 @@ def fan_chart(
     -------
     plotly.graph_objects.Figure
         Bands between symmetric percentiles (outer band lightest), the median as a line and
-        the mean dashed.
+        the mean dashed. Built in one go (all traces and the layout at once, the template
+        set as :func:`critmat.report.charts.white_template` sets it).
     """
     import plotly.graph_objects as go
+
+    from critmat.report.charts import white_template
 
     d = monthly[monthly["variable"] == variable]
     if materials is None:
@@ -84,7 +87,7 @@ def fan_chart(
     pcts = _pct_columns(d)
     bands = [(pcts[i], pcts[-1 - i]) for i in range(len(pcts) // 2)]
     median = next((c for q, c in pcts if q == 50.0), None)
-    fig = go.Figure()
+    traces: list[dict[str, Any]] = []
     per_material = 0
     for k, mat in enumerate(materials):
         g = d[d["material"] == mat].sort_values("month")
@@ -93,84 +96,86 @@ def fan_chart(
         count = 0
         for b, ((qlo, lo), (qhi, hi)) in enumerate(bands):
             alpha = 0.18 + 0.22 * b / max(len(bands) - 1, 1)
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=g[hi],
-                    mode="lines",
-                    line={"width": 0},
-                    showlegend=False,
-                    hoverinfo="skip",
-                    visible=vis,
-                )
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": x,
+                    "y": g[hi],
+                    "mode": "lines",
+                    "line": {"width": 0},
+                    "showlegend": False,
+                    "hoverinfo": "skip",
+                    "visible": vis,
+                }
             )
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=g[lo],
-                    mode="lines",
-                    line={"width": 0},
-                    fill="tonexty",
-                    fillcolor=f"rgba(44,127,184,{alpha:.2f})",
-                    name=f"{qlo:g}-{qhi:g}th percentile",
-                    visible=vis,
-                    hoverinfo="skip",
-                )
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": x,
+                    "y": g[lo],
+                    "mode": "lines",
+                    "line": {"width": 0},
+                    "fill": "tonexty",
+                    "fillcolor": f"rgba(44,127,184,{alpha:.2f})",
+                    "name": f"{qlo:g}-{qhi:g}th percentile",
+                    "visible": vis,
+                    "hoverinfo": "skip",
+                }
             )
             count += 2
         if median is not None:
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=g[median],
-                    mode="lines",
-                    name="median",
-                    line={"color": "#08306b", "width": 2},
-                    visible=vis,
-                )
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": x,
+                    "y": g[median],
+                    "mode": "lines",
+                    "name": "median",
+                    "line": {"color": "#08306b", "width": 2},
+                    "visible": vis,
+                }
             )
             count += 1
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=g["mean"],
-                mode="lines",
-                name="mean",
-                line={"color": "#c0392b", "width": 1.5, "dash": "dash"},
-                visible=vis,
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": g["mean"],
+                "mode": "lines",
+                "name": "mean",
+                "line": {"color": "#c0392b", "width": 1.5, "dash": "dash"},
+                "visible": vis,
+            }
         )
         count += 1
         per_material = count
+    lay: dict[str, Any] = {}
     if len(materials) > 1:
         n = per_material * len(materials)
         buttons = []
         for k, mat in enumerate(materials):
             visible = [per_material * k <= i < per_material * (k + 1) for i in range(n)]
             buttons.append({"label": str(mat), "method": "update", "args": [{"visible": visible}]})
-        fig.update_layout(
-            updatemenus=[
-                {
-                    "buttons": buttons,
-                    "x": 1.0,
-                    "xanchor": "right",
-                    "y": 1.15,
-                    "yanchor": "top",
-                    "direction": "down",
-                }
-            ]
-        )
-    fig.update_xaxes(title="month (0 = first simulated month)")
-    fig.update_yaxes(title=_YLABEL.get(variable, variable), rangemode="tozero")
-    fig.update_layout(
-        title=title or f"{variable}: percentiles over scenarios",
-        font=FONT,
+        lay["updatemenus"] = [
+            {
+                "buttons": buttons,
+                "x": 1.0,
+                "xanchor": "right",
+                "y": 1.15,
+                "yanchor": "top",
+                "direction": "down",
+            }
+        ]
+    lay["xaxis"] = {"title": {"text": "month (0 = first simulated month)"}}
+    lay["yaxis"] = {"title": {"text": _YLABEL.get(variable, variable)}, "rangemode": "tozero"}
+    lay.update(
+        title={"text": title or f"{variable}: percentiles over scenarios"},
+        font=dict(FONT),
         height=height,
-        template="plotly_white",
         margin={"l": 60, "r": 20, "t": 70, "b": 50},
-        legend_title_text="",
+        legend={"title": {"text": ""}},
     )
-    return fig
+    return white_template(go.Figure(data=traces, layout=lay))
 
 
 def stockout_table(summary: pd.DataFrame) -> pd.DataFrame:
