@@ -263,7 +263,7 @@ def test_criticality_chart_edge_cases() -> None:
             "sr": [1.2, 0.5, None, 2.0],
             "ei": [3.0, None, 4.0, None],
             "published_ei": [3.1, 2.0, None, None],
-            "critical": [True, False, None, True],
+            "critical": pd.array([True, False, None, True], dtype="boolean"),
         }
     )
     for t, kw in (
