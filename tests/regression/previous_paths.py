@@ -58,7 +58,8 @@ from critmat.policy.events import ancestors
 from critmat.policy.inputs import read_consumption, read_projects
 from critmat.provenance import attach
 from critmat.report.builder import Figure, Section, Text
-from critmat.report.charts import FONT, add_layout_items, layout, vline
+from critmat.report.charts import FONT, add_layout_items, layout, vline, white_template
+from critmat.report.format import format_value
 from critmat.report.scenario import _YLABEL, _pct_columns
 from critmat.scenarios import stats
 from critmat.scenarios.result import (
@@ -1624,3 +1625,81 @@ def fan_chart_by_updates(
         legend_title_text="",
     )
     return fig
+
+
+def exposure_heatmap_by_updates(summary: pd.DataFrame) -> Any:
+    """Heatmap of annual demand exposed to China (t/yr), systems x materials.
+
+    Parameters
+    ----------
+    summary
+        :func:`critmat.defence.exposure.exposure` at ``by="system"``, one stage.
+    """
+    import plotly.graph_objects as go
+
+    s = summary.assign(label=summary["system"].astype(str))
+    z = s.pivot_table(index="label", columns="material", values="china_t", aggfunc="sum")
+    dem = s.pivot_table(
+        index="label", columns="material", values="demand_t_per_year", aggfunc="sum"
+    ).reindex(index=z.index, columns=z.columns)
+    share = s.pivot_table(
+        index="label", columns="material", values="china_share", aggfunc="mean"
+    ).reindex(index=z.index, columns=z.columns)
+    text = np.where(
+        np.isfinite(z.to_numpy()),
+        np.vectorize(lambda v: format_value(float(v), "sig3"))(np.nan_to_num(z.to_numpy())),
+        "",
+    )
+    fig = go.Figure(
+        go.Heatmap(
+            z=z.to_numpy(),
+            x=list(z.columns),
+            y=list(z.index),
+            colorscale="Reds",
+            text=text,
+            texttemplate="%{text}",
+            customdata=np.dstack([dem.to_numpy(), share.to_numpy()]),
+            hovertemplate=(
+                "%{y}<br>%{x}<br>exposed to China %{z:,.3g} t/yr<br>demand "
+                "%{customdata[0]:,.3g} t/yr<br>China share %{customdata[1]:.0%}"
+                "<extra></extra>"
+            ),
+            colorbar={"title": "t/yr"},
+        )
+    )
+    fig.update_layout(
+        title="Defence demand exposed to China at the processing stage "
+        "(t per year; system x material)",
+        font=FONT,
+        height=max(320, 60 * len(z.index) + 160),
+        margin={"l": 220, "r": 20, "t": 60, "b": 60},
+    )
+    return white_template(fig)
+
+
+def uses_heatmap_by_updates(uses: pd.DataFrame) -> Any:
+    """Number of cited uses per system class and material (what the sources say)."""
+    import plotly.graph_objects as go
+
+    u = uses[uses["system_class"] != "all defence uses"]
+    z = u.pivot_table(
+        index="system_class", columns="material", values="use_id", aggfunc="count"
+    ).fillna(0)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z.to_numpy(),
+            x=list(z.columns),
+            y=list(z.index),
+            colorscale="Blues",
+            texttemplate="%{z:.0f}",
+            hovertemplate="%{y}<br>%{x}<br>%{z:.0f} cited uses<extra></extra>",
+            colorbar={"title": "uses"},
+        )
+    )
+    fig.update_layout(
+        title="Cited defence uses: system class x material (defence_uses)",
+        font=FONT,
+        height=max(360, 30 * len(z.index) + 200),
+        margin={"l": 220, "r": 20, "t": 60, "b": 100},
+    )
+    return white_template(fig)

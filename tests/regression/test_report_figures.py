@@ -139,6 +139,8 @@ _BY_UPDATES = {
     (policy, "imports_chart"): before.imports_chart_by_updates,
     (decisions, "frontier_chart"): before.frontier_chart_by_updates,
     (scenario, "fan_chart"): before.fan_chart_by_updates,
+    (defence, "exposure_heatmap"): before.exposure_heatmap_by_updates,
+    (defence, "uses_heatmap"): before.uses_heatmap_by_updates,
 }
 
 
@@ -195,6 +197,7 @@ def test_report_as_with_the_figures_built_by_updates(one_go: tuple[Report, Repor
         "china",
         "shares",
         "gpr",
+        "defence",
         "whatif",
         "what_to_do",
         "crma",
@@ -395,3 +398,25 @@ def test_fan_chart_edge_cases() -> None:
         (no_median, {"materials": ["tungsten", "gallium"]}),
     ):
         _same_figure(scenario.fan_chart(frame, **kw), before.fan_chart_by_updates(frame, **kw))
+
+
+def test_heatmaps_edge_cases() -> None:
+    summary = pd.DataFrame(
+        {
+            "system": ["F-35", "F-35", "Leopard 2", "Meteor"],
+            "material": ["gallium", "tungsten", "tungsten", "gallium"],
+            "china_t": [1.25, float("nan"), 30.0, 0.0],
+            "demand_t_per_year": [2.0, 5.0, 40.0, 1.0],
+            "china_share": [0.6, float("nan"), 0.75, 0.0],
+        }
+    )
+    for s in (summary, summary.iloc[:1]):
+        _same_figure(defence.exposure_heatmap(s), before.exposure_heatmap_by_updates(s))
+    uses = pd.DataFrame(
+        {
+            "system_class": ["aircraft", "aircraft", "missiles", "all defence uses"],
+            "material": ["gallium", "tungsten", "gallium", "gallium"],
+            "use_id": ["u1", "u2", "u3", "u4"],
+        }
+    )
+    _same_figure(defence.uses_heatmap(uses), before.uses_heatmap_by_updates(uses))

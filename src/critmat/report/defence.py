@@ -60,6 +60,16 @@ def capability_of(
     return frame
 
 
+def _heatmap_figure(
+    trace: dict[str, Any], *, title: str, height: int, margin: dict[str, int]
+) -> Any:
+    """One heat map with its layout, validated once, and the white template."""
+    import plotly.graph_objects as go
+
+    lay = {"title": {"text": title}, "font": dict(FONT), "height": height, "margin": margin}
+    return white_template(go.Figure(data=[trace], layout=lay))
+
+
 def exposure_heatmap(summary: pd.DataFrame) -> Any:
     """Heatmap of annual demand exposed to China (t/yr), systems x materials.
 
@@ -68,8 +78,6 @@ def exposure_heatmap(summary: pd.DataFrame) -> Any:
     summary
         :func:`critmat.defence.exposure.exposure` at ``by="system"``, one stage.
     """
-    import plotly.graph_objects as go
-
     s = summary.assign(label=summary["system"].astype(str))
     z = s.pivot_table(index="label", columns="material", values="china_t", aggfunc="sum")
     dem = s.pivot_table(
@@ -83,59 +91,53 @@ def exposure_heatmap(summary: pd.DataFrame) -> Any:
         np.vectorize(lambda v: format_value(float(v), "sig3"))(np.nan_to_num(z.to_numpy())),
         "",
     )
-    fig = go.Figure(
-        go.Heatmap(
-            z=z.to_numpy(),
-            x=list(z.columns),
-            y=list(z.index),
-            colorscale="Reds",
-            text=text,
-            texttemplate="%{text}",
-            customdata=np.dstack([dem.to_numpy(), share.to_numpy()]),
-            hovertemplate=(
-                "%{y}<br>%{x}<br>exposed to China %{z:,.3g} t/yr<br>demand "
-                "%{customdata[0]:,.3g} t/yr<br>China share %{customdata[1]:.0%}"
-                "<extra></extra>"
-            ),
-            colorbar={"title": "t/yr"},
-        )
-    )
-    fig.update_layout(
+    trace = {
+        "type": "heatmap",
+        "z": z.to_numpy(),
+        "x": list(z.columns),
+        "y": list(z.index),
+        "colorscale": "Reds",
+        "text": text,
+        "texttemplate": "%{text}",
+        "customdata": np.dstack([dem.to_numpy(), share.to_numpy()]),
+        "hovertemplate": (
+            "%{y}<br>%{x}<br>exposed to China %{z:,.3g} t/yr<br>demand "
+            "%{customdata[0]:,.3g} t/yr<br>China share %{customdata[1]:.0%}"
+            "<extra></extra>"
+        ),
+        "colorbar": {"title": {"text": "t/yr"}},
+    }
+    return _heatmap_figure(
+        trace,
         title="Defence demand exposed to China at the processing stage "
         "(t per year; system x material)",
-        font=FONT,
         height=max(320, 60 * len(z.index) + 160),
         margin={"l": 220, "r": 20, "t": 60, "b": 60},
     )
-    return white_template(fig)
 
 
 def uses_heatmap(uses: pd.DataFrame) -> Any:
     """Number of cited uses per system class and material (what the sources say)."""
-    import plotly.graph_objects as go
-
     u = uses[uses["system_class"] != "all defence uses"]
     z = u.pivot_table(
         index="system_class", columns="material", values="use_id", aggfunc="count"
     ).fillna(0)
-    fig = go.Figure(
-        go.Heatmap(
-            z=z.to_numpy(),
-            x=list(z.columns),
-            y=list(z.index),
-            colorscale="Blues",
-            texttemplate="%{z:.0f}",
-            hovertemplate="%{y}<br>%{x}<br>%{z:.0f} cited uses<extra></extra>",
-            colorbar={"title": "uses"},
-        )
-    )
-    fig.update_layout(
+    trace = {
+        "type": "heatmap",
+        "z": z.to_numpy(),
+        "x": list(z.columns),
+        "y": list(z.index),
+        "colorscale": "Blues",
+        "texttemplate": "%{z:.0f}",
+        "hovertemplate": "%{y}<br>%{x}<br>%{z:.0f} cited uses<extra></extra>",
+        "colorbar": {"title": {"text": "uses"}},
+    }
+    return _heatmap_figure(
+        trace,
         title="Cited defence uses: system class x material (defence_uses)",
-        font=FONT,
         height=max(360, 30 * len(z.index) + 200),
         margin={"l": 220, "r": 20, "t": 60, "b": 100},
     )
-    return white_template(fig)
 
 
 _EXPOSURE = {
