@@ -24,10 +24,17 @@ from critmat.checks import (
     check_supply_share_sums,
 )
 from critmat.columns import units as column_units
-from critmat.defence.bom import DemandSource
-from critmat.defence.common import DEFAULT_ADVERSARIES, proxy_map
+from critmat.defence.bom import DEMAND_COLUMNS, DemandSource, _join_ids
+from critmat.defence.common import (
+    DEFAULT_ADVERSARIES,
+    KIND_RANK,
+    kind_of_rank,
+    proxy_map,
+    worst_kind,
+)
 from critmat.defence.demand import defence_demand
 from critmat.defence.exposure import (
+    _FALLBACK,
     _PASSTHROUGH,
     BY,
     MIXES,
@@ -1158,3 +1165,156 @@ def exposure_each_by(
         *([f"no supply shares for: {', '.join(missing)}"] if missing else []),
     ]
     return attach(out, prov)
+
+
+def annual_demand_indicator(bom: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    """Annual material demand per programme, system and material (pure, vectorised).
+
+    Parameters
+    ----------
+    bom
+        ``system, component, material, kg_per_unit, kind, substitutable_share, source_id``.
+    rates
+        ``programme, system, units_per_year, priority, kind, source_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`DEMAND_COLUMNS`: ``kg_per_unit`` summed over components,
+        ``demand_t = units_per_year * kg_per_unit / 1000``, ``substitutable_share`` weighted
+        by kg, ``kind`` the least certain of the BOM and rate kinds, ``status`` ``ok``,
+        ``no_build_rate`` (BOM without a rate: demand NaN, absence is not zero) or ``no_bom``
+        (a rate for a system without BOM rows).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> bom = pd.DataFrame({"system": ["S"], "component": ["c"], "material": ["gallium"],
+    ...                     "kg_per_unit": [2.0], "kind": ["user"],
+    ...                     "substitutable_share": [0.0], "source_id": ["x"]})
+    >>> rates = pd.DataFrame({"programme": ["P"], "system": ["S"], "units_per_year": [50.0],
+    ...                       "priority": [1.0], "kind": ["published"], "source_id": ["y"]})
+    >>> annual_demand(bom, rates)[["system", "material", "demand_t", "kind"]].to_dict("records")
+    [{'system': 'S', 'material': 'gallium', 'demand_t': 0.1, 'kind': 'user'}]
+    """
+    b = bom.assign(
+        kg=bom["kg_per_unit"].astype("float64"),
+        sub_kg=bom["kg_per_unit"].astype("float64")
+        * bom["substitutable_share"].astype("float64").fillna(0.0),
+        kind_rank=bom["kind"].astype(object).map(KIND_RANK).astype("float64"),
+    )
+    per = b.groupby(["system", "material"], sort=False, as_index=False).agg(
+        kg_per_unit=("kg", "sum"),
+        sub_kg=("sub_kg", "sum"),
+        kind_rank=("kind_rank", "max"),
+        bom_source=("source_id", _join_ids),
+    )
+    per["bom_kind"] = kind_of_rank(per["kind_rank"])
+    per["substitutable_share"] = np.divide(
+        per["sub_kg"],
+        per["kg_per_unit"],
+        out=np.zeros(len(per)),
+        where=per["kg_per_unit"].to_numpy() > 0,
+    )
+    r = rates.assign(
+        units_per_year=rates["units_per_year"].astype("float64"),
+        priority=rates["priority"].astype("float64"),
+        rate_kind=rates["kind"].astype(object),
+        rate_source=rates["source_id"].astype(object),
+    )
+    m = per.merge(
+        r[["programme", "system", "units_per_year", "priority", "rate_kind", "rate_source"]],
+        on="system",
+        how="outer",
+        indicator=True,
+    )
+    m["status"] = np.select(
+        [m["_merge"].eq("both"), m["_merge"].eq("left_only")],
+        [DefenceDemandStatus.OK.value, DefenceDemandStatus.NO_BUILD_RATE.value],
+        default=DefenceDemandStatus.NO_BOM.value,
+    )
+    m["demand_t"] = m["units_per_year"] * m["kg_per_unit"] / 1000.0
+    m["kind"] = worst_kind(m["bom_kind"].astype(object), m["rate_kind"].astype(object))
+    m["rests_on_assumption"] = (
+        ((m["bom_kind"] == "assumption") | (m["rate_kind"] == "assumption"))
+        .fillna(False)
+        .astype(bool)
+    )
+    bom_src = m["bom_source"].astype(object).fillna("").astype(str)
+    rate_src = m["rate_source"].astype(object).fillna("").astype(str)
+    m["source_id"] = (bom_src + ";" + rate_src).str.strip(";")
+    return m[DEMAND_COLUMNS].sort_values(
+        ["programme", "system", "material"], na_position="last", ignore_index=True
+    )
+
+
+def supply_mix_joins(
+    shares: pd.DataFrame,
+    materials: list[str],
+    *,
+    stages: tuple[str, ...] = STAGES,
+    mix: str = "eu_sourcing",
+    proxies: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Supplier shares of each material and stage, with fallback and proxies (pure).
+
+    Parameters
+    ----------
+    shares
+        ``material, stage, mix, country, share`` (the ``eu_crm_2023`` table, optionally with
+        ``mix = imports`` rows).
+    materials
+        Materials wanted.
+    stages
+        Stages wanted.
+    mix
+        Preferred mix (:data:`MIXES`); ``eu_sourcing`` falls back to ``global`` per material
+        and stage where the study gives no EU sourcing shares.
+    proxies
+        ``{material: proxy}`` whose shares stand in (default
+        :data:`critmat.defence.common.SHARE_PROXIES`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``material, stage, country, share, mix_used, proxy`` (``proxy`` empty unless the
+        shares are another material's); materials and stages without shares are absent.
+    """
+    if mix not in MIXES:
+        raise ParameterError(f"mix must be one of {', '.join(MIXES)}, got '{mix}'")
+    mats = pd.Series(list(dict.fromkeys(materials)), dtype=object)
+    proxy = proxy_map(mats, proxies)
+    cand = pd.concat(
+        [
+            pd.DataFrame({"material": mats, "src": mats, "src_pref": 0}),
+            pd.DataFrame({"material": mats, "src": proxy, "src_pref": 1})[
+                (proxy != mats).to_numpy()
+            ],
+        ],
+        ignore_index=True,
+    )
+    req = cand.merge(pd.DataFrame({"stage": list(stages)}), how="cross")
+    order = {m: i for i, m in enumerate(_FALLBACK[mix])}
+    avail = shares[["material", "stage", "mix"]].drop_duplicates()
+    avail = avail[avail["mix"].isin(list(order))]
+    avail = avail.assign(pref=avail["mix"].map(order))
+    # the material's own shares first, then its proxy's; within each, the preferred mix
+    pick = (
+        req.merge(
+            avail, left_on=["src", "stage"], right_on=["material", "stage"], suffixes=("", "_s")
+        )
+        .sort_values(["src_pref", "pref"], kind="stable")
+        .drop_duplicates(["material", "stage"])
+    )
+    extra = [c for c in _PASSTHROUGH if c in shares.columns]
+    out = pick[["material", "src", "stage", "mix"]].merge(
+        shares[["material", "stage", "mix", "country", "share", *extra]],
+        left_on=["src", "stage", "mix"],
+        right_on=["material", "stage", "mix"],
+        suffixes=("", "_s"),
+    )
+    out = out.rename(columns={"mix": "mix_used"})
+    out["share"] = out["share"].astype("float64")
+    out["proxy"] = np.where(out["src"] != out["material"], out["src"], None)
+    cols = ["material", "stage", "country", "share", "mix_used", "proxy", *extra]
+    return out[cols].reset_index(drop=True)
