@@ -3,21 +3,27 @@
 Speed of ``kb.defence.summary`` on a new knowledge base: :func:`critmat.defence.bom.
 annual_demand` groups once and finds the outer join's sides from the systems (no
 ``indicator``), :func:`critmat.defence.exposure.supply_mix` picks each material and stage's
-mix from a dictionary of the share rows (no cross join and two merges). The old functions
-are kept in ``previous_paths`` (``annual_demand_indicator``, ``supply_mix_joins``); every
+mix from the keys of the share rows (no cross join and two merges),
+:func:`critmat.methods.supply.supplier_mix` builds its result's columns at once and
+:func:`critmat.defence.criticality.importance_from_uses` runs each step on the columns it
+reads. The old functions are kept in ``previous_paths`` (``annual_demand_indicator``,
+``supply_mix_joins``, ``supplier_mix_setitem``, ``importance_from_uses_whole_frames``); every
 test compares old and new (values, dtypes, order: ``check_exact``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from critmat.defence.bom import annual_demand, read_bom, read_build_rates
+from critmat.defence.criticality import _group_membership, importance_from_uses
 from critmat.defence.exposure import supply_mix
 from critmat.knowledge_base import KnowledgeBase
+from critmat.methods.supply import supplier_mix
 from tests.regression import previous_paths as before
 
 
@@ -118,3 +124,45 @@ def test_supply_mix_as_before_with_imports_and_a_text_stage_list(kb: KnowledgeBa
         for stages in (("extraction", "processing"), ["processing"]):
             new = supply_mix(shares, mats, stages=tuple(stages), mix=mix)
             _exact(new, before.supply_mix_joins(shares, mats, stages=tuple(stages), mix=mix))
+
+
+@pytest.mark.parametrize("mix", ["eu_sourcing", "global"])
+@pytest.mark.parametrize("vintage", ["newest", "eu_crm_2023", "usgs_mcs2026"])
+def test_supplier_mix_as_before_on_the_embedded_shares(
+    kb: KnowledgeBase, mix: str, vintage: str
+) -> None:
+    shares = kb.select.supply_shares(None, vintage=vintage)
+    mats = [*sorted(set(shares["material"])), "not_a_material"]
+    kw = {
+        "mix": mix,
+        "import_reliance": kb.select.import_reliance(),
+        "eu_countries": kb.select.groups()["EU27"],
+    }
+    for stages in (("extraction", "processing"), ("processing",)):
+        new = supplier_mix(shares, mats, stages=stages, **kw)  # type: ignore[arg-type]
+        old = before.supplier_mix_setitem(shares, mats, stages=stages, **kw)  # type: ignore[arg-type]
+        assert len(new) > 0
+        _exact(new, old)
+    for few in (["gallium", "germanium"], ["not_a_material"], []):
+        _exact(
+            supplier_mix(shares, few, **kw),  # type: ignore[arg-type]
+            before.supplier_mix_setitem(shares, few, **kw),  # type: ignore[arg-type]
+        )
+
+
+def test_importance_from_uses_as_before(kb: KnowledgeBase) -> None:
+    """Each step on the columns it reads: the frame of the steps on the whole frames."""
+    uses = kb.table("defence_uses")
+    membership = _group_membership(kb.materials())
+    si = kb.table("eu_crm_2023_parameters").set_index("material")["si_ei"].astype("float64")
+    cases: list[tuple[Any, ...]] = [
+        (uses, membership, si),
+        (uses, membership, None),
+        (uses, membership, si, {"limited": 0.5}, {"minor": 0.0}),
+        (uses.drop(columns=["defence_demand_share", "defence_demand_share_scope"]), membership),
+        (uses.iloc[:40], membership, si),
+    ]
+    for args in cases:
+        new = importance_from_uses(*args)
+        assert len(new) > 0
+        _exact(new, before.importance_from_uses_whole_frames(*args))
