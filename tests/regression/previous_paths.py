@@ -1666,3 +1666,89 @@ def supplier_mix_setitem(
     for c in ("material", "stage", "country", "vintage", "reference_years", "check_flag"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out[columns]
+
+
+def exposure_summary_named(
+    detail: pd.DataFrame, demand: pd.DataFrame, keys: list[str], *, adversaries: list[str]
+) -> pd.DataFrame:
+    """China, adversary and top-supplier shares of exposed demand (pure, vectorised).
+
+    Parameters
+    ----------
+    detail
+        Exposure per ``keys + [stage, country]`` with ``share, exposed_t, mix_used, proxy,
+        eol_rir`` (see :func:`supplier_exposure`).
+    demand
+        Demand per ``keys`` with ``demand_t_per_year, kind, rests_on_assumption``.
+    keys
+        Grouping columns besides the stage (e.g. ``programme, system, material``).
+    adversaries
+        ISO-3 codes of the adversary set.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``keys, stage, demand_t_per_year, shares_covered, china_t, china_share,
+        adversary_t, adversary_share, top_supplier, top_supplier_share, mix_used, proxy,
+        eol_rir, kind, rests_on_assumption``; shares are of the demand (t exposed / t demand).
+    """
+    by = [*keys, "stage"]
+    d = detail.assign(
+        china_t=detail["exposed_t"].where(detail["country"] == "CHN", 0.0),
+        adversary_t=detail["exposed_t"].where(detail["country"].isin(adversaries), 0.0),
+    )
+    out = (
+        d.groupby(by, sort=False, dropna=False)
+        .agg(
+            shares_covered=("share", "sum"),
+            china_t=("china_t", "sum"),
+            adversary_t=("adversary_t", "sum"),
+            mix_used=("mix_used", _join_mixes),
+            proxy=("proxy", "first"),
+            eol_rir=("eol_rir", "first"),
+            **{c: (c, "first") for c in _PASSTHROUGH if c in detail.columns},
+        )
+        .reset_index()
+    )
+    out = out.merge(
+        demand[[*keys, "demand_t_per_year", "kind", "rests_on_assumption"]], on=keys, how="left"
+    )
+    top = d.sort_values("exposed_t", ascending=False, kind="stable").drop_duplicates(by)
+    out = out.merge(
+        top[[*by, "country", "exposed_t"]].rename(
+            columns={"country": "top_supplier", "exposed_t": "top_t"}
+        ),
+        on=by,
+        how="left",
+    )
+    dem_v = out["demand_t_per_year"].to_numpy(dtype="float64")
+    for col, num_col in (
+        ("china", "china_t"),
+        ("adversary", "adversary_t"),
+        ("top_supplier", "top_t"),
+    ):
+        num = out[num_col].to_numpy(dtype="float64")
+        out[f"{col}_share"] = np.divide(num, dem_v, out=np.full(len(out), np.nan), where=dem_v > 0)
+    # a proxy's supply shares standing in are an assumption too (issue 12)
+    out["rests_on_assumption"] = (
+        out["rests_on_assumption"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        | out["proxy"].notna().to_numpy()
+    )
+    cols = [
+        *by,
+        "demand_t_per_year",
+        "shares_covered",
+        "china_t",
+        "china_share",
+        "adversary_t",
+        "adversary_share",
+        "top_supplier",
+        "top_supplier_share",
+        "mix_used",
+        *[c for c in _PASSTHROUGH if c in out.columns],
+        "proxy",
+        "eol_rir",
+        "kind",
+        "rests_on_assumption",
+    ]
+    return out[cols]

@@ -6,8 +6,10 @@ annual_demand` groups once and finds the outer join's sides from the systems (no
 mix from the keys of the share rows (no cross join and two merges),
 :func:`critmat.methods.supply.supplier_mix` builds its result's columns at once and
 :func:`critmat.defence.criticality.importance_from_uses` runs each step on the columns it
-reads. The old functions are kept in ``previous_paths`` (``annual_demand_indicator``,
-``supply_mix_joins``, ``supplier_mix_setitem``, ``importance_from_uses_whole_frames``); every
+reads, and the exposure's two grouped aggregations call one kernel per kind of aggregation
+(no named aggregation). The old functions are kept in ``previous_paths``
+(``annual_demand_indicator``, ``supply_mix_joins``, ``supplier_mix_setitem``,
+``importance_from_uses_whole_frames``, ``exposure_summary_named``); every
 test compares old and new (values, dtypes, order: ``check_exact``).
 """
 
@@ -19,12 +21,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from critmat.defence.bom import annual_demand, read_bom, read_build_rates
+from critmat.defence.bom import DemandSource, annual_demand, read_bom, read_build_rates
 from critmat.defence.criticality import _group_membership, importance_from_uses
-from critmat.defence.exposure import supply_mix
+from critmat.defence.exposure import exposure, supply_mix
 from critmat.knowledge_base import KnowledgeBase
 from critmat.methods.supply import supplier_mix
 from tests.regression import previous_paths as before
+from tests.regression.test_fast_paths import _same
 
 
 def _exact(new: pd.DataFrame, old: pd.DataFrame) -> None:
@@ -166,3 +169,49 @@ def test_importance_from_uses_as_before(kb: KnowledgeBase) -> None:
         new = importance_from_uses(*args)
         assert len(new) > 0
         _exact(new, before.importance_from_uses_whole_frames(*args))
+
+
+_EXPOSURE_CASES: list[dict[str, Any]] = [
+    {"stage": "processing", "by": "material"},  # the assessment's defence summary
+    {"stage": "processing", "by": "system"},
+    {"by": "programme", "adversaries": "CHN"},
+    {"stage": "extraction", "by": "system", "detail": True},
+    {"mix": "global", "by": "system", "recycling": False},
+    {"stage": "processing", "mix": "imports", "by": "material"},
+    {"materials": ["rare_earths", "tungsten"], "by": "material"},
+    {"materials": ["feldspar"], "by": "system"},
+]
+
+
+@pytest.mark.parametrize("kw", _EXPOSURE_CASES)
+def test_exposure_summary_as_the_named_aggregation(
+    kb: KnowledgeBase, kw: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old exposure (its own per-country aggregation) with the old summary: the same."""
+    new = exposure(kb, **kw)
+    monkeypatch.setattr(before, "exposure_summary", before.exposure_summary_named)
+    old = before.exposure_each_by(kb, **kw)
+    _same(new, old)
+
+
+def test_exposure_as_before_without_demand(kb: KnowledgeBase) -> None:
+    """A BOM whose material has no supply shares: flagged rows, no exposed demand."""
+    bom = pd.DataFrame(
+        {
+            "system": ["X"],
+            "component": ["c"],
+            "material": ["feldspar"],
+            "kg_per_unit": [1.0],
+            "kind": ["assumption"],
+            "source": ["constructed"],
+        }
+    )
+    rates = pd.DataFrame(
+        {"programme": ["P"], "system": ["X"], "units_per_year": [10], "source": ["x"]}
+    )
+    src = DemandSource(bom=bom, build_rates=rates)
+    for by in ("material", "system"):
+        for detail in (False, True):
+            new = exposure(kb, stage="processing", by=by, demand=src, detail=detail)
+            old = before.exposure_each_by(kb, stage="processing", by=by, demand=src, detail=detail)
+            _same(new, old)

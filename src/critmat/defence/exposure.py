@@ -240,6 +240,34 @@ def supplier_exposure(
     return d
 
 
+def _grouped(
+    frame: pd.DataFrame,
+    by: list[str],
+    *,
+    sums: Mapping[str, str],
+    firsts: list[str],
+    then: list[str] | None = None,
+) -> pd.DataFrame:
+    """One row per group of ``by``: ``firsts`` (first value), ``sums``, the joined mixes, ``then``.
+
+    The columns in that order (``sums`` maps result to frame column; with ``then``, the
+    ``firsts`` come before the sums and ``then`` after the mixes), as a named aggregation
+    gives them, with the same kernels, one call per kind of aggregation.
+    """
+    g = frame.groupby(by, sort=False, dropna=False)
+    summed = g[list(sums.values())].sum()
+    summed.columns = list(sums)
+    parts = [summed]
+    if then is None:
+        parts.append(g["mix_used"].agg(_join_mixes).to_frame("mix_used"))
+        parts.append(g[firsts].first())
+    else:
+        parts.insert(0, g[firsts].first())
+        parts.append(g["mix_used"].agg(_join_mixes).to_frame("mix_used"))
+        parts.append(g[then].first())
+    return pd.concat(parts, axis=1).reset_index()
+
+
 def exposure_summary(
     detail: pd.DataFrame, demand: pd.DataFrame, keys: list[str], *, adversaries: list[str]
 ) -> pd.DataFrame:
@@ -269,18 +297,11 @@ def exposure_summary(
         china_t=detail["exposed_t"].where(detail["country"] == "CHN", 0.0),
         adversary_t=detail["exposed_t"].where(detail["country"].isin(adversaries), 0.0),
     )
-    out = (
-        d.groupby(by, sort=False, dropna=False)
-        .agg(
-            shares_covered=("share", "sum"),
-            china_t=("china_t", "sum"),
-            adversary_t=("adversary_t", "sum"),
-            mix_used=("mix_used", _join_mixes),
-            proxy=("proxy", "first"),
-            eol_rir=("eol_rir", "first"),
-            **{c: (c, "first") for c in _PASSTHROUGH if c in detail.columns},
-        )
-        .reset_index()
+    out = _grouped(
+        d,
+        by,
+        sums={"shares_covered": "share", "china_t": "china_t", "adversary_t": "adversary_t"},
+        firsts=["proxy", "eol_rir", *[c for c in _PASSTHROUGH if c in detail.columns]],
     )
     out = out.merge(
         demand[[*keys, "demand_t_per_year", "kind", "rests_on_assumption"]], on=keys, how="left"
@@ -559,17 +580,12 @@ def exposure(
         "material": ["material"],
     }[by]
     adv = kb.select.countries(adversaries, groupby, where="adversaries=") or []
-    per = (
-        exposed.groupby([*keys, "stage", "country"], sort=False, dropna=False)
-        .agg(
-            share=("share", "first"),
-            exposed_t=("exposed_t", "sum"),
-            mix_used=("mix_used", _join_mixes),
-            proxy=("proxy", "first"),
-            eol_rir=("eol_rir", "first"),
-            **{c: (c, "first") for c in _PASSTHROUGH if c in exposed.columns},
-        )
-        .reset_index()
+    per = _grouped(
+        exposed,
+        [*keys, "stage", "country"],
+        firsts=["share"],
+        sums={"exposed_t": "exposed_t"},
+        then=["proxy", "eol_rir", *[c for c in _PASSTHROUGH if c in exposed.columns]],
     )
     demand_t = _aggregate(d, keys)
     if detail:
