@@ -6,10 +6,11 @@ annual_demand` groups once and finds the outer join's sides from the systems (no
 mix from the keys of the share rows (no cross join and two merges),
 :func:`critmat.methods.supply.supplier_mix` builds its result's columns at once and
 :func:`critmat.defence.criticality.importance_from_uses` runs each step on the columns it
-reads, and the exposure's two grouped aggregations call one kernel per kind of aggregation
-(no named aggregation). The old functions are kept in ``previous_paths``
+reads, and the grouped aggregations of the importance and the exposure call one kernel per
+kind of aggregation (no named aggregation). The old functions are kept in ``previous_paths``
 (``annual_demand_indicator``, ``supply_mix_joins``, ``supplier_mix_setitem``,
-``importance_from_uses_whole_frames``, ``exposure_summary_named``); every
+``importance_from_uses_whole_frames``, ``importance_from_uses_named``,
+``exposure_summary_named``, ``aggregate_named``); every
 test compares old and new (values, dtypes, order: ``check_exact``).
 """
 
@@ -23,7 +24,8 @@ import pytest
 
 from critmat.defence.bom import DemandSource, annual_demand, read_bom, read_build_rates
 from critmat.defence.criticality import _group_membership, importance_from_uses
-from critmat.defence.exposure import exposure, supply_mix
+from critmat.defence.demand import defence_demand
+from critmat.defence.exposure import _aggregate, exposure, supply_mix
 from critmat.knowledge_base import KnowledgeBase
 from critmat.methods.supply import supplier_mix
 from tests.regression import previous_paths as before
@@ -169,6 +171,15 @@ def test_importance_from_uses_as_before(kb: KnowledgeBase) -> None:
         new = importance_from_uses(*args)
         assert len(new) > 0
         _exact(new, before.importance_from_uses_whole_frames(*args))
+        _exact(new, before.importance_from_uses_named(*args))
+
+
+@pytest.mark.parametrize("keys", [["material"], ["programme", "material"], ["system"]])
+def test_demand_aggregate_as_the_named_aggregation(kb: KnowledgeBase, keys: list[str]) -> None:
+    d = defence_demand(kb, demand=DemandSource(which="both"))
+    extra = d.iloc[:2].assign(material=[None, "gallium"], kind=["assumption", None])
+    for frame in (d, pd.concat([d, extra], ignore_index=True), d.iloc[:0]):
+        _exact(_aggregate(frame, keys), before.aggregate_named(frame, keys))
 
 
 _EXPOSURE_CASES: list[dict[str, Any]] = [

@@ -186,13 +186,17 @@ def importance_from_uses(
         .sort_values(["material", "w", "system_class"], ascending=[True, False, True])
     )
     g = allu.groupby("material")
-    out = g.agg(
-        n_uses=("use_id", "nunique"),
-        n_system_classes=("system_class", "nunique"),
-        n_named_systems=("system", "nunique"),
-        n_essential=("essential", "sum"),
-        sev=("sev", "max"),
-        n_secondary=("secondary_source", "sum"),
+    # the kernels of a named aggregation, one call each
+    distinct = g[["use_id", "system_class", "system"]].nunique()
+    distinct.columns = ["n_uses", "n_system_classes", "n_named_systems"]
+    out = pd.concat(
+        [
+            distinct,
+            g["essential"].sum().rename("n_essential"),
+            g["sev"].max(),
+            g["secondary_source"].sum().rename("n_secondary"),
+        ],
+        axis=1,
     ).reset_index()
     cg = cls.groupby("material")
     breadth = cg["w"].sum()

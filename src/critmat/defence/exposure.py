@@ -352,10 +352,14 @@ def _aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     g = frame.assign(rank=frame["kind"].map(KIND_RANK).astype("float64")).groupby(
         keys, sort=False, dropna=False
     )
-    out = g.agg(
-        demand_t_per_year=("demand_t_per_year", "sum"),
-        rank=("rank", "max"),
-        rests_on_assumption=("rests_on_assumption", "any"),
+    # the kernels of a named aggregation, one call each
+    out = pd.concat(
+        [
+            g["demand_t_per_year"].sum(),
+            g["rank"].max(),
+            g["rests_on_assumption"].any(),
+        ],
+        axis=1,
     ).reset_index()
     out["kind"] = kind_of_rank(out["rank"])
     return out.drop(columns="rank")
