@@ -25,10 +25,20 @@ from critmat.checks import (
     check_supply_share_sums,
 )
 from critmat.columns import units as column_units
-from critmat.defence.bom import DemandSource
-from critmat.defence.common import DEFAULT_ADVERSARIES, proxy_map
+from critmat.defence.bom import DEMAND_COLUMNS, DemandSource, _join_ids
+from critmat.defence.common import (
+    COMPONENT_WEIGHTS,
+    DEFAULT_ADVERSARIES,
+    KIND_RANK,
+    SUBSTITUTABILITY_SCORES,
+    kind_of_rank,
+    proxy_map,
+    worst_kind,
+)
+from critmat.defence.criticality import _SEVERITY, _SEVERITY_NAME
 from critmat.defence.demand import defence_demand
 from critmat.defence.exposure import (
+    _FALLBACK,
     _PASSTHROUGH,
     BY,
     MIXES,
@@ -43,7 +53,15 @@ from critmat.dims import STAGES, parse_stage
 from critmat.errors import ParameterError
 from critmat.indicators.eu_crm import DEFAULT_WGI_VINTAGE, DEFAULT_WGI_YEARS
 from critmat.methods.policy import benchmark_status, gap_tonnes
-from critmat.methods.supply import _KEYS, FALLBACK_FLAGS
+from critmat.methods.supply import (
+    _EU,
+    _GLOB,
+    _KEYS,
+    _SKIP,
+    _SPLIT,
+    FALLBACK_FLAGS,
+    _split_weights,
+)
 from critmat.params import GroupBy, Selection
 from critmat.policy.crma import (
     _BENCHMARKS,
@@ -1703,3 +1721,769 @@ def uses_heatmap_by_updates(uses: pd.DataFrame) -> Any:
         margin={"l": 220, "r": 20, "t": 60, "b": 100},
     )
     return white_template(fig)
+
+
+def annual_demand_indicator(bom: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    """Annual material demand per programme, system and material (pure, vectorised).
+
+    Parameters
+    ----------
+    bom
+        ``system, component, material, kg_per_unit, kind, substitutable_share, source_id``.
+    rates
+        ``programme, system, units_per_year, priority, kind, source_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`DEMAND_COLUMNS`: ``kg_per_unit`` summed over components,
+        ``demand_t = units_per_year * kg_per_unit / 1000``, ``substitutable_share`` weighted
+        by kg, ``kind`` the least certain of the BOM and rate kinds, ``status`` ``ok``,
+        ``no_build_rate`` (BOM without a rate: demand NaN, absence is not zero) or ``no_bom``
+        (a rate for a system without BOM rows).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> bom = pd.DataFrame({"system": ["S"], "component": ["c"], "material": ["gallium"],
+    ...                     "kg_per_unit": [2.0], "kind": ["user"],
+    ...                     "substitutable_share": [0.0], "source_id": ["x"]})
+    >>> rates = pd.DataFrame({"programme": ["P"], "system": ["S"], "units_per_year": [50.0],
+    ...                       "priority": [1.0], "kind": ["published"], "source_id": ["y"]})
+    >>> annual_demand(bom, rates)[["system", "material", "demand_t", "kind"]].to_dict("records")
+    [{'system': 'S', 'material': 'gallium', 'demand_t': 0.1, 'kind': 'user'}]
+    """
+    b = bom.assign(
+        kg=bom["kg_per_unit"].astype("float64"),
+        sub_kg=bom["kg_per_unit"].astype("float64")
+        * bom["substitutable_share"].astype("float64").fillna(0.0),
+        kind_rank=bom["kind"].astype(object).map(KIND_RANK).astype("float64"),
+    )
+    per = b.groupby(["system", "material"], sort=False, as_index=False).agg(
+        kg_per_unit=("kg", "sum"),
+        sub_kg=("sub_kg", "sum"),
+        kind_rank=("kind_rank", "max"),
+        bom_source=("source_id", _join_ids),
+    )
+    per["bom_kind"] = kind_of_rank(per["kind_rank"])
+    per["substitutable_share"] = np.divide(
+        per["sub_kg"],
+        per["kg_per_unit"],
+        out=np.zeros(len(per)),
+        where=per["kg_per_unit"].to_numpy() > 0,
+    )
+    r = rates.assign(
+        units_per_year=rates["units_per_year"].astype("float64"),
+        priority=rates["priority"].astype("float64"),
+        rate_kind=rates["kind"].astype(object),
+        rate_source=rates["source_id"].astype(object),
+    )
+    m = per.merge(
+        r[["programme", "system", "units_per_year", "priority", "rate_kind", "rate_source"]],
+        on="system",
+        how="outer",
+        indicator=True,
+    )
+    m["status"] = np.select(
+        [m["_merge"].eq("both"), m["_merge"].eq("left_only")],
+        [DefenceDemandStatus.OK.value, DefenceDemandStatus.NO_BUILD_RATE.value],
+        default=DefenceDemandStatus.NO_BOM.value,
+    )
+    m["demand_t"] = m["units_per_year"] * m["kg_per_unit"] / 1000.0
+    m["kind"] = worst_kind(m["bom_kind"].astype(object), m["rate_kind"].astype(object))
+    m["rests_on_assumption"] = (
+        ((m["bom_kind"] == "assumption") | (m["rate_kind"] == "assumption"))
+        .fillna(False)
+        .astype(bool)
+    )
+    bom_src = m["bom_source"].astype(object).fillna("").astype(str)
+    rate_src = m["rate_source"].astype(object).fillna("").astype(str)
+    m["source_id"] = (bom_src + ";" + rate_src).str.strip(";")
+    return m[DEMAND_COLUMNS].sort_values(
+        ["programme", "system", "material"], na_position="last", ignore_index=True
+    )
+
+
+def supply_mix_joins(
+    shares: pd.DataFrame,
+    materials: list[str],
+    *,
+    stages: tuple[str, ...] = STAGES,
+    mix: str = "eu_sourcing",
+    proxies: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Supplier shares of each material and stage, with fallback and proxies (pure).
+
+    Parameters
+    ----------
+    shares
+        ``material, stage, mix, country, share`` (the ``eu_crm_2023`` table, optionally with
+        ``mix = imports`` rows).
+    materials
+        Materials wanted.
+    stages
+        Stages wanted.
+    mix
+        Preferred mix (:data:`MIXES`); ``eu_sourcing`` falls back to ``global`` per material
+        and stage where the study gives no EU sourcing shares.
+    proxies
+        ``{material: proxy}`` whose shares stand in (default
+        :data:`critmat.defence.common.SHARE_PROXIES`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``material, stage, country, share, mix_used, proxy`` (``proxy`` empty unless the
+        shares are another material's); materials and stages without shares are absent.
+    """
+    if mix not in MIXES:
+        raise ParameterError(f"mix must be one of {', '.join(MIXES)}, got '{mix}'")
+    mats = pd.Series(list(dict.fromkeys(materials)), dtype=object)
+    proxy = proxy_map(mats, proxies)
+    cand = pd.concat(
+        [
+            pd.DataFrame({"material": mats, "src": mats, "src_pref": 0}),
+            pd.DataFrame({"material": mats, "src": proxy, "src_pref": 1})[
+                (proxy != mats).to_numpy()
+            ],
+        ],
+        ignore_index=True,
+    )
+    req = cand.merge(pd.DataFrame({"stage": list(stages)}), how="cross")
+    order = {m: i for i, m in enumerate(_FALLBACK[mix])}
+    avail = shares[["material", "stage", "mix"]].drop_duplicates()
+    avail = avail[avail["mix"].isin(list(order))]
+    avail = avail.assign(pref=avail["mix"].map(order))
+    # the material's own shares first, then its proxy's; within each, the preferred mix
+    pick = (
+        req.merge(
+            avail, left_on=["src", "stage"], right_on=["material", "stage"], suffixes=("", "_s")
+        )
+        .sort_values(["src_pref", "pref"], kind="stable")
+        .drop_duplicates(["material", "stage"])
+    )
+    extra = [c for c in _PASSTHROUGH if c in shares.columns]
+    out = pick[["material", "src", "stage", "mix"]].merge(
+        shares[["material", "stage", "mix", "country", "share", *extra]],
+        left_on=["src", "stage", "mix"],
+        right_on=["material", "stage", "mix"],
+        suffixes=("", "_s"),
+    )
+    out = out.rename(columns={"mix": "mix_used"})
+    out["share"] = out["share"].astype("float64")
+    out["proxy"] = np.where(out["src"] != out["material"], out["src"], None)
+    cols = ["material", "stage", "country", "share", "mix_used", "proxy", *extra]
+    return out[cols].reset_index(drop=True)
+
+
+def importance_from_uses_whole_frames(
+    uses: pd.DataFrame,
+    membership: pd.DataFrame,
+    si_ei: pd.Series | None = None,
+    scores: Mapping[str, float] | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Weighted breadth of each material's cited defence uses (pure, vectorised).
+
+    Each cited use u of material m in system class k gets the weight
+    ``w_u = c(component_criticality_u) x s(substitutability_u)``; a class counts with its
+    most critical use, ``W[m, k] = max_u w_u`` (a second citation of the same use adds
+    nothing: this is not a count of citations), and the breadth is ``B[m] = sum_k W[m, k]``.
+
+    Parameters
+    ----------
+    uses
+        ``defence_uses`` rows (``use_id, material, system_class, system,
+        component_criticality, criticality_basis, substitutability, source_id,
+        secondary_source, defence_demand_share, defence_demand_share_scope``). Rows of the
+        class ``all defence uses`` (list memberships, shares of consumption) name no system
+        class and do not add breadth.
+    membership
+        ``member, group`` pairs; a group material also counts its members' uses.
+    si_ei
+        EU SI_EI by material, the non-substitutability where no source speaks of substitutes.
+    scores
+        Non-substitutability per statement (default
+        :data:`critmat.defence.common.SUBSTITUTABILITY_SCORES`).
+    weights
+        Component weights (default :data:`critmat.defence.common.COMPONENT_WEIGHTS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``material, breadth, class_weights, n_uses, n_sources, n_secondary,
+        n_system_classes, system_classes, n_named_systems, named_systems, n_essential,
+        curation_share, substitutability, substitutability_score, substitutability_basis,
+        defence_demand_share, defence_demand_share_scope``.
+
+    Examples
+    --------
+    >>> u = pd.DataFrame({"use_id": ["a", "b", "c"], "material": ["x", "x", "x"],
+    ...     "system_class": ["submarine", "submarine", "radar"], "system": [None] * 3,
+    ...     "component_criticality": ["essential", "minor", "important"],
+    ...     "criticality_basis": ["source", "curation", "curation"],
+    ...     "substitutability": ["none", "none", "possible"], "source_id": ["s1", "s1", "s2"],
+    ...     "secondary_source": [False, False, True]})
+    >>> r = importance_from_uses(u, pd.DataFrame({"member": [], "group": []}))
+    >>> round(float(r["breadth"].iloc[0]), 2), r["class_weights"].iloc[0]
+    (1.42, 'submarine 1.00; radar 0.42')
+    """
+    sc = {**SUBSTITUTABILITY_SCORES, **(scores or {})}
+    cw = {**COMPONENT_WEIGHTS, **(weights or {})}
+    for name, table in (("scores", sc), ("weights", cw)):
+        bad = {k: v for k, v in table.items() if not 0.0 <= float(v) <= 1.0}
+        if bad:
+            raise ParameterError(f"{name} must lie between 0 and 1, got {bad}")
+    u = uses[uses["system_class"] != "all defence uses"]
+    for col, fill in (
+        ("component_criticality", "unknown"),
+        ("criticality_basis", "curation"),
+        ("system", None),
+    ):
+        if col not in u.columns:
+            u = u.assign(**{col: fill})
+    lifted = u.merge(membership, left_on="material", right_on="member")
+    lifted = lifted.drop(columns=["material", "member"]).rename(columns={"group": "material"})
+    allu = pd.concat([u, lifted], ignore_index=True)
+    allu["material"] = allu["material"].astype(object)
+    allu["system_class"] = allu["system_class"].astype(object)
+    allu["sev"] = allu["substitutability"].astype(object).map(_SEVERITY).fillna(0).astype(int)
+    stated = allu["substitutability"].astype(object).map(sc).astype("float64")
+    eu = (
+        allu["material"].map(si_ei).astype("float64")
+        if si_ei is not None
+        else pd.Series(np.nan, index=allu.index, dtype="float64")
+    )
+    allu["s"] = stated.where(stated.notna(), eu).fillna(1.0).to_numpy(dtype="float64")
+    crit = allu["component_criticality"].astype(object).fillna("unknown")
+    allu["c"] = crit.map(cw).fillna(cw["unknown"]).astype("float64")
+    allu["w"] = allu["c"] * allu["s"]
+    allu["essential"] = crit.eq("essential")
+    allu["curated_w"] = np.where(
+        allu["criticality_basis"].astype(object).eq("source"), 0.0, allu["w"]
+    )
+    cls = (
+        allu.sort_values(["w", "curated_w"], ascending=[False, True], kind="stable")
+        .drop_duplicates(["material", "system_class"])
+        .sort_values(["material", "w", "system_class"], ascending=[True, False, True])
+    )
+    g = allu.groupby("material")
+    out = g.agg(
+        n_uses=("use_id", "nunique"),
+        n_system_classes=("system_class", "nunique"),
+        n_named_systems=("system", "nunique"),
+        n_essential=("essential", "sum"),
+        sev=("sev", "max"),
+        n_secondary=("secondary_source", "sum"),
+    ).reset_index()
+    cg = cls.groupby("material")
+    breadth = cg["w"].sum()
+    curated = cg["curated_w"].sum()
+    out["breadth"] = out["material"].map(breadth).astype("float64")
+    out["curation_share"] = (
+        out["material"].map(curated).astype("float64") / out["breadth"].where(out["breadth"] > 0)
+    ).fillna(0.0)
+    out["class_weights"] = out["material"].map(
+        cls.assign(t=cls["system_class"] + " " + cls["w"].map("{:.2f}".format))
+        .groupby("material")["t"]
+        .agg("; ".join)
+    )
+    names = (
+        allu.dropna(subset=["system"])
+        .drop_duplicates(["material", "system"])
+        .sort_values("system")
+        .groupby("material")["system"]
+        .agg("; ".join)
+    )
+    classes = (
+        allu.drop_duplicates(["material", "system_class"])
+        .sort_values("system_class")
+        .groupby("material")["system_class"]
+        .agg("; ".join)
+    )
+    srcs = (
+        allu.assign(sid=allu["source_id"].astype(object).str.split(";"))
+        .explode("sid")
+        .groupby("material")["sid"]
+        .nunique()
+    )
+    out["system_classes"] = out["material"].map(classes)
+    out["named_systems"] = out["material"].map(names)
+    out["n_sources"] = out["material"].map(srcs).fillna(0).astype(int)
+    out["n_secondary"] = out["n_secondary"].astype(int)
+    out["n_essential"] = out["n_essential"].astype(int)
+    out["substitutability"] = out["sev"].map(_SEVERITY_NAME)
+    least = out["substitutability"].map(sc).astype("float64")
+    own_eu = (
+        out["material"].map(si_ei).astype("float64")
+        if si_ei is not None
+        else pd.Series(np.nan, index=out.index, dtype="float64")
+    )
+    out["substitutability_score"] = least.where(least.notna(), own_eu).fillna(1.0)
+    out["substitutability_basis"] = np.select(
+        [least.notna(), own_eu.notna()],
+        ["defence source", "EU 2023 SI_EI"],
+        default="no information (1.0)",
+    )
+    # the defence share of demand, where a source gives one (shown; not a weight of DI)
+    shares = (
+        uses.dropna(subset=["defence_demand_share"]) if "defence_demand_share" in uses else None
+    )
+    if shares is not None and len(shares):
+        first = shares.drop_duplicates("material").set_index("material")
+        out["defence_demand_share"] = out["material"].map(
+            first["defence_demand_share"].astype("float64")
+        )
+        out["defence_demand_share_scope"] = out["material"].map(
+            first["defence_demand_share_scope"].astype(object)
+        )
+    else:
+        out["defence_demand_share"] = np.nan
+        out["defence_demand_share_scope"] = None
+    return out.drop(columns="sev")
+
+
+def supplier_mix_setitem(
+    shares: pd.DataFrame,
+    materials: Sequence[str],
+    *,
+    stages: Sequence[str] = ("extraction", "processing"),
+    mix: str = "eu_sourcing",
+    import_reliance: pd.DataFrame | None = None,
+    eu_countries: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Supplier shares per material and stage, with the fallback of the module docstring.
+
+    Parameters
+    ----------
+    shares
+        Rows of the chosen vintages (``vintage, reference_years, material, stage, mix,
+        country, share, check_flag``).
+    materials, stages
+        What is wanted; materials and stages without any rows are absent from the result.
+    mix
+        Preferred mix: ``eu_sourcing`` (with the fallback) or ``global``.
+    import_reliance
+        ``material, stage, import_reliance`` (fractions) for the split of the fallback.
+    eu_countries
+        ISO-3 codes of the EU member states.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``material, stage, country, share, mix_used (eu_sourcing, global, global_ir_split),
+        mix_status, vintage, reference_years, check_flag, import_reliance, source_id``;
+        ``country`` is
+        empty for a residual ('Other countries') row or the unattributed EU production of
+        a split.
+    """
+    if mix not in ("eu_sourcing", "global"):
+        raise ValueError(f"mix must be eu_sourcing or global, got {mix!r}")
+    columns = [
+        "material",
+        "stage",
+        "country",
+        "share",
+        "mix_used",
+        "mix_status",
+        "vintage",
+        "reference_years",
+        "check_flag",
+        "import_reliance",
+        "source_id",
+    ]
+    s = shares[
+        shares["material"].isin(list(materials)).to_numpy(dtype=bool, na_value=False)
+        & shares["stage"].isin(list(stages)).to_numpy(dtype=bool, na_value=False)
+    ].copy()
+    s["share"] = pd.to_numeric(s["share"], errors="coerce").astype("float64")
+    for c in ("check_flag", "source_id"):
+        if c not in s.columns:
+            s[c] = None
+    ir_map: dict[tuple[str, str], float] = {}
+    if import_reliance is not None:
+        for m, st, v in zip(
+            import_reliance["material"],
+            import_reliance["stage"],
+            pd.to_numeric(import_reliance["import_reliance"], errors="coerce"),
+            strict=True,
+        ):
+            if pd.notna(v):
+                ir_map[(str(m), str(st))] = float(v)
+    # one decision per material and stage (the rules of the module docstring), then one
+    # take of the chosen rows: no frame per group
+    codes = s.groupby(["material", "stage"], sort=True).ngroup()
+    code = codes.fillna(-1).to_numpy(dtype="int64")
+    valid = code >= 0
+    n_groups = int(code.max()) + 1 if valid.any() else 0
+    mix_of = s["mix"].to_numpy(dtype=object)
+    is_eu = (mix_of == "eu_sourcing") & valid
+    is_glob = (mix_of == "global") & valid
+    has_eu = np.bincount(code[is_eu], minlength=n_groups) > 0
+    has_glob = np.bincount(code[is_glob], minlength=n_groups) > 0
+    first = np.full(n_groups, -1, dtype="int64")  # first row of each group
+    rows = np.flatnonzero(valid)
+    first[code[rows[::-1]]] = rows[::-1]
+    mats_of = s["material"].to_numpy(dtype=object)
+    stages_of = s["stage"].to_numpy(dtype=object)
+    raw_flags = s["check_flag"].to_numpy(dtype=object)
+    flag_sets: dict[int, set[str]] = {}
+    for i in np.flatnonzero(is_eu & s["check_flag"].notna().to_numpy(dtype=bool)):
+        flag_sets.setdefault(int(code[i]), set()).update(str(raw_flags[i]).split(";"))
+    choice = np.zeros(n_groups, dtype="int8")
+    used = np.empty(n_groups, dtype=object)
+    status = np.empty(n_groups, dtype=object)
+    group_ir = np.full(n_groups, np.nan)
+    inconsistent = SupplyMixStatus.EU_SOURCING_INCONSISTENT.value
+    for gi in range(n_groups):
+        ir = ir_map.get((str(mats_of[first[gi]]), str(stages_of[first[gi]])))
+        flags = flag_sets.get(gi, set())
+        if mix == "global" or (not has_eu[gi] and has_glob[gi]):
+            if not has_glob[gi]:
+                continue
+            ok = mix == "global"
+            choice[gi], used[gi] = _GLOB, "global"
+            status[gi] = (SupplyMixStatus.OK if ok else SupplyMixStatus.GLOBAL_MIX_FALLBACK).value
+        elif not has_eu[gi]:
+            continue
+        elif not flags & set(FALLBACK_FLAGS):
+            choice[gi], used[gi], status[gi] = _EU, "eu_sourcing", SupplyMixStatus.OK.value
+        elif not has_glob[gi] or (ir is not None and ir <= 0):
+            # flagged, nothing to fall back on (no global mix), or IR = 0 (the EU is a net
+            # exporter: a gross sourcing mix cannot be split by a net import reliance, and
+            # the split would give every tonne to EU producers): the flagged rows, marked
+            choice[gi], used[gi], status[gi] = _EU, "eu_sourcing", inconsistent
+        elif ir is None:
+            choice[gi], used[gi], status[gi] = _GLOB, "global", inconsistent
+        else:
+            choice[gi], used[gi], status[gi] = _SPLIT, "global_ir_split", inconsistent
+        group_ir[gi] = ir if ir is not None else np.nan
+    row_choice = np.where(valid, choice[np.where(valid, code, 0)], _SKIP)
+    keep = ((row_choice == _GLOB) | (row_choice == _SPLIT)) & is_glob | (
+        (row_choice == _EU) & is_eu
+    )
+    if not keep.any():
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}).astype(
+            {"share": "float64", "import_reliance": "float64"}
+        )
+    share = s["share"].to_numpy(dtype="float64").copy()
+    member = s["country"].isin(set(eu_countries)).to_numpy(dtype=bool, na_value=False)
+    split_flags: dict[int, str] = {}
+    extra_code: list[int] = []
+    extra_row: list[int] = []
+    extra_share: list[float] = []
+    for g in np.flatnonzero(choice == _SPLIT).tolist():
+        idx = np.flatnonzero(is_glob & (code == g))  # the group's global rows, in order
+        w, parts = _split_weights(share[idx], member[idx], float(group_ir[g]))
+        share[idx] = w
+        split_flags[g] = ";".join(sorted(flag_sets.get(g, set())))
+        for part in parts:  # no producer on that side: the part has no country
+            extra_code.append(g)
+            extra_row.append(int(idx[0]))
+            extra_share.append(part)
+    kept = np.flatnonzero(keep)
+    n_rows = len(kept) + len(extra_row)
+    take = np.concatenate([kept, np.asarray(extra_row, dtype="int64")])
+    out_code = np.concatenate([code[kept], np.asarray(extra_code, dtype="int64")])
+    out_share = np.concatenate([share[kept], np.asarray(extra_share, dtype="float64")])
+    is_extra = np.arange(n_rows) >= len(kept)
+    # in the order of the groups; within a group the kept rows in their order, then the
+    # parts without a country
+    order = np.lexsort((np.arange(n_rows), is_extra, out_code))
+    take, out_code, out_share, is_extra = (
+        take[order],
+        out_code[order],
+        out_share[order],
+        is_extra[order],
+    )
+    out = s.iloc[take].reset_index(drop=True)
+    out["share"] = out_share
+    country = out["country"].astype(object).to_numpy(dtype=object).copy()
+    country[is_extra] = None
+    out["country"] = country
+    flag_col = raw_flags[take].copy()
+    for gi, text in split_flags.items():
+        flag_col[out_code == gi] = text
+    out["check_flag"] = flag_col
+    out["mix_used"] = used[out_code]
+    out["mix_status"] = status[out_code]
+    out["import_reliance"] = group_ir[out_code]
+    for c in ("material", "stage", "country", "vintage", "reference_years", "check_flag"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out[columns]
+
+
+def exposure_summary_named(
+    detail: pd.DataFrame, demand: pd.DataFrame, keys: list[str], *, adversaries: list[str]
+) -> pd.DataFrame:
+    """China, adversary and top-supplier shares of exposed demand (pure, vectorised).
+
+    Parameters
+    ----------
+    detail
+        Exposure per ``keys + [stage, country]`` with ``share, exposed_t, mix_used, proxy,
+        eol_rir`` (see :func:`supplier_exposure`).
+    demand
+        Demand per ``keys`` with ``demand_t_per_year, kind, rests_on_assumption``.
+    keys
+        Grouping columns besides the stage (e.g. ``programme, system, material``).
+    adversaries
+        ISO-3 codes of the adversary set.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``keys, stage, demand_t_per_year, shares_covered, china_t, china_share,
+        adversary_t, adversary_share, top_supplier, top_supplier_share, mix_used, proxy,
+        eol_rir, kind, rests_on_assumption``; shares are of the demand (t exposed / t demand).
+    """
+    by = [*keys, "stage"]
+    d = detail.assign(
+        china_t=detail["exposed_t"].where(detail["country"] == "CHN", 0.0),
+        adversary_t=detail["exposed_t"].where(detail["country"].isin(adversaries), 0.0),
+    )
+    out = (
+        d.groupby(by, sort=False, dropna=False)
+        .agg(
+            shares_covered=("share", "sum"),
+            china_t=("china_t", "sum"),
+            adversary_t=("adversary_t", "sum"),
+            mix_used=("mix_used", _join_mixes),
+            proxy=("proxy", "first"),
+            eol_rir=("eol_rir", "first"),
+            **{c: (c, "first") for c in _PASSTHROUGH if c in detail.columns},
+        )
+        .reset_index()
+    )
+    out = out.merge(
+        demand[[*keys, "demand_t_per_year", "kind", "rests_on_assumption"]], on=keys, how="left"
+    )
+    top = d.sort_values("exposed_t", ascending=False, kind="stable").drop_duplicates(by)
+    out = out.merge(
+        top[[*by, "country", "exposed_t"]].rename(
+            columns={"country": "top_supplier", "exposed_t": "top_t"}
+        ),
+        on=by,
+        how="left",
+    )
+    dem_v = out["demand_t_per_year"].to_numpy(dtype="float64")
+    for col, num_col in (
+        ("china", "china_t"),
+        ("adversary", "adversary_t"),
+        ("top_supplier", "top_t"),
+    ):
+        num = out[num_col].to_numpy(dtype="float64")
+        out[f"{col}_share"] = np.divide(num, dem_v, out=np.full(len(out), np.nan), where=dem_v > 0)
+    # a proxy's supply shares standing in are an assumption too (issue 12)
+    out["rests_on_assumption"] = (
+        out["rests_on_assumption"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        | out["proxy"].notna().to_numpy()
+    )
+    cols = [
+        *by,
+        "demand_t_per_year",
+        "shares_covered",
+        "china_t",
+        "china_share",
+        "adversary_t",
+        "adversary_share",
+        "top_supplier",
+        "top_supplier_share",
+        "mix_used",
+        *[c for c in _PASSTHROUGH if c in out.columns],
+        "proxy",
+        "eol_rir",
+        "kind",
+        "rests_on_assumption",
+    ]
+    return out[cols]
+
+
+def aggregate_named(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Demand per ``keys`` with the least certain kind."""
+    g = frame.assign(rank=frame["kind"].map(KIND_RANK).astype("float64")).groupby(
+        keys, sort=False, dropna=False
+    )
+    out = g.agg(
+        demand_t_per_year=("demand_t_per_year", "sum"),
+        rank=("rank", "max"),
+        rests_on_assumption=("rests_on_assumption", "any"),
+    ).reset_index()
+    out["kind"] = kind_of_rank(out["rank"])
+    return out.drop(columns="rank")
+
+
+def importance_from_uses_named(
+    uses: pd.DataFrame,
+    membership: pd.DataFrame,
+    si_ei: pd.Series | None = None,
+    scores: Mapping[str, float] | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Weighted breadth of each material's cited defence uses (pure, vectorised).
+
+    Each cited use u of material m in system class k gets the weight
+    ``w_u = c(component_criticality_u) x s(substitutability_u)``; a class counts with its
+    most critical use, ``W[m, k] = max_u w_u`` (a second citation of the same use adds
+    nothing: this is not a count of citations), and the breadth is ``B[m] = sum_k W[m, k]``.
+
+    Parameters
+    ----------
+    uses
+        ``defence_uses`` rows (``use_id, material, system_class, system,
+        component_criticality, criticality_basis, substitutability, source_id,
+        secondary_source, defence_demand_share, defence_demand_share_scope``). Rows of the
+        class ``all defence uses`` (list memberships, shares of consumption) name no system
+        class and do not add breadth.
+    membership
+        ``member, group`` pairs; a group material also counts its members' uses.
+    si_ei
+        EU SI_EI by material, the non-substitutability where no source speaks of substitutes.
+    scores
+        Non-substitutability per statement (default
+        :data:`critmat.defence.common.SUBSTITUTABILITY_SCORES`).
+    weights
+        Component weights (default :data:`critmat.defence.common.COMPONENT_WEIGHTS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``material, breadth, class_weights, n_uses, n_sources, n_secondary,
+        n_system_classes, system_classes, n_named_systems, named_systems, n_essential,
+        curation_share, substitutability, substitutability_score, substitutability_basis,
+        defence_demand_share, defence_demand_share_scope``.
+
+    Examples
+    --------
+    >>> u = pd.DataFrame({"use_id": ["a", "b", "c"], "material": ["x", "x", "x"],
+    ...     "system_class": ["submarine", "submarine", "radar"], "system": [None] * 3,
+    ...     "component_criticality": ["essential", "minor", "important"],
+    ...     "criticality_basis": ["source", "curation", "curation"],
+    ...     "substitutability": ["none", "none", "possible"], "source_id": ["s1", "s1", "s2"],
+    ...     "secondary_source": [False, False, True]})
+    >>> r = importance_from_uses(u, pd.DataFrame({"member": [], "group": []}))
+    >>> round(float(r["breadth"].iloc[0]), 2), r["class_weights"].iloc[0]
+    (1.42, 'submarine 1.00; radar 0.42')
+    """
+    sc = {**SUBSTITUTABILITY_SCORES, **(scores or {})}
+    cw = {**COMPONENT_WEIGHTS, **(weights or {})}
+    for name, table in (("scores", sc), ("weights", cw)):
+        bad = {k: v for k, v in table.items() if not 0.0 <= float(v) <= 1.0}
+        if bad:
+            raise ParameterError(f"{name} must lie between 0 and 1, got {bad}")
+    u = uses[uses["system_class"] != "all defence uses"]
+    for col, fill in (
+        ("component_criticality", "unknown"),
+        ("criticality_basis", "curation"),
+        ("system", None),
+    ):
+        if col not in u.columns:
+            u = u.assign(**{col: fill})
+    lifted = u.merge(membership, left_on="material", right_on="member")
+    lifted = lifted.drop(columns=["material", "member"]).rename(columns={"group": "material"})
+    allu = pd.concat([u, lifted], ignore_index=True)
+    allu["material"] = allu["material"].astype(object)
+    allu["system_class"] = allu["system_class"].astype(object)
+    allu["sev"] = allu["substitutability"].astype(object).map(_SEVERITY).fillna(0).astype(int)
+    stated = allu["substitutability"].astype(object).map(sc).astype("float64")
+    eu = (
+        allu["material"].map(si_ei).astype("float64")
+        if si_ei is not None
+        else pd.Series(np.nan, index=allu.index, dtype="float64")
+    )
+    allu["s"] = stated.where(stated.notna(), eu).fillna(1.0).to_numpy(dtype="float64")
+    crit = allu["component_criticality"].astype(object).fillna("unknown")
+    allu["c"] = crit.map(cw).fillna(cw["unknown"]).astype("float64")
+    allu["w"] = allu["c"] * allu["s"]
+    allu["essential"] = crit.eq("essential")
+    allu["curated_w"] = np.where(
+        allu["criticality_basis"].astype(object).eq("source"), 0.0, allu["w"]
+    )
+    # each step on the columns it reads: the same rows in the same order, fewer to move
+    cls = (
+        allu[["material", "system_class", "w", "curated_w"]]
+        .sort_values(["w", "curated_w"], ascending=[False, True], kind="stable")
+        .drop_duplicates(["material", "system_class"])
+        .sort_values(["material", "w", "system_class"], ascending=[True, False, True])
+    )
+    g = allu.groupby("material")
+    out = g.agg(
+        n_uses=("use_id", "nunique"),
+        n_system_classes=("system_class", "nunique"),
+        n_named_systems=("system", "nunique"),
+        n_essential=("essential", "sum"),
+        sev=("sev", "max"),
+        n_secondary=("secondary_source", "sum"),
+    ).reset_index()
+    cg = cls.groupby("material")
+    breadth = cg["w"].sum()
+    curated = cg["curated_w"].sum()
+    out["breadth"] = out["material"].map(breadth).astype("float64")
+    out["curation_share"] = (
+        out["material"].map(curated).astype("float64") / out["breadth"].where(out["breadth"] > 0)
+    ).fillna(0.0)
+    out["class_weights"] = out["material"].map(
+        cls.assign(t=cls["system_class"] + " " + cls["w"].map("{:.2f}".format))
+        .groupby("material")["t"]
+        .agg("; ".join)
+    )
+    names = (
+        allu.loc[allu["system"].notna().to_numpy(dtype=bool), ["material", "system"]]
+        .drop_duplicates()
+        .sort_values("system")
+        .groupby("material")["system"]
+        .agg("; ".join)
+    )
+    classes = (
+        allu[["material", "system_class"]]
+        .drop_duplicates()
+        .sort_values("system_class")
+        .groupby("material")["system_class"]
+        .agg("; ".join)
+    )
+    srcs = (
+        allu[["material"]]
+        .assign(sid=allu["source_id"].astype(object).str.split(";"))
+        .explode("sid")
+        .groupby("material")["sid"]
+        .nunique()
+    )
+    out["system_classes"] = out["material"].map(classes)
+    out["named_systems"] = out["material"].map(names)
+    out["n_sources"] = out["material"].map(srcs).fillna(0).astype(int)
+    out["n_secondary"] = out["n_secondary"].astype(int)
+    out["n_essential"] = out["n_essential"].astype(int)
+    out["substitutability"] = out["sev"].map(_SEVERITY_NAME)
+    least = out["substitutability"].map(sc).astype("float64")
+    own_eu = (
+        out["material"].map(si_ei).astype("float64")
+        if si_ei is not None
+        else pd.Series(np.nan, index=out.index, dtype="float64")
+    )
+    out["substitutability_score"] = least.where(least.notna(), own_eu).fillna(1.0)
+    out["substitutability_basis"] = np.select(
+        [least.notna(), own_eu.notna()],
+        ["defence source", "EU 2023 SI_EI"],
+        default="no information (1.0)",
+    )
+    # the defence share of demand, where a source gives one (shown; not a weight of DI)
+    shares = (
+        uses.loc[
+            uses["defence_demand_share"].notna().to_numpy(dtype=bool),
+            ["material", "defence_demand_share", "defence_demand_share_scope"],
+        ]
+        if "defence_demand_share" in uses
+        else None
+    )
+    if shares is not None and len(shares):
+        first = shares.drop_duplicates("material").set_index("material")
+        out["defence_demand_share"] = out["material"].map(
+            first["defence_demand_share"].astype("float64")
+        )
+        out["defence_demand_share_scope"] = out["material"].map(
+            first["defence_demand_share_scope"].astype(object)
+        )
+    else:
+        out["defence_demand_share"] = np.nan
+        out["defence_demand_share_scope"] = None
+    return out.drop(columns="sev")

@@ -292,39 +292,38 @@ def annual_demand(bom: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     >>> annual_demand(bom, rates)[["system", "material", "demand_t", "kind"]].to_dict("records")
     [{'system': 'S', 'material': 'gallium', 'demand_t': 0.1, 'kind': 'user'}]
     """
+    kg = bom["kg_per_unit"].astype("float64")
     b = bom.assign(
-        kg=bom["kg_per_unit"].astype("float64"),
-        sub_kg=bom["kg_per_unit"].astype("float64")
-        * bom["substitutable_share"].astype("float64").fillna(0.0),
+        kg=kg,
+        sub_kg=kg * bom["substitutable_share"].astype("float64").fillna(0.0),
         kind_rank=bom["kind"].astype(object).map(KIND_RANK).astype("float64"),
     )
-    per = b.groupby(["system", "material"], sort=False, as_index=False).agg(
-        kg_per_unit=("kg", "sum"),
-        sub_kg=("sub_kg", "sum"),
-        kind_rank=("kind_rank", "max"),
-        bom_source=("source_id", _join_ids),
-    )
+    # one grouping, each aggregation on its own (no named-aggregation machinery)
+    g = b.groupby(["system", "material"], sort=False)
+    per = g[["kg", "sub_kg"]].sum().reset_index().rename(columns={"kg": "kg_per_unit"})
+    per["kind_rank"] = g["kind_rank"].max().to_numpy()
+    per["bom_source"] = g["source_id"].agg(_join_ids).to_numpy()
     per["bom_kind"] = kind_of_rank(per["kind_rank"])
+    kg_v = per["kg_per_unit"].to_numpy()
     per["substitutable_share"] = np.divide(
-        per["sub_kg"],
-        per["kg_per_unit"],
-        out=np.zeros(len(per)),
-        where=per["kg_per_unit"].to_numpy() > 0,
+        per["sub_kg"].to_numpy(), kg_v, out=np.zeros(len(per)), where=kg_v > 0
     )
-    r = rates.assign(
-        units_per_year=rates["units_per_year"].astype("float64"),
-        priority=rates["priority"].astype("float64"),
-        rate_kind=rates["kind"].astype(object),
-        rate_source=rates["source_id"].astype(object),
+    r = pd.DataFrame(
+        {
+            "programme": rates["programme"],
+            "system": rates["system"],
+            "units_per_year": rates["units_per_year"].astype("float64"),
+            "priority": rates["priority"].astype("float64"),
+            "rate_kind": rates["kind"].astype(object),
+            "rate_source": rates["source_id"].astype(object),
+        }
     )
-    m = per.merge(
-        r[["programme", "system", "units_per_year", "priority", "rate_kind", "rate_source"]],
-        on="system",
-        how="outer",
-        indicator=True,
-    )
+    m = per.merge(r, on="system", how="outer")
+    # an outer join on the system: a row is in both when its system is in both
+    in_bom = m["system"].isin(per["system"]).to_numpy(dtype=bool)
+    in_rates = m["system"].isin(r["system"]).to_numpy(dtype=bool)
     m["status"] = np.select(
-        [m["_merge"].eq("both"), m["_merge"].eq("left_only")],
+        [in_bom & in_rates, in_bom],
         [DefenceDemandStatus.OK.value, DefenceDemandStatus.NO_BUILD_RATE.value],
         default=DefenceDemandStatus.NO_BOM.value,
     )

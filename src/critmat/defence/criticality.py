@@ -178,19 +178,25 @@ def importance_from_uses(
     allu["curated_w"] = np.where(
         allu["criticality_basis"].astype(object).eq("source"), 0.0, allu["w"]
     )
+    # each step on the columns it reads: the same rows in the same order, fewer to move
     cls = (
-        allu.sort_values(["w", "curated_w"], ascending=[False, True], kind="stable")
+        allu[["material", "system_class", "w", "curated_w"]]
+        .sort_values(["w", "curated_w"], ascending=[False, True], kind="stable")
         .drop_duplicates(["material", "system_class"])
         .sort_values(["material", "w", "system_class"], ascending=[True, False, True])
     )
     g = allu.groupby("material")
-    out = g.agg(
-        n_uses=("use_id", "nunique"),
-        n_system_classes=("system_class", "nunique"),
-        n_named_systems=("system", "nunique"),
-        n_essential=("essential", "sum"),
-        sev=("sev", "max"),
-        n_secondary=("secondary_source", "sum"),
+    # the kernels of a named aggregation, one call each
+    distinct = g[["use_id", "system_class", "system"]].nunique()
+    distinct.columns = ["n_uses", "n_system_classes", "n_named_systems"]
+    out = pd.concat(
+        [
+            distinct,
+            g["essential"].sum().rename("n_essential"),
+            g["sev"].max(),
+            g["secondary_source"].sum().rename("n_secondary"),
+        ],
+        axis=1,
     ).reset_index()
     cg = cls.groupby("material")
     breadth = cg["w"].sum()
@@ -205,20 +211,22 @@ def importance_from_uses(
         .agg("; ".join)
     )
     names = (
-        allu.dropna(subset=["system"])
-        .drop_duplicates(["material", "system"])
+        allu.loc[allu["system"].notna().to_numpy(dtype=bool), ["material", "system"]]
+        .drop_duplicates()
         .sort_values("system")
         .groupby("material")["system"]
         .agg("; ".join)
     )
     classes = (
-        allu.drop_duplicates(["material", "system_class"])
+        allu[["material", "system_class"]]
+        .drop_duplicates()
         .sort_values("system_class")
         .groupby("material")["system_class"]
         .agg("; ".join)
     )
     srcs = (
-        allu.assign(sid=allu["source_id"].astype(object).str.split(";"))
+        allu[["material"]]
+        .assign(sid=allu["source_id"].astype(object).str.split(";"))
         .explode("sid")
         .groupby("material")["sid"]
         .nunique()
@@ -243,7 +251,12 @@ def importance_from_uses(
     )
     # the defence share of demand, where a source gives one (shown; not a weight of DI)
     shares = (
-        uses.dropna(subset=["defence_demand_share"]) if "defence_demand_share" in uses else None
+        uses.loc[
+            uses["defence_demand_share"].notna().to_numpy(dtype=bool),
+            ["material", "defence_demand_share", "defence_demand_share_scope"],
+        ]
+        if "defence_demand_share" in uses
+        else None
     )
     if shares is not None and len(shares):
         first = shares.drop_duplicates("material").set_index("material")

@@ -100,6 +100,83 @@ def supply_mix(
         raise ParameterError(f"mix must be one of {', '.join(MIXES)}, got '{mix}'")
     mats = pd.Series(list(dict.fromkeys(materials)), dtype=object)
     proxy = proxy_map(mats, proxies)
+    order = {m: i for i, m in enumerate(_FALLBACK[mix])}
+    extra = [c for c in _PASSTHROUGH if c in shares.columns]
+    # the rows of each (material, stage, mix) of the shares, in their order
+    code, uniques = pd.MultiIndex.from_arrays(
+        [shares["material"], shares["stage"], shares["mix"]]
+    ).factorize()
+    code = np.asarray(code, dtype=np.int64)
+    counts = np.bincount(code[code >= 0], minlength=len(uniques))
+    ends = np.cumsum(counts)
+    by_key = np.argsort(code, kind="stable")[int((code < 0).sum()) :]
+    rows = {key: by_key[a:b] for key, a, b in zip(uniques, ends - counts, ends, strict=True)}
+    best: dict[tuple[Any, Any], tuple[int, Any]] = {}  # (material, stage) -> preferred mix
+    for m, st, mx in rows:
+        pref = order.get(mx)
+        if pref is not None and ((m, st) not in best or pref < best[(m, st)][0]):
+            best[(m, st)] = (pref, mx)
+    # per material and stage: its own shares first, then its proxy's; the preferred mix
+    chosen: list[tuple[int, int, int, Any, Any, Any, Any]] = []
+    position = 0
+    for m, px in zip(mats, proxy, strict=True):
+        cands = [(0, m)] + ([(1, px)] if px != m else [])
+        for st in stages:
+            for src_pref, src in cands:
+                hit = best.get((src, st))
+                if hit is not None:
+                    chosen.append((src_pref, hit[0], position, m, src, st, hit[1]))
+                    break
+            position += 1
+    stage_dtype = pd.Series(list(stages)).dtype
+    same_stage = shares["stage"].dtype == stage_dtype
+    if not chosen or not (same_stage or object in (shares["stage"].dtype, stage_dtype)):
+        # nothing chosen (or stages of another text dtype): the frame of the joins
+        return _supply_mix_joins(shares, materials, stages=stages, mix=mix, proxies=proxies)
+    # in the order of the joins: own shares before a proxy's, preferred mix first, then
+    # the order of the materials and stages asked for; each key's rows in their order
+    chosen.sort(key=lambda c: (c[0], c[1], c[2]))
+    taken = [rows[(c[4], c[5], c[6])] for c in chosen]
+    part = shares.iloc[np.concatenate(taken)]
+    reps = [len(t) for t in taken]
+    material = np.repeat(np.array([c[3] for c in chosen], dtype=object), reps)
+    src = np.repeat(np.array([c[4] for c in chosen], dtype=object), reps)
+
+    def kept(column: str) -> pd.Series:
+        return pd.Series(part[column].to_numpy(), dtype=part[column].dtype)
+
+    out = pd.DataFrame(
+        {
+            "material": pd.Series(material, dtype=object),
+            "stage": (
+                kept("stage")
+                if same_stage
+                else pd.Series(part["stage"].to_numpy(dtype=object), dtype=object)
+            ),
+            "country": kept("country"),
+            "share": pd.Series(part["share"].to_numpy(dtype="float64"), dtype="float64"),
+            "mix_used": kept("mix"),
+            "proxy": None,
+            **{c: kept(c) for c in extra},
+        }
+    )
+    proxy_col = src.copy()
+    proxy_col[src == material] = None
+    out["proxy"] = proxy_col  # an object array, as the joins' assignment infers it
+    return out
+
+
+def _supply_mix_joins(
+    shares: pd.DataFrame,
+    materials: list[str],
+    *,
+    stages: tuple[str, ...],
+    mix: str,
+    proxies: Mapping[str, str] | None,
+) -> pd.DataFrame:
+    """:func:`supply_mix` by joins (the frame, and its dtypes, where nothing is chosen)."""
+    mats = pd.Series(list(dict.fromkeys(materials)), dtype=object)
+    proxy = proxy_map(mats, proxies)
     cand = pd.concat(
         [
             pd.DataFrame({"material": mats, "src": mats, "src_pref": 0}),
@@ -163,6 +240,34 @@ def supplier_exposure(
     return d
 
 
+def _grouped(
+    frame: pd.DataFrame,
+    by: list[str],
+    *,
+    sums: Mapping[str, str],
+    firsts: list[str],
+    then: list[str] | None = None,
+) -> pd.DataFrame:
+    """One row per group of ``by``: ``firsts`` (first value), ``sums``, the joined mixes, ``then``.
+
+    The columns in that order (``sums`` maps result to frame column; with ``then``, the
+    ``firsts`` come before the sums and ``then`` after the mixes), as a named aggregation
+    gives them, with the same kernels, one call per kind of aggregation.
+    """
+    g = frame.groupby(by, sort=False, dropna=False)
+    summed = g[list(sums.values())].sum()
+    summed.columns = list(sums)
+    parts = [summed]
+    if then is None:
+        parts.append(g["mix_used"].agg(_join_mixes).to_frame("mix_used"))
+        parts.append(g[firsts].first())
+    else:
+        parts.insert(0, g[firsts].first())
+        parts.append(g["mix_used"].agg(_join_mixes).to_frame("mix_used"))
+        parts.append(g[then].first())
+    return pd.concat(parts, axis=1).reset_index()
+
+
 def exposure_summary(
     detail: pd.DataFrame, demand: pd.DataFrame, keys: list[str], *, adversaries: list[str]
 ) -> pd.DataFrame:
@@ -192,18 +297,11 @@ def exposure_summary(
         china_t=detail["exposed_t"].where(detail["country"] == "CHN", 0.0),
         adversary_t=detail["exposed_t"].where(detail["country"].isin(adversaries), 0.0),
     )
-    out = (
-        d.groupby(by, sort=False, dropna=False)
-        .agg(
-            shares_covered=("share", "sum"),
-            china_t=("china_t", "sum"),
-            adversary_t=("adversary_t", "sum"),
-            mix_used=("mix_used", _join_mixes),
-            proxy=("proxy", "first"),
-            eol_rir=("eol_rir", "first"),
-            **{c: (c, "first") for c in _PASSTHROUGH if c in detail.columns},
-        )
-        .reset_index()
+    out = _grouped(
+        d,
+        by,
+        sums={"shares_covered": "share", "china_t": "china_t", "adversary_t": "adversary_t"},
+        firsts=["proxy", "eol_rir", *[c for c in _PASSTHROUGH if c in detail.columns]],
     )
     out = out.merge(
         demand[[*keys, "demand_t_per_year", "kind", "rests_on_assumption"]], on=keys, how="left"
@@ -254,10 +352,14 @@ def _aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     g = frame.assign(rank=frame["kind"].map(KIND_RANK).astype("float64")).groupby(
         keys, sort=False, dropna=False
     )
-    out = g.agg(
-        demand_t_per_year=("demand_t_per_year", "sum"),
-        rank=("rank", "max"),
-        rests_on_assumption=("rests_on_assumption", "any"),
+    # the kernels of a named aggregation, one call each
+    out = pd.concat(
+        [
+            g["demand_t_per_year"].sum(),
+            g["rank"].max(),
+            g["rests_on_assumption"].any(),
+        ],
+        axis=1,
     ).reset_index()
     out["kind"] = kind_of_rank(out["rank"])
     return out.drop(columns="rank")
@@ -482,17 +584,12 @@ def exposure(
         "material": ["material"],
     }[by]
     adv = kb.select.countries(adversaries, groupby, where="adversaries=") or []
-    per = (
-        exposed.groupby([*keys, "stage", "country"], sort=False, dropna=False)
-        .agg(
-            share=("share", "first"),
-            exposed_t=("exposed_t", "sum"),
-            mix_used=("mix_used", _join_mixes),
-            proxy=("proxy", "first"),
-            eol_rir=("eol_rir", "first"),
-            **{c: (c, "first") for c in _PASSTHROUGH if c in exposed.columns},
-        )
-        .reset_index()
+    per = _grouped(
+        exposed,
+        [*keys, "stage", "country"],
+        firsts=["share"],
+        sums={"exposed_t": "exposed_t"},
+        then=["proxy", "eol_rir", *[c for c in _PASSTHROUGH if c in exposed.columns]],
     )
     demand_t = _aggregate(d, keys)
     if detail:

@@ -313,18 +313,35 @@ def supplier_mix(
         out_share[order],
         is_extra[order],
     )
-    out = s.iloc[take].reset_index(drop=True)
-    out["share"] = out_share
-    country = out["country"].astype(object).to_numpy(dtype=object).copy()
+    # the columns of the result at once (no frame of every column, no assignment each)
+
+    def text(values: np.ndarray) -> np.ndarray:
+        values = values.copy()
+        values[pd.isna(values)] = None
+        return values
+
+    def taken(column: str) -> np.ndarray:
+        return text(s[column].to_numpy(dtype=object)[take])
+
+    country = taken("country")
     country[is_extra] = None
-    out["country"] = country
     flag_col = raw_flags[take].copy()
-    for gi, text in split_flags.items():
-        flag_col[out_code == gi] = text
-    out["check_flag"] = flag_col
+    for gi, text_ in split_flags.items():
+        flag_col[out_code == gi] = text_
+    out = pd.DataFrame(
+        {
+            "material": pd.Series(taken("material"), dtype=object),
+            "stage": pd.Series(taken("stage"), dtype=object),
+            "country": pd.Series(country, dtype=object),
+            "share": out_share,
+        }
+    )
+    # assigned, so that pandas infers their dtype as before
     out["mix_used"] = used[out_code]
     out["mix_status"] = status[out_code]
+    out["vintage"] = pd.Series(taken("vintage"), dtype=object)
+    out["reference_years"] = pd.Series(taken("reference_years"), dtype=object)
+    out["check_flag"] = pd.Series(text(flag_col), dtype=object)
     out["import_reliance"] = group_ir[out_code]
-    for c in ("material", "stage", "country", "vintage", "reference_years", "check_flag"):
-        out[c] = out[c].astype(object).where(out[c].notna(), None)
-    return out[columns]
+    out["source_id"] = s["source_id"].iloc[take].reset_index(drop=True)
+    return out
