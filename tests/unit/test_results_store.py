@@ -306,3 +306,25 @@ def test_results_in_a_folder_others_can_write_are_never_read(data_dir: Path) -> 
     assert info.returncode == 0 and "chmod 700" in " ".join(info.stdout.split()), info
     folder.chmod(0o700)
     assert store.trusted()
+
+
+def test_a_figure_block_read_back_is_the_figure_and_still_validates_changes() -> None:
+    import pickle
+
+    import plotly.graph_objects as go
+
+    from critmat.report.builder import Figure
+
+    fig = go.Figure(
+        go.Scatter(x=[1, 2], y=[3.5, None], name="Ga"), layout={"title": {"text": "t"}}
+    )
+    block = Figure(fig, "title", ["usgs_mcs2026"])
+    back = pickle.loads(pickle.dumps(block))
+    assert back.title == "title" and back.sources == ["usgs_mcs2026"]
+    assert json.loads(back.figure.to_json()) == json.loads(fig.to_json())
+    back.figure.update_layout(title_text="changed")  # later changes are validated
+    assert back.figure.layout.title.text == "changed"
+    with pytest.raises(ValueError, match="not_a_property"):
+        back.figure.update_layout(not_a_property=1)
+    other = pickle.loads(pickle.dumps(Figure({"data": []}, "plain")))  # not plotly: as is
+    assert other.figure == {"data": []} and other.title == "plain"

@@ -36,7 +36,9 @@ import enum
 import functools
 import hashlib
 import inspect
+import io
 import pickle
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Hashable, Mapping
@@ -123,9 +125,42 @@ class Cache:
         return f"<critmat Cache: {len(self)} values>"
 
 
+class _ContentPickler(pickle.Pickler):
+    """Pickles pandas objects by their content, not their memory layout or caches.
+
+    Reading a frame can change its pickle but not its content: pandas consolidates a
+    frame's blocks, and extension dtypes and arrays (``Int64``, ...) fill their caches of
+    derived properties when asked. A frame is therefore pickled column by column, a dtype
+    by its description and a pandas object without its ``_cache``; a fingerprint must not
+    see a read as a change.
+    """
+
+    def reducer_override(self, obj: Any) -> Any:
+        pd = sys.modules.get("pandas")
+        if pd is None:
+            return NotImplemented
+        if isinstance(obj, pd.DataFrame):
+            columns = tuple(obj.iloc[:, i] for i in range(obj.shape[1]))
+            return (tuple, ((obj.columns, obj.index, columns, obj.attrs),))
+        if isinstance(obj, pd.CategoricalDtype):
+            return (tuple, (("category", obj.categories, obj.ordered),))
+        if isinstance(obj, pd.api.extensions.ExtensionDtype):
+            return (str, (repr(obj),))
+        if type(obj).__module__.startswith("pandas") and "_cache" in getattr(obj, "__dict__", {}):
+            rv = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)  # e.g. an IntegerArray's
+            if isinstance(rv, tuple) and len(rv) >= 3 and isinstance(rv[2], dict):
+                return (*rv[:2], {k: v for k, v in rv[2].items() if k != "_cache"}, *rv[3:])
+        return NotImplemented
+
+
 def _fingerprint(value: Any) -> bytes:
-    """SHA-256 of the pickle of ``value`` (a few ms for an assessment)."""
-    return hashlib.sha256(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)).digest()
+    """SHA-256 of the content of ``value`` (its pickle, frames column by column).
+
+    A few ms for an assessment.
+    """
+    buf = io.BytesIO()
+    _ContentPickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return hashlib.sha256(buf.getbuffer()).digest()
 
 
 def freeze(value: Any) -> Hashable:

@@ -475,16 +475,22 @@ def assessment_report(
         "study.",
         provenance=assessment.provenance,
     )
+    origin = kb.cache.origin(assessment)  # once: a fingerprint of the whole assessment
     for build in sections if sections is not None else SECTIONS:
-        report.add(_section(kb, build, assessment))
+        own = (getattr(build, "__module__", "") or "").startswith("critmat.")
+        report.add(_section(kb, build, assessment, origin if own else None))
+        if not own and origin is not None:  # another package's builder may change it
+            origin = kb.cache.origin(assessment)
     used = sorted(set(assessment.provenance.get("sources", [])) | set(report.sources()))
     report.add(sources_section(kb, assessment, used))
     _executive(kb, assessment, report, previous)
     return report
 
 
-def _section(kb: KnowledgeBase, build: SectionBuilder, a: Assessment) -> Section | None:
-    """``build(kb, a)``, kept between runs when ``a`` is a kept assessment.
+def _section(
+    kb: KnowledgeBase, build: SectionBuilder, a: Assessment, origin: str | None
+) -> Section | None:
+    """``build(kb, a)``, kept between runs when ``a`` is a kept assessment (``origin``).
 
     critmat's own builders are pure functions of the knowledge base and the assessment: for
     an assessment read from or written to the results (:func:`critmat.assess.assess` is
@@ -493,7 +499,6 @@ def _section(kb: KnowledgeBase, build: SectionBuilder, a: Assessment) -> Section
     assessments changed in place since (:meth:`~critmat.data.cache.Cache.origin`) are
     built every time.
     """
-    origin = kb.cache.origin(a)
     module = getattr(build, "__module__", "") or ""
     if origin is None or not module.startswith("critmat."):
         return build(kb, a)

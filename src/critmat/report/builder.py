@@ -110,6 +110,35 @@ class Figure:
     title: str = ""
     sources: list[str] = field(default_factory=list)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle a plotly figure as its plain properties (see :func:`_figure_block`)."""
+        to_dict = getattr(self.figure, "to_dict", None)
+        if not callable(to_dict) or not hasattr(self.figure, "_grid_ref"):
+            return (Figure, (self.figure, self.title, list(self.sources)))
+        props = {
+            "props": to_dict(),
+            "grid_str": self.figure._grid_str,
+            "grid_ref": self.figure._grid_ref,
+        }
+        return (_figure_block, (props, self.title, list(self.sources)))
+
+
+def _figure_block(props: dict[str, Any], title: str, sources: list[str]) -> Figure:
+    """A :class:`Figure` block read back from its pickle (the kept results).
+
+    The figure is rebuilt from the properties plotly produced when it was built, and so
+    validated then; validating them again (what unpickling a plotly figure does) would take
+    most of the time of reading a kept report. Changes made to it later are validated as
+    usual.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure(props["props"], _validate=False)
+    fig._validate = True
+    fig._grid_str = props["grid_str"]
+    fig._grid_ref = props["grid_ref"]
+    return Figure(fig, title, sources)
+
 
 @dataclass
 class Table:
