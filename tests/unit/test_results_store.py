@@ -260,6 +260,7 @@ def _section_builds(kb: KnowledgeBase, a: Any) -> list[str]:
 def test_a_kept_assessment_changed_in_place_gets_a_report_of_its_own(data_dir: Path) -> None:
     kb = critmat.load(data_dir)
     a = assess(kb, whatif_samples=20)
+    assert kb.cache.origin(a) is not None  # computed: the same content as the kept one
     first = _section_builds(kb, a)
     assert first  # computed once
     assert _section_builds(kb, assess(kb, whatif_samples=20)) == []  # then read back
@@ -315,9 +316,7 @@ def test_a_figure_block_read_back_is_the_figure_and_still_validates_changes() ->
 
     from critmat.report.builder import Figure
 
-    fig = go.Figure(
-        go.Scatter(x=[1, 2], y=[3.5, None], name="Ga"), layout={"title": {"text": "t"}}
-    )
+    fig = go.Figure(go.Scatter(x=[1, 2], y=[3.5, None], name="Ga"), layout={"title": {"text": "t"}})
     block = Figure(fig, "title", ["usgs_mcs2026"])
     back = pickle.loads(pickle.dumps(block))
     assert back.title == "title" and back.sources == ["usgs_mcs2026"]

@@ -60,8 +60,10 @@ class Cache:
         self._items: dict[Hashable, Any] = {}
         self._lock = threading.RLock()
         #: id of a persistent value handed out -> (weak reference to it, its key digest,
-        #: SHA-256 of its pickle when handed out: a value changed since has no origin)
+        #: its pickle: a value whose content differs from it has no origin)
         self._origins: dict[int, tuple[weakref.ref[Any], str, bytes]] = {}
+        #: key digest -> fingerprint of the content of its kept value
+        self._marks: dict[str, bytes] = {}
 
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
         """Return the value of ``key``, building it with ``build()`` the first time."""
@@ -86,34 +88,46 @@ class Cache:
         with self._lock:
             self._items.clear()
             self._origins.clear()
+            self._marks.clear()
 
-    def remember_origin(self, value: Any, key: str) -> None:
-        """Note that ``value`` is the persistent value of key digest ``key``, as it is now."""
+    def remember_origin(self, value: Any, key: str, blob: bytes) -> None:
+        """Note that ``value`` is the persistent value of key digest ``key``, pickled ``blob``.
+
+        Nothing is computed here: :meth:`origin` compares the value with ``blob`` when, and
+        only when, something asks for its origin.
+        """
         try:
             ref = weakref.ref(value)
-            mark = _fingerprint(value)
-        except Exception:  # no weak reference, or not picklable: no origin
+        except TypeError:
             return
         with self._lock:
             self._origins = {i: o for i, o in self._origins.items() if o[0]() is not None}
-            self._origins[id(value)] = (ref, key, mark)
+            self._origins[id(value)] = (ref, key, blob)
 
     def origin(self, value: Any) -> str | None:
         """The key digest of a persistent value this cache handed out (else ``None``).
 
         Results built from it (e.g. the report's sections from an assessment) can then be
-        keyed by it. A value changed in place since it was handed out (its pickle differs)
-        has no origin: what is built from it is computed, never read back.
+        keyed by it. A value changed in place since it was handed out (its content differs
+        from the kept one's) has no origin: what is built from it is computed, never read
+        back. Costs two content fingerprints (tens of ms for an assessment).
         """
         with self._lock:
             hit = self._origins.get(id(value))
         if hit is None or hit[0]() is not value:
             return None
+        _ref, key, blob = hit
         try:
-            same = _fingerprint(value) == hit[2]
-        except Exception:
+            with self._lock:
+                then = self._marks.get(key)
+            if then is None:
+                then = _fingerprint(pickle.loads(blob))
+                with self._lock:
+                    self._marks[key] = then
+            same = _fingerprint(value) == then
+        except Exception:  # not picklable any more: no origin
             return None
-        return hit[1] if same else None
+        return key if same else None
 
     def __contains__(self, key: object) -> bool:
         return key in self._items
@@ -132,10 +146,17 @@ class _ContentPickler(pickle.Pickler):
     frame's blocks, and extension dtypes and arrays (``Int64``, ...) fill their caches of
     derived properties when asked. A frame is therefore pickled column by column, a dtype
     by its description and a pandas object without its ``_cache``; a fingerprint must not
-    see a read as a change.
+    see a read as a change. Nor a copy: a pydantic model is pickled by its fields.
     """
 
     def reducer_override(self, obj: Any) -> Any:
+        fields_set = getattr(obj, "__pydantic_fields_set__", None)
+        if isinstance(fields_set, set) and hasattr(type(obj), "model_fields"):
+            # a pydantic model: its fields, and which were set in a stable order (a set's
+            # iteration order depends on how it was built)
+            kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+            extra = (getattr(obj, "__pydantic_extra__", None), obj.__pydantic_private__)
+            return (tuple, ((kind, obj.__dict__, sorted(fields_set), extra),))
         pd = sys.modules.get("pandas")
         if pd is None:
             return NotImplemented
@@ -159,7 +180,9 @@ def _fingerprint(value: Any) -> bytes:
     A few ms for an assessment.
     """
     buf = io.BytesIO()
-    _ContentPickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    pickler = _ContentPickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo: an object shared twice is written twice, as a copy is
+    pickler.dump(value)
     return hashlib.sha256(buf.getbuffer()).digest()
 
 
@@ -260,7 +283,7 @@ def persistent(
         dkey, blob = hit
         value: T = pickle.loads(blob)
         if origin:
-            cache.remember_origin(value, dkey)
+            cache.remember_origin(value, dkey, blob)
         return value
     dkey = digest(key, kb.state_key())
     store = kb.results
@@ -281,7 +304,7 @@ def persistent(
             store.put(dkey, blob)
     cache.put(mem_key, (dkey, blob))
     if origin:
-        cache.remember_origin(value, dkey)
+        cache.remember_origin(value, dkey, blob)
     return value
 
 
