@@ -267,10 +267,7 @@ def _apparent_consumption(kb: KnowledgeBase, needed: list[str]) -> pd.DataFrame:
     per material (the values do not depend on which other materials are computed, see
     ``tests/regression/test_fast_paths.py``): each material's row is kept in the knowledge
     base's cache, and a call computes only the materials no earlier call did, so every
-    preset, the assessment and the report share them whatever set each asks for. The first
-    call computes every material of the knowledge base at once: one NIR pass costs about
-    the same for all materials as for a few (its fixed costs dominate), and the report's
-    decisions then ask for nothing new.
+    preset, the assessment and the report share them whatever set each asks for.
     """
     by_default = {m for m, (stage, _mix) in _choices(kb)[0].items() if stage == "extraction"}
     wanted = sorted(by_default | set(needed))
@@ -278,12 +275,8 @@ def _apparent_consumption(kb: KnowledgeBase, needed: list[str]) -> pd.DataFrame:
     def key(m: str) -> tuple[str, str]:
         return ("apparent_consumption_of", m)
 
-    def cached(m: str) -> bool:
-        return ("scenarios.baseline", key(m)) in kb.cache
-
-    if any(not cached(m) for m in wanted):
-        known = [str(m) for m in kb.table("materials")["material"]]
-        missing = [m for m in sorted(set(wanted) | set(known)) if not cached(m)]
+    missing = [m for m in wanted if ("scenarios.baseline", key(m)) not in kb.cache]
+    if missing:
         computed = _consumption_rows(kb, missing)
         for m in missing:  # None: no status-ok year (kept too: never computed again)
             _cached(kb, key(m), lambda m=m: computed.get(m))
