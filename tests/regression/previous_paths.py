@@ -76,7 +76,7 @@ from critmat.policy.events import ancestors
 from critmat.policy.inputs import read_consumption, read_projects
 from critmat.provenance import attach
 from critmat.report.builder import Figure, Section, Text
-from critmat.report.charts import FONT, add_layout_items, layout, vline, white_template
+from critmat.report.charts import FONT, layout, vline, white_template
 from critmat.report.format import format_value
 from critmat.report.scenario import _YLABEL, _pct_columns
 from critmat.scenarios import stats
@@ -105,6 +105,20 @@ if TYPE_CHECKING:
     from critmat.scenarios.plan import Plan
 
 # ------------------------------------------------------------ methods.supply.supplier_mix
+
+
+def add_layout_items(
+    fig: Any, shapes: list[dict[str, Any]], annotations: list[dict[str, Any]]
+) -> Any:
+    """Append shapes and annotations to ``fig`` in one layout update.
+
+    ``add_vline``/``add_annotation`` validate the whole layout on every call, which is
+    quadratic in the number of lines; the figure is the same.
+    """
+    fig.update_layout(
+        shapes=[*fig.layout.shapes, *shapes], annotations=[*fig.layout.annotations, *annotations]
+    )
+    return fig
 
 
 def _split_by_ir(glob: pd.DataFrame, ir: pd.Series, eu_countries: Sequence[str]) -> pd.DataFrame:
@@ -2311,179 +2325,3 @@ def aggregate_named(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     ).reset_index()
     out["kind"] = kind_of_rank(out["rank"])
     return out.drop(columns="rank")
-
-
-def importance_from_uses_named(
-    uses: pd.DataFrame,
-    membership: pd.DataFrame,
-    si_ei: pd.Series | None = None,
-    scores: Mapping[str, float] | None = None,
-    weights: Mapping[str, float] | None = None,
-) -> pd.DataFrame:
-    """Weighted breadth of each material's cited defence uses (pure, vectorised).
-
-    Each cited use u of material m in system class k gets the weight
-    ``w_u = c(component_criticality_u) x s(substitutability_u)``; a class counts with its
-    most critical use, ``W[m, k] = max_u w_u`` (a second citation of the same use adds
-    nothing: this is not a count of citations), and the breadth is ``B[m] = sum_k W[m, k]``.
-
-    Parameters
-    ----------
-    uses
-        ``defence_uses`` rows (``use_id, material, system_class, system,
-        component_criticality, criticality_basis, substitutability, source_id,
-        secondary_source, defence_demand_share, defence_demand_share_scope``). Rows of the
-        class ``all defence uses`` (list memberships, shares of consumption) name no system
-        class and do not add breadth.
-    membership
-        ``member, group`` pairs; a group material also counts its members' uses.
-    si_ei
-        EU SI_EI by material, the non-substitutability where no source speaks of substitutes.
-    scores
-        Non-substitutability per statement (default
-        :data:`critmat.defence.common.SUBSTITUTABILITY_SCORES`).
-    weights
-        Component weights (default :data:`critmat.defence.common.COMPONENT_WEIGHTS`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``material, breadth, class_weights, n_uses, n_sources, n_secondary,
-        n_system_classes, system_classes, n_named_systems, named_systems, n_essential,
-        curation_share, substitutability, substitutability_score, substitutability_basis,
-        defence_demand_share, defence_demand_share_scope``.
-
-    Examples
-    --------
-    >>> u = pd.DataFrame({"use_id": ["a", "b", "c"], "material": ["x", "x", "x"],
-    ...     "system_class": ["submarine", "submarine", "radar"], "system": [None] * 3,
-    ...     "component_criticality": ["essential", "minor", "important"],
-    ...     "criticality_basis": ["source", "curation", "curation"],
-    ...     "substitutability": ["none", "none", "possible"], "source_id": ["s1", "s1", "s2"],
-    ...     "secondary_source": [False, False, True]})
-    >>> r = importance_from_uses(u, pd.DataFrame({"member": [], "group": []}))
-    >>> round(float(r["breadth"].iloc[0]), 2), r["class_weights"].iloc[0]
-    (1.42, 'submarine 1.00; radar 0.42')
-    """
-    sc = {**SUBSTITUTABILITY_SCORES, **(scores or {})}
-    cw = {**COMPONENT_WEIGHTS, **(weights or {})}
-    for name, table in (("scores", sc), ("weights", cw)):
-        bad = {k: v for k, v in table.items() if not 0.0 <= float(v) <= 1.0}
-        if bad:
-            raise ParameterError(f"{name} must lie between 0 and 1, got {bad}")
-    u = uses[uses["system_class"] != "all defence uses"]
-    for col, fill in (
-        ("component_criticality", "unknown"),
-        ("criticality_basis", "curation"),
-        ("system", None),
-    ):
-        if col not in u.columns:
-            u = u.assign(**{col: fill})
-    lifted = u.merge(membership, left_on="material", right_on="member")
-    lifted = lifted.drop(columns=["material", "member"]).rename(columns={"group": "material"})
-    allu = pd.concat([u, lifted], ignore_index=True)
-    allu["material"] = allu["material"].astype(object)
-    allu["system_class"] = allu["system_class"].astype(object)
-    allu["sev"] = allu["substitutability"].astype(object).map(_SEVERITY).fillna(0).astype(int)
-    stated = allu["substitutability"].astype(object).map(sc).astype("float64")
-    eu = (
-        allu["material"].map(si_ei).astype("float64")
-        if si_ei is not None
-        else pd.Series(np.nan, index=allu.index, dtype="float64")
-    )
-    allu["s"] = stated.where(stated.notna(), eu).fillna(1.0).to_numpy(dtype="float64")
-    crit = allu["component_criticality"].astype(object).fillna("unknown")
-    allu["c"] = crit.map(cw).fillna(cw["unknown"]).astype("float64")
-    allu["w"] = allu["c"] * allu["s"]
-    allu["essential"] = crit.eq("essential")
-    allu["curated_w"] = np.where(
-        allu["criticality_basis"].astype(object).eq("source"), 0.0, allu["w"]
-    )
-    # each step on the columns it reads: the same rows in the same order, fewer to move
-    cls = (
-        allu[["material", "system_class", "w", "curated_w"]]
-        .sort_values(["w", "curated_w"], ascending=[False, True], kind="stable")
-        .drop_duplicates(["material", "system_class"])
-        .sort_values(["material", "w", "system_class"], ascending=[True, False, True])
-    )
-    g = allu.groupby("material")
-    out = g.agg(
-        n_uses=("use_id", "nunique"),
-        n_system_classes=("system_class", "nunique"),
-        n_named_systems=("system", "nunique"),
-        n_essential=("essential", "sum"),
-        sev=("sev", "max"),
-        n_secondary=("secondary_source", "sum"),
-    ).reset_index()
-    cg = cls.groupby("material")
-    breadth = cg["w"].sum()
-    curated = cg["curated_w"].sum()
-    out["breadth"] = out["material"].map(breadth).astype("float64")
-    out["curation_share"] = (
-        out["material"].map(curated).astype("float64") / out["breadth"].where(out["breadth"] > 0)
-    ).fillna(0.0)
-    out["class_weights"] = out["material"].map(
-        cls.assign(t=cls["system_class"] + " " + cls["w"].map("{:.2f}".format))
-        .groupby("material")["t"]
-        .agg("; ".join)
-    )
-    names = (
-        allu.loc[allu["system"].notna().to_numpy(dtype=bool), ["material", "system"]]
-        .drop_duplicates()
-        .sort_values("system")
-        .groupby("material")["system"]
-        .agg("; ".join)
-    )
-    classes = (
-        allu[["material", "system_class"]]
-        .drop_duplicates()
-        .sort_values("system_class")
-        .groupby("material")["system_class"]
-        .agg("; ".join)
-    )
-    srcs = (
-        allu[["material"]]
-        .assign(sid=allu["source_id"].astype(object).str.split(";"))
-        .explode("sid")
-        .groupby("material")["sid"]
-        .nunique()
-    )
-    out["system_classes"] = out["material"].map(classes)
-    out["named_systems"] = out["material"].map(names)
-    out["n_sources"] = out["material"].map(srcs).fillna(0).astype(int)
-    out["n_secondary"] = out["n_secondary"].astype(int)
-    out["n_essential"] = out["n_essential"].astype(int)
-    out["substitutability"] = out["sev"].map(_SEVERITY_NAME)
-    least = out["substitutability"].map(sc).astype("float64")
-    own_eu = (
-        out["material"].map(si_ei).astype("float64")
-        if si_ei is not None
-        else pd.Series(np.nan, index=out.index, dtype="float64")
-    )
-    out["substitutability_score"] = least.where(least.notna(), own_eu).fillna(1.0)
-    out["substitutability_basis"] = np.select(
-        [least.notna(), own_eu.notna()],
-        ["defence source", "EU 2023 SI_EI"],
-        default="no information (1.0)",
-    )
-    # the defence share of demand, where a source gives one (shown; not a weight of DI)
-    shares = (
-        uses.loc[
-            uses["defence_demand_share"].notna().to_numpy(dtype=bool),
-            ["material", "defence_demand_share", "defence_demand_share_scope"],
-        ]
-        if "defence_demand_share" in uses
-        else None
-    )
-    if shares is not None and len(shares):
-        first = shares.drop_duplicates("material").set_index("material")
-        out["defence_demand_share"] = out["material"].map(
-            first["defence_demand_share"].astype("float64")
-        )
-        out["defence_demand_share_scope"] = out["material"].map(
-            first["defence_demand_share_scope"].astype(object)
-        )
-    else:
-        out["defence_demand_share"] = np.nan
-        out["defence_demand_share_scope"] = None
-    return out.drop(columns="sev")

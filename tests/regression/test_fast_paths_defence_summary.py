@@ -9,8 +9,7 @@ mix from the keys of the share rows (no cross join and two merges),
 reads, and the grouped aggregations of the importance and the exposure call one kernel per
 kind of aggregation (no named aggregation). The old functions are kept in ``previous_paths``
 (``annual_demand_indicator``, ``supply_mix_joins``, ``supplier_mix_setitem``,
-``importance_from_uses_whole_frames``, ``importance_from_uses_named``,
-``exposure_summary_named``, ``aggregate_named``); every
+``importance_from_uses_whole_frames``, ``exposure_summary_named``, ``aggregate_named``); every
 test compares old and new (values, dtypes, order: ``check_exact``).
 """
 
@@ -171,7 +170,6 @@ def test_importance_from_uses_as_before(kb: KnowledgeBase) -> None:
         new = importance_from_uses(*args)
         assert len(new) > 0
         _exact(new, before.importance_from_uses_whole_frames(*args))
-        _exact(new, before.importance_from_uses_named(*args))
 
 
 @pytest.mark.parametrize("keys", [["material"], ["programme", "material"], ["system"]])

@@ -202,6 +202,18 @@ def test_the_assessment_and_its_report_are_the_same_read_back(
     assert changed.loc["gallium", "sr"] != before.loc["gallium", "sr"]
 
 
+def _cache_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``critmat data cache ARGS`` in a subprocess with ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "critmat", "data", "cache", *args],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_two_runs_at_once_on_an_empty_cache_agree(tmp_path: Path) -> None:
     data = tmp_path / "data"
     env = {**os.environ, "CRITMAT_DATA_DIR": str(data), "COLUMNS": "80"}
@@ -217,23 +229,9 @@ def test_two_runs_at_once_on_an_empty_cache_agree(tmp_path: Path) -> None:
     assert third.returncode == 0 and third.stdout == outs[0][0]  # read back: the same
     assert list((data / "cache").glob("*.result"))
     assert not list((data / "cache").glob(".*.tmp"))
-    info = subprocess.run(
-        [sys.executable, "-m", "critmat", "data", "cache"],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    info = _cache_cli(env)
     assert info.returncode == 0 and "kept results: " in info.stdout, info
-    cleared = subprocess.run(
-        [sys.executable, "-m", "critmat", "data", "cache", "--clear"],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    cleared = _cache_cli(env, "--clear")
     assert cleared.returncode == 0 and "removed " in cleared.stdout
     assert not list((data / "cache").glob("*.result"))
 
@@ -296,14 +294,7 @@ def test_results_in_a_folder_others_can_write_are_never_read(data_dir: Path) -> 
     _kept(critmat.load(data_dir))
     assert CALLS == ["gallium"] * 4 and not list(folder.glob("*.result"))  # nor kept
     env = {**os.environ, "CRITMAT_DATA_DIR": str(data_dir)}
-    info = subprocess.run(
-        [sys.executable, "-m", "critmat", "data", "cache"],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    info = _cache_cli(env)
     assert info.returncode == 0 and "chmod 700" in " ".join(info.stdout.split()), info
     folder.chmod(0o700)
     assert store.trusted()

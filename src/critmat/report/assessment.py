@@ -490,21 +490,20 @@ def assessment_report(
 def _section(
     kb: KnowledgeBase, build: SectionBuilder, a: Assessment, origin: str | None
 ) -> Section | None:
-    """``build(kb, a)``, kept between runs when ``a`` is a kept assessment (``origin``).
+    """``build(kb, a)``, kept between runs when ``origin`` is a kept assessment's key.
 
     critmat's own builders are pure functions of the knowledge base and the assessment: for
     an assessment read from or written to the results (:func:`critmat.assess.assess` is
     persistent), the section is keyed by that assessment's key and the state of ``kb``
-    (:mod:`critmat.data.results`). Other builders, assessments made elsewhere and kept
-    assessments changed in place since (:meth:`~critmat.data.cache.Cache.origin`) are
-    built every time.
+    (:mod:`critmat.data.results`). The caller passes no origin for other builders,
+    assessments made elsewhere and kept assessments changed in place since
+    (:meth:`~critmat.data.cache.Cache.origin`): those are built every time.
     """
-    module = getattr(build, "__module__", "") or ""
-    if origin is None or not module.startswith("critmat."):
+    if origin is None:
         return build(kb, a)
     from critmat.data.cache import persistent
 
-    key = ("report.section", module, build.__qualname__, origin)
+    key = ("report.section", build.__module__, build.__qualname__, origin)
     return persistent(kb, key, lambda: build(kb, a), origin=False)
 
 
